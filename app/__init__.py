@@ -1,0 +1,1 @@
+"""The edges of Townsquare: settings, the ``townsquare`` CLI and the FastAPI service."""

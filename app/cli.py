@@ -1,0 +1,137 @@
+"""The ``townsquare`` command: ingest, stats, search, ask, experts, serve."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.settings import Settings, get_settings
+from retrieval.errors import TownsquareError
+
+cli = typer.Typer(
+    help="Townsquare: search and cited answers over a community's knowledge.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+IndexOption = Annotated[Path | None, typer.Option("--index", help="Index directory (default: settings.index_dir).")]
+
+
+def _settings(index: Path | None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"index_dir": index}) if index else settings
+
+
+@cli.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    index: IndexOption = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose source is gone.")] = False,
+) -> None:
+    """Load, chunk and embed sources into the index (incremental; atomic swap)."""
+    from ingest.pipeline import ingest as run_ingest
+    from retrieval.embedding import load_embedder
+    from retrieval.index import IndexDir
+
+    settings = _settings(index)
+    embedder = load_embedder(settings.model_path)
+    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        summary = run_ingest(
+            paths, IndexDir(settings.index_dir), embedder, prune=prune,
+            max_file_bytes=settings.max_file_bytes, batch_size=settings.embed_batch_size, progress=progress,
+        )
+    for problem in summary.problems:
+        style = "red" if problem.level == "error" else "yellow"
+        err.print(f"[{style}]{problem.level}[/{style}] {problem}", highlight=False, soft_wrap=True)
+    table = Table(title=f"Ingest into {settings.index_dir}", show_header=False)
+    rows = {
+        "documents": f"{summary.documents_new} new, {summary.documents_changed} changed, "
+        f"{summary.documents_unchanged} unchanged, {summary.documents_removed} removed",
+        "chunks": f"{summary.chunks_embedded} embedded, {summary.chunks_reused} reused",
+        "members": str(summary.members),
+        "files": f"{summary.files} read, {summary.skipped_files} skipped",
+        "errors": str(summary.errors),
+        "warnings": str(summary.warnings),
+        "seconds": f"{summary.seconds:.1f}",
+    }
+    for name, value in rows.items():
+        table.add_row(name, value)
+    console.print(table)
+    if summary.errors:
+        err.print(f"[red]{summary.errors} error(s): the rest was ingested[/red]")
+        raise typer.Exit(1)
+
+
+@cli.command()
+def stats(index: IndexOption = None) -> None:
+    """Print the index's counts, model and size."""
+    from retrieval.index import IndexDir, snapshot_stats
+
+    snapshot = IndexDir(_settings(index).index_dir).open()
+    info = snapshot_stats(snapshot)
+    table = Table(title=f"Index {snapshot.path.parent.parent}", show_header=False)
+    for name, value in info["counts"].items():
+        table.add_row(name, str(value))
+    table.add_row("model", f"{info['model']['name']} ({info['model']['id']}, {info['model']['dimension']} dims)")
+    table.add_row("vector index", info["vector_index"])
+    table.add_row("size", f"{info['size_bytes'] / 1024 / 1024:.2f} MB")
+    table.add_row("snapshot", f"{info['snapshot']} ({info['created_at']})")
+    console.print(table)
+
+
+@cli.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", help="Number of results.", min=1, max=100)] = 10,
+    index: IndexOption = None,
+    group: Annotated[list[str], typer.Option("--group", help="Search as a member of this group.")] = [],  # noqa: B006
+) -> None:
+    """Print the best matching chunks: thread title, author, date, score."""
+    from retrieval.filters import Filters
+
+    library = _library(index)
+    hits = library.searcher().search(query, k=k, filters=Filters(), groups=tuple(group))
+    if not hits:
+        console.print("No results.")
+    for rank, hit in enumerate(hits, start=1):
+        where = f"#{hit.channel}" if hit.channel else hit.kind
+        date = (hit.created_at or "")[:10]
+        console.print(
+            f"[bold]{rank}. {hit.title}[/bold]  [dim]{where} · {hit.author_name or hit.author or '?'} · "
+            f"{date} · score {hit.score:.4f} · sim {hit.similarity:.2f}[/dim]"
+        )
+        console.print("   " + " ".join(hit.text.split())[:300], highlight=False)
+
+
+def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast
+    from retrieval.embedding import load_embedder
+    from retrieval.index import IndexDir
+    from retrieval.library import Library
+
+    settings = _settings(index)
+    return Library(IndexDir(settings.index_dir), load_embedder(settings.model_path), settings.search.model_dump())
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning Townsquare errors into one line and exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    try:
+        cli()
+    except TownsquareError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

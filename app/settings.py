@@ -1,0 +1,80 @@
+"""The one settings object: environment (``TOWNSQUARE_*``) over an optional TOML file.
+
+Set ``TOWNSQUARE_CONFIG=/path/to/townsquare.toml`` to read a file; nested options use a
+double underscore in the environment (``TOWNSQUARE_SEARCH__RRF_K=30``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class SearchOptions(BaseModel):
+    """Hybrid retrieval knobs (reciprocal-rank fusion of dense and FTS5 BM25)."""
+
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(0.5, ge=0)
+    candidates: int = Field(100, ge=10, le=2000)
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read once through :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="TOWNSQUARE_", env_nested_delimiter="__")
+
+    index_dir: Path = Path("var/index")
+    model_path: Path | None = None
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    max_file_mb: float = Field(50.0, gt=0)
+    api_keys: dict[str, list[str]] = Field(default_factory=dict)
+    search: SearchOptions = Field(default_factory=SearchOptions)
+    max_query_chars: int = Field(1000, ge=10)
+    max_k: int = Field(100, ge=1)
+    api_url: str = "http://127.0.0.1:8000"
+    api_key: str | None = None
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_are_usable(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key in value:
+            if len(key) < 8:
+                raise ValueError(f"API key {key[:3]}... is shorter than 8 characters")
+        return value
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The size limit of one source file, in bytes."""
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments win, then the environment, then the TOML file if one is named."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("TOWNSQUARE_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

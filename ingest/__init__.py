@@ -1,0 +1,1 @@
+"""Turning a community's exports and files into an index: load -> chunk -> embed -> write."""

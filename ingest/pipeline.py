@@ -1,0 +1,222 @@
+"""The ingest pipeline: discover -> load -> check -> plan -> chunk -> embed -> write -> swap.
+
+Incremental: a document whose content hash is unchanged is not touched; a changed
+document's chunks reuse the stored vector of any chunk whose text did not change. An ingest
+that changes nothing writes no snapshot at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.progress import Progress
+
+from ingest.chunking import CHUNKER_VERSION, Chunker
+from ingest.discover import discover
+from ingest.sources import loader_for
+from ingest.sources.base import Problem, Record, Report, SourceFile
+from ingest.validate import Loaded, collect
+from retrieval.embedding import Embedder
+from retrieval.hashing import text_hash
+from retrieval.index import IndexDir, Snapshot
+from retrieval.records import Chunk, Document, Member
+from retrieval.writer import SnapshotWriter
+
+log = logging.getLogger(__name__)
+
+EMBED_STEP = 256  # texts per progress update; the model batches inside each step
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did; ``errors`` > 0 means some input was skipped."""
+
+    files: int = 0
+    documents_new: int = 0
+    documents_changed: int = 0
+    documents_unchanged: int = 0
+    documents_removed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    members: int = 0
+    skipped_files: int = 0
+    seconds: float = 0.0
+    snapshot: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        """Number of error-level problems."""
+        return sum(p.level == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning-level problems."""
+        return sum(p.level == "warning" for p in self.problems)
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-friendly view (stored in the manifest as ``last_ingest``)."""
+        data = asdict(self)
+        data["problems"] = [str(p) for p in self.problems[:50]]
+        data.update(errors=self.errors, warnings=self.warnings)
+        return data
+
+
+@dataclass
+class Plan:
+    """Which documents to write and which to remove."""
+
+    write: list[Document]
+    unchanged: int
+    remove: list[str]
+    new_ids: set[str]
+    members: list[Member]
+
+
+def ingest(
+    paths: Iterable[Path], index_dir: IndexDir, embedder: Embedder, *, prune: bool = False,
+    max_file_bytes: int = 50 * 1024 * 1024, batch_size: int = 32, progress: Progress | None = None,
+) -> IngestSummary:
+    """Bring ``index_dir`` up to date with the sources under ``paths``.
+
+    Bad input is reported in the summary and skipped; everything else is ingested. Any
+    exception leaves the previously served snapshot untouched.
+    """
+    started = time.perf_counter()
+    report = Report()
+    summary = IngestSummary(problems=report.problems)
+    with index_dir.lock():
+        current = index_dir.open(embedder.model_id) if index_dir.exists() else None
+        files = discover(paths, report, max_file_bytes)
+        summary.files = len(files)
+        records = load_files(files, report, progress)
+        loaded = collect(records, report, _member_ids(current))
+        plan = make_plan(loaded, current, embedder.model_id, prune, report)
+        if current is not None:
+            current.close()
+        summary.documents_unchanged = plan.unchanged
+        summary.documents_new = len(plan.new_ids)
+        summary.documents_changed = len(plan.write) - len(plan.new_ids)
+        summary.documents_removed = len(plan.remove)
+        summary.members = len(loaded.members)
+        if plan.write or plan.remove or plan.members or current is None:
+            write_plan(plan, index_dir, embedder, summary, batch_size, progress, started)
+    summary.skipped_files = len({p.where.split(":", 1)[0] for p in report.problems if "skipped" in p.message})
+    summary.seconds = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def load_files(files: list[SourceFile], report: Report, progress: Progress | None) -> list[tuple[str, Record]]:
+    """Run each file's loader; a loader that crashes costs that file only."""
+    records: list[tuple[str, Record]] = []
+    task = progress.add_task("loading", total=len(files)) if progress else None
+    for source in files:
+        loader = loader_for(source)
+        assert loader is not None  # discover() kept only files a loader reads
+        try:
+            records.extend((source.rel, record) for record in loader.load(source, report))
+        except Exception as e:  # noqa: BLE001 - one bad file must not stop the ingest
+            log.debug("loader %s failed on %s", loader.name, source.rel, exc_info=True)
+            report.error(source.rel, f"could not be read ({type(e).__name__}: {e}); skipped")
+        if progress and task is not None:
+            progress.advance(task)
+    return records
+
+
+def content_hash(doc: Document, model_id: str) -> str:
+    """Hash of everything that shapes a document's chunks and rows."""
+    data = asdict(doc)
+    data.pop("origin", None)
+    payload = json.dumps([CHUNKER_VERSION, model_id, data], sort_keys=True, default=str)
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report) -> Plan:
+    """Compare loaded records with the served snapshot."""
+    stored: dict[str, str] = {}
+    stored_paths: dict[str, str] = {}
+    stored_members: set[tuple[str, str, str, int]] = set()
+    if current is not None:
+        for row in current.db.execute("SELECT id, content_hash, source_path FROM documents"):
+            stored[row[0]], stored_paths[row[0]] = row[1], row[2]
+        stored_members = {tuple(r) for r in current.db.execute("SELECT id, name, handles, opt_out FROM members")}
+    write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
+    seen = {d.id for d in loaded.documents}
+    broken = report.files_with_errors()
+    remove = (
+        sorted(i for i in stored if i not in seen and stored_paths[i] not in broken) if prune else []
+    )
+    members = [
+        m for m in loaded.members
+        if (m.id, m.name, json.dumps(m.handles), int(m.opt_out)) not in stored_members
+    ]
+    return Plan(
+        write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
+        new_ids={d.id for d in write if d.id not in stored}, members=members,
+    )
+
+
+def write_plan(
+    plan: Plan, index_dir: IndexDir, embedder: Embedder, summary: IngestSummary,
+    batch_size: int, progress: Progress | None, started: float,
+) -> None:
+    """Chunk, embed what is new, and commit a new snapshot."""
+    chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
+    task = progress.add_task("chunking", total=len(plan.write)) if progress else None
+    chunked: list[tuple[Document, list[Chunk]]] = []
+    for doc in plan.write:
+        chunked.append((doc, chunker.chunks(doc)))
+        if progress and task is not None:
+            progress.advance(task)
+    with SnapshotWriter(index_dir, embedder.model_id, embedder.model_name, embedder.dimension) as writer:
+        all_chunks = [c for _, chunks in chunked for c in chunks]
+        vectors = embed_chunks(all_chunks, writer, embedder, summary, batch_size, progress)
+        writer.delete_documents(plan.remove)
+        writer.put_members(plan.members)
+        offset = 0
+        for doc, chunks in chunked:
+            writer.put_document(
+                doc, content_hash(doc, embedder.model_id), doc.origin.split(":", 1)[0],
+                chunks, vectors[offset : offset + len(chunks)],
+            )
+            offset += len(chunks)
+        summary.seconds = round(time.perf_counter() - started, 2)
+        manifest = writer.commit(summary.as_dict())
+        summary.snapshot = writer.path.name if writer.path else ""
+        log.info("committed snapshot %s: %s", summary.snapshot, manifest.counts)
+
+
+def embed_chunks(
+    chunks: list[Chunk], writer: SnapshotWriter, embedder: Embedder, summary: IngestSummary,
+    batch_size: int, progress: Progress | None,
+) -> np.ndarray:
+    """Vectors for ``chunks``: reused where the same text was embedded before, else computed."""
+    hashes = [text_hash(c.text) for c in chunks]
+    known = writer.reusable_vectors(set(hashes))
+    todo = sorted({h: c.text for h, c in zip(hashes, chunks, strict=True) if h not in known}.items())
+    task = progress.add_task("embedding", total=len(todo)) if progress else None
+    for start in range(0, len(todo), EMBED_STEP):
+        step = todo[start : start + EMBED_STEP]
+        vectors = embedder.embed([text for _, text in step], batch_size=batch_size)
+        known.update(zip((h for h, _ in step), vectors, strict=True))
+        if progress and task is not None:
+            progress.advance(task, len(step))
+    summary.chunks_embedded = len(todo)
+    summary.chunks_reused = len(chunks) - len(todo)
+    out = np.zeros((len(chunks), embedder.dimension), dtype=np.float32)
+    for row, digest in enumerate(hashes):
+        out[row] = known[digest]
+    return out
+
+
+def _member_ids(current: Snapshot | None) -> set[str]:
+    if current is None:
+        return set()
+    return {r[0] for r in current.db.execute("SELECT id FROM members")}

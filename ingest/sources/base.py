@@ -1,0 +1,90 @@
+"""The loader contract, the problem report every loader writes to, and shared file reading."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from retrieval.records import Member, Resource, Thread
+
+log = logging.getLogger(__name__)
+
+Record = Thread | Resource | Member
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to load: its path on disk and its name relative to the ingested folder."""
+
+    path: Path
+    rel: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the input, located as ``file`` or ``file:line``."""
+
+    where: str
+    message: str
+    level: Literal["error", "warning"]
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class Report:
+    """Collects problems during an ingest; errors make the command exit non-zero."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, where: str, message: str) -> None:
+        """Record an error (the offending record is skipped, the rest goes on)."""
+        self.problems.append(Problem(where, message, "error"))
+        log.debug("error %s: %s", where, message)
+
+    def warning(self, where: str, message: str) -> None:
+        """Record a warning (the input was used, or skipped harmlessly)."""
+        self.problems.append(Problem(where, message, "warning"))
+        log.debug("warning %s: %s", where, message)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems of level error."""
+        return [p for p in self.problems if p.level == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems of level warning."""
+        return [p for p in self.problems if p.level == "warning"]
+
+    def files_with_errors(self) -> set[str]:
+        """Relative names of files that had at least one error."""
+        return {p.where.split(":", 1)[0] for p in self.errors}
+
+
+class SourceLoader(Protocol):
+    """Reads one kind of file and yields Thread, Resource and Member records."""
+
+    name: str
+
+    def matches(self, source: SourceFile) -> bool:
+        """True when this loader reads ``source``."""
+        ...
+
+    def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
+        """Yield the records of ``source``; report bad parts and go on with the rest."""
+        ...
+
+
+def read_text(source: SourceFile, report: Report) -> str:
+    """The file as text: UTF-8, or decoded with replacement characters and a warning."""
+    data = source.path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        report.warning(source.rel, f"not valid UTF-8 (byte {e.start}); bad bytes replaced with U+FFFD")
+        return data.decode("utf-8", errors="replace")

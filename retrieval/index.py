@@ -1,0 +1,239 @@
+"""One index directory: immutable snapshots (SQLite + FAISS + manifest) and an atomic swap.
+
+Layout::
+
+    DIR/CURRENT                  name of the snapshot being served
+    DIR/snapshots/<name>/index.sqlite, vectors.faiss, manifest.json
+    DIR/ingest.lock              held while a writer builds a new snapshot
+
+A writer copies the current snapshot into a new folder, applies its changes there, writes
+the manifest last and then replaces ``CURRENT`` with ``os.replace``. A reader therefore
+sees either the old snapshot or the new one, never half an ingest; a failed or killed
+writer leaves ``CURRENT`` untouched and its folder is swept by the next successful write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import IndexStateError, IngestError, ModelMismatchError
+from retrieval.schema import SCHEMA, SCHEMA_VERSION
+from retrieval.vectors import FaissVectors, kind_for_size
+
+log = logging.getLogger(__name__)
+
+SQLITE_FILE = "index.sqlite"
+VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass
+class Manifest:
+    """What built a snapshot and what it holds."""
+
+    model_id: str
+    model_name: str
+    dimension: int
+    vector_kind: str = "flat"
+    counts: dict[str, int] = field(default_factory=dict)
+    created_at: str = ""
+    schema_version: int = SCHEMA_VERSION
+    last_ingest: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Load ``manifest.json`` from a snapshot folder."""
+        try:
+            return cls(**json.loads((path / MANIFEST_FILE).read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise IndexStateError(f"{path / MANIFEST_FILE}: unreadable manifest ({e})") from e
+
+    def write(self, path: Path) -> None:
+        """Write ``manifest.json`` into a snapshot folder, durably."""
+        tmp = path / (MANIFEST_FILE + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        _fsync(tmp)
+        os.replace(tmp, path / MANIFEST_FILE)
+
+
+class Snapshot:
+    """A read-only, immutable index snapshot: SQLite connection, vectors and manifest."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.manifest = Manifest.read(path)
+        uri = f"file:{path / SQLITE_FILE}?mode=ro&immutable=1"
+        self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.vectors = FaissVectors.load(path / VECTORS_FILE)
+
+    @property
+    def name(self) -> str:
+        """The snapshot's folder name."""
+        return self.path.name
+
+    def size_bytes(self) -> int:
+        """Bytes on disk of this snapshot's files."""
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+
+    def close(self) -> None:
+        """Release the SQLite connection."""
+        self.db.close()
+
+
+class IndexDir:
+    """An index directory on disk; opens snapshots for reading and builds new ones."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Folder holding every snapshot."""
+        return self.root / "snapshots"
+
+    def current_path(self) -> Path | None:
+        """The snapshot named by ``CURRENT``, or None when nothing was ever committed."""
+        try:
+            name = (self.root / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return self.snapshots_dir / name if name else None
+
+    def exists(self) -> bool:
+        """True when a committed snapshot is being served."""
+        return self.current_path() is not None
+
+    def open(self, model_id: str | None = None) -> Snapshot:
+        """Open the current snapshot read-only.
+
+        Args:
+            model_id: the configured embedder's id; a different id in the manifest is an error.
+
+        Raises:
+            IndexStateError: no index at this directory.
+            ModelMismatchError: the index was built with another model.
+        """
+        path = self.current_path()
+        if path is None or not (path / MANIFEST_FILE).exists():
+            raise IndexStateError(
+                f"no index at {self.root} (build one with: townsquare ingest PATH --index {self.root})"
+            )
+        snapshot = Snapshot(path)
+        check_model(snapshot.manifest, model_id, self.root)
+        return snapshot
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory's ingest lock; a second writer fails at once with a clear error."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "ingest.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as e:
+                raise IngestError(f"another ingest is writing to {self.root}") from e
+            yield
+
+    def new_snapshot_path(self) -> Path:
+        """A fresh folder for a snapshot being built, seeded with a copy of the current one."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = self.snapshots_dir / f"snap-{stamp}-{os.getpid()}"
+        path.mkdir(parents=True)
+        current = self.current_path()
+        if current is not None:
+            source = sqlite3.connect(f"file:{current / SQLITE_FILE}?mode=ro", uri=True)
+            target = sqlite3.connect(path / SQLITE_FILE)
+            with target:
+                source.backup(target)
+            source.close()
+            target.close()
+            shutil.copy2(current / VECTORS_FILE, path / VECTORS_FILE)
+        return path
+
+    def commit(self, path: Path) -> None:
+        """Make ``path`` the served snapshot and sweep all but it and its predecessor."""
+        previous = self.current_path()
+        for item in path.iterdir():
+            _fsync(item)
+        tmp = self.root / "CURRENT.tmp"
+        tmp.write_text(path.name + "\n")
+        _fsync(tmp)
+        os.replace(tmp, self.root / "CURRENT")
+        _fsync(self.root)
+        keep = {path.name, previous.name if previous else ""}
+        for other in self.snapshots_dir.iterdir():
+            if other.name not in keep:
+                shutil.rmtree(other, ignore_errors=True)
+
+
+def check_model(manifest: Manifest, model_id: str | None, root: Path) -> None:
+    """Refuse an index built with a different embedding model."""
+    if model_id is not None and manifest.model_id != model_id:
+        raise ModelMismatchError(
+            f"index {root} was built with model {manifest.model_name} ({manifest.model_id}), "
+            f"but the configured model is {model_id}; re-ingest into a new --index directory"
+        )
+
+
+def open_writable(path: Path) -> sqlite3.Connection:
+    """Open a snapshot's SQLite file for building (WAL while writing), schema ensured."""
+    db = sqlite3.connect(path / SQLITE_FILE)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def seal(db: sqlite3.Connection) -> None:
+    """Fold the WAL into the main file so the snapshot is one self-contained, immutable file."""
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.close()
+
+
+def load_or_create_vectors(path: Path, dimension: int, expected: int) -> FaissVectors:
+    """The snapshot's vectors, or an empty index of the kind that fits ``expected`` vectors."""
+    file = path / VECTORS_FILE
+    if file.exists():
+        return FaissVectors.load(file)
+    return FaissVectors.empty(dimension, kind_for_size(expected))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def snapshot_stats(snapshot: Snapshot) -> dict[str, Any]:
+    """Counts, model, index size and the last ingest's summary of a snapshot."""
+    manifest = snapshot.manifest
+    return {
+        "counts": manifest.counts,
+        "model": {"name": manifest.model_name, "id": manifest.model_id, "dimension": manifest.dimension},
+        "vector_index": manifest.vector_kind,
+        "snapshot": snapshot.name,
+        "created_at": manifest.created_at,
+        "size_bytes": snapshot.size_bytes(),
+        "last_ingest": manifest.last_ingest,
+    }

@@ -1,0 +1,116 @@
+"""Domain records shared by ingest and retrieval (plain dataclasses, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+PUBLIC: tuple[str, ...] = ()
+"""Visibility of public content: no groups required."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A community member; ``opt_out`` keeps them out of expert suggestions."""
+
+    id: str
+    name: str
+    handles: dict[str, str] = field(default_factory=dict)
+    opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class Post:
+    """One message of a thread; the first post of a thread is its question or opener."""
+
+    id: str
+    thread_id: str
+    author: str
+    created_at: datetime | None
+    text: str
+    reply_to: str | None = None
+    accepted: bool = False
+    score: int = 0
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A discussion: forum topic, chat thread, mailing-list thread or Q&A question."""
+
+    id: str
+    source: str
+    channel: str
+    title: str
+    posts: tuple[Post, ...]
+    url: str = ""
+    tags: tuple[str, ...] = ()
+    visibility: tuple[str, ...] = PUBLIC
+    origin: str = ""  # "file:line" the record came from, for error messages
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the thread was opened (its first post)."""
+        return self.posts[0].created_at if self.posts else None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A shared document: guide, note, page, slides or PDF."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    url: str = ""
+    authors: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    visibility: tuple[str, ...] = PUBLIC
+    markup: str = "text"  # "markdown" keeps headings for section-aware chunking
+    origin: str = ""
+
+
+Document = Thread | Resource
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document as embedded.
+
+    ``text`` is what the model saw (context header + body); ``start``/``end`` locate the
+    body in the source text (the post text for threads, the resource text for resources).
+    """
+
+    id: int
+    doc_id: str
+    post_id: str | None
+    ordinal: int
+    section: str
+    text: str
+    body: str
+    start: int
+    end: int
+    author: str | None
+    created_at: datetime | None
+
+
+def to_iso(moment: datetime | None) -> str | None:
+    """UTC ISO 8601 with a trailing Z (sorts lexicographically), or None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> datetime:
+    """Parse an ISO 8601 date or date-time; naive values are taken as UTC.
+
+    Raises:
+        ValueError: naming the value when it is not ISO 8601.
+    """
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except (ValueError, AttributeError) as e:
+        raise ValueError(f"not an ISO 8601 date: {value!r}") from e
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

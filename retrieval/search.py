@@ -1,0 +1,208 @@
+"""Hybrid retrieval: FAISS dense similarity and SQLite FTS5 bm25(), fused by weighted
+reciprocal-rank fusion, with filters and visibility applied before the top k is cut.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from retrieval.embedding import Embedder
+from retrieval.filters import Filters, chunk_filter_sql
+from retrieval.index import Snapshot
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MAX_CANDIDATES = 5000
+STOPWORDS = frozenset(
+    "a an and are as at be but by can do does for from has have how i if in into is it its "
+    "me my no not of on or should so than that the their them then there these they this to "
+    "was we what when where which who why will with would you your".split()
+)
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with what a reader needs to judge and open it."""
+
+    chunk_id: int
+    doc_id: str
+    kind: str
+    post_id: str | None
+    title: str
+    channel: str
+    url: str
+    section: str
+    text: str
+    start: int
+    end: int
+    author: str | None
+    author_name: str | None
+    created_at: str | None
+    score: float
+    similarity: float
+    role: str = ""
+    accepted: bool = False
+    post_score: int = 0
+    tags: list[str] = field(default_factory=list)
+    more: list[Hit] = field(default_factory=list)
+    """Other matching chunks of the same document, when results are collapsed."""
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression: the question's content words, OR-ed, each quoted."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
+    """Weighted reciprocal-rank fusion: sum of ``weight / (k + rank)`` over the rankings."""
+    fused: dict[int, float] = {}
+    for ids, weight in rankings:
+        for rank, chunk_id in enumerate(ids, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
+    return fused
+
+
+class Searcher:
+    """Searches one snapshot; cheap to create, holds a small cache of filter results."""
+
+    def __init__(
+        self, snapshot: Snapshot, embedder: Embedder, *, rrf_k: int = 60, dense_weight: float = 1.0,
+        lexical_weight: float = 0.5, candidates: int = 100,
+    ) -> None:
+        self.snapshot = snapshot
+        self.embedder = embedder
+        self.rrf_k, self.dense_weight, self.lexical_weight = rrf_k, dense_weight, lexical_weight
+        self.candidates = candidates
+        self._allowed: OrderedDict[tuple[object, ...], np.ndarray | None] = OrderedDict()
+        self._has_private = bool(snapshot.db.execute("SELECT 1 FROM documents WHERE is_public = 0 LIMIT 1").fetchone())
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, groups: tuple[str, ...] = (),
+        collapse: bool = True, mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        """The best ``k`` hits for ``query`` that ``groups`` may see and ``filters`` allow.
+
+        With ``collapse``, one hit per document (its best chunk, the rest in ``Hit.more``).
+        """
+        filters = filters or Filters()
+        vector = self.embedder.embed([query])[0]
+        allowed = self._allowed_ids(filters, groups)
+        pool = self.candidates
+        while True:
+            fused = self._fuse(query, vector, pool, filters, groups, allowed, mode)
+            hits = self._hits(fused, vector)
+            page = collapse_by_document(hits) if collapse else hits
+            exhausted = len(fused) < pool or pool >= MAX_CANDIDATES
+            if len(page) >= k or exhausted:
+                return page[:k]
+            pool *= 4
+
+    def _fuse(
+        self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...],
+        allowed: np.ndarray | None, mode: Mode,
+    ) -> list[tuple[int, float]]:
+        rankings: list[tuple[list[int], float]] = []
+        if mode in ("hybrid", "dense"):
+            ids, _ = self.snapshot.vectors.search(vector, pool, allowed)
+            rankings.append(([int(i) for i in ids], self.dense_weight))
+        if mode in ("hybrid", "lexical"):
+            rankings.append((self._lexical(query, pool, filters, groups), self.lexical_weight))
+        fused = rrf(rankings, self.rrf_k)
+        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:pool]
+
+    def _lexical(self, query: str, pool: int, filters: Filters, groups: tuple[str, ...]) -> list[int]:
+        match = fts_query(query)
+        if not match:
+            return []
+        sql = "SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH ?"
+        params: list[object] = [match]
+        if not filters.is_empty() or self._has_private:
+            subquery, sub_params = chunk_filter_sql(filters, groups)
+            sql += f" AND rowid IN ({subquery})"
+            params += sub_params
+        sql += " ORDER BY bm25(chunk_fts) LIMIT ?"
+        try:
+            return [r[0] for r in self.snapshot.db.execute(sql, [*params, pool])]
+        except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing lexically
+            return []
+
+    def _allowed_ids(self, filters: Filters, groups: tuple[str, ...]) -> np.ndarray | None:
+        """Chunk ids the dense search may return (None: all of them), cached per filter."""
+        if filters.is_empty() and not self._has_private:
+            return None
+        key = (filters, groups)
+        if key not in self._allowed:
+            sql, params = chunk_filter_sql(filters, groups)
+            ids = np.array([r[0] for r in self.snapshot.db.execute(sql, params)], dtype=np.int64)
+            self._allowed[key] = ids
+            if len(self._allowed) > 64:
+                self._allowed.popitem(last=False)
+        return self._allowed[key]
+
+    def _hits(self, fused: list[tuple[int, float]], vector: np.ndarray) -> list[Hit]:
+        if not fused:
+            return []
+        ids = np.array([i for i, _ in fused], dtype=np.int64)
+        similarity = self.snapshot.vectors.reconstruct(ids) @ vector
+        rows = fetch_chunk_rows(self.snapshot.db, [int(i) for i in ids])
+        hits = []
+        for (chunk_id, score), sim in zip(fused, similarity, strict=True):
+            row = rows.get(chunk_id)
+            if row is not None:
+                hits.append(hit_from_row(row, score, float(sim)))
+        return hits
+
+
+def collapse_by_document(hits: list[Hit]) -> list[Hit]:
+    """Keep each document's best hit, attaching its other hits to ``more``."""
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        if hit.doc_id in best:
+            best[hit.doc_id].more.append(hit)
+        else:
+            best[hit.doc_id] = hit
+    return list(best.values())
+
+
+CHUNK_ROW_SQL = """
+SELECT c.id, c.doc_id, c.post_id, c.section, c.body, c.start, c."end", c.author, c.created_at,
+       d.kind, d.title, d.channel, d.url, d.tags, m.name AS author_name,
+       p.position, p.accepted, p.score AS post_score
+FROM chunks c JOIN documents d ON d.id = c.doc_id
+LEFT JOIN members m ON m.id = c.author
+LEFT JOIN posts p ON p.id = c.post_id
+WHERE c.id IN ({marks})
+"""
+
+
+def fetch_chunk_rows(db: sqlite3.Connection, ids: list[int]) -> dict[int, sqlite3.Row]:
+    """Chunk rows joined with their document, author and post, keyed by chunk id."""
+    rows: dict[int, sqlite3.Row] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        sql = CHUNK_ROW_SQL.format(marks=",".join("?" * len(part)))
+        rows.update({r["id"]: r for r in db.execute(sql, part)})
+    return rows
+
+
+def hit_from_row(row: sqlite3.Row, score: float, similarity: float) -> Hit:
+    """Build a :class:`Hit` from a :data:`CHUNK_ROW_SQL` row."""
+    position = row["position"]
+    role = "" if position is None else "question" if position == 0 else (
+        "accepted answer" if row["accepted"] else "answer"
+    )
+    return Hit(
+        chunk_id=row["id"], doc_id=row["doc_id"], kind=row["kind"], post_id=row["post_id"],
+        title=row["title"], channel=row["channel"], url=row["url"], section=row["section"],
+        text=row["body"], start=row["start"], end=row["end"], author=row["author"],
+        author_name=row["author_name"], created_at=row["created_at"], score=round(score, 6),
+        similarity=round(similarity, 4), role=role, accepted=bool(row["accepted"]),
+        post_score=int(row["post_score"] or 0), tags=json.loads(row["tags"]),
+    )

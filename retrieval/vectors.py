@@ -1,0 +1,148 @@
+"""Dense vectors keyed by chunk id, behind one small interface; FAISS does the work.
+
+Vectors are L2-normalised, so inner product is cosine similarity. The kind is chosen by
+size (exact search below ``HNSW_THRESHOLD`` vectors) and recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import faiss
+import numpy as np
+
+HNSW_THRESHOLD = 200_000
+HNSW_M = 32
+
+
+class VectorIndex(Protocol):
+    """A set of (chunk id, vector) pairs searchable by inner product."""
+
+    kind: str
+
+    def __len__(self) -> int:
+        """Number of vectors held."""
+        ...
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors`` (n, d) under int64 ``ids`` (n,); ids must be new."""
+        ...
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Drop the vectors of ``ids``; unknown ids are ignored."""
+        ...
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids`` (all must exist), shape (n, d)."""
+        ...
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (ids, scores) for one query vector, best first.
+
+        ``allowed`` restricts the search to those ids *before* the top k is cut, so a
+        filter never produces a short page while matching vectors remain.
+        """
+        ...
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path``."""
+        ...
+
+
+class FaissVectors:
+    """:class:`VectorIndex` on a FAISS ``IndexIDMap2`` over a flat or HNSW inner-product index."""
+
+    def __init__(self, index: faiss.Index, kind: str) -> None:
+        self._index = index
+        self.kind = kind
+
+    @classmethod
+    def empty(cls, dimension: int, kind: str = "flat") -> FaissVectors:
+        """A new empty index of ``kind`` ("flat" or "hnsw")."""
+        if kind == "flat":
+            inner = faiss.IndexFlatIP(dimension)
+        elif kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = 80
+            inner.hnsw.efSearch = 128
+        else:
+            raise ValueError(f"unknown vector index kind {kind!r}; known: flat, hnsw")
+        return cls(faiss.IndexIDMap2(inner), kind)
+
+    @classmethod
+    def load(cls, path: Path) -> FaissVectors:
+        """Read an index written by :meth:`save`; its kind is read from the file."""
+        index = faiss.read_index(str(path))
+        inner = faiss.downcast_index(index.index)
+        return cls(index, "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat")
+
+    @property
+    def dimension(self) -> int:
+        """Vector width."""
+        return int(self._index.d)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """See :class:`VectorIndex`."""
+        if len(ids):
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
+
+    def remove(self, ids: np.ndarray) -> None:
+        """See :class:`VectorIndex`. HNSW cannot delete in place, so it is rebuilt."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids) or not len(self):
+            return
+        if self.kind == "flat":
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+            return
+        keep = np.setdiff1d(self.ids(), ids)
+        vectors = self.reconstruct(keep)
+        rebuilt = FaissVectors.empty(self.dimension, self.kind)
+        rebuilt.add(keep, vectors)
+        self._index = rebuilt._index
+
+    def ids(self) -> np.ndarray:
+        """All ids held."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """See :class:`VectorIndex`."""
+        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        for row, chunk_id in enumerate(np.asarray(ids, dtype=np.int64)):
+            out[row] = self._index.reconstruct(int(chunk_id))
+        return out
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """See :class:`VectorIndex`."""
+        if not len(self) or k <= 0 or (allowed is not None and not len(allowed)):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        params = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            params = (
+                faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))
+                if self.kind == "hnsw"
+                else faiss.SearchParameters(sel=selector)
+            )
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        scores, ids = self._index.search(q, min(k, len(self)), params=params)
+        found = ids[0] >= 0
+        return ids[0][found], scores[0][found]
+
+    def save(self, path: Path) -> None:
+        """See :class:`VectorIndex`."""
+        faiss.write_index(self._index, str(path))
+
+
+def kind_for_size(n_vectors: int) -> str:
+    """Exact search while it is fast enough; HNSW above the threshold."""
+    return "flat" if n_vectors < HNSW_THRESHOLD else "hnsw"
