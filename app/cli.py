@@ -113,6 +113,57 @@ def search(
         console.print("   " + " ".join(hit.text.split())[:300], highlight=False)
 
 
+@cli.command()
+def serve(
+    index: IndexOption = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings(index)
+    from retrieval.index import IndexDir
+
+    IndexDir(settings.index_dir).open()  # fail fast, with the CLI's one-line message, if there is no index
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@cli.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
+    index: IndexOption = None,
+    group: Annotated[list[str], typer.Option("--group", help="Ask as a member of this group.")] = [],  # noqa: B006
+) -> None:
+    """Print a cited answer and who to ask."""
+    answer = _library(index).ask(question, groups=tuple(group))
+    console.print(answer.text, highlight=False)
+    console.print(f"[dim]confidence {answer.confidence:.2f}{' · abstained' if answer.abstained else ''}[/dim]")
+    for citation in answer.citations:
+        console.print(
+            f"[{citation.n}] {citation.title} — {citation.author_name or citation.author or '?'}, "
+            f"{(citation.created_at or '')[:10]} {citation.url}", highlight=False,
+        )
+    if answer.experts:
+        console.print("People who can help: " + ", ".join(e.name for e in answer.experts), highlight=False)
+
+
+@cli.command()
+def experts(
+    question: Annotated[str, typer.Argument(help="A topic or question.")],
+    k: Annotated[int, typer.Option("-k", help="Number of members.", min=1, max=50)] = 5,
+    index: IndexOption = None,
+    group: Annotated[list[str], typer.Option("--group", help="Ask as a member of this group.")] = [],  # noqa: B006
+) -> None:
+    """Print the members who know most about a topic, with their evidence."""
+    for rank, expert in enumerate(_library(index).experts(question, groups=tuple(group), k=k), start=1):
+        console.print(f"[bold]{rank}. {expert.name}[/bold] ({expert.member_id}) score {expert.score:.3f}")
+        for item in expert.evidence:
+            console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False)
+
+
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast
     from retrieval.embedding import load_embedder
     from retrieval.index import IndexDir

@@ -8,13 +8,18 @@ import threading
 import time
 from typing import Any
 
+from retrieval.answer import ANSWER_HITS, Answer, compose_answer
 from retrieval.embedding import Embedder
+from retrieval.experts import Expert, suggest_experts
+from retrieval.filters import Filters
 from retrieval.index import IndexDir, Snapshot, snapshot_stats
 from retrieval.search import Searcher
 
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 1.0
+EXPERT_HITS = 50
+"""Chunk-level hits behind expert suggestions (more than the answer uses: breadth of evidence)."""
 
 
 class Library:
@@ -55,3 +60,23 @@ class Library:
     def stats(self) -> dict[str, Any]:
         """See :func:`retrieval.index.snapshot_stats`."""
         return snapshot_stats(self.snapshot())
+
+    def ask(
+        self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,
+    ) -> Answer:
+        """A cited answer from what ``groups`` may see, with who to ask (see :func:`compose_answer`)."""
+        searcher = self.searcher()
+        hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
+        answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, searcher.snapshot.db)
+        answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts)
+        if answer.abstained and answer.experts:
+            answer.text += " You could ask " + " or ".join(e.name for e in answer.experts[:2]) + "."
+        return answer
+
+    def experts(
+        self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
+    ) -> list[Expert]:
+        """Members to ask about ``question``, on evidence ``groups`` may see (see :func:`suggest_experts`)."""
+        searcher = self.searcher()
+        hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
+        return suggest_experts(hits, searcher.snapshot.db, k=k)

@@ -93,11 +93,11 @@ class Searcher:
         """
         filters = filters or Filters()
         vector = self.embedder.embed([query])[0]
-        allowed = self._allowed_ids(filters, groups)
+        allowed = self.allowed_ids(filters, groups)
         pool = self.candidates
         while True:
             fused = self._fuse(query, vector, pool, filters, groups, allowed, mode)
-            hits = self._hits(fused, vector)
+            hits = self.hits(fused, vector)
             page = collapse_by_document(hits) if collapse else hits
             exhausted = len(fused) < pool or pool >= MAX_CANDIDATES
             if len(page) >= k or exhausted:
@@ -133,7 +133,7 @@ class Searcher:
         except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing lexically
             return []
 
-    def _allowed_ids(self, filters: Filters, groups: tuple[str, ...]) -> np.ndarray | None:
+    def allowed_ids(self, filters: Filters, groups: tuple[str, ...]) -> np.ndarray | None:
         """Chunk ids the dense search may return (None: all of them), cached per filter."""
         if filters.is_empty() and not self._has_private:
             return None
@@ -146,7 +146,8 @@ class Searcher:
                 self._allowed.popitem(last=False)
         return self._allowed[key]
 
-    def _hits(self, fused: list[tuple[int, float]], vector: np.ndarray) -> list[Hit]:
+    def hits(self, fused: list[tuple[int, float]], vector: np.ndarray) -> list[Hit]:
+        """Hits for (chunk id, fused score) pairs, each with its cosine similarity to ``vector``."""
         if not fused:
             return []
         ids = np.array([i for i, _ in fused], dtype=np.int64)
@@ -206,3 +207,19 @@ def hit_from_row(row: sqlite3.Row, score: float, similarity: float) -> Hit:
         similarity=round(similarity, 4), role=role, accepted=bool(row["accepted"]),
         post_score=int(row["post_score"] or 0), tags=json.loads(row["tags"]),
     )
+
+
+def related_documents(searcher: Searcher, doc_id: str, k: int = 5, groups: tuple[str, ...] = ()) -> list[Hit]:
+    """Documents most similar to ``doc_id`` (by the mean of its chunk vectors), itself excluded."""
+    snapshot = searcher.snapshot
+    ids = np.array([r[0] for r in snapshot.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))],
+                   dtype=np.int64)
+    if not len(ids):
+        return []
+    centre = snapshot.vectors.reconstruct(ids).mean(axis=0)
+    centre /= np.linalg.norm(centre) or 1.0
+    allowed = searcher.allowed_ids(Filters(), groups)
+    found, _ = snapshot.vectors.search(centre, searcher.candidates, allowed)
+    ranked = [(int(i), 1.0 / (rank + 1)) for rank, i in enumerate(found) if int(i) not in set(ids.tolist())]
+    hits = [h for h in collapse_by_document(searcher.hits(ranked, centre)) if h.doc_id != doc_id]
+    return hits[:k]

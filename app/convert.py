@@ -1,0 +1,35 @@
+"""Domain results (dataclasses) to API models."""
+
+from __future__ import annotations
+
+from app.schemas import CitationOut, EvidenceOut, ExpertOut, HitOut
+from retrieval.search import Hit
+
+
+def doc_ref(kind: str, doc_id: str) -> dict[str, str]:
+    """``{"thread_id": id}`` or ``{"resource_id": id}``."""
+    return {"thread_id": doc_id} if kind == "thread" else {"resource_id": doc_id}
+
+
+def hit_out(hit: Hit) -> HitOut:
+    """A search hit for the API."""
+    fields = {k: v for k, v in vars(hit).items() if k not in ("doc_id", "more")}
+    return HitOut(**fields, **doc_ref(hit.kind, hit.doc_id), more=[hit_out(h) for h in hit.more])
+
+
+def citation_out(citation) -> CitationOut:  # type: ignore[no-untyped-def]
+    """An answer citation for the API."""
+    fields = {k: v for k, v in vars(citation).items() if k != "doc_id"}
+    return CitationOut(**fields, **doc_ref(citation.kind, citation.doc_id))
+
+
+def expert_out(expert) -> ExpertOut:  # type: ignore[no-untyped-def]
+    """An expert suggestion for the API."""
+    evidence = [
+        EvidenceOut(
+            **doc_ref("resource" if e.role == "author" else "thread", e.doc_id), title=e.title, post_id=e.post_id,
+            role=e.role, created_at=e.created_at, url=e.url,
+        )
+        for e in expert.evidence
+    ]
+    return ExpertOut(member_id=expert.member_id, name=expert.name, score=round(expert.score, 4), evidence=evidence)

@@ -1,0 +1,134 @@
+"""Ingest throughput against raw ``model.encode`` on the same texts, and the cost of an
+unchanged re-ingest (issue 2).
+
+Builds a corpus of a few hundred chunks (a slice of the cardano.stackexchange threads,
+converted to the native threads format in a temporary folder, plus ``corpus/sample``), runs
+the real pipeline into a fresh index and times it; then times the embedder alone on exactly
+the distinct chunk texts the index holds, with the same batch size; then re-ingests the
+unchanged sources. No embedding cache is used: this measures real embedding work.
+
+    .venv/bin/python bench/ingest.py [--threads 150] [--batch-size 32] [--data DIR] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: the repository, not bench/, goes first on the path
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench.common import (  # noqa: E402
+    SAMPLE_CORPUS,
+    cardano_members,
+    cardano_thread,
+    data_dir,
+    ingest_or_fail,
+    load_model,
+    read_jsonl,
+    section_header,
+    table,
+    timer,
+    write_jsonl,
+    write_section,
+)
+
+RATIO_TARGET = 0.85
+REINGEST_TARGET = 0.05
+
+
+def build_corpus(data: Path, folder: Path, n_threads: int) -> list[Path]:
+    """Write the first ``n_threads`` cardano threads and their members as native JSONL;
+    return the paths to ingest (that folder, plus the sample corpus when present)."""
+    threads = read_jsonl(data / "stackexchange-cardano" / "threads.jsonl")[:n_threads]
+    write_jsonl((cardano_thread(t) for t in threads), folder / "cardano.jsonl")
+    authors = {t["question"]["author"] for t in threads} | {a["author"] for t in threads for a in t["answers"]}
+    write_jsonl((m for m in cardano_members(data) if m["id"] in authors), folder / "members.jsonl")
+    paths = [folder]
+    if SAMPLE_CORPUS.is_dir():
+        paths.append(SAMPLE_CORPUS)
+    return paths
+
+
+def distinct_chunk_texts(index: Path) -> tuple[list[str], int]:
+    """The distinct embedded texts of the served snapshot (in chunk-id order) and the chunk count."""
+    current = (index / "CURRENT").read_text().strip()
+    db = sqlite3.connect(index / "snapshots" / current / "index.sqlite")
+    texts = [r[0] for r in db.execute("SELECT text FROM chunks ORDER BY id")]
+    db.close()
+    return list(dict.fromkeys(texts)), len(texts)
+
+
+def warm_up(embedder: object) -> None:
+    """One small encode so neither timed run pays for lazy initialisation."""
+    embedder.embed(["warm-up sentence for the embedding model"] * 8)  # type: ignore[attr-defined]
+
+
+def run(data: Path, n_threads: int, batch_size: int) -> dict[str, float]:
+    """Time the first ingest, raw encoding of the same texts, and an unchanged re-ingest."""
+    embedder = load_model()
+    warm_up(embedder)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        paths = build_corpus(data, Path(tmp) / "src", n_threads)
+        index = Path(tmp) / "index"
+        with timer() as first:
+            summary = ingest_or_fail(paths, index, embedder, batch_size)
+        texts, n_chunks = distinct_chunk_texts(index)
+        with timer() as raw:
+            embedder.embed(texts, batch_size=batch_size)
+        with timer() as again:
+            second = ingest_or_fail(paths, index, embedder, batch_size)
+    return {
+        "documents": summary.documents_new, "chunks": n_chunks, "embedded": summary.chunks_embedded,
+        "distinct_texts": len(texts), "pipeline_s": first["s"], "raw_s": raw["s"], "reingest_s": again["s"],
+        "reingest_embedded": second.chunks_embedded, "threads": n_threads, "batch_size": batch_size,
+    }
+
+
+def report(r: dict[str, float]) -> str:
+    """The Markdown section for ``docs/benchmarks.md``."""
+    ratio = r["raw_s"] / r["pipeline_s"]
+    share = r["reingest_s"] / r["pipeline_s"]
+    rows = [
+        ("first ingest (pipeline: load, chunk, embed, write, commit)", f"{r['pipeline_s']:.1f}",
+         f"{r['embedded'] / r['pipeline_s']:.1f}"),
+        ("raw embedder.embed on the same distinct texts", f"{r['raw_s']:.1f}",
+         f"{r['distinct_texts'] / r['raw_s']:.1f}"),
+        ("re-ingest, nothing changed", f"{r['reingest_s']:.2f}", "-"),
+    ]
+    verdict = lambda ok: "meets target" if ok else "MISSES target"  # noqa: E731
+    return "\n".join([
+        section_header("Ingest throughput (issue 2)",
+                       f".venv/bin/python bench/ingest.py --threads {r['threads']} --batch-size {r['batch_size']}"),
+        f"Corpus: the first {r['threads']} cardano.stackexchange threads (native JSONL, written to a temp "
+        f"folder) + `corpus/sample`: {r['documents']} documents, {r['chunks']} chunks, "
+        f"{r['distinct_texts']} distinct chunk texts, batch size {r['batch_size']}, no embedding cache.\n",
+        table(["run", "seconds", "chunks/s"], rows),
+        "",
+        f"- ratio raw / pipeline = **{ratio:.2f}** (target >= {RATIO_TARGET}: {verdict(ratio >= RATIO_TARGET)}); "
+        f"pipeline overhead {100 * (1 - ratio):.0f}%",
+        f"- unchanged re-ingest = **{100 * share:.1f}%** of the first ingest, {r['reingest_embedded']} chunks "
+        f"embedded (target <= {100 * REINGEST_TARGET:.0f}%: {verdict(share <= REINGEST_TARGET)})",
+    ])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, run, print and record the figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
+    parser.add_argument("--threads", type=int, default=150, help="cardano threads to ingest (default 150)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    results = run(data_dir(args.data), args.threads, args.batch_size)
+    text = report(results)
+    print(text)
+    if not args.no_write:
+        write_section("ingest", text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Shared fixtures: one real index of the sample corpus per test session, temp data dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from app.settings import get_settings  # noqa: E402
+from ingest.pipeline import IngestSummary, ingest  # noqa: E402
+from retrieval.embedding import SentenceTransformerEmbedder, load_embedder  # noqa: E402
+from retrieval.index import IndexDir  # noqa: E402
+from retrieval.library import Library  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "corpus" / "sample"
+MENTOR_KEY = "mentor-key-0001"
+MEMBER_KEY = "member-key-0002"
+API_KEYS = {MENTOR_KEY: ["mentors"], MEMBER_KEY: ["members"]}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test gets its own data dir and freshly read settings."""
+    monkeypatch.setenv("TOWNSQUARE_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.delenv("TOWNSQUARE_CONFIG", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real default model, loaded once."""
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def sample_build(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> tuple[IndexDir, IngestSummary]:
+    """The sample corpus ingested once with the real model, FAISS and SQLite."""
+    root = tmp_path_factory.mktemp("sample-index")
+    index_dir = IndexDir(root)
+    summary = ingest([SAMPLE], index_dir, embedder)
+    return index_dir, summary
+
+
+@pytest.fixture(scope="session")
+def sample_index(sample_build: tuple[IndexDir, IngestSummary]) -> IndexDir:
+    """The session's sample index directory (treat as read-only; copy it to modify)."""
+    return sample_build[0]
+
+
+@pytest.fixture(scope="session")
+def library(sample_index: IndexDir, embedder: SentenceTransformerEmbedder) -> Library:
+    """A served view of the sample index."""
+    return Library(sample_index, embedder)
+
+
+@pytest.fixture
+def index_copy(sample_index: IndexDir, tmp_path: Path) -> IndexDir:
+    """A private copy of the sample index that a test may change."""
+    target = tmp_path / "index-copy"
+    shutil.copytree(sample_index.root, target)
+    return IndexDir(target)
