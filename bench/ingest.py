@@ -7,7 +7,7 @@ the real pipeline into a fresh index and times it; then times the embedder alone
 the distinct chunk texts the index holds, with the same batch size; then re-ingests the
 unchanged sources. No embedding cache is used: this measures real embedding work.
 
-    .venv/bin/python bench/ingest.py [--threads 150] [--batch-size 32] [--data DIR] [--no-write]
+    .venv/bin/python bench/ingest.py [--threads 40] [--rounds 2] [--batch-size 32] [--data DIR] [--no-write]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a file: the repository, not bench/, goes first on the path
     sys.path[0] = str(Path(__file__).resolve().parents[1])
@@ -67,28 +68,48 @@ def warm_up(embedder: object) -> None:
     embedder.embed(["warm-up sentence for the embedding model"] * 8)  # type: ignore[attr-defined]
 
 
-def run(data: Path, n_threads: int, batch_size: int) -> dict[str, float]:
-    """Time the first ingest, raw encoding of the same texts, and an unchanged re-ingest."""
-    embedder = load_model()
-    warm_up(embedder)
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        paths = build_corpus(data, Path(tmp) / "src", n_threads)
-        index = Path(tmp) / "index"
-        with timer() as first:
-            summary = ingest_or_fail(paths, index, embedder, batch_size)
-        texts, n_chunks = distinct_chunk_texts(index)
+def one_round(paths: list[Path], index: Path, embedder: object, batch_size: int, raw_first: bool) -> dict[str, float]:
+    """Time a first ingest into the empty ``index``, raw encoding of its distinct chunk texts
+    (before or after the ingest), and an unchanged re-ingest."""
+    timings: dict[str, float] = {}
+    if raw_first:  # the texts are only known after an ingest: chunk them with a throw-away one
+        ingest_or_fail(paths, index.with_name(index.name + "-probe"), embedder, batch_size)
+        texts, _ = distinct_chunk_texts(index.with_name(index.name + "-probe"))
         with timer() as raw:
-            embedder.embed(texts, batch_size=batch_size)
-        with timer() as again:
-            second = ingest_or_fail(paths, index, embedder, batch_size)
+            embedder.embed(texts, batch_size=batch_size)  # type: ignore[attr-defined]
+        timings["raw_s"] = raw["s"]
+    with timer() as first:
+        summary = ingest_or_fail(paths, index, embedder, batch_size)
+    texts, n_chunks = distinct_chunk_texts(index)
+    if not raw_first:
+        with timer() as raw:
+            embedder.embed(texts, batch_size=batch_size)  # type: ignore[attr-defined]
+        timings["raw_s"] = raw["s"]
+    with timer() as again:
+        second = ingest_or_fail(paths, index, embedder, batch_size)
     return {
-        "documents": summary.documents_new, "chunks": n_chunks, "embedded": summary.chunks_embedded,
-        "distinct_texts": len(texts), "pipeline_s": first["s"], "raw_s": raw["s"], "reingest_s": again["s"],
-        "reingest_embedded": second.chunks_embedded, "threads": n_threads, "batch_size": batch_size,
+        **timings, "pipeline_s": first["s"], "reingest_s": again["s"], "documents": summary.documents_new,
+        "chunks": n_chunks, "embedded": summary.chunks_embedded, "distinct_texts": len(texts),
+        "reingest_embedded": second.chunks_embedded,
     }
 
 
-def report(r: dict[str, float]) -> str:
+def run(data: Path, n_threads: int, batch_size: int, rounds: int) -> dict[str, Any]:
+    """Several rounds (alternating which of pipeline and raw encoding runs first, so neither
+    always gets the warmer or the quieter machine); the fastest time of each kind counts."""
+    embedder = load_model()
+    warm_up(embedder)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        paths = build_corpus(data, Path(tmp) / "src", n_threads)
+        for i in range(rounds):
+            results.append(one_round(paths, Path(tmp) / f"index{i}", embedder, batch_size, raw_first=i % 2 == 1))
+            print(f"round {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in results[-1].items()), flush=True)
+    best = {key: min(r[key] for r in results) for key in ("pipeline_s", "raw_s", "reingest_s")}
+    return {**results[0], **best, "rounds": results, "threads": n_threads, "batch_size": batch_size}
+
+
+def report(r: dict[str, Any]) -> str:
     """The Markdown section for ``docs/benchmarks.md``."""
     ratio = r["raw_s"] / r["pipeline_s"]
     share = r["reingest_s"] / r["pipeline_s"]
@@ -99,19 +120,30 @@ def report(r: dict[str, float]) -> str:
          f"{r['distinct_texts'] / r['raw_s']:.1f}"),
         ("re-ingest, nothing changed", f"{r['reingest_s']:.2f}", "-"),
     ]
+    per_round = [
+        (i + 1, "raw" if i % 2 else "pipeline", f"{x['pipeline_s']:.1f}", f"{x['raw_s']:.1f}",
+         f"{x['raw_s'] / x['pipeline_s']:.2f}", f"{x['reingest_s']:.2f}", x["reingest_embedded"])
+        for i, x in enumerate(r["rounds"])
+    ]
     verdict = lambda ok: "meets target" if ok else "MISSES target"  # noqa: E731
     return "\n".join([
         section_header("Ingest throughput (issue 2)",
-                       f".venv/bin/python bench/ingest.py --threads {r['threads']} --batch-size {r['batch_size']}"),
-        f"Corpus: the first {r['threads']} cardano.stackexchange threads (native JSONL, written to a temp "
+                       f".venv/bin/python bench/ingest.py --threads {r['threads']} --batch-size {r['batch_size']} "
+                       f"--rounds {len(r['rounds'])}"),
+        f"Corpus: the first {r['threads']} cardano.stackexchange threads (converted to native JSONL in a temp "
         f"folder) + `corpus/sample`: {r['documents']} documents, {r['chunks']} chunks, "
-        f"{r['distinct_texts']} distinct chunk texts, batch size {r['batch_size']}, no embedding cache.\n",
-        table(["run", "seconds", "chunks/s"], rows),
+        f"{r['distinct_texts']} distinct chunk texts; batch size {r['batch_size']}; no embedding cache; "
+        "model loaded and warmed up before timing. Each round ingests into a fresh index; rounds alternate "
+        "which of the two runs first; the fastest time of each kind is reported (the machine is shared, "
+        "so slower rounds measure other load).\n",
+        table(["run (fastest round)", "seconds", "chunks/s"], rows),
         "",
         f"- ratio raw / pipeline = **{ratio:.2f}** (target >= {RATIO_TARGET}: {verdict(ratio >= RATIO_TARGET)}); "
-        f"pipeline overhead {100 * (1 - ratio):.0f}%",
-        f"- unchanged re-ingest = **{100 * share:.1f}%** of the first ingest, {r['reingest_embedded']} chunks "
+        f"pipeline overhead {100 * (1 - ratio):.0f}% of the pipeline time",
+        f"- unchanged re-ingest = **{100 * share:.2f}%** of the first ingest, {r['reingest_embedded']} chunks "
         f"embedded (target <= {100 * REINGEST_TARGET:.0f}%: {verdict(share <= REINGEST_TARGET)})",
+        "",
+        table(["round", "first", "pipeline s", "raw s", "ratio", "re-ingest s", "re-embedded"], per_round),
     ])
 
 
@@ -119,11 +151,12 @@ def main(argv: list[str] | None = None) -> None:
     """Parse arguments, run, print and record the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
-    parser.add_argument("--threads", type=int, default=150, help="cardano threads to ingest (default 150)")
+    parser.add_argument("--threads", type=int, default=40, help="cardano threads to ingest (default 40)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="timed rounds; the fastest counts (default 2)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
-    results = run(data_dir(args.data), args.threads, args.batch_size)
+    results = run(data_dir(args.data), args.threads, args.batch_size, args.rounds)
     text = report(results)
     print(text)
     if not args.no_write:

@@ -52,8 +52,11 @@ CORRECTION = re.compile(
     r"(?:is|was) wrong|incorrect|superseded|ignore (?:it|that|my))\b", re.IGNORECASE,
 )
 OWN_POST = re.compile(r"\bmy (?:\w+ )?(?:reply|answer|post|advice)\b", re.IGNORECASE)
+STEM_LENGTH = 6
 SourceKey = tuple[str, str | None]
-MORE_STOPWORDS = frozenset("about any also best did get got just much need use using very".split())
+MORE_STOPWORDS = frozenset(
+    "about any also best did get gets got just much need use using very what's how's it's i'm".split()
+)
 
 
 @dataclass
@@ -110,17 +113,17 @@ class Sentence:
 
 
 def stem(word: str) -> str:
-    """A light suffix-stripping stem, enough to match plurals and verb forms."""
-    for suffix in ("ing", "ed", "ies", "es", "s", "ly"):
+    """A light stem: common suffixes stripped, then cut to :data:`STEM_LENGTH` characters."""
+    for suffix in ("'s", "ies", "ing", "ed", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith(("ss", "us", "is")):
             word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
             break
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+    return (word[:-1] if word.endswith("e") and len(word) > 3 else word)[:STEM_LENGTH]
 
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words of ``text`` without stopwords."""
-    return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS and w not in MORE_STOPWORDS]
+    return [w for w in WORD.findall(text.lower().replace("\u2019", "'")) if w not in STOPWORDS and w not in MORE_STOPWORDS]
 
 
 def split_sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
