@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.activity import ActivityLog
-from app.routes import admin, ask, content, search
+from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.embedding import load_embedder
 from retrieval.errors import BadQueryError, IndexStateError, NotFoundError, TownsquareError
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = config
-    for router in (search.router, ask.router, content.router, admin.router):
+    for router in (search.router, ask.router, content.router, admin.router, overview.router):
         app.include_router(router)
 
     @app.exception_handler(TownsquareError)

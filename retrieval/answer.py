@@ -31,16 +31,19 @@ ANSWER_HITS = 8
 MAX_SENTENCES = 4
 MAX_CHARS = 900
 MIN_WORDS = 5
-WEIGHTS = {"lexical": 0.45, "static": 0.2, "dense": 0.35}
+WEIGHTS = {"lexical": 0.5, "static": 0.1, "dense": 0.4}
 REDUNDANT = 0.5
 """Term-set Jaccard above which two sentences say the same thing."""
-QUESTION_WEIGHT, ACCEPTED_WEIGHT, SCORE_WEIGHT, CORRECTED_WEIGHT = 0.4, 1.15, 0.05, 0.4
+QUESTION_WEIGHT, ASKING_WEIGHT, ACCEPTED_WEIGHT, SCORE_WEIGHT, CORRECTED_WEIGHT = 0.4, 0.7, 1.15, 0.05, 0.4
+ANAPHORA_WEIGHT, NO_OVERLAP_WEIGHT = 0.85, 0.7
+"""Sentences opening with a pronoun lean on context the reader of the answer does not have."""
 MMR_PENALTY = 0.3
 KEEP_FRACTION = 0.6
 """A sentence scoring under this fraction of the best one is not worth adding."""
-AGREEMENT_MARGIN = 0.08
-SIMILARITY_RAMP, RELEVANCE_RAMP = (0.25, 0.6), (0.2, 0.6)
-ABSTAIN_BELOW = 0.4
+AGREEMENT_MARGIN, AGREEMENT_FLOOR = 0.1, 0.5
+SIMILARITY_RAMP, RELEVANCE_RAMP = (0.25, 0.65), (0.25, 0.6)
+CONFIDENCE_WEIGHTS = {"similarity": 0.45, "relevance": 0.25, "agreement": 0.1, "coverage": 0.2}
+ABSTAIN_BELOW = 0.45
 NOT_ANSWERED = "The community has not answered this yet."
 
 LINE = re.compile(r"[^\n]+")
@@ -51,6 +54,7 @@ CORRECTION = re.compile(
     r"\b(?:outdated|out of date|no longer (?:correct|true|valid|accurate|applies|the case)|"
     r"(?:is|was) wrong|incorrect|superseded|ignore (?:it|that|my))\b", re.IGNORECASE,
 )
+ANAPHORA = re.compile(r"(?:it|it's|that|that's|this|these|those|they|they're|he|she|so|also|but|and|then)\b", re.I)
 OWN_POST = re.compile(r"\bmy (?:\w+ )?(?:reply|answer|post|advice)\b", re.IGNORECASE)
 STEM_LENGTH = 6
 SourceKey = tuple[str, str | None]
@@ -114,7 +118,7 @@ class Sentence:
 
 def stem(word: str) -> str:
     """A light stem: common suffixes stripped, then cut to :data:`STEM_LENGTH` characters."""
-    for suffix in ("'s", "ies", "ing", "ed", "s", "ly"):
+    for suffix in ("'s", "ies", "ing", "ed", "ment", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith(("ss", "us", "is")):
             word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
             break
@@ -145,7 +149,9 @@ def split_sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple
 def is_quotable(text: str) -> bool:
     """A sentence stands on its own: long enough, starts like a sentence, not a lead-in."""
     first = text.lstrip("*\"'(")[:1]
-    return len(text.split()) >= MIN_WORDS and (first.isupper() or first.isdigit()) and not text.endswith(":")
+    return (
+        len(text.split()) >= MIN_WORDS and (first.isupper() or first.isdigit()) and not text.endswith((":", "?"))
+    )
 
 
 def load_sources(hits: list[Hit], db: sqlite3.Connection | None) -> tuple[dict[SourceKey, str], list[sqlite3.Row]]:
@@ -270,7 +276,10 @@ def static_vectors(embedder: Embedder) -> StaticVectors | None:
 
 def prior(hit: Hit, corrected: dict[str, str]) -> float:
     """Weight of a sentence's source: role, reception, and whether a later post corrected it."""
-    weight = QUESTION_WEIGHT if hit.role == "question" else ACCEPTED_WEIGHT if hit.accepted else 1.0
+    if hit.role == "question":
+        weight = QUESTION_WEIGHT
+    else:  # a reply that itself asks something is a weaker answer
+        weight = ACCEPTED_WEIGHT if hit.accepted else ASKING_WEIGHT if hit.text.rstrip().endswith("?") else 1.0
     weight *= 1.0 + SCORE_WEIGHT * math.log1p(max(hit.post_score, 0))
     return weight * (CORRECTED_WEIGHT if hit.post_id in corrected else 1.0)
 
@@ -289,8 +298,10 @@ def score_sentences(
         sentence.relevance = (
             WEIGHTS["lexical"] * lexical + WEIGHTS["dense"] * max(sentence.hit.similarity, 0.0)
             + WEIGHTS["static"] * max(float(cosine), 0.0)
-        ) / norm
+        ) / norm * (1.0 if lexical else NO_OVERLAP_WEIGHT)
         sentence.score = sentence.relevance * prior(sentence.hit, corrected)
+        if ANAPHORA.match(sentence.text.lstrip("*\"'(")):
+            sentence.score *= ANAPHORA_WEIGHT
 
 
 def jaccard(a: Sentence, b: Sentence) -> float:
@@ -356,18 +367,34 @@ def ramp(value: float, low: float, high: float) -> float:
     return min(max((value - low) / (high - low), 0.0), 1.0)
 
 
-def confidence_of(hits: list[Hit], pool: list[Sentence]) -> float:
+def coverage(weights: dict[str, float], hits: list[Hit]) -> float:
+    """Share of the question's idf mass whose terms occur anywhere in the hits (titles included)."""
+    present: set[str] = set()
+    for hit in hits:
+        present.update(stem(w) for w in content_words(f"{hit.title} {hit.text}"))
+    total = sum(weights.values())
+    return sum(w for term, w in weights.items() if term in present) / total if total else 0.0
+
+
+def confidence_of(hits: list[Hit], pool: list[Sentence], weights: dict[str, float]) -> float:
     """How well the evidence supports an answer, in 0..1.
 
-    From the best dense similarity of any hit, the best sentence relevance, and agreement:
-    how many distinct documents score close to the best one.
+    Combines the best dense similarity of any hit, the best sentence relevance, how many
+    documents agree (score close to the best and well above chance) and how much of the
+    question's vocabulary the hits contain at all (off-topic questions bring words the
+    community never used).
     """
     if not hits or not pool:
         return 0.0
     top = max(h.similarity for h in hits)
-    close = {h.doc_id for h in hits if h.similarity >= top - AGREEMENT_MARGIN}
+    agreeing = {h.doc_id for h in hits if h.similarity >= max(top - AGREEMENT_MARGIN, AGREEMENT_FLOOR)}
     best = max(s.relevance for s in pool)
-    value = 0.5 * ramp(top, *SIMILARITY_RAMP) + 0.35 * ramp(best, *RELEVANCE_RAMP) + 0.15 * min(len(close), 3) / 3
+    value = (
+        CONFIDENCE_WEIGHTS["similarity"] * ramp(top, *SIMILARITY_RAMP)
+        + CONFIDENCE_WEIGHTS["relevance"] * ramp(best, *RELEVANCE_RAMP)
+        + CONFIDENCE_WEIGHTS["agreement"] * min(len(agreeing), 3) / 3
+        + CONFIDENCE_WEIGHTS["coverage"] * coverage(weights, hits)
+    )
     return round(value, 3)
 
 
@@ -412,8 +439,9 @@ def compose_answer(
     static = static_vectors(embedder)
     vectors = static.encode([s.text for s in pool]) if static else None
     question_vector = static.encode([question])[0] if static else None
-    score_sentences(pool, term_weights(question, db, pool), vectors, question_vector, corrected)
-    confidence = confidence_of(hits, pool)
+    weights = term_weights(question, db, pool)
+    score_sentences(pool, weights, vectors, question_vector, corrected)
+    confidence = confidence_of(hits, pool, weights)
     closest = closest_documents(hits)
     if confidence < abstain_below:
         return abstention(question, closest, confidence)

@@ -1,0 +1,87 @@
+"""Hybrid search on the real sample index: relevance, filters before top-k, visibility, collapse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from retrieval.errors import BadQueryError
+from retrieval.filters import Filters
+from retrieval.library import Library
+from retrieval.search import fts_query, related_documents, rrf
+
+PRIVATE_TERMS = ("quarry lane", "mentor stipend")
+
+
+@pytest.mark.unit
+def test_rrf_sums_weighted_reciprocal_ranks() -> None:
+    fused = rrf([([1, 2, 3], 1.0), ([3, 1], 0.5)], k=60)
+    assert fused[1] == pytest.approx(1 / 61 + 0.5 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 0.5 / 61)
+    assert max(fused, key=fused.get) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.unit
+def test_fts_query_quotes_content_words_only() -> None:
+    assert fts_query('How do I "fix" the AND-gate?') == '"fix" OR "gate"'
+    assert fts_query("the and of") == ""
+
+
+@pytest.mark.integration
+def test_finds_the_thread_that_answers(library: Library) -> None:
+    hits = library.searcher().search("my bees drink from the neighbour's swimming pool", k=3)
+    assert any("pool" in h.title.lower() for h in hits)
+    assert all(h.kind in ("thread", "resource") for h in hits)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_private_content_is_invisible_without_the_group(library: Library, mode: str) -> None:
+    searcher = library.searcher()
+    hits = searcher.search("Quarry Lane lease and the mentor stipend budget", k=20, mode=mode, collapse=False)
+    for hit in hits:
+        assert hit.channel != "mentors"
+        assert not any(term in hit.text.lower() for term in PRIVATE_TERMS)
+    inside = searcher.search("Quarry Lane lease", k=5, groups=("mentors",), mode=mode)
+    assert any("quarry lane" in h.text.lower() for h in inside)
+
+
+@pytest.mark.integration
+def test_filters_apply_before_the_page_is_cut(library: Library) -> None:
+    searcher = library.searcher()
+    hits = searcher.search("varroa mites", k=10, filters=Filters(channel="honey-and-harvest"))
+    assert len(hits) == 10  # a narrow channel still fills the page
+    assert {h.channel for h in hits} == {"honey-and-harvest"}
+    by_author = searcher.search("winter feeding", k=5, filters=Filters(author="m07"), collapse=False)
+    assert by_author and {h.author for h in by_author} == {"m07"}
+    resources = searcher.search("winter feeding", k=5, filters=Filters(kind="resource"))
+    assert resources and {h.kind for h in resources} == {"resource"}
+    tagged = searcher.search("mites", k=5, filters=Filters(tag="varroa"))
+    assert tagged and all("varroa" in h.tags for h in tagged)
+
+
+@pytest.mark.integration
+def test_date_range_filter(library: Library) -> None:
+    since, until = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 12, 31, tzinfo=UTC)
+    hits = library.searcher().search("feeding syrup", k=10, filters=Filters(since=since, until=until), collapse=False)
+    assert hits and all("2025-01-01" <= (h.created_at or "") <= "2025-12-31T23:59:59Z" for h in hits)
+    with pytest.raises(BadQueryError):
+        Filters(since=until, until=since)
+
+
+@pytest.mark.integration
+def test_collapse_gives_one_hit_per_document(library: Library) -> None:
+    searcher = library.searcher()
+    collapsed = searcher.search("oxalic acid dribble in winter", k=8)
+    assert len({h.doc_id for h in collapsed}) == len(collapsed) == 8
+    flat = searcher.search("oxalic acid dribble in winter", k=30, collapse=False)
+    assert len({h.doc_id for h in flat}) < len(flat)
+    assert any(h.more for h in collapsed)
+
+
+@pytest.mark.integration
+def test_related_threads_exclude_the_thread_and_private_ones(library: Library) -> None:
+    hits = related_documents(library.searcher(), "hh-001", k=5)
+    assert len(hits) == 5 and "hh-001" not in {h.doc_id for h in hits}
+    assert all(h.channel != "mentors" for h in hits)
