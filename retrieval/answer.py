@@ -1,12 +1,12 @@
 """Extractive, cited answers: the sentences of the top hits that best answer a question.
 
 No language model and no transformer pass per sentence (too slow on a CPU). A sentence is
-scored from cheap signals: idf-weighted overlap with the question's terms, the cosine of static
-word vectors (the embedding model's own input-embedding matrix, averaged) and the dense
-similarity of the chunk it came from. That relevance is weighted by role (accepted and
+scored from cheap signals: idf-weighted overlap with the question's (stemmed) terms and the
+dense similarity of the chunk it came from. That relevance is weighted by role (accepted and
 well-received answers up, questions down) and by correction (a post that a later post of its
-thread calls outdated goes down, and is never placed above its correction). Sentences are then
-picked greedily with redundancy removed (MMR); of two near-duplicates the newer one wins.
+thread calls outdated goes down, and is cited only together with, and after, its correction).
+Sentences are picked greedily with redundancy removed (MMR); of two near-duplicates the newer
+one wins.
 """
 
 from __future__ import annotations
@@ -15,28 +15,27 @@ import logging
 import math
 import re
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-
-import numpy as np
 
 from retrieval.embedding import Embedder
 from retrieval.experts import Expert
-from retrieval.search import STOPWORDS, Hit
+from retrieval.search import Hit
+from retrieval.sentences import Sentence, candidates, content_words, load_sources, stem, term_weights
 
 log = logging.getLogger(__name__)
 
 ANSWER_HITS = 8
 MAX_SENTENCES = 4
 MAX_CHARS = 900
-MIN_WORDS = 5
-WEIGHTS = {"lexical": 0.5, "static": 0.1, "dense": 0.4}
+WEIGHTS = {"lexical": 0.55, "dense": 0.45}
 REDUNDANT = 0.5
 """Term-set Jaccard above which two sentences say the same thing."""
 QUESTION_WEIGHT, ASKING_WEIGHT, ACCEPTED_WEIGHT, SCORE_WEIGHT, CORRECTED_WEIGHT = 0.4, 0.7, 1.15, 0.05, 0.4
 ANAPHORA_WEIGHT, NO_OVERLAP_WEIGHT = 0.85, 0.7
-"""Sentences opening with a pronoun lean on context the reader of the answer does not have."""
+"""Down-weights: a sentence opening with a pronoun leans on context the reader does not have;
+one sharing no term with the question rides only on its chunk's similarity."""
 MMR_PENALTY = 0.3
 KEEP_FRACTION = 0.6
 """A sentence scoring under this fraction of the best one is not worth adding."""
@@ -46,21 +45,12 @@ CONFIDENCE_WEIGHTS = {"similarity": 0.45, "relevance": 0.25, "agreement": 0.1, "
 ABSTAIN_BELOW = 0.45
 NOT_ANSWERED = "The community has not answered this yet."
 
-LINE = re.compile(r"[^\n]+")
-WORD = re.compile(r"[a-z0-9][a-z0-9'-]*[a-z0-9]|[a-z0-9]")
-BOUNDARY = re.compile(r"[.!?]+[\"')\]*]*(\s+)(?=[\"'(\[*]*[A-Z0-9])")
-LIST_MARK = re.compile(r"\s*(?:[-*+>]|\d+[.)])\s+")
 CORRECTION = re.compile(
     r"\b(?:outdated|out of date|no longer (?:correct|true|valid|accurate|applies|the case)|"
     r"(?:is|was) wrong|incorrect|superseded|ignore (?:it|that|my))\b", re.IGNORECASE,
 )
 ANAPHORA = re.compile(r"(?:it|it's|that|that's|this|these|those|they|they're|he|she|so|also|but|and|then)\b", re.I)
 OWN_POST = re.compile(r"\bmy (?:\w+ )?(?:reply|answer|post|advice)\b", re.IGNORECASE)
-STEM_LENGTH = 6
-SourceKey = tuple[str, str | None]
-MORE_STOPWORDS = frozenset(
-    "about any also best did get gets got just much need use using very what's how's it's i'm".split()
-)
 
 
 @dataclass
@@ -100,89 +90,14 @@ class Answer:
     experts: list[Expert] = field(default_factory=list)
 
 
-@dataclass
-class Sentence:
-    """A candidate sentence: exact span of its source, features and score."""
-
-    hit: Hit
-    text: str
-    start: int
-    end: int
-    terms: frozenset[str]
-    source: str
-    base: int
-    """``source`` is the text the offsets minus ``base`` index into."""
-    relevance: float = 0.0
-    score: float = 0.0
-
-
-def stem(word: str) -> str:
-    """A light stem: common suffixes stripped, then cut to :data:`STEM_LENGTH` characters."""
-    for suffix in ("'s", "ies", "ing", "ed", "ment", "s", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith(("ss", "us", "is")):
-            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-            break
-    return (word[:-1] if word.endswith("e") and len(word) > 3 else word)[:STEM_LENGTH]
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` without stopwords."""
-    return [w for w in WORD.findall(text.lower().replace("\u2019", "'")) if w not in STOPWORDS and w not in MORE_STOPWORDS]
-
-
-def split_sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans in ``text[lo:hi]``, skipping headings, table rows and list markers."""
-    spans = []
-    for line in LINE.finditer(text, lo, len(text) if hi is None else hi):
-        start, end = line.span()
-        if text[start] in "#|" or text.startswith("```", start):
-            continue
-        marker = LIST_MARK.match(text, start, end)
-        cursor = marker.end() if marker else start
-        for boundary in BOUNDARY.finditer(text, cursor, end):
-            spans.append((cursor, boundary.start(1)))
-            cursor = boundary.end(1)
-        spans.append((cursor, end))
-    return [(a, b) for a, b in ((a, a + len(text[a:b].rstrip())) for a, b in spans) if b > a]
-
-
-def is_quotable(text: str) -> bool:
-    """A sentence stands on its own: long enough, starts like a sentence, not a lead-in."""
-    first = text.lstrip("*\"'(")[:1]
-    return (
-        len(text.split()) >= MIN_WORDS and (first.isupper() or first.isdigit()) and not text.endswith((":", "?"))
-    )
-
-
-def load_sources(hits: list[Hit], db: sqlite3.Connection | None) -> tuple[dict[SourceKey, str], list[sqlite3.Row]]:
-    """Full source texts keyed (doc_id, post_id), and every post of the hits' threads in order."""
-    if db is None:
-        return {}, []
-    threads = sorted({h.doc_id for h in hits if h.post_id})
-    resources = sorted({h.doc_id for h in hits if h.post_id is None})
-    posts = db.execute(
-        f"SELECT id, doc_id, position, author, reply_to, text FROM posts WHERE doc_id IN ({marks(threads)}) "
-        "ORDER BY doc_id, position", threads,
-    ).fetchall()
-    sources: dict[SourceKey, str] = {(r["doc_id"], r["id"]): r["text"] for r in posts}
-    for row in db.execute(f"SELECT id, body FROM documents WHERE id IN ({marks(resources)})", resources):
-        sources[(row[0], None)] = row[1] or ""
-    return sources, posts
-
-
-def marks(values: list[str]) -> str:
-    """SQL placeholders for ``values``."""
-    return ",".join("?" * len(values))
-
-
-def corrected_posts(posts: list[sqlite3.Row]) -> dict[str, str]:
+def corrected_posts(posts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Posts that a later post of the same thread calls outdated, mapped to that later post.
 
     "my reply above is outdated" corrects the author's own earlier answers; otherwise the
     post replied to, or, replying to the question, every earlier answer of the thread.
     """
     corrected: dict[str, str] = {}
-    earlier: list[sqlite3.Row] = []
+    earlier: list[Mapping[str, Any]] = []
     for post in posts:
         if earlier and earlier[-1]["doc_id"] != post["doc_id"]:
             earlier = []
@@ -198,82 +113,6 @@ def corrected_posts(posts: list[sqlite3.Row]) -> dict[str, str]:
     return corrected
 
 
-def candidates(hits: list[Hit], sources: dict[SourceKey, str]) -> list[Sentence]:
-    """Quotable sentences of the hits, each once, with offsets into its source text."""
-    seen: set[tuple[str, str | None, int]] = set()
-    found: list[Sentence] = []
-    for hit in hits:
-        source, base = sources.get((hit.doc_id, hit.post_id), ""), 0
-        if source[hit.start : hit.end] != hit.text:  # source unknown: quote from the chunk itself
-            source, base = hit.text, hit.start
-        lo = source.rfind("\n", 0, hit.start - base) + 1
-        hi = source.find("\n", hit.end - base)
-        for a, b in split_sentences(source, lo, None if hi < 0 else hi):
-            key = (hit.doc_id, hit.post_id, a + base)
-            if key not in seen and is_quotable(source[a:b]):
-                seen.add(key)
-                words = frozenset(stem(w) for w in content_words(source[a:b]))
-                found.append(Sentence(hit, source[a:b], a + base, b + base, words, source, base))
-    return found
-
-
-@lru_cache(maxsize=4096)
-def document_frequency(db: sqlite3.Connection, word: str) -> int:
-    """Chunks containing ``word`` (FTS5 applies the index's own stemming)."""
-    try:
-        return int(db.execute("SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?", (f'"{word}"',)).fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
-@lru_cache(maxsize=16)
-def chunk_count(db: sqlite3.Connection) -> int:
-    """Chunks in the snapshot behind ``db``."""
-    return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-
-
-def term_weights(question: str, db: sqlite3.Connection | None, pool: list[Sentence]) -> dict[str, float]:
-    """Idf of each stemmed content word of the question (index-wide, else over ``pool``)."""
-    weights: dict[str, float] = {}
-    total = chunk_count(db) if db is not None else len(pool)
-    for word in dict.fromkeys(content_words(question)):
-        term = stem(word)
-        df = document_frequency(db, word) if db is not None else sum(term in s.terms for s in pool)
-        weights[term] = max(weights.get(term, 0.0), math.log((total + 1) / (df + 0.5)))
-    return weights
-
-
-class StaticVectors:
-    """Bag-of-tokens sentence vectors from a transformer's input-embedding matrix (no forward pass)."""
-
-    def __init__(self, tokenizer: Any, matrix: np.ndarray) -> None:
-        self.tokenizer, self.matrix = tokenizer, matrix
-        self.keep = np.ones(len(matrix), dtype=bool)
-        dropped = [*STOPWORDS, *MORE_STOPWORDS, *tokenizer.all_special_tokens, *".,;:!?()[]{}'\"-*/%#&"]
-        self.keep[[i for i in tokenizer.convert_tokens_to_ids(dropped) if i is not None]] = False
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length mean token vectors, one row per text (zeros for an empty text)."""
-        rows = np.zeros((len(texts), self.matrix.shape[1]), dtype=np.float32)
-        for i, ids in enumerate(self.tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []):
-            ids = [t for t in ids if self.keep[t]]
-            if ids:
-                vector = self.matrix[ids].mean(axis=0)
-                rows[i] = vector / (np.linalg.norm(vector) or 1.0)
-        return rows
-
-
-@lru_cache(maxsize=4)
-def static_vectors(embedder: Embedder) -> StaticVectors | None:
-    """Static vectors of ``embedder``'s model, or None when it is not a transformer we can read."""
-    try:
-        module = embedder._model[0]  # type: ignore[attr-defined]
-        matrix = module.auto_model.embeddings.word_embeddings.weight.detach().cpu().numpy()
-        return StaticVectors(embedder.tokenizer, np.asarray(matrix, dtype=np.float32))  # type: ignore[attr-defined]
-    except (AttributeError, TypeError, IndexError, KeyError):
-        return None
-
-
 def prior(hit: Hit, corrected: dict[str, str]) -> float:
     """Weight of a sentence's source: role, reception, and whether a later post corrected it."""
     if hit.role == "question":
@@ -284,21 +123,15 @@ def prior(hit: Hit, corrected: dict[str, str]) -> float:
     return weight * (CORRECTED_WEIGHT if hit.post_id in corrected else 1.0)
 
 
-def score_sentences(
-    pool: list[Sentence], weights: dict[str, float], vectors: np.ndarray | None, question_vector: np.ndarray | None,
-    corrected: dict[str, str],
-) -> None:
+def score_sentences(pool: list[Sentence], weights: dict[str, float], corrected: dict[str, str]) -> None:
     """Set each sentence's ``relevance`` (to the question) and ``score`` (relevance x prior)."""
     total = sum(weights.values()) or 1.0
-    use_static = vectors is not None and question_vector is not None and bool(question_vector.any())
-    static = vectors @ question_vector if use_static else np.zeros(len(pool))  # type: ignore[operator]
-    norm = sum(WEIGHTS.values()) if use_static else WEIGHTS["lexical"] + WEIGHTS["dense"]
-    for sentence, cosine in zip(pool, static, strict=True):
+    for sentence in pool:
         lexical = sum(w for term, w in weights.items() if term in sentence.terms) / total
-        sentence.relevance = (
-            WEIGHTS["lexical"] * lexical + WEIGHTS["dense"] * max(sentence.hit.similarity, 0.0)
-            + WEIGHTS["static"] * max(float(cosine), 0.0)
-        ) / norm * (1.0 if lexical else NO_OVERLAP_WEIGHT)
+        dense = max(sentence.hit.similarity, 0.0)
+        sentence.relevance = WEIGHTS["lexical"] * lexical + WEIGHTS["dense"] * dense
+        if not lexical:
+            sentence.relevance *= NO_OVERLAP_WEIGHT
         sentence.score = sentence.relevance * prior(sentence.hit, corrected)
         if ANAPHORA.match(sentence.text.lstrip("*\"'(")):
             sentence.score *= ANAPHORA_WEIGHT
@@ -332,6 +165,12 @@ def select(pool: list[Sentence]) -> list[Sentence]:
         if sum(len(c.text) for c in chosen) + len(best.text) <= MAX_CHARS or not chosen:
             chosen.append(best)
     return chosen
+
+
+def without_stale(chosen: list[Sentence], corrected: dict[str, str]) -> list[Sentence]:
+    """Drop sentences of corrected posts unless their correction is cited too."""
+    cited = {s.hit.post_id for s in chosen}
+    return [s for s in chosen if s.hit.post_id not in corrected or corrected[s.hit.post_id] in cited]
 
 
 def group_sources(chosen: list[Sentence], corrected: dict[str, str]) -> list[list[Sentence]]:
@@ -425,7 +264,8 @@ def compose_answer(
         question: the member's question.
         hits: chunk-level hits, best first (e.g. the top :data:`ANSWER_HITS`), already
             restricted to what the asker may see.
-        embedder: its tokenizer and input embeddings give static word vectors (no forward pass).
+        embedder: the index's embedder. The extractive scorer runs no model at all (the
+            question was embedded once, by the search); kept so scorers that need it fit.
         db: the hits' snapshot: full source texts, thread corrections and idf (optional: without
             it, quotes come from the chunks and idf from the candidate sentences).
         abstain_below: confidence under which the answer abstains.
@@ -436,14 +276,11 @@ def compose_answer(
     sources, posts = load_sources(hits, db)
     corrected = corrected_posts(posts)
     pool = candidates(hits, sources)
-    static = static_vectors(embedder)
-    vectors = static.encode([s.text for s in pool]) if static else None
-    question_vector = static.encode([question])[0] if static else None
-    weights = term_weights(question, db, pool)
-    score_sentences(pool, weights, vectors, question_vector, corrected)
+    weights = term_weights(question, db, (s.terms for s in pool))
+    score_sentences(pool, weights, corrected)
     confidence = confidence_of(hits, pool, weights)
     closest = closest_documents(hits)
     if confidence < abstain_below:
         return abstention(question, closest, confidence)
-    text, citations = render(group_sources(select(pool), corrected))
+    text, citations = render(group_sources(without_stale(select(pool), corrected), corrected))
     return Answer(question, text, citations, confidence, False, closest)

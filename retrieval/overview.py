@@ -109,7 +109,7 @@ def cluster(vectors: np.ndarray, k: int, seed: int = 7) -> np.ndarray:
     """Spherical k-means assignments (one cluster number per row), deterministic for a seed."""
     if k <= 1 or len(vectors) <= k:
         return np.zeros(len(vectors), dtype=np.int64) if k <= 1 else np.arange(len(vectors))
-    kmeans = faiss.Kmeans(vectors.shape[1], k, niter=25, seed=seed, spherical=True, verbose=False,
+    kmeans = faiss.Kmeans(vectors.shape[1], k, niter=25, nredo=3, seed=seed, spherical=True, verbose=False,
                           min_points_per_centroid=1)
     kmeans.train(np.ascontiguousarray(vectors))
     _, assigned = kmeans.index.search(np.ascontiguousarray(vectors), 1)
@@ -121,15 +121,17 @@ def topic_count(n_threads: int) -> int:
     return max(1, min(MAX_TOPICS, round((n_threads / 2) ** 0.5)))
 
 
-def label_topic(members: list[ThreadSummary], tag_totals: Counter[str]) -> tuple[str, list[str]]:
-    """A label from the cluster's most distinctive tags (frequent here, rare elsewhere);
-    the most frequent title words when its threads carry no tags."""
-    counts = Counter(tag for t in members for tag in t.tags)
-    ranked = sorted(counts, key=lambda tag: (-(counts[tag] ** 2) / tag_totals[tag], tag))
-    tags = [tag for tag in ranked if counts[tag] >= min(2, len(members))][:3]
-    if tags:
-        return ", ".join(tag.replace("-", " ") for tag in tags), tags
-    words = Counter(w for t in members for w in set(re.findall(r"[a-z]{3,}", t.title.lower())) if w not in STOPWORDS)
+def label_topic(ordered: list[ThreadSummary], tag_totals: Counter[str]) -> tuple[str, list[str]]:
+    """A label for a cluster whose threads are ``ordered`` most central first: the most
+    distinctive tags (frequent here, rare elsewhere) shared by its central half, else by the
+    whole cluster, else its most frequent title words."""
+    for group in (ordered[: max(3, (len(ordered) + 1) // 2)], ordered):
+        counts = Counter(tag for t in group for tag in t.tags)
+        ranked = sorted(counts, key=lambda tag: (-(counts[tag] ** 2) / tag_totals[tag], tag))
+        tags = [tag for tag in ranked if counts[tag] >= min(2, len(group))][:3]
+        if tags:
+            return ", ".join(tag.replace("-", " ") for tag in tags), tags
+    words = Counter(w for t in ordered for w in set(re.findall(r"[a-z]{3,}", t.title.lower())) if w not in STOPWORDS)
     return ", ".join(w for w, _ in words.most_common(3)) or "other", []
 
 
@@ -141,26 +143,30 @@ def topic_people(db: sqlite3.Connection, thread_ids: list[str], limit: int = 3) 
         f"SELECT a.member_id, m.name, a.role FROM authorship a JOIN members m ON m.id = a.member_id "
         f"WHERE a.doc_id IN ({marks}) AND a.role IN ('answer', 'accepted') AND m.opt_out = 0", thread_ids
     )
-    scores: Counter[str] = Counter()
+    scores: dict[str, float] = {}
     names: dict[str, str] = {}
     for row in rows:
-        scores[row["member_id"]] += ANSWER_WEIGHT[row["role"]]
+        scores[row["member_id"]] = scores.get(row["member_id"], 0.0) + ANSWER_WEIGHT[row["role"]]
         names[row["member_id"]] = row["name"]
     ranked = sorted(scores, key=lambda m: (-scores[m], names[m]))[:limit]
     return [{"member_id": m, "name": names[m], "answers": scores[m]} for m in ranked]
 
 
 def topics(snapshot: Snapshot, threads: list[ThreadSummary], k: int | None = None) -> list[Topic]:
-    """Threads clustered into about :func:`topic_count` topics, most discussed (posts) first."""
+    """Threads clustered into about :func:`topic_count` topics, most discussed (posts) first;
+    each lists its most representative threads (nearest its centre) first."""
     if not threads:
         return []
-    assigned = cluster(thread_vectors(snapshot, [t.id for t in threads]), k or topic_count(len(threads)))
+    vectors = thread_vectors(snapshot, [t.id for t in threads])
+    assigned = cluster(vectors, k or topic_count(len(threads)))
     tag_totals = Counter(tag for t in threads for tag in t.tags)
     found = []
     for number in sorted(set(assigned.tolist())):
-        members = [t for t, a in zip(threads, assigned, strict=True) if a == number]
-        label, tags = label_topic(members, tag_totals)
-        top = sorted(members, key=lambda t: (-t.posts, -t.score, t.title))
+        rows = np.flatnonzero(assigned == number)
+        members = [threads[i] for i in rows]
+        closeness = vectors[rows] @ vectors[rows].mean(axis=0)
+        top = [members[i] for i in np.argsort(-closeness, kind="stable")]
+        label, tags = label_topic(top, tag_totals)
         found.append(Topic(label, tags, len(members), sum(t.posts for t in members), top[:4],
                            topic_people(snapshot.db, [t.id for t in members])))
     return sorted(found, key=lambda t: (-t.post_count, t.label))

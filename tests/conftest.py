@@ -69,3 +69,16 @@ def index_copy(sample_index: IndexDir, tmp_path: Path) -> IndexDir:
     target = tmp_path / "index-copy"
     shutil.copytree(sample_index.root, target)
     return IndexDir(target)
+
+
+@pytest.fixture(scope="session")
+def api_server(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``townsquare serve`` (uvicorn subprocess) on a copy of the sample index, with
+    :data:`API_KEYS`; yields its base URL. The copy keeps the API's activity log out of the
+    shared index."""
+    from tests.api_server import serve_api
+
+    folder = tmp_path_factory.mktemp("served")
+    shutil.copytree(sample_index.root, folder / "index")
+    with serve_api(folder / "index", API_KEYS, folder / "api.log") as url:
+        yield url

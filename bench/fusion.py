@@ -1,0 +1,186 @@
+"""Fusion prototypes for the quality sweep: rank fusion and score fusion of the dense and
+lexical candidate lists, evaluated offline so a grid of settings costs one retrieval per query.
+
+``Candidates`` holds what ``retrieval.search.Searcher`` sees for a query (FAISS neighbours and
+FTS5 bm25() matches, the same MATCH expression), with their scores. ``searcher_rrf``
+reproduces the Searcher's hybrid ranking exactly (chunk-level weighted RRF, ties by chunk id,
+the candidate pool grown x4 until the page is full, collapse per document), so the sweep
+measures the real thing; the other fusers are alternatives that are not in ``search.py``:
+
+- ``doc_rrf``: collapse each list to documents first (best chunk), then RRF over documents;
+- ``convex``: ``alpha * dense + (1 - alpha) * lexical`` on min-max normalised scores
+  (Bruch, Gai & Ingber 2023, "An analysis of fusion functions for hybrid retrieval"), at
+  document level, a candidate missing from a list getting that list's minimum.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.index import Snapshot
+from retrieval.search import MAX_CANDIDATES, fts_query
+
+Ranking = list[str]
+"""Document ids, best first."""
+
+
+@dataclass
+class Candidates:
+    """Dense and lexical candidates of one query, best first, with their scores."""
+
+    dense_ids: list[int]
+    dense_scores: list[float]
+    lexical_ids: list[int]
+    lexical_scores: list[float]
+    """FTS5 bm25() negated, so higher is better."""
+    depth: int
+    """How deep both lists were fetched; a pool deeper than this cannot be reproduced."""
+
+
+def fetch_candidates(snapshot: Snapshot, vector: np.ndarray, query: str, depth: int) -> Candidates:
+    """The top ``depth`` dense and lexical candidates (public corpus, no filters)."""
+    ids, scores = snapshot.vectors.search(vector, depth)
+    lexical_ids: list[int] = []
+    lexical_scores: list[float] = []
+    match = fts_query(query)
+    if match:
+        try:
+            rows = snapshot.db.execute(
+                "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? "
+                "ORDER BY bm25(chunk_fts) LIMIT ?", (match, depth),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            rows = []
+        lexical_ids = [int(r[0]) for r in rows]
+        lexical_scores = [-float(r[1]) for r in rows]
+    return Candidates([int(i) for i in ids], [float(s) for s in scores], lexical_ids, lexical_scores, depth)
+
+
+def chunk_documents(db: sqlite3.Connection) -> dict[int, str]:
+    """Chunk id -> document id for a whole snapshot."""
+    return {int(r[0]): r[1] for r in db.execute("SELECT id, doc_id FROM chunks")}
+
+
+def collapse(chunk_ids: Sequence[int], doc_of: dict[int, str]) -> Ranking:
+    """Documents in the order of their best chunk."""
+    return list(dict.fromkeys(doc_of[c] for c in chunk_ids))
+
+
+def rrf_scores(rankings: Sequence[tuple[Sequence[object], float]], k: float) -> dict[object, float]:
+    """Weighted reciprocal-rank fusion, as ``retrieval.search.rrf``."""
+    fused: dict[object, float] = {}
+    for items, weight in rankings:
+        for rank, item in enumerate(items, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+    return fused
+
+
+def searcher_rrf(
+    c: Candidates, doc_of: dict[int, str], n_docs: int, *, rrf_k: float = 60, dense_weight: float = 1.0,
+    lexical_weight: float = 0.5, pool: int = 100, mode: str = "hybrid",
+) -> Ranking:
+    """What ``Searcher.search(collapse=True, mode=mode)`` returns, as document ids."""
+    while True:
+        rankings: list[tuple[Sequence[object], float]] = []
+        if mode in ("hybrid", "dense"):
+            rankings.append((c.dense_ids[:pool], dense_weight))
+        if mode in ("hybrid", "lexical"):
+            rankings.append((c.lexical_ids[:pool], lexical_weight))
+        fused = sorted(rrf_scores(rankings, rrf_k).items(), key=lambda x: (-x[1], x[0]))[:pool]
+        page = collapse([int(i) for i, _ in fused], doc_of)  # type: ignore[call-overload]
+        exhausted = len(fused) < pool or pool >= MAX_CANDIDATES
+        if len(page) >= n_docs or exhausted or pool * 4 > c.depth:
+            return page[:n_docs]
+        pool *= 4
+
+
+def doc_best(ids: Sequence[int], scores: Sequence[float], doc_of: dict[int, str]) -> dict[str, float]:
+    """Each document's best chunk score (lists are best first)."""
+    best: dict[str, float] = {}
+    for chunk_id, score in zip(ids, scores, strict=True):
+        best.setdefault(doc_of[chunk_id], score)
+    return best
+
+
+def doc_rrf(
+    c: Candidates, doc_of: dict[int, str], n_docs: int, *, rrf_k: float = 60, lexical_weight: float = 0.5,
+    pool: int = 100,
+) -> Ranking:
+    """RRF over document rankings (each list collapsed to its documents first)."""
+    dense = collapse(c.dense_ids[:pool], doc_of)
+    lexical = collapse(c.lexical_ids[:pool], doc_of)
+    fused = rrf_scores([(dense, 1.0), (lexical, lexical_weight)], rrf_k)
+    return [d for d, _ in sorted(fused.items(), key=lambda x: (-x[1], str(x[0])))][:n_docs]  # type: ignore[misc]
+
+
+def minmax(scores: dict[str, float]) -> dict[str, float]:
+    """Scores rescaled to [0, 1] within the list (all 1.0 when they are equal)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = high - low
+    return {key: (value - low) / span if span > 0 else 1.0 for key, value in scores.items()}
+
+
+def convex(
+    c: Candidates, doc_of: dict[int, str], n_docs: int, *, alpha: float = 0.8, pool: int = 100,
+) -> Ranking:
+    """Convex combination of min-max normalised document scores (dense weight ``alpha``)."""
+    dense = minmax(doc_best(c.dense_ids[:pool], c.dense_scores[:pool], doc_of))
+    lexical = minmax(doc_best(c.lexical_ids[:pool], c.lexical_scores[:pool], doc_of))
+    fused = {
+        doc: alpha * dense.get(doc, 0.0) + (1 - alpha) * lexical.get(doc, 0.0)
+        for doc in dense.keys() | lexical.keys()
+    }
+    return [d for d, _ in sorted(fused.items(), key=lambda x: (-x[1], x[0]))][:n_docs]
+
+
+Fuser = Callable[[Candidates, dict[int, str], int], Ranking]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One point of the sweep grid: a fusion family and its parameters."""
+
+    family: str
+    params: tuple[tuple[str, float], ...]
+
+    def label(self) -> str:
+        """Short human-readable name."""
+        return self.family + "(" + ", ".join(f"{k}={v:g}" for k, v in self.params) + ")"
+
+    def rank(self, c: Candidates, doc_of: dict[int, str], n_docs: int) -> Ranking:
+        """The document ranking this setting gives."""
+        kwargs = dict(self.params)
+        if self.family == "dense":
+            return searcher_rrf(c, doc_of, n_docs, mode="dense", pool=int(kwargs.get("pool", 100)))
+        if self.family == "lexical":
+            return searcher_rrf(c, doc_of, n_docs, mode="lexical", pool=int(kwargs.get("pool", 100)))
+        if self.family == "chunk-rrf":
+            return searcher_rrf(c, doc_of, n_docs, rrf_k=kwargs["rrf_k"], lexical_weight=kwargs["lexical_weight"],
+                                pool=int(kwargs["pool"]))
+        if self.family == "doc-rrf":
+            return doc_rrf(c, doc_of, n_docs, rrf_k=kwargs["rrf_k"], lexical_weight=kwargs["lexical_weight"],
+                           pool=int(kwargs["pool"]))
+        if self.family == "convex":
+            return convex(c, doc_of, n_docs, alpha=kwargs["alpha"], pool=int(kwargs["pool"]))
+        raise ValueError(f"unknown fusion family {self.family!r}")
+
+
+def grid() -> list[Setting]:
+    """The sweep: RRF at chunk level (as shipped) and at document level over rrf_k, lexical
+    weight and candidate depth; score fusion over the dense weight and depth."""
+    settings = [Setting("dense", (("pool", 100),)), Setting("lexical", (("pool", 100),))]
+    for family in ("chunk-rrf", "doc-rrf"):
+        for rrf_k in (10, 30, 60, 100):
+            for weight in (0.1, 0.25, 0.5, 1.0):
+                for pool in (50, 100, 200):
+                    settings.append(Setting(family, (("rrf_k", rrf_k), ("lexical_weight", weight), ("pool", pool))))
+    for alpha in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
+        for pool in (50, 100, 200):
+            settings.append(Setting("convex", (("alpha", alpha), ("pool", pool))))
+    return settings

@@ -1,0 +1,149 @@
+"""Candidate sentences for extractive answers, and the cheap signals that score them: exact
+sentence spans in the source text, light stems and idf.
+
+Everything here runs in a few milliseconds per question on a CPU: no transformer forward pass.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from retrieval.search import STOPWORDS, Hit
+
+MIN_WORDS = 5
+STEM_LENGTH = 6
+LINE = re.compile(r"[^\n]+")
+WORD = re.compile(r"[a-z0-9][a-z0-9'-]*[a-z0-9]|[a-z0-9]")
+BOUNDARY = re.compile(r"[.!?]+[\"')\]*]*(\s+)(?=[\"'(\[*]*[A-Z0-9])")
+LIST_MARK = re.compile(r"\s*(?:[-*+>]|\d+[.)])\s+")
+SourceKey = tuple[str, str | None]
+MORE_STOPWORDS = frozenset(
+    "about any also best did get gets got just much need use using very what's how's it's i'm".split()
+)
+
+
+@dataclass
+class Sentence:
+    """A candidate sentence: exact span of its source, features and score."""
+
+    hit: Hit
+    text: str
+    start: int
+    end: int
+    terms: frozenset[str]
+    source: str
+    base: int
+    """``source`` is the text the offsets minus ``base`` index into."""
+    relevance: float = 0.0
+    score: float = 0.0
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light stem: common suffixes stripped, then cut to :data:`STEM_LENGTH` characters."""
+    for suffix in ("'s", "ies", "ing", "ed", "ment", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith(("ss", "us", "is")):
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return (word[:-1] if word.endswith("e") and len(word) > 3 else word)[:STEM_LENGTH]
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words of ``text`` without stopwords."""
+    words = WORD.findall(text.lower().replace("\u2019", "'"))
+    return [w for w in words if w not in STOPWORDS and w not in MORE_STOPWORDS]
+
+
+def split_sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans in ``text[lo:hi]``, skipping headings, table rows and list markers."""
+    spans = []
+    for line in LINE.finditer(text, lo, len(text) if hi is None else hi):
+        start, end = line.span()
+        if text[start] in "#|" or text.startswith("```", start):
+            continue
+        marker = LIST_MARK.match(text, start, end)
+        cursor = marker.end() if marker else start
+        for boundary in BOUNDARY.finditer(text, cursor, end):
+            spans.append((cursor, boundary.start(1)))
+            cursor = boundary.end(1)
+        spans.append((cursor, end))
+    return [(a, b) for a, b in ((a, a + len(text[a:b].rstrip())) for a, b in spans) if b > a]
+
+
+def is_quotable(text: str) -> bool:
+    """A sentence stands on its own: long enough, starts like a sentence, not a lead-in."""
+    first, last = text.lstrip("*_\"'(\u201c")[:1], text.rstrip("*_\"')\u201d")[-1:]
+    return len(text.split()) >= MIN_WORDS and (first.isupper() or first.isdigit()) and last not in (":", "?")
+
+
+@lru_cache(maxsize=4096)
+def document_frequency(db: sqlite3.Connection, word: str) -> int:
+    """Chunks containing ``word`` (FTS5 applies the index's own stemming)."""
+    try:
+        return int(db.execute("SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?", (f'"{word}"',)).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+@lru_cache(maxsize=16)
+def chunk_count(db: sqlite3.Connection) -> int:
+    """Chunks in the snapshot behind ``db``."""
+    return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+
+def term_weights(question: str, db: sqlite3.Connection | None, pool: Iterable[frozenset[str]]) -> dict[str, float]:
+    """Idf of each stemmed content word of the question: index-wide from FTS5 when ``db`` is
+    given, else over ``pool`` (the term sets of the candidate sentences)."""
+    weights: dict[str, float] = {}
+    pool = list(pool)
+    total = chunk_count(db) if db is not None else len(pool)
+    for word in dict.fromkeys(content_words(question)):
+        term = stem(word)
+        df = document_frequency(db, word) if db is not None else sum(term in terms for terms in pool)
+        weights[term] = max(weights.get(term, 0.0), math.log((total + 1) / (df + 0.5)))
+    return weights
+
+
+def load_sources(hits: list[Hit], db: sqlite3.Connection | None) -> tuple[dict[SourceKey, str], list[sqlite3.Row]]:
+    """Full source texts keyed (doc_id, post_id), and every post of the hits' threads in order."""
+    if db is None:
+        return {}, []
+    threads = sorted({h.doc_id for h in hits if h.post_id})
+    resources = sorted({h.doc_id for h in hits if h.post_id is None})
+    posts = db.execute(
+        f"SELECT id, doc_id, position, author, reply_to, text FROM posts WHERE doc_id IN ({marks(threads)}) "
+        "ORDER BY doc_id, position", threads,
+    ).fetchall()
+    sources: dict[SourceKey, str] = {(r["doc_id"], r["id"]): r["text"] for r in posts}
+    for row in db.execute(f"SELECT id, body FROM documents WHERE id IN ({marks(resources)})", resources):
+        sources[(row[0], None)] = row[1] or ""
+    return sources, posts
+
+
+def marks(values: list[str]) -> str:
+    """SQL placeholders for ``values``."""
+    return ",".join("?" * len(values))
+
+
+def candidates(hits: list[Hit], sources: dict[SourceKey, str]) -> list[Sentence]:
+    """Quotable sentences of the hits, each once, with offsets into its source text."""
+    seen: set[tuple[str, str | None, int]] = set()
+    found: list[Sentence] = []
+    for hit in hits:
+        source, base = sources.get((hit.doc_id, hit.post_id), ""), 0
+        if source[hit.start : hit.end] != hit.text:  # source unknown: quote from the chunk itself
+            source, base = hit.text, hit.start
+        lo = source.rfind("\n", 0, hit.start - base) + 1
+        hi = source.find("\n", hit.end - base)
+        for a, b in split_sentences(source, lo, None if hi < 0 else hi):
+            key = (hit.doc_id, hit.post_id, a + base)
+            if key not in seen and is_quotable(source[a:b]):
+                seen.add(key)
+                words = frozenset(stem(w) for w in content_words(source[a:b]))
+                found.append(Sentence(hit, source[a:b], a + base, b + base, words, source, base))
+    return found

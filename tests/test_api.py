@@ -1,0 +1,128 @@
+"""The HTTP API on the real sample index: contract, limits, auth, and no private leaks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from retrieval.index import IndexDir
+from tests.conftest import API_KEYS, MEMBER_KEY, MENTOR_KEY
+
+pytestmark = pytest.mark.integration
+PRIVATE_TERMS = ("quarry lane", "mentor stipend")
+MENTORS = {"X-API-Key": MENTOR_KEY}
+
+
+@pytest.fixture(scope="module")
+def client(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(index_dir=sample_index.root, api_keys=API_KEYS, max_query_chars=300, max_k=50)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _leaks(payload: object) -> bool:
+    text = json.dumps(payload).lower()
+    return any(term in text for term in PRIVATE_TERMS) or '"mentors"' in text or "mt-00" in text
+
+
+def test_health_and_stats(client: TestClient) -> None:
+    assert client.get("/health").json()["status"] == "ok"
+    stats = client.get("/stats").json()
+    assert stats["counts"]["threads"] >= 60 and stats["model"]["name"] == "all-MiniLM-L6-v2"
+
+
+def test_search_contract(client: TestClient) -> None:
+    hits = client.get("/search", params={"q": "autumn feeding syrup ratio", "k": 5}).json()["hits"]
+    assert len(hits) == 5
+    for hit in hits:
+        assert (hit["thread_id"] is None) != (hit["resource_id"] is None)
+        assert {"post_id", "score", "text", "author", "created_at", "url"} <= hit.keys()
+    filtered = client.get("/search", params={"q": "syrup", "k": 5, "channel": "seasonal-management"}).json()["hits"]
+    assert filtered and {h["channel"] for h in filtered} == {"seasonal-management"}
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"q": "x" * 301}, "limit is 300"),
+        ({"q": "bees", "k": 51}, "k must be between 1 and 50"),
+        ({"q": "   "}, "empty"),
+        ({"q": "bees", "since": "last tuesday"}, "since: not an ISO 8601 date"),
+        ({"q": "bees", "kind": "video"}, "kind"),
+    ],
+)
+def test_bad_queries_get_422_with_the_reason(client: TestClient, params: dict[str, object], fragment: str) -> None:
+    response = client.get("/search", params=params)
+    assert response.status_code == 422
+    assert fragment in json.dumps(response.json())
+
+
+def test_ask_contract_and_citations_quote_real_text(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What sugar syrup ratio should I feed in autumn?"}).json()
+    assert not body["abstained"] and body["citations"] and body["experts"]
+    assert 0 <= body["confidence"] <= 1
+    for citation in body["citations"]:
+        assert f"[{citation['n']}]" in body["answer"]
+        if citation["thread_id"]:
+            thread = client.get(f"/threads/{citation['thread_id']}").json()
+            text = next(p["text"] for p in thread["posts"] if p["id"] == citation["post_id"])
+        else:
+            text = client.get(f"/resources/{citation['resource_id']}").json()["text"]
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_unanswerable_question_abstains(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "How do I replace the timing belt on a diesel van?"}).json()
+    assert body["abstained"] and not body["citations"]
+
+
+def test_private_content_never_reaches_outsiders(client: TestClient) -> None:
+    question = "What are the terms of the Quarry Lane lease and the mentor stipend?"
+    for headers in ({}, {"X-API-Key": MEMBER_KEY}):
+        assert not _leaks(client.get("/search", params={"q": question, "k": 50}, headers=headers).json())
+        assert not _leaks(client.post("/ask", json={"question": question}, headers=headers).json())
+        assert not _leaks(client.get("/experts", params={"q": question, "k": 20}, headers=headers).json())
+        assert client.get("/threads/mt-001", headers=headers).status_code == 404
+        assert client.get("/resources/resources/mentor-handbook.md", headers=headers).status_code == 404
+        assert not _leaks(client.get("/threads/hh-001/related", params={"k": 20}, headers=headers).json())
+    inside = client.post("/ask", json={"question": question}, headers=MENTORS).json()
+    assert "quarry lane" in json.dumps(inside).lower()
+    assert client.get("/threads/mt-001", headers=MENTORS).status_code == 200
+
+
+def test_opted_out_member_is_never_suggested(client: TestClient) -> None:
+    for q in ("bee sting allergy first aid", "what to do after a sting", "epipen and anaphylaxis"):
+        experts = client.get("/experts", params={"q": q, "k": 20}).json()["experts"]
+        assert experts and "m13" not in {e["member_id"] for e in experts}
+    assert client.get("/members/m13").json()["opt_out"] is True
+
+
+def test_write_endpoints_need_a_valid_key(client: TestClient) -> None:
+    answer_id = client.post("/ask", json={"question": "How do I calibrate a refractometer?"}).json()["answer_id"]
+    feedback = {"target": "answer", "answer_id": answer_id, "helpful": True, "comment": "clear"}
+    assert client.post("/feedback", json=feedback).status_code == 401
+    assert client.post("/feedback", json=feedback, headers={"X-API-Key": "not-a-key"}).status_code == 401
+    assert client.post("/feedback", json=feedback, headers=MENTORS).status_code == 201
+    summary = client.get("/admin/feedback", headers=MENTORS).json()
+    assert summary["counts"]["answer_helpful"] >= 1
+    missing = {"target": "answer", "answer_id": "nope", "helpful": False}
+    assert client.post("/feedback", json=missing, headers=MENTORS).status_code == 404
+
+
+def test_knowledge_gaps_group_similar_unanswered_questions(client: TestClient) -> None:
+    for q in ("How do I fix a flat bicycle tyre?", "Repairing a punctured bike tyre", "Best sourdough hydration?"):
+        client.post("/ask", json={"question": q})
+    gaps = client.get("/admin/gaps", headers=MENTORS).json()["gaps"]
+    tyre = next(g for g in gaps if "tyre" in g["label"].lower())
+    assert tyre["count"] == 2
+    assert client.get("/admin/gaps").status_code == 401
+
+
+def test_unknown_thread_is_404_with_a_message(client: TestClient) -> None:
+    response = client.get("/threads/does-not-exist")
+    assert response.status_code == 404 and "does-not-exist" in response.json()["detail"]

@@ -1,0 +1,121 @@
+"""Expert suggestions (Balog model 2): roles, recency, volume, opt-outs, visible evidence only."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from retrieval.experts import Expert, suggest_experts
+from retrieval.library import Library
+from retrieval.schema import SCHEMA
+from retrieval.search import Hit
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+STING_QUESTIONS = [
+    "What first aid should I give for a bee sting?",
+    "How do I recognise an allergic reaction to a sting?",
+    "What should be in the first aid kit at the apiary?",
+    "Can propolis cause a skin allergy?",
+]
+
+
+def make_hit(author: str, doc_id: str, similarity: float, role: str = "answer", accepted: bool = False,
+             created_at: str = "2025-06-01T00:00:00Z", post_score: int = 0, kind: str = "thread") -> Hit:
+    post_id = None if kind == "resource" else f"{doc_id}-{author}-{role}"
+    return Hit(
+        chunk_id=0, doc_id=doc_id, kind=kind, post_id=post_id, title=f"Title {doc_id}", channel="general",
+        url=f"https://x/{doc_id}", section="", text="...", start=0, end=3, author=author, author_name=None,
+        created_at=created_at, score=0.01, similarity=similarity, role="" if kind == "resource" else role,
+        accepted=accepted, post_score=post_score,
+    )
+
+
+@pytest.fixture
+def db() -> sqlite3.Connection:
+    """An in-memory index database with four members; m04 opted out; m03 wrote 200 posts."""
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(SCHEMA)
+    conn.executemany("INSERT INTO members (id, name, opt_out) VALUES (?, ?, ?)",
+                     [("m01", "Ada", 0), ("m02", "Bo", 0), ("m03", "Cy", 0), ("m04", "Di", 1)])
+    rows = [("d", None, "m03", "answer")] * 200 + [("d", None, "m01", "answer"), ("d", None, "m02", "answer")]
+    conn.executemany("INSERT INTO authorship VALUES (?, ?, ?, ?)", rows)
+    return conn
+
+
+def ids(experts: list[Expert]) -> list[str]:
+    return [e.member_id for e in experts]
+
+
+@pytest.mark.unit
+def test_accepted_answer_outranks_question(db: sqlite3.Connection) -> None:
+    hits = [make_hit("m01", "t1", 0.6, role="question"), make_hit("m02", "t1", 0.6, accepted=True)]
+    assert ids(suggest_experts(hits, db, now=NOW)) == ["m02", "m01"]
+
+
+@pytest.mark.unit
+def test_recent_help_counts_more(db: sqlite3.Connection) -> None:
+    hits = [make_hit("m01", "t1", 0.6, created_at="2019-01-01T00:00:00Z"), make_hit("m02", "t2", 0.6)]
+    assert ids(suggest_experts(hits, db, now=NOW)) == ["m02", "m01"]
+
+
+@pytest.mark.unit
+def test_volume_alone_does_not_win(db: sqlite3.Connection) -> None:
+    hits = [make_hit("m03", f"t{i}", 0.35) for i in range(5)] + [make_hit("m01", "t9", 0.7, accepted=True)]
+    assert ids(suggest_experts(hits, db, now=NOW))[0] == "m01"
+
+
+@pytest.mark.unit
+def test_opted_out_member_is_never_suggested(db: sqlite3.Connection) -> None:
+    hits = [make_hit("m04", f"t{i}", 0.9, accepted=True, post_score=50) for i in range(3)]
+    hits.append(make_hit("m01", "t9", 0.3))
+    assert ids(suggest_experts(hits, db, now=NOW)) == ["m01"]
+
+
+@pytest.mark.unit
+def test_evidence_is_distinct_best_first_and_capped(db: sqlite3.Connection) -> None:
+    hits = [make_hit("m01", f"t{i}", 0.3 + i / 10) for i in range(5)]
+    hits += [make_hit("m01", "t4", 0.2, role="question"), make_hit("m01", "r1", 0.5, kind="resource")]
+    [expert] = suggest_experts(hits, db, k=5, now=NOW)
+    assert [e.doc_id for e in expert.evidence] == ["t4", "t3", "r1"]
+    assert expert.evidence[0].role == "answer" and expert.evidence[2].role == "author"
+    assert expert.name == "Ada"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", STING_QUESTIONS)
+def test_opted_out_member_never_suggested_on_his_topic(library: Library, question: str) -> None:
+    for groups in ((), ("mentors",)):
+        hits = library.searcher().search(question, k=50, groups=groups, collapse=False)
+        assert any(h.author == "m13" for h in hits)  # he wrote about it: the test is meaningful
+        assert "m13" not in ids(library.experts(question, groups=groups, k=10))
+        assert "m13" not in ids(library.ask(question, groups=groups, k_experts=10).experts)
+
+
+@pytest.mark.integration
+def test_finds_the_varroa_expert(library: Library) -> None:
+    experts = library.experts("When should I treat with oxalic acid against varroa mites?", k=3)
+    assert "m01" in ids(experts)
+    for expert in experts:
+        assert 1 <= len(expert.evidence) <= 3
+        assert len({e.doc_id for e in expert.evidence}) == len(expert.evidence)
+        relevances = [e.relevance for e in expert.evidence]
+        assert relevances == sorted(relevances, reverse=True)
+
+
+@pytest.mark.integration
+def test_evidence_only_from_what_the_asker_may_see(library: Library) -> None:
+    db = library.snapshot().db
+    private = {r[0] for r in db.execute("SELECT id FROM documents WHERE is_public = 0")}
+    question = "Who is negotiating the Quarry Lane lease and the mentor stipend?"
+    outside = library.experts(question, k=10)
+    assert not {e.doc_id for x in outside for e in x.evidence} & private
+    inside = library.experts(question, groups=("mentors",), k=10)
+    assert {e.doc_id for x in inside for e in x.evidence} & private
+
+
+@pytest.mark.integration
+def test_experts_are_deterministic(library: Library) -> None:
+    question = "How do I render wax from cappings?"
+    assert library.experts(question) == library.experts(question)

@@ -1,0 +1,218 @@
+"""The Streamlit page (``ui/app.py``) run by AppTest against a real API server on the sample index."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.settings import get_settings
+from retrieval.index import IndexDir
+from tests.api_server import free_port
+from tests.conftest import MEMBER_KEY, MENTOR_KEY, ROOT
+from ui.client import ApiError, Client
+
+pytestmark = pytest.mark.e2e
+
+APP = str(ROOT / "ui" / "app.py")
+ANSWERABLE = "How do I treat varroa in winter?"
+UNANSWERABLE = "What hydration should my sourdough starter have?"
+
+Page = Callable[..., AppTest]
+
+
+@pytest.fixture
+def page(api_server: str, monkeypatch: pytest.MonkeyPatch) -> Page:
+    """Build and run the page for a view, talking to ``url`` (default: the test API) with ``key``."""
+
+    def open_page(view: str = "ask", url: str | None = None, key: str | None = None) -> AppTest:
+        monkeypatch.setenv("TOWNSQUARE_API_URL", url or api_server)
+        if key:
+            monkeypatch.setenv("TOWNSQUARE_API_KEY", key)
+        else:
+            monkeypatch.delenv("TOWNSQUARE_API_KEY", raising=False)
+        get_settings.cache_clear()
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params["view"] = view
+        return at.run()
+
+    return open_page
+
+
+def texts(at: AppTest) -> list[str]:
+    """Every Markdown and caption text on the page."""
+    return [m.value for m in at.markdown] + [c.value for c in at.caption]
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    """Submit ``question`` in the chat input."""
+    return at.chat_input(key="question").set_value(question).run()
+
+
+def member_names(api: str) -> set[str]:
+    """Every member's display name, from the API."""
+    return {m["name"] for m in httpx.get(f"{api}/members").json()["members"]}
+
+
+def test_question_gets_cited_answer_and_people(page: Page, api_server: str) -> None:
+    at = ask(page(), ANSWERABLE)
+    assert not at.exception and not at.error
+    shown = texts(at)
+    assert any("**\\[1\\]**" in text for text in shown), "no citation marker in the answer"
+    assert any("<mark>" in text for text in shown), "no highlighted cited passage"
+    assert "**People who can help**" in shown
+    assert {f"**{name}**" for name in member_names(api_server)} & set(shown), "no suggested member"
+    assert any("Feedback needs an API key" in text for text in shown)
+
+
+def test_chat_keeps_the_session_history(page: Page) -> None:
+    at = ask(ask(page(), ANSWERABLE), "When do I add the next super?")
+    questions = [m.value for m in at.markdown if m.value in (ANSWERABLE, "When do I add the next super?")]
+    assert questions == [ANSWERABLE, "When do I add the next super?"]
+
+
+def test_abstained_answer_offers_a_ready_to_post_question(page: Page) -> None:
+    at = ask(page(), UNANSWERABLE)
+    assert not at.exception
+    assert "has not answered this yet" in at.warning[0].value
+    draft = at.code[0].value
+    assert UNANSWERABLE in draft and draft.startswith("@")
+
+
+def test_feedback_is_sent_with_a_key(page: Page, api_server: str) -> None:
+    at = ask(page(key=MEMBER_KEY), ANSWERABLE)
+    up = next(b for b in at.button if (b.key or "").startswith("up-"))
+    answer_id = (up.key or "").removeprefix("up-")
+    at.text_input(key=f"comment-{answer_id}").set_value("clear and cited")
+    at = up.click().run()
+    assert "feedback was recorded" in at.success[0].value
+    summary = httpx.get(f"{api_server}/admin/feedback", headers={"X-API-Key": MENTOR_KEY}).json()
+    assert any(f["comment"] == "clear and cited" for f in summary["latest"])
+
+
+def search(at: AppTest, query: str) -> AppTest:
+    return at.text_input(key="search_q").set_value(query).run()
+
+
+def result_captions(at: AppTest) -> list[str]:
+    """The "where · who · when" line of each search result."""
+    return [c.value for c in at.caption if " · " in c.value]
+
+
+def test_search_filters_change_results(page: Page) -> None:
+    at = search(page("search"), "varroa treatment")
+    everything = result_captions(at)
+    assert len(everything) > 3 and not at.exception
+    at = at.selectbox(key="f_channel").set_value("honey-and-harvest").run()
+    in_channel = result_captions(at)
+    assert in_channel and in_channel != everything
+    assert all(c.startswith("#honey-and-harvest") for c in in_channel)
+    at.selectbox(key="f_channel").set_value("")
+    at = at.radio(key="f_kind").set_value("resource").run()
+    assert all(c.startswith("resource") for c in result_captions(at))
+    at = at.radio(key="view").set_value("People").run()
+    at = at.radio(key="view").set_value("Search").run()
+    assert at.radio(key="f_kind").value == "resource", "filters are kept across views"
+
+
+def test_opening_a_result_shows_the_whole_thread(page: Page) -> None:
+    at = search(page("search"), "oxalic acid dribble or vaporise")
+    opener = next(b for b in at.button if b.key and b.key.startswith("open-") and b.label == "Open thread")
+    at = opener.click().run()
+    assert not at.exception
+    assert any("matching post" in m.value for m in at.markdown)
+    assert any("<mark>" in m.value for m in at.markdown)
+    assert "Related" in [h.value for h in at.subheader]
+    at = at.button(key="back").click().run()
+    assert at.text_input(key="search_q").value == "oxalic acid dribble or vaporise"
+    assert result_captions(at)
+
+
+def test_api_outage_is_one_line_and_recovers(page: Page, api_server: str) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    at = page(url=closed)
+    assert not at.exception
+    assert len(at.error) == 1 and closed in at.error[0].value
+    assert "\n" not in at.error[0].value
+    at = at.text_input(key="api_url").set_value(api_server).run()
+    assert not at.error and at.title[0].value == "Ask the community"
+
+
+def test_start_here_shows_topics_answers_resources_and_people(page: Page) -> None:
+    at = page("start-here")
+    assert not at.exception and not at.error
+    headings = [h.value for h in at.subheader]
+    for heading in ("Most discussed topics", "Best-received answers", "Shared resources", "Who to ask about what"):
+        assert heading in headings
+    topic_threads = [b for b in at.button if b.key and b.key.startswith("topic-")]
+    assert len(topic_threads) >= 6
+    assert "Mentor Handbook (Mentors Only)" not in [b.label for b in at.button]
+    at = topic_threads[0].click().run()
+    assert at.title[0].value == topic_threads[0].label
+
+
+def test_start_here_shows_group_content_to_key_holders(page: Page) -> None:
+    at = page("start-here", key=MENTOR_KEY)
+    assert "Mentor Handbook (Mentors Only)" in [b.label for b in at.button]
+
+
+def test_people_directory_with_strengths_and_opt_out(page: Page) -> None:
+    at = page("people")
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert len(table) == 17
+    assert "opted out" in set(table["Suggested"])
+    assert table["Strongest in"].map(len).sum() > 0
+    at = at.text_input(key="people_q").set_value("varroa").run()
+    assert 0 < len(at.dataframe[0].value) < 17
+
+
+def test_admin_needs_a_key(page: Page) -> None:
+    at = page("admin")
+    assert "needs an API key" in at.info[0].value
+
+
+def test_admin_shows_stats_ingest_feedback_and_gaps(page: Page, api_server: str) -> None:
+    httpx.post(f"{api_server}/ask", json={"question": UNANSWERABLE}, timeout=60)
+    at = page("admin", key=MENTOR_KEY)
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Threads"] == "68" and metrics["Members"] == "17"
+    assert {"Index", "Last ingest", "Feedback", "Knowledge gaps"} <= {h.value for h in at.subheader}
+    assert any(UNANSWERABLE in m.value for m in at.markdown)
+
+
+def test_overview_endpoint_respects_visibility(api_server: str, sample_index: IndexDir) -> None:
+    public = httpx.get(f"{api_server}/overview").json()
+    mentors = httpx.get(f"{api_server}/overview", headers={"X-API-Key": MENTOR_KEY}).json()
+    assert "mentors" not in {c["value"] for c in public["facets"]["channels"]}
+    assert "mentors" in {c["value"] for c in mentors["facets"]["channels"]}
+    public_threads = {t["id"] for topic in public["topics"] for t in topic["threads"]}
+    assert not any(t.startswith("mt-") for t in public_threads | {t["id"] for t in public["best_threads"]})
+    assert all(topic["label"] and topic["people"] for topic in public["topics"])
+    db = sample_index.open().db
+    public_count = db.execute("SELECT count(*) FROM documents WHERE kind = 'thread' AND is_public = 1").fetchone()[0]
+    assert sum(topic["thread_count"] for topic in public["topics"]) == public_count
+
+
+@pytest.mark.unit
+def test_client_names_the_url_when_the_api_is_slow() -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(ApiError, match=re.escape(f"API at {url} did not answer within 0.3 s")) as caught:
+            Client(url, timeout=0.3).stats()
+    assert caught.value.status is None
+
+
+def test_client_errors_carry_the_api_detail(api_server: str) -> None:
+    with pytest.raises(ApiError, match="answered 404: no thread 'nope'") as caught:
+        Client(api_server).thread("nope")
+    assert caught.value.status == 404
+    with pytest.raises(ApiError, match="answered 401"):
+        Client(api_server, api_key="wrong-key-123").members()

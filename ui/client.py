@@ -1,0 +1,146 @@
+"""A small typed HTTP client of the Townsquare API, used by the page.
+
+Every failure becomes an :class:`ApiError` whose text is one line naming the URL tried, so
+the page can show it as is (no tracebacks) and simply try again on the next rerun.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+CONNECT_TIMEOUT = 3.0
+
+
+class ApiError(Exception):
+    """A request failed; ``str(error)`` is one line for the page. ``status`` is the HTTP
+    status when the API answered, None when it could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's search filters; empty values mean "any"."""
+
+    channel: str = ""
+    author: str = ""
+    tag: str = ""
+    since: date | None = None
+    until: date | None = None
+    kind: str = ""
+
+    def as_params(self) -> dict[str, str]:
+        """Query parameters (or /ask filter fields) for the set filters; ``until`` is inclusive."""
+        params = {"channel": self.channel, "author": self.author, "tag": self.tag, "kind": self.kind}
+        if self.since:
+            params["since"] = self.since.isoformat()
+        if self.until:
+            params["until"] = f"{self.until.isoformat()}T23:59:59Z"
+        return {name: value for name, value in params.items() if value}
+
+
+@dataclass(frozen=True)
+class Client:
+    """The API at ``base_url``, called with ``api_key`` (header ``X-API-Key``) when set."""
+
+    base_url: str
+    api_key: str | None = None
+    timeout: float = 30.0
+
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Json | None = None) -> Any:
+        """Send one request and return the decoded JSON.
+
+        Raises:
+            ApiError: unreachable, too slow, an error status, or not JSON.
+        """
+        url = self.base_url.rstrip("/") + path
+        headers = {"X-API-Key": self.api_key} if self.api_key else {}
+        try:
+            response = httpx.request(
+                method, url, params=params, json=body, headers=headers,
+                timeout=httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT),
+            )
+        except httpx.TimeoutException as e:
+            raise ApiError(f"The Townsquare API at {self.base_url} did not answer within {self.timeout:g} s.") from e
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ApiError(f"Cannot reach the Townsquare API at {self.base_url} ({reason}).") from e
+        if response.status_code >= 400:
+            raise ApiError(f"The API at {url} answered {response.status_code}: {_detail(response)}",
+                           response.status_code)
+        try:
+            return response.json()
+        except ValueError as e:
+            raise ApiError(f"The API at {url} did not answer with JSON (is {self.base_url} Townsquare?).") from e
+
+    def health(self) -> Json:
+        """GET /health: liveness and the snapshot served. A short timeout: it gates every view."""
+        return Client(self.base_url, self.api_key, timeout=5.0).request("GET", "/health")
+
+    def stats(self) -> Json:
+        """GET /stats: counts, model, size, last ingest."""
+        return self.request("GET", "/stats")
+
+    def overview(self) -> Json:
+        """GET /overview: topics, best answers, resources, facets."""
+        return self.request("GET", "/overview")
+
+    def search(self, q: str, filters: Filters | None = None, k: int = 20, collapse: bool = True) -> list[Json]:
+        """GET /search: hits, one per thread or resource when ``collapse``."""
+        params = {"q": q, "k": k, "collapse": str(collapse).lower(), **(filters or Filters()).as_params()}
+        return self.request("GET", "/search", params=params)["hits"]
+
+    def ask(self, question: str, filters: Filters | None = None, k_experts: int = 3) -> Json:
+        """POST /ask: a cited answer (or an abstention), experts and the closest hits."""
+        body = {"question": question, "filters": (filters or Filters()).as_params(), "k_experts": k_experts}
+        return self.request("POST", "/ask", body=body)
+
+    def thread(self, thread_id: str) -> Json:
+        """GET /threads/{id}: the thread with all its posts."""
+        return self.request("GET", f"/threads/{thread_id}")
+
+    def related(self, thread_id: str, k: int = 5) -> list[Json]:
+        """GET /threads/{id}/related: similar threads and resources."""
+        return self.request("GET", f"/threads/{thread_id}/related", params={"k": k})["hits"]
+
+    def resource(self, resource_id: str) -> Json:
+        """GET /resources/{id}: the resource with its text."""
+        return self.request("GET", f"/resources/{resource_id}")
+
+    def members(self) -> list[Json]:
+        """GET /members: the directory, most helpful first."""
+        return self.request("GET", "/members")["members"]
+
+    def feedback(self, helpful: bool, answer_id: str, comment: str = "") -> Json:
+        """POST /feedback on an answer (needs an API key)."""
+        body = {"target": "answer", "helpful": helpful, "answer_id": answer_id, "comment": comment}
+        return self.request("POST", "/feedback", body=body)
+
+    def feedback_summary(self) -> Json:
+        """GET /admin/feedback (needs an API key)."""
+        return self.request("GET", "/admin/feedback")
+
+    def gaps(self, days: int = 30) -> list[Json]:
+        """GET /admin/gaps: weakly answered recent questions, grouped (needs an API key)."""
+        return self.request("GET", "/admin/gaps", params={"days": days})["gaps"]
+
+
+def _detail(response: httpx.Response) -> str:
+    """The API's ``detail`` message on one line, else the start of the body."""
+    try:
+        detail = response.json().get("detail", "")
+    except (ValueError, AttributeError):
+        detail = response.text
+    if not isinstance(detail, str):  # FastAPI validation errors are a list of problems
+        detail = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail)
+    return " ".join(str(detail).split())[:300] or response.reason_phrase

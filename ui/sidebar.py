@@ -1,0 +1,49 @@
+"""The sidebar: view switcher, API connection (URL and key) and the search filters."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.settings import get_settings
+from ui import cached, state
+from ui.client import Client, Filters
+
+ANY = ""
+
+
+def navigation() -> str:
+    """The view radio, initialised from ``?view=`` and mirrored back into the URL."""
+    if "view" not in st.session_state:
+        st.session_state.view = state.initial_view()
+    view = st.sidebar.radio("View", state.VIEWS, key="view")
+    st.query_params["view"] = state.slug(view)
+    return view
+
+
+def connection() -> Client:
+    """API URL and key inputs, defaulting to ``TOWNSQUARE_API_URL`` / ``TOWNSQUARE_API_KEY``."""
+    settings = get_settings()
+    with st.sidebar.expander("Connection", expanded=False):
+        url = st.text_input("API URL", value=settings.api_url, key="api_url")
+        key = st.text_input("API key", value=settings.api_key or "", type="password", key="api_key",
+                            help="Needed for feedback and the Admin view; also shows content of your groups.")
+    return Client(url.strip() or settings.api_url, key.strip() or None)
+
+
+def filters(client: Client) -> Filters:
+    """Filter widgets (channel, author, tag, dates, kind) with options from the API."""
+    facets = cached.overview(client)["facets"]
+    names = cached.member_names(client)
+    bar = st.sidebar
+    bar.subheader("Filters")
+    channel = bar.selectbox("Channel", [ANY, *(c["value"] for c in facets["channels"])], key="f_channel",
+                            format_func=lambda v: f"#{v}" if v else "Any channel")
+    author = bar.selectbox("Author", [ANY, *sorted(names, key=lambda m: names[m])], key="f_author",
+                           format_func=lambda v: names.get(v, v) if v else "Anyone")
+    tag = bar.selectbox("Tag", [ANY, *(t["value"] for t in facets["tags"])], key="f_tag",
+                        format_func=lambda v: v or "Any tag")
+    since = bar.date_input("From", value=None, key="f_since", format="YYYY-MM-DD")
+    until = bar.date_input("Until", value=None, key="f_until", format="YYYY-MM-DD")
+    kind = bar.radio("Kind", [ANY, "thread", "resource"], key="f_kind", horizontal=True,
+                     format_func=lambda v: {"": "all", "thread": "threads", "resource": "resources"}[v])
+    return Filters(channel, author, tag, since, until, kind)  # type: ignore[arg-type]

@@ -1,0 +1,78 @@
+"""Admin (facilitators; needs an API key): index statistics, last ingest, feedback, knowledge gaps."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import render
+from ui.client import Client, Filters, Json
+
+COUNTS = ("threads", "posts", "resources", "chunks", "members")
+
+
+def render_view(client: Client, filters: Filters) -> None:
+    """Everything a facilitator checks after an ingest and from time to time."""
+    st.title("Admin")
+    if not client.api_key:
+        st.info("The Admin view needs an API key: enter one under Connection in the sidebar.")
+        return
+    stats = client.stats()
+    _index(stats)
+    _last_ingest(stats)
+    _feedback(client.feedback_summary())
+    _gaps(client.gaps())
+
+
+def _index(stats: Json) -> None:
+    st.subheader("Index")
+    for col, name in zip(st.columns(len(COUNTS)), COUNTS, strict=True):
+        col.metric(name.capitalize(), stats["counts"].get(name, 0))
+    model = stats["model"]
+    st.caption(render.meta(f"model {model['name']} ({model['dimension']} dims)", f"{stats['vector_index']} index",
+                           f"{stats['size_bytes'] / 1024 / 1024:.1f} MB", f"snapshot {stats['snapshot']}"))
+
+
+def _last_ingest(stats: Json) -> None:
+    st.subheader("Last ingest")
+    last = stats.get("last_ingest") or {}
+    if not last:
+        st.caption("No ingest recorded in this snapshot.")
+        return
+    st.markdown(
+        f"{render.moment(stats.get('created_at'))} · {last.get('files', 0)} files in {last.get('seconds', 0):g} s · "
+        f"documents: {last.get('documents_new', 0)} new, {last.get('documents_changed', 0)} changed, "
+        f"{last.get('documents_unchanged', 0)} unchanged, {last.get('documents_removed', 0)} removed · "
+        f"chunks: {last.get('chunks_embedded', 0)} embedded, {last.get('chunks_reused', 0)} reused · "
+        f"{last.get('errors', 0)} errors, {last.get('warnings', 0)} warnings"
+    )
+    for problem in last.get("problems") or []:
+        st.caption(render.esc(str(problem)))
+
+
+def _feedback(summary: Json) -> None:
+    st.subheader("Feedback")
+    counts = summary["counts"]
+    labels = {"answer_helpful": "Answers: helpful", "answer_not_helpful": "Answers: not helpful",
+              "expert_helpful": "People: helpful", "expert_not_helpful": "People: not helpful"}
+    for col, (name, label) in zip(st.columns(len(labels)), labels.items(), strict=True):
+        col.metric(label, counts.get(name, 0))
+    latest = [
+        {"when": render.day(f["created_at"]), "on": f["target"], "helpful": bool(f["helpful"]),
+         "question": f.get("question") or f.get("member_id") or "", "comment": f["comment"]}
+        for f in summary["latest"]
+    ]
+    if latest:
+        st.dataframe(latest, hide_index=True, width="stretch")
+
+
+def _gaps(gaps: list[Json]) -> None:
+    st.subheader("Knowledge gaps")
+    st.caption("Questions of the last 30 days that abstained or got a weak answer, grouped by meaning.")
+    if not gaps:
+        st.success("No unanswered questions recently.")
+        return
+    for gap in gaps:
+        with st.expander(f"{gap['label']} — asked {gap['count']}×"):
+            for q in gap["questions"]:
+                status = "no answer" if q["abstained"] else f"confidence {q['confidence']:.0%}"
+                st.markdown(f"- {render.esc(q['question'])} · {render.day(q['asked_at'])} · {status}")

@@ -1,0 +1,102 @@
+"""Ask (the landing view): a chat of questions and cited answers, with who can help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ui import cached, render
+from ui.client import ApiError, Client, Filters, Json
+from ui.views import feedback, sources
+
+EXAMPLES = "e.g. How do I treat varroa in winter?"
+
+
+def render_view(client: Client, filters: Filters) -> None:
+    """The chat: earlier turns, then the new question's answer."""
+    st.title("Ask the community")
+    st.caption("Answers are built only from what members wrote; every sentence cites its source.")
+    history: list[dict[str, Any]] = st.session_state.setdefault("history", [])
+    question = st.chat_input(f"Ask a question in plain words ({EXAMPLES})", key="question")
+    if question and question.strip():
+        history.append(_ask(client, question.strip(), filters))
+    if not history:
+        st.info("Ask anything about the community's topics. Filters in the sidebar narrow the sources.")
+    for turn in history:
+        _turn(client, turn)
+
+
+def _ask(client: Client, question: str, filters: Filters) -> dict[str, Any]:
+    """One turn: the question and either the API's answer or its one-line error."""
+    with st.spinner("Reading what the community said…"):
+        try:
+            return {"question": question, "result": client.ask(question, filters)}
+        except ApiError as e:
+            return {"question": question, "error": str(e)}
+
+
+def _turn(client: Client, turn: dict[str, Any]) -> None:
+    with st.chat_message("user"):
+        st.markdown(render.esc(turn["question"]))
+    with st.chat_message("assistant"):
+        if "error" in turn:
+            st.error(turn["error"])
+            return
+        result: Json = turn["result"]
+        _answer(result)
+        sources.cards(client, result["citations"], result["answer_id"])
+        _people(client, result, turn["question"])
+        feedback.buttons(client, result["answer_id"])
+
+
+def _answer(result: Json) -> None:
+    if result["abstained"]:
+        st.warning("**The community has not answered this yet.** " + render.esc(
+            result["answer"].removeprefix("The community has not answered this yet.").strip()))
+        return
+    st.markdown(render.answer_markdown(result["answer"]))
+    st.caption(f"Confidence {result['confidence']:.0%} · {len(result['citations'])} cited passages")
+
+
+def _people(client: Client, result: Json, question: str) -> None:
+    experts = result["experts"]
+    if not experts:
+        return
+    st.markdown("**People who can help**")
+    cols = st.columns(len(experts))
+    for col, expert in zip(cols, experts, strict=True):
+        with col.container(border=True):
+            st.markdown(f"**{render.esc(expert['name'])}**")
+            for item in expert["evidence"]:
+                verb = render.ROLE_WORDS.get(item["role"], item["role"])
+                st.caption(f"{verb} {render.link(item['title'], item['url'])} · {render.day(item['created_at'])}")
+    if result["abstained"]:
+        st.markdown("**Ask them directly** — copy this into the forum or chat:")
+        st.code(draft(question, experts, _handles(client), result.get("closest", [])), language=None)
+
+
+def _handles(client: Client) -> dict[str, str]:
+    """Member id to a handle to address them by (chat, then forum), when the directory loads."""
+    try:
+        people = cached.members(client)
+    except ApiError:
+        return {}
+    found = {}
+    for person in people:
+        handles = person.get("handles") or {}
+        handle = handles.get("chat") or handles.get("forum")
+        if handle:
+            found[person["id"]] = handle if handle.startswith("@") else "@" + handle
+    return found
+
+
+def draft(question: str, experts: list[Json], handles: dict[str, str], closest: list[Json]) -> str:
+    """A ready-to-post question addressed to the suggested members."""
+    names = " ".join(handles.get(e["member_id"]) or e["name"] for e in experts)
+    lines = [f"{names} — could you help with this?", "", question]
+    titles = list(dict.fromkeys(h["title"] for h in closest))[:3]
+    if titles:
+        lines += ["", "I searched the archive first; the closest discussions were: "
+                  + "; ".join(f"“{t}”" for t in titles) + "."]
+    return "\n".join(lines)
