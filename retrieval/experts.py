@@ -41,6 +41,9 @@ class Evidence:
     created_at: str | None
     url: str
     relevance: float
+    """Similarity of the member's best matching text in this document to the question."""
+    score: float = 0.0
+    """What this document added to the member's score (relevance x role x recency)."""
 
 
 @dataclass
@@ -82,25 +85,40 @@ def relevance(hit: Hit) -> float:
     return max(hit.similarity, 0.0)
 
 
-def best_per_post(hits: list[Hit]) -> list[Hit]:
-    """One hit per authored unit (thread post, or resource), the most relevant one."""
-    best: dict[tuple[str, str | None], Hit] = {}
+def credits(hits: list[Hit], now: datetime) -> dict[tuple[str, str], tuple[float, Hit]]:
+    """Each (member, document) pair's credit: the best of the member's hits in that document.
+
+    Credit is relevance x association x recency; a member counts once per document, so many
+    posts in one thread do not add up.
+    """
+    best: dict[tuple[str, str], tuple[float, Hit]] = {}
     for hit in hits:
-        key = (hit.doc_id, hit.post_id)
-        if hit.author and (key not in best or relevance(hit) > relevance(best[key])):
-            best[key] = hit
-    return list(best.values())
+        if hit.author:
+            credit = relevance(hit) * association(hit) * recency(hit.created_at, now)
+            key = (hit.author, hit.doc_id)
+            if key not in best or credit > best[key][0]:
+                best[key] = (credit, hit)
+    return best
+
+
+def evidence_of(credit: float, hit: Hit) -> Evidence:
+    """The evidence record of one credited hit."""
+    return Evidence(
+        doc_id=hit.doc_id, title=hit.title, post_id=hit.post_id, role=role_of(hit), created_at=hit.created_at,
+        url=hit.url, relevance=round(relevance(hit), 4), score=round(credit, 4),
+    )
 
 
 def member_info(db: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, bool, int]]:
-    """Name, opt-out flag and number of authored posts/resources for each member id."""
+    """Name, opt-out flag and number of documents contributed to, for each member id."""
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
     names = {r[0]: (r[1], bool(r[2])) for r in db.execute(
         f"SELECT id, name, opt_out FROM members WHERE id IN ({marks})", ids)}
     volume = {r[0]: int(r[1]) for r in db.execute(
-        f"SELECT member_id, count(*) FROM authorship WHERE member_id IN ({marks}) GROUP BY member_id", ids)}
+        f"SELECT member_id, count(DISTINCT doc_id) FROM authorship WHERE member_id IN ({marks}) GROUP BY member_id",
+        ids)}
     return {i: (*names.get(i, (i, False)), volume.get(i, 0)) for i in ids}
 
 
@@ -118,23 +136,16 @@ def suggest_experts(hits: list[Hit], db: sqlite3.Connection, k: int = 5, now: da
     """
     now = now or datetime.now(UTC)
     scores: dict[str, float] = {}
-    evidence: dict[str, dict[str, Evidence]] = {}
-    for hit in best_per_post(hits):
-        assert hit.author is not None
-        rel = relevance(hit)
-        scores[hit.author] = scores.get(hit.author, 0.0) + rel * association(hit) * recency(hit.created_at, now)
-        found = evidence.setdefault(hit.author, {})
-        if hit.doc_id not in found or rel > found[hit.doc_id].relevance:
-            found[hit.doc_id] = Evidence(
-                doc_id=hit.doc_id, title=hit.title, post_id=hit.post_id, role=role_of(hit),
-                created_at=hit.created_at, url=hit.url, relevance=round(rel, 4),
-            )
+    evidence: dict[str, list[Evidence]] = {}
+    for (member, _), (credit, hit) in credits(hits, now).items():
+        scores[member] = scores.get(member, 0.0) + credit
+        evidence.setdefault(member, []).append(evidence_of(credit, hit))
     info = member_info(db, sorted(scores))
     experts = [
         Expert(
             member_id=member, name=info[member][0],
             score=round(raw / (1 + info[member][2]) ** VOLUME_EXPONENT, 4),
-            evidence=sorted(evidence[member].values(), key=lambda e: (-e.relevance, e.doc_id))[:MAX_EVIDENCE],
+            evidence=sorted(evidence[member], key=lambda e: (-e.score, e.doc_id))[:MAX_EVIDENCE],
         )
         for member, raw in scores.items()
         if not info[member][1]

@@ -1,5 +1,5 @@
 """Real servers for the page's tests and screenshots: the API (``townsquare serve``) and the
-page (``streamlit run ui/app.py``), each a subprocess on a free local port."""
+page (``streamlit run ui/page.py``), each a subprocess on a free local port."""
 
 from __future__ import annotations
 
@@ -74,10 +74,10 @@ def serve_api(index_root: Path, api_keys: dict[str, list[str]], log: Path) -> It
 
 @contextmanager
 def serve_page(api_url: str, log: Path, api_key: str | None = None) -> Iterator[str]:
-    """``streamlit run ui/app.py`` talking to ``api_url``; yields the page URL once it is healthy."""
+    """``streamlit run ui/page.py`` talking to ``api_url``; yields the page URL once it is healthy."""
     port = free_port()
     command = [
-        str(BIN / "streamlit"), "run", str(ROOT / "ui" / "app.py"), "--server.headless", "true",
+        str(BIN / "streamlit"), "run", str(ROOT / "ui" / "page.py"), "--server.headless", "true",
         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]

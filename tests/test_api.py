@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,9 @@ MENTORS = {"X-API-Key": MENTOR_KEY}
 
 @pytest.fixture(scope="module")
 def client(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(index_dir=sample_index.root, api_keys=API_KEYS, max_query_chars=300, max_k=50)
+    root = tmp_path_factory.mktemp("api") / "index"
+    shutil.copytree(sample_index.root, root)  # the API writes activity.sqlite beside the snapshots
+    settings = Settings(index_dir=root, api_keys=API_KEYS, max_query_chars=300, max_k=50)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -19,7 +19,7 @@ QUESTION = "How do I treat varroa in winter?"
 
 @pytest.fixture
 def page_url(api_server: str, tmp_path: Path) -> Iterator[str]:
-    """``streamlit run ui/app.py`` against the test API."""
+    """``streamlit run ui/page.py`` against the test API."""
     with serve_page(api_server, tmp_path / "page.log") as url:
         yield url
 

@@ -1,4 +1,4 @@
-"""The Streamlit page (``ui/app.py``) run by AppTest against a real API server on the sample index."""
+"""The Streamlit page (``ui/page.py``) run by AppTest against a real API server on the sample index."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ui.client import ApiError, Client
 
 pytestmark = pytest.mark.e2e
 
-APP = str(ROOT / "ui" / "app.py")
+APP = str(ROOT / "ui" / "page.py")
 ANSWERABLE = "How do I treat varroa in winter?"
 UNANSWERABLE = "What hydration should my sourdough starter have?"
 

@@ -1,1 +1,1 @@
-"""The Streamlit page: an HTTP client of the Townsquare API (``streamlit run ui/app.py``)."""
+"""The Streamlit page: an HTTP client of the Townsquare API (``streamlit run ui/page.py``)."""

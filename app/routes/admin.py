@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from app.deps import ActivityDep, LibraryDep, WriterDep
+from app.deps import ActivityDep, CallerDep, LibraryDep, WriterDep
 from app.gaps import group_questions
 from app.schemas import FeedbackIn, FeedbackOut
 
@@ -15,13 +15,13 @@ router = APIRouter(tags=["admin"])
 
 
 @router.get("/health")
-def health(library: LibraryDep) -> dict[str, Any]:
+def health(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
     """Liveness plus the snapshot being served."""
     return {"status": "ok", "snapshot": library.snapshot().name}
 
 
 @router.get("/stats")
-def stats(library: LibraryDep) -> dict[str, Any]:
+def stats(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
     """Counts of threads, posts, resources, chunks and members; model; index size; last ingest."""
     return library.stats()
 

@@ -1,4 +1,4 @@
-"""Townsquare's page: ``streamlit run ui/app.py``. A thin HTTP client of the API.
+"""Townsquare's page: ``streamlit run ui/page.py``. A thin HTTP client of the API.
 
 Every run checks the API first; when it is down or slow the page shows one line naming the
 URL it tried (and the sidebar, to fix the URL), and the next run simply tries again.
@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# `streamlit run ui/app.py` puts ui/ first on sys.path, where this file would shadow the
-# `app` package (settings); the repository root must come first instead.
-sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "ui"))]
+if str(ROOT) not in sys.path:  # `streamlit run ui/page.py` puts only ui/ on the path
+    sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
 
