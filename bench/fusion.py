@@ -10,7 +10,8 @@ measures the real thing; the other fusers are alternatives that are not in ``sea
 - ``doc_rrf``: collapse each list to documents first (best chunk), then RRF over documents;
 - ``convex``: ``alpha * dense + (1 - alpha) * lexical`` on min-max normalised scores
   (Bruch, Gai & Ingber 2023, "An analysis of fusion functions for hybrid retrieval"), at
-  document level, a candidate missing from a list getting that list's minimum.
+  document level, a candidate missing from a list getting that list's minimum;
+- ``chunk-convex``: the same at chunk level, then collapse per document.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from retrieval.index import Snapshot
 from retrieval.search import MAX_CANDIDATES, fts_query
 
+K = TypeVar("K", int, str)
 Ranking = list[str]
 """Document ids, best first."""
 
@@ -117,7 +120,7 @@ def doc_rrf(
     return [d for d, _ in sorted(fused.items(), key=lambda x: (-x[1], str(x[0])))][:n_docs]  # type: ignore[misc]
 
 
-def minmax(scores: dict[str, float]) -> dict[str, float]:
+def minmax(scores: dict[K, float]) -> dict[K, float]:
     """Scores rescaled to [0, 1] within the list (all 1.0 when they are equal)."""
     if not scores:
         return {}
@@ -126,17 +129,33 @@ def minmax(scores: dict[str, float]) -> dict[str, float]:
     return {key: (value - low) / span if span > 0 else 1.0 for key, value in scores.items()}
 
 
+def convex_scores(dense: dict[K, float], lexical: dict[K, float], alpha: float) -> dict[K, float]:
+    """``alpha * dense + (1 - alpha) * lexical`` after min-max normalisation of each list;
+    an item missing from a list scores that list's minimum (0 after normalisation)."""
+    d, x = minmax(dense), minmax(lexical)
+    return {key: alpha * d.get(key, 0.0) + (1 - alpha) * x.get(key, 0.0) for key in d.keys() | x.keys()}
+
+
 def convex(
     c: Candidates, doc_of: dict[int, str], n_docs: int, *, alpha: float = 0.8, pool: int = 100,
 ) -> Ranking:
-    """Convex combination of min-max normalised document scores (dense weight ``alpha``)."""
-    dense = minmax(doc_best(c.dense_ids[:pool], c.dense_scores[:pool], doc_of))
-    lexical = minmax(doc_best(c.lexical_ids[:pool], c.lexical_scores[:pool], doc_of))
-    fused = {
-        doc: alpha * dense.get(doc, 0.0) + (1 - alpha) * lexical.get(doc, 0.0)
-        for doc in dense.keys() | lexical.keys()
-    }
+    """Score fusion at document level: each list collapsed to its documents' best scores first."""
+    fused = convex_scores(
+        doc_best(c.dense_ids[:pool], c.dense_scores[:pool], doc_of),
+        doc_best(c.lexical_ids[:pool], c.lexical_scores[:pool], doc_of), alpha,
+    )
     return [d for d, _ in sorted(fused.items(), key=lambda x: (-x[1], x[0]))][:n_docs]
+
+
+def chunk_convex(
+    c: Candidates, doc_of: dict[int, str], n_docs: int, *, alpha: float = 0.8, pool: int = 100,
+) -> Ranking:
+    """Score fusion at chunk level, then collapse (the drop-in change to ``Searcher._fuse``)."""
+    fused = convex_scores(
+        dict(zip(c.dense_ids[:pool], c.dense_scores[:pool], strict=True)),
+        dict(zip(c.lexical_ids[:pool], c.lexical_scores[:pool], strict=True)), alpha,
+    )
+    return collapse([i for i, _ in sorted(fused.items(), key=lambda x: (-x[1], x[0]))], doc_of)[:n_docs]
 
 
 Fuser = Callable[[Candidates, dict[int, str], int], Ranking]
@@ -168,6 +187,8 @@ class Setting:
                            pool=int(kwargs["pool"]))
         if self.family == "convex":
             return convex(c, doc_of, n_docs, alpha=kwargs["alpha"], pool=int(kwargs["pool"]))
+        if self.family == "chunk-convex":
+            return chunk_convex(c, doc_of, n_docs, alpha=kwargs["alpha"], pool=int(kwargs["pool"]))
         raise ValueError(f"unknown fusion family {self.family!r}")
 
 
@@ -180,7 +201,8 @@ def grid() -> list[Setting]:
             for weight in (0.1, 0.25, 0.5, 1.0):
                 for pool in (50, 100, 200):
                     settings.append(Setting(family, (("rrf_k", rrf_k), ("lexical_weight", weight), ("pool", pool))))
-    for alpha in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
-        for pool in (50, 100, 200):
-            settings.append(Setting("convex", (("alpha", alpha), ("pool", pool))))
+    for family in ("convex", "chunk-convex"):
+        for alpha in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99):
+            for pool in (50, 100, 200):
+                settings.append(Setting(family, (("alpha", alpha), ("pool", pool))))
     return settings

@@ -229,26 +229,35 @@ def pick(values: Sequence[float], idx: Sequence[int] | None) -> list[float]:
     return list(values) if idx is None else [values[i] for i in idx]
 
 
-FAMILIES = ("dense", "lexical", "chunk-rrf", "doc-rrf", "convex")
+FAMILIES = ("dense", "lexical", "chunk-rrf", "doc-rrf", "convex", "chunk-convex")
 
 
 def sweep_report(results: list[LevelResult]) -> str:
-    """The three best settings of each family on all queries, and where the shipped one stands."""
+    """The best settings of each family on all queries, and where the shipped one stands,
+    each compared with dense alone (paired randomisation test on nDCG@10)."""
     rows = []
-    shipped = shipped_setting()
     for family in FAMILIES:
         for setting, _ in family_best(results, family, top=1 if family in ("dense", "lexical") else 3):
             rows.append(sweep_row(results, setting, None))
-    rows.append(sweep_row(results, shipped, None, note=" (shipped default)"))
-    return table(["setting", *(f"{r.level} nDCG@10" for r in results), *(f"{r.level} MRR@10" for r in results)], rows)
+    rows.append(sweep_row(results, shipped_setting(), None, note=" (shipped default)"))
+    headers = ["setting", *(f"{r.level} nDCG@10" for r in results), *(f"{r.level} MRR@10" for r in results),
+               *(f"{r.level} vs dense: diff (p)" for r in results)]
+    return table(headers, rows)
 
 
 def sweep_row(results: list[LevelResult], setting: Setting, idx: Sequence[int] | None, note: str = "") -> tuple:
-    """A table row: the setting's nDCG@10 and MRR@10 on each level (on queries ``idx``)."""
+    """A table row: the setting's nDCG@10 and MRR@10 on each level (on queries ``idx``) and
+    its nDCG@10 difference to dense alone, with the paired test's p-value."""
+    dense = Setting("dense", (("pool", 100),))
+    diffs = []
+    for r in results:
+        test = paired(pick(r.sweep[setting]["ndcg@10"], idx), pick(r.sweep[dense]["ndcg@10"], idx))
+        diffs.append(f"{test.mean_diff:+.4f} ({test.p_value:.2f})")
     return (
         setting.label() + note,
         *(mean(pick(r.sweep[setting]["ndcg@10"], idx)) for r in results),
         *(mean(pick(r.sweep[setting]["mrr@10"], idx)) for r in results),
+        *diffs,
     )
 
 
@@ -269,15 +278,17 @@ def heldout_report(results: list[LevelResult], queries: list[Query]) -> str:
     for tune in groups:
         test = [i for i, q in enumerate(queries) if q.group != tune]
         tune_idx = [i for i, q in enumerate(queries) if q.group == tune]
+        split = f"{tune} -> {'/'.join(str(g) for g in groups if g != tune)}"
         for family in FAMILIES:
             setting, tuned = family_best(results, family, tune_idx)[0]
             row = sweep_row(results, setting, test)
-            rows.append((f"{tune} -> {'/'.join(str(g) for g in groups if g != tune)}", family, setting.label(),
+            rows.append((split, family, setting.label(),
                          tuned, *row[1:]))
         shipped = sweep_row(results, shipped_setting(), test)
-        rows.append((f"{tune} -> other", "shipped", shipped_setting().label(), "-", *shipped[1:]))
+        rows.append((split, "shipped", shipped_setting().label(), "-", *shipped[1:]))
     return table(["tune -> test group", "family", "chosen on tune half", "tune nDCG@10 (mean of levels)",
-                  *(f"test {r.level} nDCG@10" for r in results), *(f"test {r.level} MRR@10" for r in results)], rows)
+                  *(f"test {r.level} nDCG@10" for r in results), *(f"test {r.level} MRR@10" for r in results),
+                  *(f"test {r.level} vs dense: diff (p)" for r in results)], rows)
 
 
 # --------------------------------------------------------------------------- expert finding

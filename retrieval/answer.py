@@ -159,7 +159,7 @@ def select(pool: list[Sentence]) -> list[Sentence]:
             break
         twin = next((c for c in chosen if jaccard(best, c) >= REDUNDANT), None)
         if twin is not None:
-            if newer(best, twin) and best.hit.post_id != twin.hit.post_id:
+            if newer(best, twin) and (best.hit.doc_id, best.hit.post_id) != (twin.hit.doc_id, twin.hit.post_id):
                 chosen[chosen.index(twin)] = best
             continue
         if sum(len(c.text) for c in chosen) + len(best.text) <= MAX_CHARS or not chosen:
@@ -175,10 +175,11 @@ def without_stale(chosen: list[Sentence], corrected: dict[str, str]) -> list[Sen
 
 def group_sources(chosen: list[Sentence], corrected: dict[str, str]) -> list[list[Sentence]]:
     """Chosen sentences grouped per post/section, best group first, corrected posts last."""
-    groups: dict[tuple[str, str | None, str], list[Sentence]] = {}
-    for sentence in chosen:
+    groups: dict[tuple[str, str | None, str, int], list[Sentence]] = {}
+    for sentence in chosen:  # base differs only when quoting chunks without their source
         hit = sentence.hit
-        groups.setdefault((hit.doc_id, hit.post_id, hit.section if hit.post_id is None else ""), []).append(sentence)
+        key = (hit.doc_id, hit.post_id, hit.section if hit.post_id is None else "", sentence.base)
+        groups.setdefault(key, []).append(sentence)
     ordered = sorted(
         groups.values(), key=lambda g: (g[0].hit.post_id in corrected, -max(s.score for s in g), g[0].start)
     )

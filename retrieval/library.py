@@ -18,8 +18,10 @@ from retrieval.search import Searcher
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 1.0
-EXPERT_HITS = 50
+EXPERT_HITS = 100
 """Chunk-level hits behind expert suggestions (more than the answer uses: breadth of evidence)."""
+WHO_TO_ASK_FROM = 0.25
+"""Below this answer confidence the question is off-topic: nobody here is worth suggesting."""
 
 
 class Library:
@@ -68,7 +70,8 @@ class Library:
         searcher = self.searcher()
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
         answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, searcher.snapshot.db)
-        answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts)
+        if answer.confidence >= WHO_TO_ASK_FROM:
+            answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts)
         if answer.abstained and answer.experts:
             answer.text += " You could ask " + " or ".join(e.name for e in answer.experts[:2]) + "."
         return answer

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from retrieval.search import STOPWORDS, Hit
 
@@ -109,19 +110,20 @@ def term_weights(question: str, db: sqlite3.Connection | None, pool: Iterable[fr
     return weights
 
 
-def load_sources(hits: list[Hit], db: sqlite3.Connection | None) -> tuple[dict[SourceKey, str], list[sqlite3.Row]]:
+def load_sources(
+    hits: list[Hit], db: sqlite3.Connection | None,
+) -> tuple[dict[SourceKey, str], list[dict[str, Any]]]:
     """Full source texts keyed (doc_id, post_id), and every post of the hits' threads in order."""
     if db is None:
         return {}, []
     threads = sorted({h.doc_id for h in hits if h.post_id})
     resources = sorted({h.doc_id for h in hits if h.post_id is None})
-    posts = db.execute(
-        f"SELECT id, doc_id, position, author, reply_to, text FROM posts WHERE doc_id IN ({marks(threads)}) "
-        "ORDER BY doc_id, position", threads,
-    ).fetchall()
-    sources: dict[SourceKey, str] = {(r["doc_id"], r["id"]): r["text"] for r in posts}
-    for row in db.execute(f"SELECT id, body FROM documents WHERE id IN ({marks(resources)})", resources):
-        sources[(row[0], None)] = row[1] or ""
+    columns = ("id", "doc_id", "position", "author", "reply_to", "text")
+    sql = f"SELECT {', '.join(columns)} FROM posts WHERE doc_id IN ({marks(threads)}) ORDER BY doc_id, position"
+    posts = [dict(zip(columns, row, strict=True)) for row in db.execute(sql, threads)]
+    sources: dict[SourceKey, str] = {(p["doc_id"], p["id"]): p["text"] for p in posts}
+    for doc_id, body in db.execute(f"SELECT id, body FROM documents WHERE id IN ({marks(resources)})", resources):
+        sources[(doc_id, None)] = body or ""
     return sources, posts
 
 

@@ -34,12 +34,13 @@ def make_hit(author: str, doc_id: str, similarity: float, role: str = "answer", 
 
 @pytest.fixture
 def db() -> sqlite3.Connection:
-    """An in-memory index database with four members; m04 opted out; m03 wrote 200 posts."""
+    """An in-memory index database with four members; m04 opted out; m03 wrote in 200 threads."""
     conn = sqlite3.connect(":memory:")
     conn.executescript(SCHEMA)
     conn.executemany("INSERT INTO members (id, name, opt_out) VALUES (?, ?, ?)",
                      [("m01", "Ada", 0), ("m02", "Bo", 0), ("m03", "Cy", 0), ("m04", "Di", 1)])
-    rows = [("d", None, "m03", "answer")] * 200 + [("d", None, "m01", "answer"), ("d", None, "m02", "answer")]
+    rows = [(f"d{i}", None, "m03", "answer") for i in range(200)]
+    rows += [("d", None, "m01", "answer"), ("d", None, "m02", "answer")]
     conn.executemany("INSERT INTO authorship VALUES (?, ?, ?, ?)", rows)
     return conn
 
@@ -67,6 +68,11 @@ def test_volume_alone_does_not_win(db: sqlite3.Connection) -> None:
 
 
 @pytest.mark.unit
+def test_chance_level_hits_are_no_evidence(db: sqlite3.Connection) -> None:
+    assert suggest_experts([make_hit("m01", "t1", 0.2, accepted=True)], db, now=NOW) == []
+
+
+@pytest.mark.unit
 def test_opted_out_member_is_never_suggested(db: sqlite3.Connection) -> None:
     hits = [make_hit("m04", f"t{i}", 0.9, accepted=True, post_score=50) for i in range(3)]
     hits.append(make_hit("m01", "t9", 0.3))
@@ -76,7 +82,7 @@ def test_opted_out_member_is_never_suggested(db: sqlite3.Connection) -> None:
 @pytest.mark.unit
 def test_evidence_is_distinct_best_first_and_capped(db: sqlite3.Connection) -> None:
     hits = [make_hit("m01", f"t{i}", 0.3 + i / 10) for i in range(5)]
-    hits += [make_hit("m01", "t4", 0.2, role="question"), make_hit("m01", "r1", 0.5, kind="resource")]
+    hits += [make_hit("m01", "t4", 0.65, role="question"), make_hit("m01", "r1", 0.55, kind="resource")]
     [expert] = suggest_experts(hits, db, k=5, now=NOW)
     assert [e.doc_id for e in expert.evidence] == ["t4", "t3", "r1"]
     assert expert.evidence[0].role == "answer" and expert.evidence[2].role == "author"
@@ -100,8 +106,8 @@ def test_finds_the_varroa_expert(library: Library) -> None:
     for expert in experts:
         assert 1 <= len(expert.evidence) <= 3
         assert len({e.doc_id for e in expert.evidence}) == len(expert.evidence)
-        relevances = [e.relevance for e in expert.evidence]
-        assert relevances == sorted(relevances, reverse=True)
+        contributions = [e.score for e in expert.evidence]
+        assert contributions == sorted(contributions, reverse=True)
 
 
 @pytest.mark.integration
