@@ -358,7 +358,10 @@ def machine_info() -> str:
 def section_header(title: str, command: str) -> str:
     """The standard heading lines of a results section: date, command and machine."""
     today = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"## {title}\n\n- run: {today}\n- command: `{command}`\n- machine: {machine_info()}\n")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"## {title}\n\n- run: {today}\n- command: `{command}`\n- machine: {machine_info()}\n"
+            f"- load average when the results were written (1, 5, 15 min): {load} — the machine is shared, "
+            "so timings include other work\n")
 
 
 def write_section(name: str, body: str, path: Path = RESULTS_FILE) -> None:

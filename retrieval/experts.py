@@ -1,14 +1,24 @@
-"""Expert finding, document-centric (Balog, Azzopardi & de Rijke 2006, model 2).
+"""Expert finding, document-centric (Balog, Azzopardi & de Rijke 2006, model 2), with a prior.
 
-A member's score for a question sums, over the retrieved documents they contributed to, the
-relevance of their best matching post to the question times their association with it (role:
-accepted answer > well-received answer > answer > question; resource authors count as
-answerers) and a recency decay. A member counts once per document, so chatter inside one
-thread does not add up, and the sum is divided by a mild sublinear function of how many
-documents the member contributed to overall, so that volume alone does not win.
+A member's score for a question is ``p(q|ca) * p(ca)``:
 
-Only the hits passed in are evidence: the searcher has already restricted them to what the
-asker may see, and no other document is read.
+- ``p(q|ca)``, the evidence: a sum over the retrieved documents (threads, resources) of the
+  document's relevance to the question times the member's association with it. Relevance
+  comes from the dense similarity of the document's best retrieved chunk, measured above
+  chance level (:data:`MIN_SIMILARITY` counts 0, a perfect match 1). Association comes from
+  the index's authorship (every contributor of a retrieved thread, not only the authors of
+  the retrieved chunks): role (accepted answer > answer > question; resource authors count as
+  answerers), the post's score, and a slow recency decay (:data:`HALF_LIFE_DAYS`). A member
+  counts once per document, and the sum is divided by a mild sublinear function of how many
+  documents they contributed to, so volume alone does not win.
+- ``p(ca)``, the prior: how active the member has been lately — their contributions weighted
+  by role and decayed with a short half-life (:data:`ACTIVITY_HALF_LIFE_DAYS`), plus one
+  pseudo-contribution so that quiet members are not ruled out. Members who answered recently
+  are the ones likely to answer again.
+
+Visibility: the hits are already restricted to what the asker may see, and every other fact
+read here (thread contributors, activity, volume) comes only from documents ``groups`` may
+see (:func:`retrieval.filters.visible_sql`). Members who opted out are never suggested.
 """
 
 from __future__ import annotations
@@ -16,29 +26,44 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from retrieval.records import parse_iso
+from retrieval.filters import Filters, visible_sql
+from retrieval.records import parse_iso, to_iso
 from retrieval.search import Hit
 
 log = logging.getLogger(__name__)
 
+EXPERT_HITS = 100
+"""Chunk-level hits behind expert suggestions. Every contributor of a retrieved thread is credited,
+so going deeper (300) added nothing on the cardano time split and would double search time."""
 ROLE_WEIGHTS = {"accepted": 2.0, "answer": 1.0, "author": 1.0, "question": 0.25}
 SCORE_BONUS = 0.15
 """Extra weight per log-unit of a post's score (reactions/votes), on answers only."""
-HALF_LIFE_DAYS = 730.0
+HALF_LIFE_DAYS = 365.0
+"""Evidence decays slowly: what someone knew a year ago still counts half."""
+ACTIVITY_HALF_LIFE_DAYS = 30.0
+"""The prior decays fast: it says who is around now, not who knows."""
+ACTIVITY_WINDOW_DAYS = 8 * ACTIVITY_HALF_LIFE_DAYS
+"""Contributions older than this (weight < 0.4%) are not read for the prior."""
+ACTIVITY_PSEUDO_COUNT = 1.0
+"""Smoothing of the prior: p(ca) is proportional to this plus the decayed activity."""
 VOLUME_EXPONENT = 0.1
-"""Score is divided by (1 + documents contributed to) ** VOLUME_EXPONENT. Kept mild: on a
-Stack Exchange time split (cardano) stronger normalisation cost a lot of MRR (0.3: -30%)."""
+"""Evidence is divided by (1 + documents contributed to) ** VOLUME_EXPONENT. Kept mild: on a
+Stack Exchange time split (cardano) stronger normalisation cost a lot of MRR."""
 MIN_SIMILARITY = 0.3
-"""Hits less similar than this to the question are no evidence of expertise (chance level)."""
+"""Cosine similarity of chance level for the embedder: no evidence at or below it."""
 MAX_EVIDENCE = 3
+BATCH = 500
+"""SQL parameters per IN (...) list."""
 
 
 @dataclass
 class Evidence:
-    """A document where the member helped: thread (with the post) or resource."""
+    """A document where the member helped: thread (with their post) or resource."""
 
     doc_id: str
     title: str
@@ -47,9 +72,9 @@ class Evidence:
     created_at: str | None
     url: str
     relevance: float
-    """Similarity of the member's best matching text in this document to the question."""
+    """Similarity to the question of the document's best retrieved chunk."""
     score: float = 0.0
-    """What this document added to the member's score (relevance x role x recency)."""
+    """What this document added to the member's evidence (relevance x association x recency)."""
 
 
 @dataclass
@@ -62,6 +87,17 @@ class Expert:
     evidence: list[Evidence]
 
 
+@dataclass
+class Contribution:
+    """A member's post (or authorship) in a document."""
+
+    member: str
+    role: str
+    post_id: str | None
+    created_at: str | None
+    post_score: int = 0
+
+
 def role_of(hit: Hit) -> str:
     """The authorship role (``accepted``/``answer``/``question``/``author``) of a hit's author."""
     if hit.kind == "resource":
@@ -69,92 +105,146 @@ def role_of(hit: Hit) -> str:
     return "question" if hit.role == "question" else "accepted" if hit.accepted else "answer"
 
 
-def association(hit: Hit) -> float:
-    """How strongly a hit's author is associated with its content, from role and post score."""
-    role = role_of(hit)
+def association(role: str, post_score: int = 0) -> float:
+    """How strongly a contributor is associated with a document, from role and post score."""
     weight = ROLE_WEIGHTS[role]
-    if role in ("answer", "accepted") and hit.post_score > 0:
-        weight += SCORE_BONUS * math.log1p(hit.post_score)
+    if role in ("answer", "accepted") and post_score > 0:
+        weight += SCORE_BONUS * math.log1p(post_score)
     return weight
 
 
-def recency(created_at: str | None, now: datetime) -> float:
-    """Exponential decay with a half-life of :data:`HALF_LIFE_DAYS` (1.0 when undated)."""
+def recency(created_at: str | None, now: datetime, half_life: float = HALF_LIFE_DAYS) -> float:
+    """Exponential decay with ``half_life`` days (1.0 when undated or in the future)."""
     if not created_at:
         return 1.0
     age_days = max((now - parse_iso(created_at)).total_seconds() / 86400.0, 0.0)
-    return 0.5 ** (age_days / HALF_LIFE_DAYS)
+    return 0.5 ** (age_days / half_life)
 
 
-def relevance(hit: Hit) -> float:
-    """Relevance of a hit to the question: its cosine similarity, or 0 below :data:`MIN_SIMILARITY`."""
-    return hit.similarity if hit.similarity >= MIN_SIMILARITY else 0.0
+def relevance(similarity: float) -> float:
+    """Relevance from a cosine similarity: 0 at chance level (:data:`MIN_SIMILARITY`), 1 at 1."""
+    return max(similarity - MIN_SIMILARITY, 0.0) / (1.0 - MIN_SIMILARITY)
 
 
-def credits(hits: list[Hit], now: datetime) -> dict[tuple[str, str], tuple[float, Hit]]:
-    """Each (member, document) pair's credit: the best of the member's hits in that document.
+def in_batches(ids: list[str]) -> Iterable[tuple[list[str], str]]:
+    """``ids`` in slices of :data:`BATCH`, each with its ``?,?,...`` placeholder list."""
+    for start in range(0, len(ids), BATCH):
+        part = ids[start : start + BATCH]
+        yield part, ",".join("?" * len(part))
 
-    Credit is relevance x association x recency; a member counts once per document, so many
-    posts in one thread do not add up.
-    """
-    best: dict[tuple[str, str], tuple[float, Hit]] = {}
+
+def contributors(db: sqlite3.Connection, hits: list[Hit]) -> dict[str, list[Contribution]]:
+    """Every contribution to the documents of ``hits``: their authorship rows, and the hits'
+    own authors (so hits are evidence even where authorship is incomplete)."""
+    found: dict[str, list[Contribution]] = {}
     for hit in hits:
-        if hit.author and relevance(hit) > 0:
-            credit = relevance(hit) * association(hit) * recency(hit.created_at, now)
-            key = (hit.author, hit.doc_id)
-            if key not in best or credit > best[key][0]:
-                best[key] = (credit, hit)
-    return best
+        if hit.author:
+            found.setdefault(hit.doc_id, []).append(
+                Contribution(hit.author, role_of(hit), hit.post_id, hit.created_at, hit.post_score))
+    for part, marks in in_batches(sorted(found.keys() | {h.doc_id for h in hits})):
+        for doc_id, member, role, post_id, created, score in db.execute(
+            "SELECT a.doc_id, a.member_id, a.role, a.post_id, COALESCE(p.created_at, d.created_at), "
+            "COALESCE(p.score, 0) FROM authorship a JOIN documents d ON d.id = a.doc_id "
+            f"LEFT JOIN posts p ON p.id = a.post_id WHERE a.doc_id IN ({marks})", part,
+        ):
+            found.setdefault(doc_id, []).append(Contribution(member, role, post_id, created, int(score or 0)))
+    return found
 
 
-def evidence_of(credit: float, hit: Hit) -> Evidence:
-    """The evidence record of one credited hit."""
-    return Evidence(
-        doc_id=hit.doc_id, title=hit.title, post_id=hit.post_id, role=role_of(hit), created_at=hit.created_at,
-        url=hit.url, relevance=round(relevance(hit), 4), score=round(credit, 4),
-    )
+def member_facts(
+    db: sqlite3.Connection, ids: list[str], groups: tuple[str, ...], now: datetime,
+) -> dict[str, tuple[str, bool, int, float]]:
+    """Per member: name, opt-out flag, visible documents contributed to, and recent activity
+    (role-weighted contributions before ``now``, decayed by :data:`ACTIVITY_HALF_LIFE_DAYS`),
+    all counted only on documents ``groups`` may see."""
+    visible, params = visible_sql(groups)
+    since, until = to_iso(now - timedelta(days=ACTIVITY_WINDOW_DAYS)), to_iso(now)
+    facts: dict[str, tuple[str, bool, int, float]] = {}
+    for part, marks in in_batches(ids):
+        names = {r[0]: (r[1], bool(r[2])) for r in db.execute(
+            f"SELECT id, name, opt_out FROM members WHERE id IN ({marks})", part)}
+        volume = dict(db.execute(
+            f"SELECT a.member_id, count(DISTINCT a.doc_id) FROM authorship a JOIN documents d ON d.id = a.doc_id "
+            f"WHERE a.member_id IN ({marks}) AND {visible} GROUP BY a.member_id", [*part, *params]))
+        activity: dict[str, float] = {}
+        for member, role, created in db.execute(
+            "SELECT a.member_id, a.role, COALESCE(p.created_at, d.created_at) FROM authorship a "
+            "JOIN documents d ON d.id = a.doc_id LEFT JOIN posts p ON p.id = a.post_id "
+            f"WHERE a.member_id IN ({marks}) AND {visible} AND COALESCE(p.created_at, d.created_at) >= ? "
+            "AND COALESCE(p.created_at, d.created_at) < ?", [*part, *params, since, until],
+        ):
+            weight = ROLE_WEIGHTS.get(role, 1.0) * recency(created, now, ACTIVITY_HALF_LIFE_DAYS)
+            activity[member] = activity.get(member, 0.0) + weight
+        for member in part:
+            name, opt_out = names.get(member, (member, False))
+            facts[member] = (name, opt_out, int(volume.get(member, 0)), activity.get(member, 0.0))
+    return facts
 
 
-def member_info(db: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, bool, int]]:
-    """Name, opt-out flag and number of documents contributed to, for each member id."""
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    names = {r[0]: (r[1], bool(r[2])) for r in db.execute(
-        f"SELECT id, name, opt_out FROM members WHERE id IN ({marks})", ids)}
-    volume = {r[0]: int(r[1]) for r in db.execute(
-        f"SELECT member_id, count(DISTINCT doc_id) FROM authorship WHERE member_id IN ({marks}) GROUP BY member_id",
-        ids)}
-    return {i: (*names.get(i, (i, False)), volume.get(i, 0)) for i in ids}
+def evidence_by_member(
+    hits: list[Hit], db: sqlite3.Connection, now: datetime,
+) -> dict[str, list[Evidence]]:
+    """Each member's evidence: one record per retrieved document they contributed to (their
+    strongest contribution there), credited relevance x association x recency."""
+    best: dict[str, Hit] = {}
+    for hit in hits:
+        if relevance(hit.similarity) > 0 and (hit.doc_id not in best or hit.similarity > best[hit.doc_id].similarity):
+            best[hit.doc_id] = hit
+    found: dict[str, list[Evidence]] = {}
+    for doc_id, contributions in contributors(db, list(best.values())).items():
+        top, rel = best[doc_id], relevance(best[doc_id].similarity)
+        strongest: dict[str, tuple[float, Contribution]] = {}
+        for c in contributions:
+            credit = rel * association(c.role, c.post_score) * recency(c.created_at, now)
+            if c.member not in strongest or credit > strongest[c.member][0]:
+                strongest[c.member] = (credit, c)
+        for member, (credit, c) in strongest.items():
+            found.setdefault(member, []).append(Evidence(
+                doc_id=doc_id, title=top.title, post_id=c.post_id, role=c.role, created_at=c.created_at,
+                url=top.url, relevance=round(top.similarity, 4), score=round(credit, 4),
+            ))
+    return found
 
 
-def suggest_experts(hits: list[Hit], db: sqlite3.Connection, k: int = 5, now: datetime | None = None) -> list[Expert]:
-    """Rank the authors of ``hits`` as experts on the question the hits answer.
+def suggest_experts(
+    hits: list[Hit], db: sqlite3.Connection, k: int = 5, now: datetime | None = None, groups: tuple[str, ...] = (),
+) -> list[Expert]:
+    """Rank the contributors of the documents in ``hits`` as experts on the question.
 
     Args:
-        hits: chunk-level hits, already restricted to what the asker may see.
-        db: the snapshot the hits came from (member names, opt-outs, post counts).
+        hits: chunk-level hits (``collapse=False``, ideally :data:`EXPERT_HITS` of them),
+            already restricted to what the asker may see.
+        db: the snapshot the hits came from.
         k: how many experts to return.
-        now: the moment recency is measured from (default: the current time).
+        now: the moment recency and activity are measured from (default: the current time).
+        groups: the asker's groups; contributors, activity and volume are read only from
+            documents these groups may see (default: public documents only).
 
     Returns:
-        Up to ``k`` experts, best first; members who opted out are never included.
+        Up to ``k`` experts, best first, each with up to :data:`MAX_EVIDENCE` evidence records
+        (best first); members who opted out are never included.
     """
     now = now or datetime.now(UTC)
-    scores: dict[str, float] = {}
-    evidence: dict[str, list[Evidence]] = {}
-    for (member, _), (credit, hit) in credits(hits, now).items():
-        scores[member] = scores.get(member, 0.0) + credit
-        evidence.setdefault(member, []).append(evidence_of(credit, hit))
-    info = member_info(db, sorted(scores))
-    experts = [
-        Expert(
-            member_id=member, name=info[member][0],
-            score=round(raw / (1 + info[member][2]) ** VOLUME_EXPONENT, 4),
-            evidence=sorted(evidence[member], key=lambda e: (-e.score, e.doc_id))[:MAX_EVIDENCE],
-        )
-        for member, raw in scores.items()
-        if not info[member][1]
-    ]
+    evidence = evidence_by_member(hits, db, now)
+    facts = member_facts(db, sorted(evidence), groups, now)
+    experts = []
+    for member, records in evidence.items():
+        name, opt_out, volume, activity = facts[member]
+        total = sum(e.score for e in records)
+        if opt_out or total <= 0:
+            continue
+        score = total / (1 + volume) ** VOLUME_EXPONENT * (ACTIVITY_PSEUDO_COUNT + activity)
+        records.sort(key=lambda e: (-e.score, e.doc_id))
+        experts.append(Expert(member_id=member, name=name, score=round(score, 4), evidence=records[:MAX_EVIDENCE]))
     experts.sort(key=lambda e: (-e.score, e.member_id))
     return experts[:k]
+
+
+def find_experts(
+    searcher: Any, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
+    now: datetime | None = None, mode: str = "hybrid",
+) -> list[Expert]:
+    """Search ``question`` for :data:`EXPERT_HITS` chunks ``groups`` may see and rank their
+    contributors (see :func:`suggest_experts`); ``searcher`` is a :class:`retrieval.search.Searcher`."""
+    hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False, mode=mode)
+    return suggest_experts(hits, searcher.snapshot.db, k=k, now=now, groups=groups)

@@ -10,7 +10,7 @@ from typing import Any
 
 from retrieval.answer import ANSWER_HITS, Answer, compose_answer
 from retrieval.embedding import Embedder
-from retrieval.experts import Expert, suggest_experts
+from retrieval.experts import EXPERT_HITS, Expert, find_experts, suggest_experts
 from retrieval.filters import Filters
 from retrieval.index import IndexDir, Snapshot, snapshot_stats
 from retrieval.search import Searcher
@@ -18,8 +18,6 @@ from retrieval.search import Searcher
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 1.0
-EXPERT_HITS = 100
-"""Chunk-level hits behind expert suggestions (more than the answer uses: breadth of evidence)."""
 WHO_TO_ASK_FROM = 0.25
 """Below this answer confidence the question is off-topic: nobody here is worth suggesting."""
 
@@ -71,7 +69,7 @@ class Library:
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
         answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, searcher.snapshot.db)
         if answer.confidence >= WHO_TO_ASK_FROM:
-            answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts)
+            answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts, groups=groups)
         if answer.abstained and answer.experts:
             answer.text += " You could ask " + " or ".join(e.name for e in answer.experts[:2]) + "."
         return answer
@@ -79,7 +77,5 @@ class Library:
     def experts(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
     ) -> list[Expert]:
-        """Members to ask about ``question``, on evidence ``groups`` may see (see :func:`suggest_experts`)."""
-        searcher = self.searcher()
-        hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
-        return suggest_experts(hits, searcher.snapshot.db, k=k)
+        """Members to ask about ``question``, on evidence ``groups`` may see (see :func:`find_experts`)."""
+        return find_experts(self.searcher(), question, filters=filters, groups=groups, k=k)

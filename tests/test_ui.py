@@ -80,7 +80,9 @@ def test_abstained_answer_offers_a_ready_to_post_question(page: Page) -> None:
     assert not at.exception
     assert "has not answered this yet" in at.warning[0].value
     draft = at.code[0].value
-    assert UNANSWERABLE in draft and draft.startswith("@")
+    assert UNANSWERABLE in draft
+    # off-topic: nobody has evidence, so the draft goes to everyone rather than to random members
+    assert draft.startswith("Hi all") and "People who can help" not in [m.value for m in at.markdown]
 
 
 def test_feedback_is_sent_with_a_key(page: Page, api_server: str) -> None:
@@ -216,3 +218,13 @@ def test_client_errors_carry_the_api_detail(api_server: str) -> None:
     assert caught.value.status == 404
     with pytest.raises(ApiError, match="answered 401"):
         Client(api_server, api_key="wrong-key-123").members()
+
+
+@pytest.mark.unit
+def test_draft_addresses_suggested_members_by_handle() -> None:
+    from ui.views.ask import draft
+
+    experts = [{"member_id": "m01", "name": "Ines Albright"}, {"member_id": "m10", "name": "Chen Wei"}]
+    text = draft("Is thymol safe at 32 °C?", experts, {"m01": "@ines"}, [{"title": "Thymol in a heatwave"}])
+    assert text.startswith("@ines Chen Wei — could you help")
+    assert "Is thymol safe at 32 °C?" in text and "“Thymol in a heatwave”" in text

@@ -61,18 +61,18 @@ def _answer(result: Json) -> None:
 
 def _people(client: Client, result: Json, question: str) -> None:
     experts = result["experts"]
-    if not experts:
-        return
-    st.markdown("**People who can help**")
-    cols = st.columns(len(experts))
-    for col, expert in zip(cols, experts, strict=True):
-        with col.container(border=True):
-            st.markdown(f"**{render.esc(expert['name'])}**")
-            for item in expert["evidence"]:
-                verb = render.ROLE_WORDS.get(item["role"], item["role"])
-                st.caption(f"{verb} {render.link(item['title'], item['url'])} · {render.day(item['created_at'])}")
+    if experts:
+        st.markdown("**People who can help**")
+        cols = st.columns(len(experts))
+        for col, expert in zip(cols, experts, strict=True):
+            with col.container(border=True):
+                st.markdown(f"**{render.esc(expert['name'])}**")
+                for item in expert["evidence"]:
+                    verb = render.ROLE_WORDS.get(item["role"], item["role"])
+                    st.caption(f"{verb} {render.link(item['title'], item['url'])} · {render.day(item['created_at'])}")
     if result["abstained"]:
-        st.markdown("**Ask them directly** — copy this into the forum or chat:")
+        who = "them" if experts else "the community"
+        st.markdown(f"**Ask {who} directly** — copy this into the forum or chat:")
         st.code(draft(question, experts, _handles(client), result.get("closest", [])), language=None)
 
 
@@ -94,7 +94,8 @@ def _handles(client: Client) -> dict[str, str]:
 def draft(question: str, experts: list[Json], handles: dict[str, str], closest: list[Json]) -> str:
     """A ready-to-post question addressed to the suggested members."""
     names = " ".join(handles.get(e["member_id"]) or e["name"] for e in experts)
-    lines = [f"{names} — could you help with this?", "", question]
+    opening = f"{names} — could you help with this?" if experts else "Hi all — has anyone dealt with this?"
+    lines = [opening, "", question]
     titles = list(dict.fromkeys(h["title"] for h in closest))[:3]
     if titles:
         lines += ["", "I searched the archive first; the closest discussions were: "
