@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -20,8 +21,14 @@ from pydantic_settings import (
 
 
 class SearchOptions(BaseModel):
-    """Hybrid retrieval knobs (reciprocal-rank fusion of dense and FTS5 BM25)."""
+    """Hybrid retrieval knobs: how dense and FTS5 BM25 candidates are fused.
 
+    ``convex`` (default) mixes min-max normalised scores, ``alpha`` being the dense share;
+    ``rrf`` is weighted reciprocal-rank fusion with ``rrf_k`` and the two weights.
+    """
+
+    fusion: Literal["convex", "rrf"] = "convex"
+    alpha: float = Field(0.9, ge=0, le=1)
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(0.5, ge=0)

@@ -1,5 +1,5 @@
-"""Hybrid retrieval: FAISS dense similarity and SQLite FTS5 bm25(), fused by weighted
-reciprocal-rank fusion, with filters and visibility applied before the top k is cut.
+"""Hybrid retrieval: FAISS dense similarity and SQLite FTS5 bm25(), fused (``fusion.py``),
+with filters and visibility applied before the top k is cut.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from retrieval.embedding import Embedder
 from retrieval.filters import Filters, chunk_filter_sql
+from retrieval.fusion import get_fuser
 from retrieval.index import Snapshot
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -60,25 +61,17 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
 
 
-def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
-    """Weighted reciprocal-rank fusion: sum of ``weight / (k + rank)`` over the rankings."""
-    fused: dict[int, float] = {}
-    for ids, weight in rankings:
-        for rank, chunk_id in enumerate(ids, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
-    return fused
-
-
 class Searcher:
     """Searches one snapshot; cheap to create, holds a small cache of filter results."""
 
     def __init__(
-        self, snapshot: Snapshot, embedder: Embedder, *, rrf_k: int = 60, dense_weight: float = 1.0,
-        lexical_weight: float = 0.5, candidates: int = 100,
+        self, snapshot: Snapshot, embedder: Embedder, *, fusion: str = "convex", candidates: int = 100,
+        **fusion_options: float,
     ) -> None:
         self.snapshot = snapshot
         self.embedder = embedder
-        self.rrf_k, self.dense_weight, self.lexical_weight = rrf_k, dense_weight, lexical_weight
+        self.fuse = get_fuser(fusion)
+        self.fusion_options = fusion_options
         self.candidates = candidates
         self._allowed: OrderedDict[tuple[object, ...], np.ndarray | None] = OrderedDict()
         self._has_private = bool(snapshot.db.execute("SELECT 1 FROM documents WHERE is_public = 0 LIMIT 1").fetchone())
@@ -108,20 +101,25 @@ class Searcher:
         self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...],
         allowed: np.ndarray | None, mode: Mode,
     ) -> list[tuple[int, float]]:
-        rankings: list[tuple[list[int], float]] = []
+        dense: list[tuple[int, float]] = []
+        lexical: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
-            ids, _ = self.snapshot.vectors.search(vector, pool, allowed)
-            rankings.append(([int(i) for i in ids], self.dense_weight))
+            ids, scores = self.snapshot.vectors.search(vector, pool, allowed)
+            dense = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
         if mode in ("hybrid", "lexical"):
-            rankings.append((self._lexical(query, pool, filters, groups), self.lexical_weight))
-        fused = rrf(rankings, self.rrf_k)
+            lexical = self._lexical(query, pool, filters, groups)
+        if mode == "hybrid":
+            fused = self.fuse(dense, lexical, **self.fusion_options)
+        else:
+            fused = dict(dense or lexical)
         return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:pool]
 
-    def _lexical(self, query: str, pool: int, filters: Filters, groups: tuple[str, ...]) -> list[int]:
+    def _lexical(self, query: str, pool: int, filters: Filters, groups: tuple[str, ...]) -> list[tuple[int, float]]:
+        """FTS5 candidates as (chunk id, -bm25) pairs, best first (bm25() is lower-is-better)."""
         match = fts_query(query)
         if not match:
             return []
-        sql = "SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH ?"
+        sql = "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"
         params: list[object] = [match]
         if not filters.is_empty() or self._has_private:
             subquery, sub_params = chunk_filter_sql(filters, groups)
@@ -129,7 +127,7 @@ class Searcher:
             params += sub_params
         sql += " ORDER BY bm25(chunk_fts) LIMIT ?"
         try:
-            return [r[0] for r in self.snapshot.db.execute(sql, [*params, pool])]
+            return [(r[0], -r[1]) for r in self.snapshot.db.execute(sql, [*params, pool])]
         except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing lexically
             return []
 

@@ -8,18 +8,32 @@ import pytest
 
 from retrieval.errors import BadQueryError
 from retrieval.filters import Filters
+from retrieval.fusion import convex, get_fuser, rrf
 from retrieval.library import Library
-from retrieval.search import fts_query, related_documents, rrf
+from retrieval.search import fts_query, related_documents
 
 PRIVATE_TERMS = ("quarry lane", "mentor stipend")
 
 
 @pytest.mark.unit
 def test_rrf_sums_weighted_reciprocal_ranks() -> None:
-    fused = rrf([([1, 2, 3], 1.0), ([3, 1], 0.5)], k=60)
+    fused = rrf([(1, 0.9), (2, 0.8), (3, 0.7)], [(3, 12.0), (1, 5.0)], rrf_k=60, lexical_weight=0.5)
     assert fused[1] == pytest.approx(1 / 61 + 0.5 / 62)
     assert fused[3] == pytest.approx(1 / 63 + 0.5 / 61)
     assert max(fused, key=fused.get) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.unit
+def test_convex_fusion_keeps_score_gaps() -> None:
+    dense = [(1, 0.80), (2, 0.79), (3, 0.40)]
+    lexical = [(3, 20.0), (2, 10.0)]
+    fused = convex(dense, lexical, alpha=0.9)
+    assert fused[1] == pytest.approx(0.9)
+    assert fused[2] == pytest.approx(0.9 * 0.39 / 0.40 + 0.1 * 0.0)
+    assert fused[3] == pytest.approx(0.1)
+    assert sorted(fused, key=fused.get, reverse=True) == [1, 2, 3]  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="known: convex, rrf"):
+        get_fuser("borda")
 
 
 @pytest.mark.unit
