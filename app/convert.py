@@ -14,13 +14,13 @@ def doc_ref(kind: str, doc_id: str) -> dict[str, str]:
 def hit_out(hit: Hit) -> HitOut:
     """A search hit for the API."""
     fields = {k: v for k, v in vars(hit).items() if k not in ("doc_id", "more")}
-    return HitOut(**fields, **doc_ref(hit.kind, hit.doc_id), more=[hit_out(h) for h in hit.more])
+    return HitOut.model_validate({**fields, **doc_ref(hit.kind, hit.doc_id), "more": [hit_out(h) for h in hit.more]})
 
 
 def citation_out(citation) -> CitationOut:  # type: ignore[no-untyped-def]
     """An answer citation for the API."""
     fields = {k: v for k, v in vars(citation).items() if k != "doc_id"}
-    return CitationOut(**fields, **doc_ref(citation.kind, citation.doc_id))
+    return CitationOut.model_validate({**fields, **doc_ref(citation.kind, citation.doc_id)})
 
 
 def expert_out(expert) -> ExpertOut:  # type: ignore[no-untyped-def]

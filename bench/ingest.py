@@ -7,7 +7,8 @@ the real pipeline into a fresh index and times it; then times the embedder alone
 the distinct chunk texts the index holds, with the same batch size; then re-ingests the
 unchanged sources. No embedding cache is used: this measures real embedding work.
 
-    .venv/bin/python bench/ingest.py [--threads 40] [--rounds 2] [--batch-size 32] [--data DIR] [--no-write]
+    .venv/bin/python bench/ingest.py [--threads 40] [--rounds 3] [--torch-threads N] [--batch-size 32]
+                                     [--data DIR] [--no-write]
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join([
         section_header("Ingest throughput (issue 2)",
                        f".venv/bin/python bench/ingest.py --threads {r['threads']} --batch-size {r['batch_size']} "
-                       f"--rounds {len(r['rounds'])}"),
+                       f"--rounds {len(r['rounds'])}"
+                       + (f" --torch-threads {r['torch_threads']}" if r.get("torch_threads") else "")),
         f"Corpus: the first {r['threads']} cardano.stackexchange threads (converted to native JSONL in a temp "
         f"folder) + `corpus/sample`: {r['documents']} documents, {r['chunks']} chunks, "
         f"{r['distinct_texts']} distinct chunk texts; batch size {r['batch_size']}; no embedding cache; "
@@ -189,10 +191,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
     parser.add_argument("--threads", type=int, default=40, help="cardano threads to ingest (default 40)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2, help="timed rounds; the fastest counts (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds; the fastest counts (default 3)")
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch intra-op threads (default 0: torch's own choice, one per core)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     results = run(data_dir(args.data), args.threads, args.batch_size, args.rounds)
+    results["torch_threads"] = args.torch_threads
     text = report(results)
     print(text)
     if not args.no_write:

@@ -10,8 +10,9 @@ nDCG@10, MRR@10, Recall@100.
 ``paraphrase_group``) and reports it on the other half, both ways round.
 
 Expert finding: cardano.stackexchange split by time. Threads asked before the cut (the date
-by which ``--cut`` of the questions had been asked; answers written after the cut left out)
-are indexed; each later question (title + body) is searched (``k=50, collapse=False``) and
+by which a share ``--cuts`` of the questions had been asked; answers written after the cut
+left out) are indexed; each later question (title + body) is searched (``collapse=False``,
+``retrieval.experts.EXPERT_HITS`` hits) and
 ``retrieval.experts.suggest_experts`` ranks members; the asker is never counted. Scored
 against ``expert_qrels.tsv`` (2 = accepted answer, 1 = other answer): MRR@10, P@1, nDCG@3,
 beside a popularity baseline (members by number of answers before the cut). Only questions
@@ -21,7 +22,7 @@ Embeddings are cached on disk by text hash (``var/bench-cache/``): the first run
 corpora (a few minutes), reruns take well under a minute plus the sweep.
 
     .venv/bin/python bench/quality.py [--sweep] [--heldout] [--skip-faq] [--skip-experts]
-                                      [--cut 0.7] [--data DIR] [--no-write]
+                                      [--cuts 0.7,0.5,0.85] [--data DIR] [--no-write]
 """
 
 from __future__ import annotations
@@ -296,19 +297,31 @@ def heldout_report(results: list[LevelResult], queries: list[Query]) -> str:
 
 POPULARITY = "popularity (answers before the cut)"
 OURS = "suggest_experts, hybrid hits"
-PRIOR = "prototype: suggest_experts x (1 + answers in index), hybrid hits"
+DENSE = "suggest_experts, dense hits"
 
 
 @dataclass
 class ExpertTask:
     """A time-split expert-finding task."""
 
+    quantile: float
     cut: datetime
     train: list[dict[str, Any]]
     test: list[dict[str, Any]]
     answer_counts: Counter[str]
     qrels: dict[str, dict[str, float]]
     skipped: int = 0
+
+
+@dataclass
+class ExpertResult:
+    """Per-question scores of every system on one time split."""
+
+    task: ExpertTask
+    threads: int
+    chunks: int
+    hits: int
+    scores: dict[str, dict[str, list[float]]]
 
 
 def expert_task(data: Path, quantile: float) -> ExpertTask:
@@ -324,7 +337,7 @@ def expert_task(data: Path, quantile: float) -> ExpertTask:
     qrels = read_qrels(folder / "expert_qrels.tsv")
     later = [t for t in threads if parse_when(t["question"]["created"]) >= cut]
     test = [t for t in later if any(m in counts for m in qrels.get(t["thread_id"], {}))]
-    return ExpertTask(cut, train, test, counts, qrels, skipped=len(later) - len(test))
+    return ExpertTask(quantile, cut, train, test, counts, qrels, skipped=len(later) - len(test))
 
 
 def question_text(thread: dict[str, Any]) -> str:
@@ -332,28 +345,20 @@ def question_text(thread: dict[str, Any]) -> str:
     return f"{thread['title']}\n{thread['question']['text']}"
 
 
-def rank_experts(searcher: Any, hits: list[Any], thread: dict[str, Any], k: int,
-                 prior: Counter[str] | None = None) -> list[str]:
-    """Member ids suggested for a question from its hits (asker removed), best first.
+def expert_hits() -> int:
+    """How many chunk hits the product gives ``suggest_experts`` (50 if it does not say)."""
+    from retrieval import experts
 
-    With ``prior`` (the prototype), each member's ``suggest_experts`` score is multiplied by
-    ``1 + prior[member]`` before ranking: Balog's model 2 with a candidate prior.
-    """
+    return int(getattr(experts, "EXPERT_HITS", 50))
+
+
+def rank_experts(searcher: Any, hits: list[Any], thread: dict[str, Any], k: int) -> list[str]:
+    """Member ids suggested for a question from its hits (asker removed), best first."""
     from retrieval.experts import suggest_experts
 
     question = thread["question"]
-    experts = suggest_experts(hits, searcher.snapshot.db, k=k + 1 if prior is None else 10_000,
-                              now=parse_when(question["created"]))
-    scores = {e.member_id: e.score * (1 + (prior or {}).get(e.member_id, 0)) for e in experts}
-    ranked = sorted(scores, key=lambda m: (-scores[m], m)) if prior is not None else [e.member_id for e in experts]
-    return [m for m in ranked if m != question.get("author")][:k]
-
-
-def answers_in_index(db: Any) -> Counter[str]:
-    """Answers (accepted or not) each member wrote in the index: the prototype's prior."""
-    rows = db.execute("SELECT member_id, count(*) FROM authorship WHERE role IN ('answer', 'accepted') "
-                      "GROUP BY member_id")
-    return Counter({r[0]: int(r[1]) for r in rows})
+    experts = suggest_experts(hits, searcher.snapshot.db, k=k + 1, now=parse_when(question["created"]))
+    return [e.member_id for e in experts if e.member_id != question.get("author")][:k]
 
 
 def popularity(task: ExpertTask, asker: str | None, k: int) -> list[str]:
@@ -373,56 +378,64 @@ def expert_scores(rankings: list[list[str]], task: ExpertTask) -> dict[str, list
     return out
 
 
-def evaluate_experts(data: Path, quantile: float, embedder: CachedEmbedder) -> str:
-    """Run the time-split expert evaluation and return its Markdown section part."""
+def evaluate_split(data: Path, quantile: float, embedder: CachedEmbedder) -> ExpertResult:
+    """Index the threads before the cut, ask the later questions, score every system."""
     task = expert_task(data, quantile)
+    depth = expert_hits()
     with tempfile.TemporaryDirectory(prefix="bench-experts-") as tmp:
         src = Path(tmp) / "src"
         write_jsonl((cardano_thread(t, before=task.cut) for t in task.train), src / "cardano-train.jsonl")
         write_jsonl(cardano_members(data), src / "members.jsonl")
         with timer() as t:
             summary = ingest_or_fail([src], Path(tmp) / "index", embedder)
-        print(f"cardano train index: {summary.documents_new} threads, "
-              f"{summary.chunks_embedded + summary.chunks_reused} chunks (ingest {t['s']:.0f} s)", flush=True)
+        chunks = summary.chunks_embedded + summary.chunks_reused
+        print(f"cardano split {quantile:.0%}: {summary.documents_new} threads, {chunks} chunks "
+              f"(ingest {t['s']:.0f} s), {len(task.test)} questions", flush=True)
         searcher = open_searcher(Path(tmp) / "index", embedder)
         embedder.embed([question_text(x) for x in task.test])
-        hits = {mode: [searcher.search(question_text(x), k=50, collapse=False, mode=mode) for x in task.test]
-                for mode in ("hybrid", "dense")}
-        prior = answers_in_index(searcher.snapshot.db)
-        systems = {
-            POPULARITY: [popularity(task, x["question"].get("author"), 10) for x in task.test],
-            OURS: [rank_experts(searcher, h, x, 10) for h, x in zip(hits["hybrid"], task.test, strict=True)],
-            "suggest_experts, dense hits": [rank_experts(searcher, h, x, 10)
-                                            for h, x in zip(hits["dense"], task.test, strict=True)],
-            PRIOR: [rank_experts(searcher, h, x, 10, prior) for h, x in zip(hits["hybrid"], task.test, strict=True)],
-        }
+        rankings = {POPULARITY: [popularity(task, x["question"].get("author"), 10) for x in task.test]}
+        for name, mode in ((OURS, "hybrid"), (DENSE, "dense")):
+            rankings[name] = [
+                rank_experts(searcher, searcher.search(question_text(x), k=depth, collapse=False, mode=mode), x, 10)
+                for x in task.test
+            ]
         searcher.snapshot.close()
-    scores = {name: expert_scores(r, task) for name, r in systems.items()}
-    rows = [(name, mean(s["mrr@10"]), mean(s["p@1"]), mean(s["ndcg@3"])) for name, s in scores.items()]
-    for row in rows:
-        print(f"  {row[0]:<40} MRR {row[1]:.3f}  P@1 {row[2]:.3f}  nDCG@3 {row[3]:.3f}")
-    base, ours = mean(scores[POPULARITY]["mrr@10"]), mean(scores[OURS]["mrr@10"])
-    test = paired(scores[OURS]["mrr@10"], scores[POPULARITY]["mrr@10"])
-    n_after = len(task.test) + task.skipped
+    scores = {name: expert_scores(r, task) for name, r in rankings.items()}
+    for name, s in scores.items():
+        print(f"  {name:<40} MRR {mean(s['mrr@10']):.3f}  P@1 {mean(s['p@1']):.3f}  nDCG@3 {mean(s['ndcg@3']):.3f}")
+    return ExpertResult(task, summary.documents_new, chunks, depth, scores)
+
+
+def experts_section(results: list[ExpertResult], main_cut: float) -> str:
+    """The expert-finding part of the Markdown section."""
+    rows, lines = [], []
+    for r in results:
+        n_after = len(r.task.test) + r.task.skipped
+        for name, s in r.scores.items():
+            rows.append((f"{r.task.quantile:.0%} ({r.task.cut:%Y-%m-%d})", f"{r.threads} / {r.chunks}",
+                         f"{len(r.task.test)} of {n_after}", name, mean(s["mrr@10"]), mean(s["p@1"]),
+                         mean(s["ndcg@3"])))
+        base, ours = mean(r.scores[POPULARITY]["mrr@10"]), mean(r.scores[OURS]["mrr@10"])
+        test = paired(r.scores[OURS]["mrr@10"], r.scores[POPULARITY]["mrr@10"])
+        marker = " (main split)" if r.task.quantile == main_cut else ""
+        lines.append(
+            f"- cut {r.task.quantile:.0%}{marker}: MRR suggest_experts / popularity = **{ours / base:.2f}x** "
+            f"(target >= 1.3x: {'meets' if ours >= 1.3 * base else 'MISSES'}); paired randomisation "
+            f"p = {test.p_value:.3f} ({test.wins} questions better, {test.losses} worse, {test.ties} equal)"
+        )
     return "\n".join([
         "### Expert finding: cardano.stackexchange, time split\n",
-        f"Cut at {task.cut:%Y-%m-%d %H:%M} UTC (the date by which {quantile:.0%} of the 1,042 questions were "
-        f"asked). Index: the {len(task.train)} earlier threads with only the answers written before the cut "
-        f"({summary.documents_new} threads, {summary.chunks_embedded + summary.chunks_reused} chunks, "
-        f"{len(task.answer_counts)} members who answered). Asked: {len(task.test)} of the {n_after} later "
-        f"questions — those with at least one answerer who had also answered before the cut "
-        f"({task.skipped} left out). Query = title + body; hits = `Searcher.search(k=50, collapse=False)` with "
-        "the default fusion; ranking = `retrieval.experts.suggest_experts(hits, db, now=question date)`; the "
-        "asker is removed from every ranking. Relevance from `expert_qrels.tsv`: 2 = accepted answer, "
-        "1 = other answer.\n",
-        table(["system", "MRR@10", "P@1", "nDCG@3"], rows),
+        "For each cut (the date by which that share of the 1,042 questions had been asked) the earlier threads "
+        "are indexed with only the answers written before the cut; the later questions with at least one "
+        "answerer who had also answered before the cut are asked (the others cannot be answered by any "
+        f"method that learns from the past). Query = title + body; hits = `Searcher.search(k={results[0].hits}, "
+        "collapse=False)` (`retrieval.experts.EXPERT_HITS`) with the default fusion; ranking = "
+        "`retrieval.experts.suggest_experts(hits, db, now=question date)`; the asker is removed from every "
+        "ranking. Relevance from `expert_qrels.tsv`: 2 = accepted answer, 1 = other answer. Cuts other than "
+        f"the main one ({main_cut:.0%}) check that the figure does not depend on one split.\n",
+        table(["cut", "index threads / chunks", "questions asked", "system", "MRR@10", "P@1", "nDCG@3"], rows),
         "",
-        f"- MRR ratio suggest_experts / popularity = **{ours / base:.2f}x** (target >= 1.3x: "
-        f"{'meets' if ours >= 1.3 * base else 'MISSES'} target); paired randomisation p = {test.p_value:.3f} "
-        f"({test.wins} questions better, {test.losses} worse, {test.ties} equal)",
-        f"- the prototype row is not in `retrieval/experts.py`: it multiplies each member's score by "
-        f"(1 + their answers in the index), a candidate prior; MRR ratio to popularity "
-        f"{mean(scores[PRIOR]['mrr@10']) / base:.2f}x",
+        *lines,
     ])
 
 
@@ -474,7 +487,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heldout", action="store_true", help="tune on one paraphrase group, test on the other")
     parser.add_argument("--skip-faq", action="store_true")
     parser.add_argument("--skip-experts", action="store_true")
-    parser.add_argument("--cut", type=float, default=0.7, help="share of questions before the time split")
+    parser.add_argument("--cuts", default="0.7,0.5,0.85",
+                        help="time splits, as shares of questions before the cut; the first is the main one")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     data = data_dir(args.data)
@@ -490,7 +504,8 @@ def main(argv: list[str] | None = None) -> None:
                 print_grid(results)
             parts.append(faq_section(results, queries, args.sweep, args.heldout))
         if not args.skip_experts:
-            parts.append(evaluate_experts(data, args.cut, embedder))
+            cuts = [float(c) for c in args.cuts.split(",")]
+            parts.append(experts_section([evaluate_split(data, c, embedder) for c in cuts], cuts[0]))
     parts.append(f"\nRun time {total['s'] / 60:.1f} min ({embedder.computed} texts embedded, the rest from the cache).")
     text = "\n".join(parts)
     print(text)

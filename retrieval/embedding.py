@@ -83,8 +83,8 @@ class SentenceTransformerEmbedder:
         self._model: Any = SentenceTransformer(str(model_dir), device="cpu")
         self.model_name = DEFAULT_MODEL_NAME if model_dir == default_model_path() else model_dir.name
         self.model_id = fingerprint(model_dir)
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+        self.max_tokens = int(self._model.max_seq_length or 256)
         self.tokenizer = self._model.tokenizer
         log.info("loaded model %s (%s) from %s", self.model_name, self.model_id, model_dir)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -151,34 +152,66 @@ def contributors(db: sqlite3.Connection, hits: list[Hit]) -> dict[str, list[Cont
     return found
 
 
-def member_facts(
-    db: sqlite3.Connection, ids: list[str], groups: tuple[str, ...], now: datetime,
-) -> dict[str, tuple[str, bool, int, float]]:
-    """Per member: name, opt-out flag, visible documents contributed to, and recent activity
-    (role-weighted contributions before ``now``, decayed by :data:`ACTIVITY_HALF_LIFE_DAYS`),
-    all counted only on documents ``groups`` may see."""
-    visible, params = visible_sql(groups)
-    since, until = to_iso(now - timedelta(days=ACTIVITY_WINDOW_DAYS)), to_iso(now)
-    facts: dict[str, tuple[str, bool, int, float]] = {}
-    for part, marks in in_batches(ids):
-        names = {r[0]: (r[1], bool(r[2])) for r in db.execute(
-            f"SELECT id, name, opt_out FROM members WHERE id IN ({marks})", part)}
-        volume = dict(db.execute(
-            f"SELECT a.member_id, count(DISTINCT a.doc_id) FROM authorship a JOIN documents d ON d.id = a.doc_id "
-            f"WHERE a.member_id IN ({marks}) AND {visible} GROUP BY a.member_id", [*part, *params]))
-        activity: dict[str, float] = {}
-        for member, role, created in db.execute(
-            "SELECT a.member_id, a.role, COALESCE(p.created_at, d.created_at) FROM authorship a "
-            "JOIN documents d ON d.id = a.doc_id LEFT JOIN posts p ON p.id = a.post_id "
-            f"WHERE a.member_id IN ({marks}) AND {visible} AND COALESCE(p.created_at, d.created_at) >= ? "
-            "AND COALESCE(p.created_at, d.created_at) < ?", [*part, *params, since, until],
-        ):
-            weight = ROLE_WEIGHTS.get(role, 1.0) * recency(created, now, ACTIVITY_HALF_LIFE_DAYS)
-            activity[member] = activity.get(member, 0.0) + weight
-        for member in part:
-            name, opt_out = names.get(member, (member, False))
-            facts[member] = (name, opt_out, int(volume.get(member, 0)), activity.get(member, 0.0))
-    return facts
+@dataclass
+class MemberFacts:
+    """What the prior and the volume normalisation need to know about one member."""
+
+    name: str
+    opt_out: bool
+    dates: list[str]
+    """Dates of the member's dated contributions, sorted."""
+    weights: list[float]
+    """Role weight of each contribution in :attr:`dates`."""
+    first: list[str]
+    """Per document contributed to: the date of the first contribution ('' when undated), sorted."""
+
+    def volume(self, now: str) -> int:
+        """Documents contributed to before ``now`` (ISO), undated ones included."""
+        return bisect_left(self.first, now)
+
+    def activity(self, now: datetime) -> float:
+        """Contributions in the :data:`ACTIVITY_WINDOW_DAYS` before ``now``, weighted by role
+        and decayed with :data:`ACTIVITY_HALF_LIFE_DAYS`."""
+        lo = bisect_left(self.dates, to_iso(now - timedelta(days=ACTIVITY_WINDOW_DAYS)) or "")
+        hi = bisect_left(self.dates, to_iso(now) or "")
+        return sum(self.weights[i] * recency(self.dates[i], now, ACTIVITY_HALF_LIFE_DAYS) for i in range(lo, hi))
+
+
+class MemberStats:
+    """Member facts read from one snapshot, only from documents ``groups`` may see.
+
+    Members are read on first use and kept, so reuse one instance per immutable snapshot and
+    group set (as :class:`retrieval.library.Library` does); a fresh one reads afresh.
+    """
+
+    def __init__(self, db: sqlite3.Connection, groups: tuple[str, ...] = ()) -> None:
+        self.db, self.groups = db, groups
+        self.known: dict[str, MemberFacts] = {}
+
+    def get(self, ids: list[str]) -> dict[str, MemberFacts]:
+        """Facts of each member in ``ids`` (unknown ids: named by their id, no contributions)."""
+        missing = sorted(set(ids) - self.known.keys())
+        visible, params = visible_sql(self.groups)
+        for part, marks in in_batches(missing):
+            names = {r[0]: (r[1], bool(r[2])) for r in self.db.execute(
+                f"SELECT id, name, opt_out FROM members WHERE id IN ({marks})", part)}
+            rows: dict[str, list[tuple[str, str, str]]] = {m: [] for m in part}
+            for member, doc_id, role, created in self.db.execute(
+                "SELECT a.member_id, a.doc_id, a.role, COALESCE(p.created_at, d.created_at, '') FROM authorship a "
+                "JOIN documents d ON d.id = a.doc_id LEFT JOIN posts p ON p.id = a.post_id "
+                f"WHERE a.member_id IN ({marks}) AND {visible}", [*part, *params],
+            ):
+                rows[member].append((created, role, doc_id))
+            for member in part:
+                contributions = sorted(c for c in rows[member] if c[0])
+                first: dict[str, str] = {}
+                for created, _, doc_id in sorted(rows[member]):
+                    first.setdefault(doc_id, created)
+                self.known[member] = MemberFacts(
+                    *names.get(member, (member, False)), dates=[c[0] for c in contributions],
+                    weights=[ROLE_WEIGHTS.get(c[1], 1.0) for c in contributions], first=sorted(first.values()),
+                )
+        return {m: self.known[m] for m in ids}
 
 
 def evidence_by_member(
@@ -191,7 +224,7 @@ def evidence_by_member(
         if relevance(hit.similarity) > 0 and (hit.doc_id not in best or hit.similarity > best[hit.doc_id].similarity):
             best[hit.doc_id] = hit
     found: dict[str, list[Evidence]] = {}
-    for doc_id, contributions in contributors(db, list(best.values())).items():
+    for doc_id, contributions in contributors(db, [h for h in hits if h.doc_id in best]).items():
         top, rel = best[doc_id], relevance(best[doc_id].similarity)
         strongest: dict[str, tuple[float, Contribution]] = {}
         for c in contributions:
@@ -208,43 +241,47 @@ def evidence_by_member(
 
 def suggest_experts(
     hits: list[Hit], db: sqlite3.Connection, k: int = 5, now: datetime | None = None, groups: tuple[str, ...] = (),
+    stats: MemberStats | None = None,
 ) -> list[Expert]:
     """Rank the contributors of the documents in ``hits`` as experts on the question.
 
     Args:
-        hits: chunk-level hits (``collapse=False``, ideally :data:`EXPERT_HITS` of them),
-            already restricted to what the asker may see.
+        hits: chunk-level hits (``collapse=False``, :data:`EXPERT_HITS` of them), already
+            restricted to what the asker may see.
         db: the snapshot the hits came from.
         k: how many experts to return.
-        now: the moment recency and activity are measured from (default: the current time).
+        now: the moment recency and activity are measured from (default: the current time);
+            contributions after it are ignored.
         groups: the asker's groups; contributors, activity and volume are read only from
             documents these groups may see (default: public documents only).
+        stats: member facts of this snapshot for ``groups``, kept between calls (default: read afresh).
 
     Returns:
         Up to ``k`` experts, best first, each with up to :data:`MAX_EVIDENCE` evidence records
         (best first); members who opted out are never included.
     """
     now = now or datetime.now(UTC)
+    stats = stats or MemberStats(db, groups)
     evidence = evidence_by_member(hits, db, now)
-    facts = member_facts(db, sorted(evidence), groups, now)
+    facts = stats.get(sorted(evidence))
     experts = []
     for member, records in evidence.items():
-        name, opt_out, volume, activity = facts[member]
-        total = sum(e.score for e in records)
-        if opt_out or total <= 0:
+        fact, total = facts[member], sum(e.score for e in records)
+        if fact.opt_out or total <= 0:
             continue
-        score = total / (1 + volume) ** VOLUME_EXPONENT * (ACTIVITY_PSEUDO_COUNT + activity)
+        score = total / (1 + fact.volume(to_iso(now) or "")) ** VOLUME_EXPONENT
+        score *= ACTIVITY_PSEUDO_COUNT + fact.activity(now)
         records.sort(key=lambda e: (-e.score, e.doc_id))
-        experts.append(Expert(member_id=member, name=name, score=round(score, 4), evidence=records[:MAX_EVIDENCE]))
+        experts.append(Expert(member_id=member, name=fact.name, score=round(score, 4), evidence=records[:MAX_EVIDENCE]))
     experts.sort(key=lambda e: (-e.score, e.member_id))
     return experts[:k]
 
 
 def find_experts(
     searcher: Any, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
-    now: datetime | None = None, mode: str = "hybrid",
+    now: datetime | None = None, mode: str = "hybrid", stats: MemberStats | None = None,
 ) -> list[Expert]:
     """Search ``question`` for :data:`EXPERT_HITS` chunks ``groups`` may see and rank their
     contributors (see :func:`suggest_experts`); ``searcher`` is a :class:`retrieval.search.Searcher`."""
     hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False, mode=mode)
-    return suggest_experts(hits, searcher.snapshot.db, k=k, now=now, groups=groups)
+    return suggest_experts(hits, searcher.snapshot.db, k=k, now=now, groups=groups, stats=stats)

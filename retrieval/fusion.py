@@ -14,7 +14,7 @@ Scored = list[tuple[int, float]]
 
 
 def rrf(dense: Scored, lexical: Scored, *, rrf_k: int = 60, dense_weight: float = 1.0,
-        lexical_weight: float = 1.0, **_: float) -> dict[int, float]:
+        lexical_weight: float = 1.0, **unused: float) -> dict[int, float]:
     """Weighted reciprocal-rank fusion: ``sum(weight / (rrf_k + rank))`` over the lists."""
     fused: dict[int, float] = {}
     for ranked, weight in ((dense, dense_weight), (lexical, lexical_weight)):
@@ -32,7 +32,7 @@ def minmax(scored: Scored) -> dict[int, float]:
     return {i: (s - low) / span if span > 0 else 1.0 for i, s in scored}
 
 
-def convex(dense: Scored, lexical: Scored, *, alpha: float = 0.9, **_: float) -> dict[int, float]:
+def convex(dense: Scored, lexical: Scored, *, alpha: float = 0.9, **unused: float) -> dict[int, float]:
     """``alpha * dense + (1 - alpha) * lexical`` on per-query min-max normalised scores; a
     chunk missing from a list gets that list's minimum (0)."""
     d, x = minmax(dense), minmax(lexical)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from retrieval.answer import ANSWER_HITS, Answer, compose_answer
 from retrieval.embedding import Embedder
-from retrieval.experts import EXPERT_HITS, Expert, find_experts, suggest_experts
+from retrieval.experts import EXPERT_HITS, Expert, MemberStats, find_experts, suggest_experts
 from retrieval.filters import Filters
 from retrieval.index import IndexDir, Snapshot, snapshot_stats
 from retrieval.search import Searcher
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 RECHECK_SECONDS = 1.0
 WHO_TO_ASK_FROM = 0.25
 """Below this answer confidence the question is off-topic: nobody here is worth suggesting."""
+MEMBER_STATS_KEPT = 32
+"""Group sets whose member facts (activity, volume) are kept for the served snapshot."""
 
 
 class Library:
@@ -33,6 +36,7 @@ class Library:
         self._snapshot = index_dir.open(embedder.model_id)
         self._searcher = Searcher(self._snapshot, embedder, **self.search_options)
         self._checked = time.monotonic()
+        self._member_stats: OrderedDict[tuple[str, tuple[str, ...]], MemberStats] = OrderedDict()
 
     def snapshot(self) -> Snapshot:
         """The current snapshot (swapped for a newer one at most every second)."""
@@ -69,7 +73,8 @@ class Library:
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
         answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, searcher.snapshot.db)
         if answer.confidence >= WHO_TO_ASK_FROM:
-            answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts, groups=groups)
+            answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts, groups=groups,
+                                             stats=self.member_stats(searcher, groups))
         if answer.abstained and answer.experts:
             answer.text += " You could ask " + " or ".join(e.name for e in answer.experts[:2]) + "."
         return answer
@@ -78,4 +83,20 @@ class Library:
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
     ) -> list[Expert]:
         """Members to ask about ``question``, on evidence ``groups`` may see (see :func:`find_experts`)."""
-        return find_experts(self.searcher(), question, filters=filters, groups=groups, k=k)
+        searcher = self.searcher()
+        return find_experts(searcher, question, filters=filters, groups=groups, k=k,
+                            stats=self.member_stats(searcher, groups))
+
+    def member_stats(self, searcher: Searcher, groups: tuple[str, ...]) -> MemberStats:
+        """Member facts of ``searcher``'s snapshot as ``groups`` may see them, kept between
+        requests (a snapshot never changes; a new one starts afresh)."""
+        key = (searcher.snapshot.name, tuple(sorted(set(groups))))
+        with self._lock:
+            stats = self._member_stats.get(key)
+            if stats is None:
+                for stale in [k for k in self._member_stats if k[0] != key[0]]:
+                    del self._member_stats[stale]
+                stats = self._member_stats[key] = MemberStats(searcher.snapshot.db, key[1])
+                while len(self._member_stats) > MEMBER_STATS_KEPT:
+                    self._member_stats.popitem(last=False)
+        return stats

@@ -7,7 +7,7 @@ size (exact search below ``HNSW_THRESHOLD`` vectors) and recorded in the manifes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
@@ -62,6 +62,7 @@ class FaissVectors:
     @classmethod
     def empty(cls, dimension: int, kind: str = "flat") -> FaissVectors:
         """A new empty index of ``kind`` ("flat" or "hnsw")."""
+        inner: Any
         if kind == "flat":
             inner = faiss.IndexFlatIP(dimension)
         elif kind == "hnsw":
@@ -76,7 +77,7 @@ class FaissVectors:
     def load(cls, path: Path) -> FaissVectors:
         """Read an index written by :meth:`save`; its kind is read from the file."""
         index = faiss.read_index(str(path))
-        inner = faiss.downcast_index(index.index)
+        inner = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
         return cls(index, "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat")
 
     @property
@@ -110,7 +111,7 @@ class FaissVectors:
 
     def ids(self) -> np.ndarray:
         """All ids held."""
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)  # type: ignore[attr-defined]
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:
         """See :class:`VectorIndex`."""
@@ -129,9 +130,9 @@ class FaissVectors:
         if allowed is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
             params = (
-                faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))
+                faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))  # type: ignore[attr-defined]
                 if self.kind == "hnsw"
-                else faiss.SearchParameters(sel=selector)
+                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             )
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         scores, ids = self._index.search(q, min(k, len(self)), params=params)

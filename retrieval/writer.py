@@ -144,7 +144,7 @@ class SnapshotWriter:
                     for i, p in enumerate(doc.posts)
                 ],
             )
-            roles = [
+            roles: list[tuple[str, str | None, str, str]] = [
                 (doc.id, p.id, p.author, "question" if i == 0 else "accepted" if p.accepted else "answer")
                 for i, p in enumerate(doc.posts)
             ]

@@ -1,4 +1,5 @@
-"""Expert suggestions (Balog model 2): roles, recency, volume, opt-outs, visible evidence only."""
+"""Expert suggestions (Balog model 2 with an activity prior): roles, recency, volume, thread
+contributors, recent activity, opt-outs, and evidence and activity only from what the asker sees."""
 
 from __future__ import annotations
 
@@ -32,13 +33,36 @@ def make_hit(author: str, doc_id: str, similarity: float, role: str = "answer", 
     )
 
 
+def add_document(conn: sqlite3.Connection, doc_id: str, group: str | None = None) -> None:
+    """An undated thread document, public unless ``group`` is given."""
+    conn.execute(
+        "INSERT INTO documents (id, kind, source, source_path, title, is_public, content_hash) "
+        "VALUES (?, 'thread', 'test', 'test', ?, ?, 'h')", (doc_id, f"Title {doc_id}", int(group is None)))
+    if group:
+        conn.execute("INSERT INTO doc_groups VALUES (?, ?)", (doc_id, group))
+
+
+def add_post(conn: sqlite3.Connection, doc_id: str, author: str, role: str, created_at: str, score: int = 0) -> None:
+    """A post and its authorship row (``role``: question, answer or accepted)."""
+    post_id = f"{doc_id}-{author}-{role}"
+    position = 0 if role == "question" else 1 + conn.execute("SELECT count(*) FROM posts WHERE doc_id = ?",
+                                                             (doc_id,)).fetchone()[0]
+    conn.execute("INSERT INTO posts (id, doc_id, position, author, created_at, text, accepted, score) "
+                 "VALUES (?, ?, ?, ?, ?, '...', ?, ?)", (post_id, doc_id, position, author, created_at,
+                                                          int(role == "accepted"), score))
+    conn.execute("INSERT INTO authorship VALUES (?, ?, ?, ?)", (doc_id, post_id, author, role))
+
+
 @pytest.fixture
 def db() -> sqlite3.Connection:
-    """An in-memory index database with four members; m04 opted out; m03 wrote in 200 threads."""
+    """An in-memory index database with four members; m04 opted out; m03 wrote in 200 (undated)
+    threads, so volume but no recent activity."""
     conn = sqlite3.connect(":memory:")
     conn.executescript(SCHEMA)
     conn.executemany("INSERT INTO members (id, name, opt_out) VALUES (?, ?, ?)",
                      [("m01", "Ada", 0), ("m02", "Bo", 0), ("m03", "Cy", 0), ("m04", "Di", 1)])
+    for doc_id in [f"d{i}" for i in range(200)] + ["d"]:
+        add_document(conn, doc_id)
     rows = [(f"d{i}", None, "m03", "answer") for i in range(200)]
     rows += [("d", None, "m01", "answer"), ("d", None, "m02", "answer")]
     conn.executemany("INSERT INTO authorship VALUES (?, ?, ?, ?)", rows)
@@ -75,7 +99,7 @@ def test_chance_level_hits_are_no_evidence(db: sqlite3.Connection) -> None:
 @pytest.mark.unit
 def test_opted_out_member_is_never_suggested(db: sqlite3.Connection) -> None:
     hits = [make_hit("m04", f"t{i}", 0.9, accepted=True, post_score=50) for i in range(3)]
-    hits.append(make_hit("m01", "t9", 0.3))
+    hits.append(make_hit("m01", "t9", 0.35))
     assert ids(suggest_experts(hits, db, now=NOW)) == ["m01"]
 
 
@@ -87,6 +111,51 @@ def test_evidence_is_distinct_best_first_and_capped(db: sqlite3.Connection) -> N
     assert [e.doc_id for e in expert.evidence] == ["t4", "t3", "r1"]
     assert expert.evidence[0].role == "answer" and expert.evidence[2].role == "author"
     assert expert.name == "Ada"
+
+
+@pytest.mark.unit
+def test_whole_thread_is_evidence_for_its_contributors(db: sqlite3.Connection) -> None:
+    add_document(db, "t1")
+    add_post(db, "t1", "m02", "question", "2025-05-01T00:00:00Z")
+    add_post(db, "t1", "m01", "accepted", "2025-05-02T00:00:00Z")
+    [first, second] = suggest_experts([make_hit("m02", "t1", 0.7, role="question")], db, now=NOW)
+    assert (first.member_id, second.member_id) == ("m01", "m02")  # the answer was not retrieved, the thread was
+    [evidence] = first.evidence
+    assert (evidence.doc_id, evidence.post_id, evidence.role) == ("t1", "t1-m01-accepted", "accepted")
+    assert evidence.created_at == "2025-05-02T00:00:00Z" and evidence.relevance == 0.7
+
+
+@pytest.mark.unit
+def test_recently_active_member_is_preferred(db: sqlite3.Connection) -> None:
+    hits = [make_hit("m01", "t1", 0.6), make_hit("m02", "t2", 0.6)]
+    assert ids(suggest_experts(hits, db, now=NOW)) == ["m01", "m02"]  # a tie, broken by id
+    for i in range(3):
+        add_document(db, f"a{i}")
+        add_post(db, f"a{i}", "m02", "answer", "2025-12-20T00:00:00Z")
+    add_document(db, "late")
+    add_post(db, "late", "m01", "answer", "2026-01-05T00:00:00Z")  # after "now": not yet happened
+    assert ids(suggest_experts(hits, db, now=NOW)) == ["m02", "m01"]
+
+
+@pytest.mark.unit
+def test_activity_does_not_lift_near_chance_evidence(db: sqlite3.Connection) -> None:
+    for i in range(8):
+        add_document(db, f"a{i}")
+        add_post(db, f"a{i}", "m03", "answer", "2025-12-20T00:00:00Z")
+    hits = [make_hit("m03", f"t{i}", 0.31) for i in range(5)] + [make_hit("m01", "t9", 0.7, accepted=True)]
+    assert ids(suggest_experts(hits, db, now=NOW)) == ["m01", "m03"]
+    assert suggest_experts([make_hit("m03", "t1", 0.3)], db, now=NOW) == []  # chance level: no evidence at all
+
+
+@pytest.mark.unit
+def test_activity_counts_only_where_the_asker_may_look(db: sqlite3.Connection) -> None:
+    for i in range(3):
+        add_document(db, f"p{i}", group="mentors")
+        add_post(db, f"p{i}", "m02", "answer", "2025-12-20T00:00:00Z")
+    hits = [make_hit("m01", "t1", 0.6), make_hit("m02", "t2", 0.6)]
+    assert ids(suggest_experts(hits, db, now=NOW)) == ["m01", "m02"]
+    assert ids(suggest_experts(hits, db, now=NOW, groups=("members",))) == ["m01", "m02"]
+    assert ids(suggest_experts(hits, db, now=NOW, groups=("mentors",))) == ["m02", "m01"]
 
 
 @pytest.mark.integration
