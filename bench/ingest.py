@@ -172,7 +172,11 @@ def report(r: dict[str, Any]) -> str:
         f"{r['distinct_texts']} distinct chunk texts; batch size {r['batch_size']}; no embedding cache; "
         "model loaded and warmed up before timing. Each round ingests into a fresh index; rounds alternate "
         "which of the two runs first; the fastest time of each kind is reported. The machine is shared with "
-        "other work, so CPU seconds of the process (all threads) are given beside wall-clock seconds.\n",
+        "other work, so CPU seconds of the process (all threads) are given beside wall-clock seconds. "
+        + (f"torch runs on {r['torch_threads']} thread(s) (`--torch-threads`): with torch's default of one "
+           "thread per core, other load stalls its thread barriers and single rounds swung by 2x here."
+           if r.get("torch_threads") else "torch uses its default threads (one per core).")
+        + "\n",
         table(["run (fastest round)", "wall s", "CPU s", "chunks/s (wall)"], rows),
         "",
         f"- ratio raw / pipeline = **{ratio:.2f}** wall-clock, {ratio_cpu:.2f} CPU time "

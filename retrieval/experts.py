@@ -136,13 +136,14 @@ def in_batches(ids: list[str]) -> Iterable[tuple[list[str], str]]:
 
 def contributors(db: sqlite3.Connection, hits: list[Hit]) -> dict[str, list[Contribution]]:
     """Every contribution to the documents of ``hits``: their authorship rows, and the hits'
-    own authors (so hits are evidence even where authorship is incomplete)."""
+    own authors (so hits are evidence even where authorship is incomplete). The documents are
+    the hits', which the asker may see, so all their contributors may be shown."""
     found: dict[str, list[Contribution]] = {}
     for hit in hits:
         if hit.author:
             found.setdefault(hit.doc_id, []).append(
                 Contribution(hit.author, role_of(hit), hit.post_id, hit.created_at, hit.post_score))
-    for part, marks in in_batches(sorted(found.keys() | {h.doc_id for h in hits})):
+    for part, marks in in_batches(sorted({h.doc_id for h in hits})):
         for doc_id, member, role, post_id, created, score in db.execute(
             "SELECT a.doc_id, a.member_id, a.role, a.post_id, COALESCE(p.created_at, d.created_at), "
             "COALESCE(p.score, 0) FROM authorship a JOIN documents d ON d.id = a.doc_id "
@@ -165,9 +166,9 @@ class MemberFacts:
     first: list[str]
     """Per document contributed to: the date of the first contribution ('' when undated), sorted."""
 
-    def volume(self, now: str) -> int:
-        """Documents contributed to before ``now`` (ISO), undated ones included."""
-        return bisect_left(self.first, now)
+    def volume(self, now: datetime) -> int:
+        """Documents contributed to before ``now``, undated ones included."""
+        return bisect_left(self.first, to_iso(now) or "")
 
     def activity(self, now: datetime) -> float:
         """Contributions in the :data:`ACTIVITY_WINDOW_DAYS` before ``now``, weighted by role
@@ -218,7 +219,9 @@ def evidence_by_member(
     hits: list[Hit], db: sqlite3.Connection, now: datetime,
 ) -> dict[str, list[Evidence]]:
     """Each member's evidence: one record per retrieved document they contributed to (their
-    strongest contribution there), credited relevance x association x recency."""
+    strongest contribution there), credited relevance x association x recency. Contributions
+    dated after ``now`` had not happened yet and are no evidence."""
+    until = to_iso(now) or ""
     best: dict[str, Hit] = {}
     for hit in hits:
         if relevance(hit.similarity) > 0 and (hit.doc_id not in best or hit.similarity > best[hit.doc_id].similarity):
@@ -228,6 +231,8 @@ def evidence_by_member(
         top, rel = best[doc_id], relevance(best[doc_id].similarity)
         strongest: dict[str, tuple[float, Contribution]] = {}
         for c in contributions:
+            if c.created_at and c.created_at > until:
+                continue
             credit = rel * association(c.role, c.post_score) * recency(c.created_at, now)
             if c.member not in strongest or credit > strongest[c.member][0]:
                 strongest[c.member] = (credit, c)
@@ -269,7 +274,7 @@ def suggest_experts(
         fact, total = facts[member], sum(e.score for e in records)
         if fact.opt_out or total <= 0:
             continue
-        score = total / (1 + fact.volume(to_iso(now) or "")) ** VOLUME_EXPONENT
+        score = total / (1 + fact.volume(now)) ** VOLUME_EXPONENT
         score *= ACTIVITY_PSEUDO_COUNT + fact.activity(now)
         records.sort(key=lambda e: (-e.score, e.doc_id))
         experts.append(Expert(member_id=member, name=fact.name, score=round(score, 4), evidence=records[:MAX_EVIDENCE]))

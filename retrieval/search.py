@@ -87,7 +87,7 @@ class Searcher:
         filters = filters or Filters()
         vector = self.embedder.embed([query])[0]
         allowed = self.allowed_ids(filters, groups)
-        pool = self.candidates
+        pool = max(self.candidates, k)
         while True:
             fused = self._fuse(query, vector, pool, filters, groups, allowed, mode)
             hits = self.hits(fused, vector)

@@ -123,6 +123,8 @@ def test_whole_thread_is_evidence_for_its_contributors(db: sqlite3.Connection) -
     [evidence] = first.evidence
     assert (evidence.doc_id, evidence.post_id, evidence.role) == ("t1", "t1-m01-accepted", "accepted")
     assert evidence.created_at == "2025-05-02T00:00:00Z" and evidence.relevance == 0.7
+    add_post(db, "t1", "m03", "answer", "2026-02-01T00:00:00Z")  # after "now": not evidence yet
+    assert "m03" not in ids(suggest_experts([make_hit("m02", "t1", 0.7, role="question")], db, now=NOW))
 
 
 @pytest.mark.unit
