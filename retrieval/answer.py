@@ -25,6 +25,7 @@ from retrieval.search import Hit
 from retrieval.sentences import Sentence, candidates, content_words, load_sources, stem, term_weights
 
 log = logging.getLogger(__name__)
+WORDS = re.compile(r"[a-z0-9][a-z0-9'\u2019-]*")
 
 ANSWER_HITS = 8
 MAX_SENTENCES = 4
@@ -36,6 +37,13 @@ QUESTION_WEIGHT, ASKING_WEIGHT, ACCEPTED_WEIGHT, SCORE_WEIGHT, CORRECTED_WEIGHT 
 ANAPHORA_WEIGHT, NO_OVERLAP_WEIGHT = 0.85, 0.7
 """Down-weights: a sentence opening with a pronoun leans on context the reader does not have;
 one sharing no term with the question rides only on its chunk's similarity."""
+SELF_WEIGHT, FILLER_WEIGHT, RESTATE_WEIGHT = 0.7, 0.5, 0.7
+"""Down-weights: a sentence about the writer, conversational filler, a sentence adding under
+:data:`RESTATE_NEW_TERMS` content words to the question's own."""
+RESTATE_NEW_TERMS = 3
+ACTION_WEIGHT, NUMBER_WEIGHT, LEAD_WEIGHT = 1.25, 1.2, 0.15
+"""Up-weights: a step, instruction or piece of advice when the question asks how / what to do;
+a figure when it asks how much, how far, ...; up to LEAD_WEIGHT for opening an answer post."""
 MMR_PENALTY = 0.3
 KEEP_FRACTION = 0.6
 """A sentence scoring under this fraction of the best one is not worth adding."""
@@ -49,6 +57,42 @@ CORRECTION = re.compile(
     r"\b(?:outdated|out of date|no longer (?:correct|true|valid|accurate|applies|the case)|"
     r"(?:is|was) wrong|incorrect|superseded|ignore (?:it|that|my))\b", re.IGNORECASE,
 )
+SELF_REFERENCE = re.compile(
+    r"(?:speaking as|as (?:a|an|the|someone|somebody) \w+|for (?:years|a while|ages)\b|last (?:year|season|week|"
+    r"month|winter|summer|spring|autumn|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december)\b|when I\b|I (?:was|have|had|did|got|used|tried|learned|lost|found|thought|once|always|"
+    r"never|just)\b|I've\b|I'm\b|my (?:own )?\w+ (?:was|were|had|did|went|got)\b)", re.IGNORECASE,
+)
+"""Openings of sentences about the writer rather than the question (stories, credentials)."""
+FILLER = re.compile(
+    r"(?:sorry|thanks|thank you|good (?:question|call|instinct|news|luck|that)|great|glad|happy to|welcome|"
+    r"congrat|well done|nice|deep breath|stay calm|don't panic|hope|honestly|agree|\+1|seconding|"
+    r"same here|me too)\b", re.IGNORECASE,
+)
+"""Openings of conversational filler: thanks, sympathy, reassurance, agreement."""
+IMPERATIVE_NEXT = frozenset(
+    "a an the it them your this that these those one two three four five some any every all each "
+    "up off out in on down back away over for to with at".split()
+)
+FUNCTION_WORDS = frozenset(
+    "a an the this that these those it its i you he she we they my your our their there here if when while "
+    "as for so but and or nor in on at with from by of to one some most many all any no not what which who "
+    "how why yes is are was were be been do does did has have had can could should would will may might "
+    "also then just very much more less only even still once after before because since though although "
+    "about into than each every both either neither other another such same".split()
+)
+ADVICE = re.compile(r"\b(?:you (?:should|must|need to|can|have to|want to)|don't|do not|never|always|make sure)\b",
+                    re.IGNORECASE)
+PROCEDURAL = re.compile(
+    r"\b(?:how (?:do|can|should|to|would)|what (?:should|do|can|must|to)|should I|do I|can I|is it (?:ok|okay|safe|"
+    r"fine|worth|too)|need to|must I|where (?:do|can|should)|when (?:do|should|is))\b", re.IGNORECASE,
+)
+QUANTITATIVE = re.compile(
+    r"\b(?:how (?:much|many|far|long|heavy|tall|high|big|wide|often|close|warm|hot|cold|thick|strong)|what "
+    r"(?:size|ratio|strength|temperature|percentage|dose|distance|weight|height|count)|at what)\b|\d",
+    re.IGNORECASE,
+)
+DIGIT = re.compile(r"\d")
 ANAPHORA = re.compile(r"(?:it|it's|that|that's|this|these|those|they|they're|he|she|so|also|but|and|then)\b", re.I)
 OWN_POST = re.compile(r"\bmy (?:\w+ )?(?:reply|answer|post|advice)\b", re.IGNORECASE)
 
@@ -123,9 +167,48 @@ def prior(hit: Hit, corrected: dict[str, str]) -> float:
     return weight * (CORRECTED_WEIGHT if hit.post_id in corrected else 1.0)
 
 
-def score_sentences(pool: list[Sentence], weights: dict[str, float], corrected: dict[str, str]) -> None:
-    """Set each sentence's ``relevance`` (to the question) and ``score`` (relevance x prior)."""
+def opening(text: str) -> str:
+    """``text`` without leading emphasis, quotes and brackets."""
+    return text.lstrip("*_\"'(\u201c ")
+
+
+def is_instruction(sentence: Sentence) -> bool:
+    """A step of a list, an imperative ("Reduce the entrance ...", "Don't ...") or advice
+    addressed to the reader ("you should ...")."""
+    if sentence.listed or ADVICE.search(sentence.text):
+        return True
+    words = WORDS.findall(opening(sentence.text).lower())
+    if len(words) < 2 or words[0] in FUNCTION_WORDS or words[0].endswith(("ing", "ed", "ly", "'s", "s")):
+        return False
+    return words[1] in IMPERATIVE_NEXT or words[1][0].isdigit()
+
+
+def style_weight(sentence: Sentence, question_terms: frozenset[str], procedural: bool, quantitative: bool) -> float:
+    """Cheap signals of whether a sentence answers rather than accompanies an answer."""
+    text = opening(sentence.text)
+    weight = 1.0
+    if SELF_REFERENCE.match(text):
+        weight *= SELF_WEIGHT
+    if FILLER.match(text):
+        weight *= FILLER_WEIGHT
+    if len(sentence.terms - question_terms) < RESTATE_NEW_TERMS:
+        weight *= RESTATE_WEIGHT
+    if procedural and is_instruction(sentence):
+        weight *= ACTION_WEIGHT
+    if quantitative and DIGIT.search(sentence.text):
+        weight *= NUMBER_WEIGHT
+    if sentence.hit.post_id is not None and sentence.hit.role != "question":
+        weight *= 1.0 + LEAD_WEIGHT * (1.0 - sentence.position)
+    return weight
+
+
+def score_sentences(
+    pool: list[Sentence], weights: dict[str, float], corrected: dict[str, str], question: str = "",
+) -> None:
+    """Set each sentence's ``relevance`` (to the question) and ``score`` (relevance x prior x style)."""
     total = sum(weights.values()) or 1.0
+    question_terms = frozenset(weights)
+    procedural, quantitative = bool(PROCEDURAL.search(question)), bool(QUANTITATIVE.search(question))
     for sentence in pool:
         lexical = sum(w for term, w in weights.items() if term in sentence.terms) / total
         dense = max(sentence.hit.similarity, 0.0)
@@ -133,6 +216,7 @@ def score_sentences(pool: list[Sentence], weights: dict[str, float], corrected: 
         if not lexical:
             sentence.relevance *= NO_OVERLAP_WEIGHT
         sentence.score = sentence.relevance * prior(sentence.hit, corrected)
+        sentence.score *= style_weight(sentence, question_terms, procedural, quantitative)
         if ANAPHORA.match(sentence.text.lstrip("*\"'(")):
             sentence.score *= ANAPHORA_WEIGHT
 
@@ -278,7 +362,7 @@ def compose_answer(
     corrected = corrected_posts(posts)
     pool = candidates(hits, sources)
     weights = term_weights(question, db, (s.terms for s in pool))
-    score_sentences(pool, weights, corrected)
+    score_sentences(pool, weights, corrected, question)
     confidence = confidence_of(hits, pool, weights)
     closest = closest_documents(hits)
     if confidence < abstain_below:

@@ -40,13 +40,26 @@ class Sentence:
     source: str
     base: int
     """``source`` is the text the offsets minus ``base`` index into."""
+    listed: bool = False
+    """The sentence belongs to a list item (a step or a point of a procedure)."""
+    position: float = 0.0
+    """Where the sentence starts in its source, 0 (first character) to 1 (end)."""
     relevance: float = 0.0
     score: float = 0.0
+
+
+IRREGULAR = {
+    "stung": "sting", "stings": "sting", "fed": "feed", "kept": "keep", "built": "build", "bought": "buy",
+    "caught": "catch", "swarmed": "swarm", "dying": "die", "died": "die", "flew": "fly",
+    "flies": "fly", "flown": "fly", "laid": "lay", "wintering": "winter", "overwintering": "overwinter",
+}
+"""Irregular forms the suffix rules cannot reach (common English verbs of practice)."""
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light stem: common suffixes stripped, then cut to :data:`STEM_LENGTH` characters."""
+    word = IRREGULAR.get(word, word)
     for suffix in ("'s", "ies", "ing", "ed", "ment", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith(("ss", "us", "is")):
             word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
@@ -62,6 +75,11 @@ def content_words(text: str) -> list[str]:
 
 def split_sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
     """Sentence spans in ``text[lo:hi]``, skipping headings, table rows and list markers."""
+    return [(a, b) for a, b, _ in split_marked(text, lo, hi)]
+
+
+def split_marked(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int, bool]]:
+    """:func:`split_sentences` with, for each span, whether it lies in a list item."""
     spans = []
     for line in LINE.finditer(text, lo, len(text) if hi is None else hi):
         start, end = line.span()
@@ -70,10 +88,11 @@ def split_sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple
         marker = LIST_MARK.match(text, start, end)
         cursor = marker.end() if marker else start
         for boundary in BOUNDARY.finditer(text, cursor, end):
-            spans.append((cursor, boundary.start(1)))
+            spans.append((cursor, boundary.start(1), marker is not None))
             cursor = boundary.end(1)
-        spans.append((cursor, end))
-    return [(a, b) for a, b in ((a, a + len(text[a:b].rstrip())) for a, b in spans) if b > a]
+        spans.append((cursor, end, marker is not None))
+    trimmed = ((a, a + len(text[a:b].rstrip()), listed) for a, b, listed in spans)
+    return [(a, b, listed) for a, b, listed in trimmed if b > a]
 
 
 def is_quotable(text: str) -> bool:
@@ -142,10 +161,11 @@ def candidates(hits: list[Hit], sources: dict[SourceKey, str]) -> list[Sentence]
             source, base = hit.text, hit.start
         lo = source.rfind("\n", 0, hit.start - base) + 1
         hi = source.find("\n", hit.end - base)
-        for a, b in split_sentences(source, lo, None if hi < 0 else hi):
+        for a, b, listed in split_marked(source, lo, None if hi < 0 else hi):
             key = (hit.doc_id, hit.post_id, a + base)
             if key not in seen and is_quotable(source[a:b]):
                 seen.add(key)
                 words = frozenset(stem(w) for w in content_words(source[a:b]))
-                found.append(Sentence(hit, source[a:b], a + base, b + base, words, source, base))
+                position = (a + base) / max(len(source) + base, 1)
+                found.append(Sentence(hit, source[a:b], a + base, b + base, words, source, base, listed, position))
     return found

@@ -1,0 +1,243 @@
+"""Extractive answer quality on the sample community (issue 3, retrieval/answer.py).
+
+An evaluation set written for this benchmark (not taken from the corpus text): questions a
+member might ask, in words of their own, each with the posts or resources that hold the real
+answer and one to three key facts (regexes, case-insensitive) that a good answer states; plus
+off-topic questions that must abstain. Every question goes through the real ``Library.ask``
+on an index of ``corpus/sample`` (built incrementally under ``var/bench-cache/answers``),
+as a caller without groups (public content only).
+
+Metrics:
+- source recall: share of on-topic questions whose citations include an expected source;
+- first-citation hit: share whose citation [1] is an expected source;
+- key-fact recall: share of all key facts found in the answer text (and the share of
+  questions with every fact);
+- abstention accuracy: on-topic answered and off-topic abstained (reported separately);
+- mean sentences and characters of the (non-abstaining) answers;
+- time per ``compose_answer`` (same hits, search excluded) and per ``Library.ask``.
+
+Not a test: the set is small and was written by looking at the corpus, so it guards against
+regressions and shows what a change does, it does not prove generalisation.
+
+    .venv/bin/python bench/answers.py            # --no-write: print only; -v: every answer
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import REPO, SAMPLE_CORPUS, load_model, section_header, table, write_section  # noqa: E402
+
+INDEX = REPO / "var" / "bench-cache" / "answers" / "index"
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Case:
+    question: str
+    sources: tuple[str, ...]
+    """Post ids, or resource ids (``resources/<file>``), any of which holds the answer."""
+    facts: tuple[str, ...]
+    """Regexes a good answer matches (case-insensitive)."""
+
+
+R = "resources/"
+ON_TOPIC: list[Case] = [
+    Case("My child was stung by a bee, what should I do?", ("cn-009-p2", "cn-009-p7"),
+         (r"sting out|scrape|pinch", r"cold pack|wash")),
+    Case("How do I stop my colony from swarming?",
+         (f"{R}swarm-prevention.md", "sm-001-p2", "sm-002-p2", "sm-008-p3", "sm-010-p2"),
+         (r"space|super|congest", r"split|artificial swarm|demaree", r"queen cell")),
+    Case("Is it ok to bottle honey at 20% moisture?",
+         ("hv-001-p5", "hv-001-p6", "hv-012-p2", f"{R}honey-extraction.md"), (r"18\.6", r"ferment")),
+    Case("What strength of sugar syrup do I give my bees before winter?",
+         ("sm-011-p2", "sm-014-p3", f"{R}winter-preparation.md", "hv-011-p2"), (r"2:1",)),
+    Case("Do beekeepers in Larkport have to register their hives now?",
+         ("cn-001-p4", "cn-002-p1", "cn-002-p3", f"{R}larkport-city-rules.html"),
+         (r"regist", r"environmental health|30 june|31 march|1 april")),
+    Case("How close to a public path am I allowed to keep a hive?",
+         ("cn-005-p5", "cn-002-p1", "cn-005-p2", f"{R}larkport-city-rules.html"), (r"\b3 ?m\b",)),
+    Case("How tall does a screen need to be so the bees fly above my neighbours?",
+         ("cn-006-p2", "cn-002-p1", "cn-005-p2", "cn-005-p5", f"{R}larkport-city-rules.html"), (r"\b2 ?m\b",)),
+    Case("Does sprinkling icing sugar on the bees get rid of varroa?", ("hh-001-p5", "hh-001-p6", "hh-001-p9"),
+         (r"not (an )?effective|counting|monitoring|out of date|outdated",)),
+    Case("How many bees go in a mite wash and at what count do I treat?",
+         ("hh-002-p2", "hh-001-p5", f"{R}varroa-management.md"), (r"300", r"3 (mites )?per 100")),
+    Case("How much oxalic acid solution do I trickle between each pair of frames?",
+         ("hh-004-p2", f"{R}varroa-management.md"), (r"5 ml",)),
+    Case("Can I put formic acid strips on during a heatwave?", ("hh-007-p2", "hh-002-p6", f"{R}varroa-management.md"),
+         (r"29|27", r"wait|window|temperature")),
+    Case("How do I protect spare frames from wax moth until spring?", ("hh-003-p2", "hh-003-p3", "hh-003-p4"),
+         (r"freez|-18", r"cold|light")),
+    Case("What are the hard white chalk-like lumps the bees are carrying out?", ("hh-005-p2",),
+         (r"chalkbrood",)),
+    Case("How can I check a sunken capped cell for American foulbrood?", ("hh-006-p2",),
+         (r"matchstick|twig", r"rope|ropy|ropiness")),
+    Case("My rooftop hive overheats in summer, how do I keep it cool?", ("cn-003-p2", "cn-003-p3", "cn-003-p6"),
+         (r"shade", r"stand|board|lid")),
+    Case("How much does a hive full of honey weigh?", ("cn-004-p2", "cn-004-p4", "gb-001-p3"),
+         (r"70-80|71\.4|80 kg|12-15 kg",)),
+    Case("What size holes should a mouse guard have and when does it go on?", ("gb-007-p2",),
+         (r"9\.5", r"october")),
+    Case("What should I burn in my smoker so it doesn't go out?", ("gb-004-p2", "gb-004-p3", "gb-004-p5"),
+         (r"pine needles|hessian|pellets",)),
+    Case("What is bee space and how wide is it?", ("gb-002-p2", f"{R}glossary.txt"), (r"6-9 ?mm|6 ?mm|9 ?mm",)),
+    Case("Why does the battery in my hive scale go flat after a few weeks?", ("gb-011-p2", "gb-011-p4"),
+         (r"sleep", r"hx711|led|regulator|dev board")),
+    Case("Is it safe to warm set honey in the oven at 60 degrees?",
+         ("hv-004-p2", f"{R}honey-extraction.md"), (r"40 ?°c", r"hmf|enzyme")),
+    Case("What information must be on the label of a jar of honey I sell?", ("hv-006-p2",),
+         (r"weight", r"name|address|best before")),
+    Case("How do I turn cappings into clean beeswax?", ("hv-007-p2",), (r"water", r"drain|wash|melt")),
+    Case("How many kilos of honey should a colony keep for the winter?",
+         ("hv-011-p2", "sm-011-p2", "sm-006-p2", f"{R}winter-preparation.md"), (r"18-20 ?kg|20 ?kg",)),
+    Case("I found lots of queen cells on the bottom bars, what does that mean?",
+         ("sm-001-p2", f"{R}swarm-prevention.md"), (r"swarm",)),
+    Case("When is it time to add another honey super?", ("sm-003-p2", f"{R}swarm-prevention.md"),
+         (r"7-8|seven or eight",)),
+    Case("Who should decide whether an office roof can hold a beehive?", ("cn-004-p2", "cn-004-p5", "cn-004-p6"),
+         (r"engineer",)),
+    Case("How do I combine two colonies using newspaper?", ("sm-013-p6", "sm-014-p2", "sm-013-p2"),
+         (r"newspaper", r"top|bottom|slits")),
+    Case("Bees are fighting at my hive entrance, what do I do right away?", ("sm-012-p2",),
+         (r"entrance", r"wet (sheet|towel)|reduce")),
+    Case("How do I calibrate my refractometer?", ("hv-002-p2",), (r"oil", r"block")),
+    Case("Where do I get public liability insurance for my bees?", ("cn-011-p2",), (r"association",)),
+    Case("What protective clothing should a new beekeeper buy?", ("gb-005-p2", "gb-005-p3"),
+         (r"suit", r"nitrile|gloves")),
+    Case("How can I dry honey frames that are too wet to extract?", ("hv-012-p2", f"{R}honey-extraction.md"),
+         (r"dehumidifier",)),
+    Case("What are the brown streaks on my hive after a long cold spell?", ("hh-013-p2", "hh-013-p4"),
+         (r"dysentery",)),
+]
+OFF_TOPIC: list[str] = [
+    "How do I reset the password on my home router?",
+    "What is a good recipe for vegetable lasagne?",
+    "Who won the football world cup in 2018?",
+    "How do I renew an expired passport?",
+    "What is the best way to learn the violin as an adult?",
+    "How many moons does Jupiter have?",
+    "How do I fix a dripping kitchen tap?",
+    "Which programming language should I learn first?",
+]
+
+
+@dataclass
+class Result:
+    case: Case | None
+    question: str
+    abstained: bool
+    cited: list[str]
+    facts_found: int
+    sentences: int
+    chars: int
+    text: str
+    confidence: float
+
+
+def cited_ids(answer: object) -> list[str]:
+    """Post id, or resource doc id, of each citation in order."""
+    return [c.post_id or c.doc_id for c in answer.citations]  # type: ignore[attr-defined]
+
+
+def evaluate(library: object, case: Case | None, question: str) -> Result:
+    answer = library.ask(question)  # type: ignore[attr-defined]
+    facts = case.facts if case else ()
+    found = sum(bool(re.search(f, answer.text, re.IGNORECASE)) for f in facts)
+    sentences = sum(len(c.spans) for c in answer.citations)
+    return Result(case, question, answer.abstained, cited_ids(answer), found, sentences,
+                  len(MARKER.sub("", answer.text)), answer.text, answer.confidence)
+
+
+def timings(library: object, questions: list[str], rounds: int) -> tuple[float, float]:
+    """Median ms per ``compose_answer`` (hits fixed) and per ``Library.ask``."""
+    from retrieval.answer import ANSWER_HITS, compose_answer
+    from retrieval.experts import EXPERT_HITS
+
+    searcher = library.searcher()  # type: ignore[attr-defined]
+    hits = {q: searcher.search(q, k=EXPERT_HITS, collapse=False)[:ANSWER_HITS] for q in questions}
+    compose, ask = [], []
+    for _ in range(rounds):
+        for q in questions:
+            start = time.perf_counter()
+            compose_answer(q, hits[q], library.embedder, searcher.snapshot.db)  # type: ignore[attr-defined]
+            compose.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            library.ask(q)  # type: ignore[attr-defined]
+            ask.append(time.perf_counter() - start)
+    return statistics.median(compose) * 1000, statistics.median(ask) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds over all questions")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every answer")
+    parser.add_argument("--label", default="", help="a note added to the results section")
+    args = parser.parse_args()
+
+    from ingest.pipeline import ingest
+    from retrieval.index import IndexDir
+    from retrieval.library import Library
+
+    embedder = load_model()
+    index_dir = IndexDir(INDEX)
+    ingest([SAMPLE_CORPUS], index_dir, embedder)
+    library = Library(index_dir, embedder)
+    library.ask("warm up the model and caches")
+
+    results = [evaluate(library, c, c.question) for c in ON_TOPIC]
+    results += [evaluate(library, None, q) for q in OFF_TOPIC]
+    on = [r for r in results if r.case]
+    off = [r for r in results if not r.case]
+    answered = [r for r in on if not r.abstained]
+    n_facts = sum(len(r.case.facts) for r in on if r.case)
+    figures = {
+        "source recall": sum(bool(set(r.cited) & set(r.case.sources)) for r in on if r.case) / len(on),
+        "first-citation hit": sum(bool(r.cited) and r.cited[0] in r.case.sources for r in on if r.case) / len(on),
+        "key-fact recall": sum(r.facts_found for r in on) / n_facts,
+        "all facts present": sum(r.facts_found == len(r.case.facts) for r in on if r.case) / len(on),
+        "on-topic answered": len(answered) / len(on),
+        "off-topic abstained": sum(r.abstained for r in off) / len(off),
+        "mean sentences": statistics.mean(r.sentences for r in answered) if answered else 0.0,
+        "mean characters": statistics.mean(r.chars for r in answered) if answered else 0.0,
+    }
+    compose_ms, ask_ms = timings(library, [c.question for c in ON_TOPIC] + OFF_TOPIC, args.rounds)
+    figures["compose_answer ms (median)"] = compose_ms
+    figures["Library.ask ms (median)"] = ask_ms
+
+    for r in results:
+        expected = r.case.sources if r.case else ()
+        ok_source = "-" if not r.case else ("ok" if set(r.cited) & set(expected) else "MISS")
+        facts = f"{r.facts_found}/{len(r.case.facts)}" if r.case else ("abstained" if r.abstained else "ANSWERED")
+        print(f"{ok_source:4} {facts:9} {r.confidence:.2f} {r.question}")
+        if args.verbose or (r.case and (ok_source == "MISS" or r.facts_found < len(r.case.facts))):
+            print(f"      cited {r.cited}\n      {r.text[:600]}")
+    print()
+    for name, value in figures.items():
+        print(f"{name:28} {value:.3f}")
+
+    body = "\n".join([
+        section_header("Extractive answers on the sample community (issue 3)", "python bench/answers.py"),
+        f"{len(ON_TOPIC)} on-topic questions (each with its answer posts/resources and {n_facts} key facts in all) "
+        f"and {len(OFF_TOPIC)} off-topic ones, written for `bench/answers.py`, asked through `Library.ask` "
+        "on an index of `corpus/sample` as a caller without groups. Timings: median over "
+        f"{args.rounds} rounds of every question, in process (no HTTP)."
+        + (f" {args.label}" if args.label else ""),
+        "",
+        table(["metric", "value"], [(k, v) for k, v in figures.items()]),
+    ])
+    if not args.no_write:
+        write_section("answers", body)
+
+
+if __name__ == "__main__":
+    main()
