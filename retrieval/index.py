@@ -73,15 +73,10 @@ class Snapshot:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.manifest = Manifest.read(path)
-        self.db = self.connect()
+        uri = f"file:{path / SQLITE_FILE}?mode=ro&immutable=1"
+        self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
         self.vectors = FaissVectors.load(path / VECTORS_FILE)
-
-    def connect(self) -> sqlite3.Connection:
-        """A new read-only connection (the file never changes, so no locking is needed)."""
-        uri = f"file:{self.path / SQLITE_FILE}?mode=ro&immutable=1"
-        db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        return db
 
     @property
     def name(self) -> str:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,7 +19,6 @@ from retrieval.fusion import get_fuser
 from retrieval.index import Snapshot
 
 Mode = Literal["hybrid", "dense", "lexical"]
-LEXICAL_WORKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fts")
 MAX_CANDIDATES = 5000
 STOPWORDS = frozenset(
     "a an and are as at be but by can do does for from has have how i if in into is it its "
@@ -76,7 +73,6 @@ class Searcher:
         self.fuse = get_fuser(fusion)
         self.fusion_options = fusion_options
         self.candidates = candidates
-        self._local = threading.local()
         self._allowed: OrderedDict[tuple[object, ...], np.ndarray | None] = OrderedDict()
         self._has_private = bool(snapshot.db.execute("SELECT 1 FROM documents WHERE is_public = 0 LIMIT 1").fetchone())
 
@@ -89,32 +85,29 @@ class Searcher:
         With ``collapse``, one hit per document (its best chunk, the rest in ``Hit.more``).
         """
         filters = filters or Filters()
-        pool = max(self.candidates, k)
-        # the lexical query runs on its own connection while the model embeds the question
-        early = LEXICAL_WORKERS.submit(self._lexical, query, pool, filters, groups) if mode != "dense" else None
         vector = self.embedder.embed([query])[0]
         allowed = self.allowed_ids(filters, groups)
-        lexical: list[tuple[int, float]] | None = early.result() if early else []
+        pool = max(self.candidates, k)
         while True:
-            if lexical is None and mode != "dense":
-                lexical = self._lexical(query, pool, filters, groups)
-            fused = self._fuse(vector, pool, allowed, mode, lexical or [])
+            fused = self._fuse(query, vector, pool, filters, groups, allowed, mode)
             hits = self.hits(fused, vector)
             page = collapse_by_document(hits) if collapse else hits
             exhausted = len(fused) < pool or pool >= MAX_CANDIDATES
             if len(page) >= k or exhausted:
                 return page[:k]
             pool *= 4
-            lexical = None
 
     def _fuse(
-        self, vector: np.ndarray, pool: int, allowed: np.ndarray | None, mode: Mode,
-        lexical: list[tuple[int, float]],
+        self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...],
+        allowed: np.ndarray | None, mode: Mode,
     ) -> list[tuple[int, float]]:
         dense: list[tuple[int, float]] = []
+        lexical: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
             ids, scores = self.snapshot.vectors.search(vector, pool, allowed)
             dense = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+        if mode in ("hybrid", "lexical"):
+            lexical = self._lexical(query, pool, filters, groups)
         if mode == "hybrid":
             fused = self.fuse(dense, lexical, **self.fusion_options)
         else:
@@ -134,16 +127,9 @@ class Searcher:
             params += sub_params
         sql += " ORDER BY bm25(chunk_fts) LIMIT ?"
         try:
-            return [(r[0], -r[1]) for r in self._lexical_db().execute(sql, [*params, pool])]
+            return [(r[0], -r[1]) for r in self.snapshot.db.execute(sql, [*params, pool])]
         except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing lexically
             return []
-
-    def _lexical_db(self) -> sqlite3.Connection:
-        """This thread's own connection, so a long FTS query never holds up other readers."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self.snapshot.connect()
-        return db
 
     def allowed_ids(self, filters: Filters, groups: tuple[str, ...]) -> np.ndarray | None:
         """Chunk ids the dense search may return (None: all of them), cached per filter."""
