@@ -28,6 +28,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import torch
+
+        torch.set_num_threads(config.serve_torch_threads)
         index_dir = IndexDir(config.index_dir)
         app.state.library = Library(index_dir, load_embedder(config.model_path), config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")

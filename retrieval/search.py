@@ -20,6 +20,10 @@ from retrieval.index import Snapshot
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MAX_CANDIDATES = 5000
+COMMON_SHARE = 0.05
+COMMON_MIN_CHUNKS = 2000
+"""Query words found in more than COMMON_SHARE of the chunks, and in more than
+COMMON_MIN_CHUNKS of them, are left out of the lexical query (small indexes keep every word)."""
 STOPWORDS = frozenset(
     "a an and are as at be but by can do does for from has have how i if in into is it its "
     "me my no not of on or should so than that the their them then there these they this to "
@@ -55,10 +59,14 @@ class Hit:
     """Other matching chunks of the same document, when results are collapsed."""
 
 
+def content_words(text: str) -> list[str]:
+    """The question's distinct words that are not stopwords, in order."""
+    return list(dict.fromkeys(w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1))
+
+
 def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: the question's content words, OR-ed, each quoted."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1]
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+    return " OR ".join(f'"{w}"' for w in content_words(text))
 
 
 class Searcher:
@@ -73,6 +81,8 @@ class Searcher:
         self.fuse = get_fuser(fusion)
         self.fusion_options = fusion_options
         self.candidates = candidates
+        self._df: dict[str, int] = {}
+        self._n_chunks = int(snapshot.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
         self._allowed: OrderedDict[tuple[object, ...], np.ndarray | None] = OrderedDict()
         self._has_private = bool(snapshot.db.execute("SELECT 1 FROM documents WHERE is_public = 0 LIMIT 1").fetchone())
 
@@ -116,7 +126,7 @@ class Searcher:
 
     def _lexical(self, query: str, pool: int, filters: Filters, groups: tuple[str, ...]) -> list[tuple[int, float]]:
         """FTS5 candidates as (chunk id, -bm25) pairs, best first (bm25() is lower-is-better)."""
-        match = fts_query(query)
+        match = fts_query(" ".join(self._selective(content_words(query))))
         if not match:
             return []
         sql = "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"
@@ -130,6 +140,27 @@ class Searcher:
             return [(r[0], -r[1]) for r in self.snapshot.db.execute(sql, [*params, pool])]
         except sqlite3.OperationalError:  # a query FTS5 cannot parse finds nothing lexically
             return []
+
+    def _selective(self, words: list[str]) -> list[str]:
+        """Drop very common words (see :data:`COMMON_SHARE`), keeping the rarest one if all are
+        common: they barely move BM25, yet their long posting lists are most of the FTS5
+        query's cost on a big index (docs/benchmarks.md, latency)."""
+        limit = max(COMMON_SHARE * self._n_chunks, COMMON_MIN_CHUNKS)
+        if len(words) < 2 or self._n_chunks <= limit:
+            return words
+        frequency = {w: self._document_frequency(w) for w in words}
+        return [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)]
+
+    def _document_frequency(self, word: str) -> int:
+        if word not in self._df:
+            if len(self._df) > 50_000:
+                self._df.clear()
+            sql = "SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?"
+            try:
+                self._df[word] = int(self.snapshot.db.execute(sql, (f'"{word}"',)).fetchone()[0])
+            except sqlite3.OperationalError:
+                self._df[word] = 0
+        return self._df[word]
 
     def allowed_ids(self, filters: Filters, groups: tuple[str, ...]) -> np.ndarray | None:
         """Chunk ids the dense search may return (None: all of them), cached per filter."""
