@@ -1,28 +1,30 @@
-"""Fusion prototypes for the quality sweep: rank fusion and score fusion of the dense and
-lexical candidate lists, evaluated offline so a grid of settings costs one retrieval per query.
+"""Fusion settings for the quality sweep, evaluated offline so a grid of settings costs one
+retrieval per query.
 
 ``Candidates`` holds what ``retrieval.search.Searcher`` sees for a query (FAISS neighbours and
-FTS5 bm25() matches, the same MATCH expression), with their scores. ``searcher_rrf``
-reproduces the Searcher's hybrid ranking exactly (chunk-level weighted RRF, ties by chunk id,
-the candidate pool grown x4 until the page is full, collapse per document), so the sweep
-measures the real thing; the other fusers are alternatives that are not in ``search.py``:
+FTS5 bm25() matches, the same MATCH expression), with their scores. ``searcher_like``
+replays the Searcher's hybrid loop exactly — fuse the chunk lists with a fuser of
+``retrieval.fusion``, ties by chunk id, cut to the pool, grow the pool x4 until the page is
+full, collapse per document — so the ``rrf`` and ``convex`` families measure the product's own
+fusers (the sweep checks it reproduces ``Searcher.search``). Two prototypes that are not in
+the product fuse at document level instead (each list collapsed to its documents' best chunk
+first):
 
-- ``doc_rrf``: collapse each list to documents first (best chunk), then RRF over documents;
-- ``convex``: ``alpha * dense + (1 - alpha) * lexical`` on min-max normalised scores
-  (Bruch, Gai & Ingber 2023, "An analysis of fusion functions for hybrid retrieval"), at
-  document level, a candidate missing from a list getting that list's minimum;
-- ``chunk-convex``: the same at chunk level, then collapse per document.
+- ``doc-rrf``: weighted RRF over the two document rankings;
+- ``doc-convex``: ``alpha * dense + (1 - alpha) * lexical`` on min-max normalised document
+  scores (Bruch, Gai & Ingber 2023, "An analysis of fusion functions for hybrid retrieval").
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
+from retrieval.fusion import get_fuser
 from retrieval.index import Snapshot
 from retrieval.search import MAX_CANDIDATES, fts_query
 
@@ -82,19 +84,19 @@ def rrf_scores(rankings: Sequence[tuple[Sequence[object], float]], k: float) -> 
     return fused
 
 
-def searcher_rrf(
-    c: Candidates, doc_of: dict[int, str], n_docs: int, *, rrf_k: float = 60, dense_weight: float = 1.0,
-    lexical_weight: float = 0.5, pool: int = 100, mode: str = "hybrid",
+def searcher_like(
+    c: Candidates, doc_of: dict[int, str], n_docs: int, *, mode: str = "hybrid", fusion: str = "convex",
+    pool: int = 100, **options: float,
 ) -> Ranking:
-    """What ``Searcher.search(collapse=True, mode=mode)`` returns, as document ids."""
+    """What ``Searcher.search(k=n_docs, collapse=True, mode=mode)`` returns, as document ids."""
+    fuse = get_fuser(fusion)
+    pool = max(pool, n_docs)
     while True:
-        rankings: list[tuple[Sequence[object], float]] = []
-        if mode in ("hybrid", "dense"):
-            rankings.append((c.dense_ids[:pool], dense_weight))
-        if mode in ("hybrid", "lexical"):
-            rankings.append((c.lexical_ids[:pool], lexical_weight))
-        fused = sorted(rrf_scores(rankings, rrf_k).items(), key=lambda x: (-x[1], x[0]))[:pool]
-        page = collapse([int(i) for i, _ in fused], doc_of)  # type: ignore[call-overload]
+        dense = list(zip(c.dense_ids[:pool], c.dense_scores[:pool], strict=True)) if mode != "lexical" else []
+        lexical = list(zip(c.lexical_ids[:pool], c.lexical_scores[:pool], strict=True)) if mode != "dense" else []
+        fused_scores = fuse(dense, lexical, **options) if mode == "hybrid" else dict(dense or lexical)
+        fused = sorted(fused_scores.items(), key=lambda x: (-x[1], x[0]))[:pool]
+        page = collapse([i for i, _ in fused], doc_of)
         exhausted = len(fused) < pool or pool >= MAX_CANDIDATES
         if len(page) >= n_docs or exhausted or pool * 4 > c.depth:
             return page[:n_docs]
@@ -136,8 +138,8 @@ def convex_scores(dense: dict[K, float], lexical: dict[K, float], alpha: float) 
     return {key: alpha * d.get(key, 0.0) + (1 - alpha) * x.get(key, 0.0) for key in d.keys() | x.keys()}
 
 
-def convex(
-    c: Candidates, doc_of: dict[int, str], n_docs: int, *, alpha: float = 0.8, pool: int = 100,
+def doc_convex(
+    c: Candidates, doc_of: dict[int, str], n_docs: int, *, alpha: float = 0.9, pool: int = 100,
 ) -> Ranking:
     """Score fusion at document level: each list collapsed to its documents' best scores first."""
     fused = convex_scores(
@@ -145,20 +147,6 @@ def convex(
         doc_best(c.lexical_ids[:pool], c.lexical_scores[:pool], doc_of), alpha,
     )
     return [d for d, _ in sorted(fused.items(), key=lambda x: (-x[1], x[0]))][:n_docs]
-
-
-def chunk_convex(
-    c: Candidates, doc_of: dict[int, str], n_docs: int, *, alpha: float = 0.8, pool: int = 100,
-) -> Ranking:
-    """Score fusion at chunk level, then collapse (the drop-in change to ``Searcher._fuse``)."""
-    fused = convex_scores(
-        dict(zip(c.dense_ids[:pool], c.dense_scores[:pool], strict=True)),
-        dict(zip(c.lexical_ids[:pool], c.lexical_scores[:pool], strict=True)), alpha,
-    )
-    return collapse([i for i, _ in sorted(fused.items(), key=lambda x: (-x[1], x[0]))], doc_of)[:n_docs]
-
-
-Fuser = Callable[[Candidates, dict[int, str], int], Ranking]
 
 
 @dataclass(frozen=True)
@@ -175,33 +163,31 @@ class Setting:
     def rank(self, c: Candidates, doc_of: dict[int, str], n_docs: int) -> Ranking:
         """The document ranking this setting gives."""
         kwargs = dict(self.params)
-        if self.family == "dense":
-            return searcher_rrf(c, doc_of, n_docs, mode="dense", pool=int(kwargs.get("pool", 100)))
-        if self.family == "lexical":
-            return searcher_rrf(c, doc_of, n_docs, mode="lexical", pool=int(kwargs.get("pool", 100)))
-        if self.family == "chunk-rrf":
-            return searcher_rrf(c, doc_of, n_docs, rrf_k=kwargs["rrf_k"], lexical_weight=kwargs["lexical_weight"],
-                                pool=int(kwargs["pool"]))
+        pool = int(kwargs.pop("pool", 100))
+        if self.family in ("dense", "lexical"):
+            return searcher_like(c, doc_of, n_docs, mode=self.family, pool=pool)
+        if self.family in ("rrf", "convex"):
+            return searcher_like(c, doc_of, n_docs, fusion=self.family, pool=pool, **kwargs)
         if self.family == "doc-rrf":
-            return doc_rrf(c, doc_of, n_docs, rrf_k=kwargs["rrf_k"], lexical_weight=kwargs["lexical_weight"],
-                           pool=int(kwargs["pool"]))
-        if self.family == "convex":
-            return convex(c, doc_of, n_docs, alpha=kwargs["alpha"], pool=int(kwargs["pool"]))
-        if self.family == "chunk-convex":
-            return chunk_convex(c, doc_of, n_docs, alpha=kwargs["alpha"], pool=int(kwargs["pool"]))
+            return doc_rrf(c, doc_of, n_docs, rrf_k=kwargs["rrf_k"], lexical_weight=kwargs["lexical_weight"], pool=pool)
+        if self.family == "doc-convex":
+            return doc_convex(c, doc_of, n_docs, alpha=kwargs["alpha"], pool=pool)
         raise ValueError(f"unknown fusion family {self.family!r}")
 
 
 def grid() -> list[Setting]:
-    """The sweep: RRF at chunk level (as shipped) and at document level over rrf_k, lexical
-    weight and candidate depth; score fusion over the dense weight and depth."""
+    """The sweep: RRF (the product's, over chunks, and over documents) across rrf_k, lexical
+    weight and candidate depth; convex score fusion (the product's, over chunks, and over
+    documents) across the dense weight alpha and candidate depth."""
     settings = [Setting("dense", (("pool", 100),)), Setting("lexical", (("pool", 100),))]
-    for family in ("chunk-rrf", "doc-rrf"):
+    for family in ("rrf", "doc-rrf"):
         for rrf_k in (10, 30, 60, 100):
             for weight in (0.1, 0.25, 0.5, 1.0):
                 for pool in (50, 100, 200):
-                    settings.append(Setting(family, (("rrf_k", rrf_k), ("lexical_weight", weight), ("pool", pool))))
-    for family in ("convex", "chunk-convex"):
+                    params = (("rrf_k", rrf_k), ("dense_weight", 1.0), ("lexical_weight", weight), ("pool", pool))
+                    settings.append(Setting(family, params if family == "rrf" else tuple(
+                        p for p in params if p[0] != "dense_weight")))
+    for family in ("convex", "doc-convex"):
         for alpha in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99):
             for pool in (50, 100, 200):
                 settings.append(Setting(family, (("alpha", alpha), ("pool", pool))))

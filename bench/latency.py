@@ -388,7 +388,7 @@ def report(results: list[SizeResult], args: argparse.Namespace, n_queries: int, 
         lines += verdicts(results)
     lines += ["\n#### In process, `Searcher.search` by mode (ms; where the time goes)\n",
               "The query vector comes from the embedding cache in the `search` rows; `embed query (model)` is the "
-              "model alone on the same queries (torch default threads).\n",
+              "model alone on the same queries (this process runs torch on one thread).\n",
               table(["chunks", "call", "n", "p50", "p95", "p99", "mean"], latency_rows(results, "inproc"))]
     errors = [f"- {r.chunks:,} chunks: {e}" for r in results for e in r.errors]
     if errors:
@@ -436,6 +436,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--section", default="latency", help="section of docs/benchmarks.md to rewrite")
     args = parser.parse_args(argv)
     data = data_dir(args.data)
+    import torch
+
+    torch.set_num_threads(1)  # in-process figures: one thread is stable on a shared machine (see README)
     embedder = CachedEmbedder(load_model())
     with timer() as t:
         base = build_base(data, embedder)

@@ -90,6 +90,8 @@ class LevelResult:
     scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     top10: dict[str, list[list[str]]] = field(default_factory=dict)
     sweep: dict[Setting, dict[str, list[float]]] = field(default_factory=dict)
+    agree: int = 0
+    """Queries whose top 10 the sweep's replay of the shipped fusion reproduces exactly."""
 
 
 # --------------------------------------------------------------------------- StackFAQ
@@ -153,17 +155,20 @@ def run_sweep(searcher: Any, queries: list[Query], qrels: dict[str, dict[str, fl
         shipped = shipped_setting().rank(cands, doc_of, 10)
         agree += shipped == result.top10.get("hybrid", [shipped] * len(queries))[i]
     result.sweep = per_setting
-    print(f"  {result.level}: the prototype of the shipped fusion reproduces Searcher.search's top 10 "
+    result.agree = agree
+    print(f"  {result.level}: replaying the shipped fusion reproduces Searcher.search's top 10 "
           f"for {agree}/{len(queries)} queries", flush=True)
 
 
 def shipped_setting() -> Setting:
-    """The Searcher's default fusion as a sweep setting."""
+    """The Searcher's default fusion (``app.settings.SearchOptions``) as a sweep setting."""
     from app.settings import SearchOptions
 
     o = SearchOptions()
-    return Setting("chunk-rrf", (("rrf_k", o.rrf_k), ("lexical_weight", o.lexical_weight / o.dense_weight),
-                                 ("pool", o.candidates)))
+    if o.fusion == "convex":
+        return Setting("convex", (("alpha", o.alpha), ("pool", o.candidates)))
+    return Setting("rrf", (("rrf_k", o.rrf_k), ("dense_weight", o.dense_weight),
+                           ("lexical_weight", o.lexical_weight), ("pool", o.candidates)))
 
 
 def evaluate_level(data: Path, level: str, queries: list[Query], embedder: CachedEmbedder, sweep: bool) -> LevelResult:
@@ -230,7 +235,7 @@ def pick(values: Sequence[float], idx: Sequence[int] | None) -> list[float]:
     return list(values) if idx is None else [values[i] for i in idx]
 
 
-FAMILIES = ("dense", "lexical", "chunk-rrf", "doc-rrf", "convex", "chunk-convex")
+FAMILIES = ("dense", "lexical", "rrf", "doc-rrf", "convex", "doc-convex")
 
 
 def sweep_report(results: list[LevelResult]) -> str:
@@ -462,13 +467,16 @@ def faq_section(results: list[LevelResult], queries: list[Query], sweep: bool, h
     if sweep:
         parts += [
             "\n#### Fusion sweep (all queries; `--sweep`)\n",
-            "Offline, from each query's dense and FTS5 candidates (`bench/fusion.py`): `chunk-rrf` is the "
-            "Searcher's fusion (weighted RRF over chunks, then collapse; reproduced exactly), `doc-rrf` "
-            "collapses each list to documents before RRF, `convex` is alpha * dense + (1 - alpha) * BM25 on "
-            "per-query min-max normalised document scores (each list collapsed to its documents' best chunk "
-            "first), `chunk-convex` the same on chunk scores, then collapse. Best three settings of each family "
-            "by nDCG@10 averaged over both levels (full grid: printed to stdout), each compared with dense alone "
-            "(difference in nDCG@10 and the p-value of a paired randomisation test):\n",
+            "Offline, from each query's dense and FTS5 candidates (`bench/fusion.py`). `rrf` and `convex` are "
+            "the product's fusers (`retrieval.fusion`) in the Searcher's own loop (fuse the chunk lists, cut to "
+            "the pool, grow the pool until the page is full, collapse per document); the replay of the shipped "
+            "setting reproduces `Searcher.search`'s top 10 for "
+            + ", ".join(f"{r.agree}/{len(queries)} {r.level}-level queries" for r in results)
+            + ". `doc-rrf` and `doc-convex` are prototypes that fuse at document level (each list collapsed to its "
+            "documents' best chunk first). `convex` = alpha * dense + (1 - alpha) * BM25 on per-query min-max "
+            "normalised scores. Best three settings of each family by nDCG@10 averaged over both levels (the full "
+            "grid is printed to stdout), each compared with dense alone (difference in nDCG@10, p-value of a "
+            "paired randomisation test):\n",
             sweep_report(results),
         ]
     if heldout:
