@@ -28,9 +28,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import faiss
         import torch
 
-        torch.set_num_threads(config.serve_torch_threads)
+        torch.set_num_threads(config.serve_threads)
+        faiss.omp_set_num_threads(config.serve_threads)
         index_dir = IndexDir(config.index_dir)
         app.state.library = Library(index_dir, load_embedder(config.model_path), config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")

@@ -46,10 +46,10 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, gt=0)
     api_keys: dict[str, list[str]] = Field(default_factory=dict)
     search: SearchOptions = Field(default_factory=SearchOptions)
-    serve_torch_threads: int = Field(1, ge=1, le=64)
-    """Threads torch may use per query in the API server. One is faster here: queries are
-    tiny, and with one OpenMP thread per core any other load stalls torch's thread barriers
-    (docs/benchmarks.md, latency)."""
+    serve_threads: int = Field(1, ge=1, le=64)
+    """OpenMP threads torch and FAISS may use per query in the API server. One is faster
+    here: a query is tiny work, and with one thread per core any other load (another
+    request) stalls the thread barriers (docs/benchmarks.md, latency)."""
     max_query_chars: int = Field(1000, ge=10)
     max_k: int = Field(100, ge=1)
     api_url: str = "http://127.0.0.1:8000"

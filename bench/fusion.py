@@ -2,7 +2,7 @@
 retrieval per query.
 
 ``Candidates`` holds what ``retrieval.search.Searcher`` sees for a query (FAISS neighbours and
-FTS5 bm25() matches, the same MATCH expression), with their scores. ``searcher_like``
+its own FTS5 bm25() candidates), with their scores. ``searcher_like``
 replays the Searcher's hybrid loop exactly — fuse the chunk lists with a fuser of
 ``retrieval.fusion``, ties by chunk id, cut to the pool, grow the pool x4 until the page is
 full, collapse per document — so the ``rrf`` and ``convex`` families measure the product's own
@@ -20,13 +20,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
+from retrieval.filters import Filters
 from retrieval.fusion import get_fuser
-from retrieval.index import Snapshot
-from retrieval.search import MAX_CANDIDATES, fts_query
+from retrieval.search import MAX_CANDIDATES
 
 K = TypeVar("K", int, str)
 Ranking = list[str]
@@ -41,28 +41,18 @@ class Candidates:
     dense_scores: list[float]
     lexical_ids: list[int]
     lexical_scores: list[float]
-    """FTS5 bm25() negated, so higher is better."""
+    """FTS5 bm25() negated, so higher is better (as the Searcher's lexical list)."""
     depth: int
     """How deep both lists were fetched; a pool deeper than this cannot be reproduced."""
 
 
-def fetch_candidates(snapshot: Snapshot, vector: np.ndarray, query: str, depth: int) -> Candidates:
-    """The top ``depth`` dense and lexical candidates (public corpus, no filters)."""
-    ids, scores = snapshot.vectors.search(vector, depth)
-    lexical_ids: list[int] = []
-    lexical_scores: list[float] = []
-    match = fts_query(query)
-    if match:
-        try:
-            rows = snapshot.db.execute(
-                "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? "
-                "ORDER BY bm25(chunk_fts) LIMIT ?", (match, depth),
-            ).fetchall()
-        except sqlite3.OperationalError:
-            rows = []
-        lexical_ids = [int(r[0]) for r in rows]
-        lexical_scores = [-float(r[1]) for r in rows]
-    return Candidates([int(i) for i in ids], [float(s) for s in scores], lexical_ids, lexical_scores, depth)
+def fetch_candidates(searcher: Any, vector: np.ndarray, query: str, depth: int) -> Candidates:
+    """The top ``depth`` dense and lexical candidates of ``searcher`` (public corpus, no
+    filters), lexical ones from the Searcher's own FTS5 query so the replay stays exact."""
+    ids, scores = searcher.snapshot.vectors.search(vector, depth)
+    lexical = searcher._lexical(query, depth, Filters(), ())
+    return Candidates([int(i) for i in ids], [float(s) for s in scores], [int(i) for i, _ in lexical],
+                      [float(s) for _, s in lexical], depth)
 
 
 def chunk_documents(db: sqlite3.Connection) -> dict[int, str]:

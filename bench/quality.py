@@ -146,7 +146,7 @@ def run_sweep(searcher: Any, queries: list[Query], qrels: dict[str, dict[str, fl
     agree = 0
     for i, query in enumerate(queries):
         vector = embedder.embed([query.text])[0]
-        cands = fetch_candidates(snapshot, vector, query.text, SWEEP_DEPTH)
+        cands = fetch_candidates(searcher, vector, query.text, SWEEP_DEPTH)
         relevant = qrels.get(query.id, {})
         for setting in settings:
             top = setting.rank(cands, doc_of, 10)
