@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Request
 
 from app.activity import ActivityLog
 from app.settings import Settings
@@ -78,4 +78,3 @@ ActivityDep = Annotated[ActivityLog, Depends(activity)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]
 WriterDep = Annotated[Caller, Depends(writer)]
-KParam = Annotated[int, Query(description="number of results")]
