@@ -99,3 +99,16 @@ def test_related_threads_exclude_the_thread_and_private_ones(library: Library) -
     hits = related_documents(library.searcher(), "hh-001", k=5)
     assert len(hits) == 5 and "hh-001" not in {h.doc_id for h in hits}
     assert all(h.channel != "mentors" for h in hits)
+
+
+@pytest.mark.integration
+def test_very_common_words_leave_the_lexical_query_on_big_indexes(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import retrieval.search as search_module
+
+    searcher = library.searcher()
+    assert searcher._selective(["bees", "refractometer"]) == ["bees", "refractometer"]  # small index: all kept
+    monkeypatch.setattr(search_module, "COMMON_MIN_CHUNKS", 0)  # treat the sample as a big index
+    assert searcher._selective(["bees", "refractometer"]) == ["refractometer"]
+    assert searcher._selective(["bees", "hive"]) in (["bees"], ["hive"])  # all common: the rarest stays
+    hits = searcher.search("refractometer reading for bees honey", k=3, mode="lexical")
+    assert hits and "refractometer" in (hits[0].title + hits[0].text).lower()
