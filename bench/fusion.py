@@ -65,9 +65,9 @@ def collapse(chunk_ids: Sequence[int], doc_of: dict[int, str]) -> Ranking:
     return list(dict.fromkeys(doc_of[c] for c in chunk_ids))
 
 
-def rrf_scores(rankings: Sequence[tuple[Sequence[object], float]], k: float) -> dict[object, float]:
-    """Weighted reciprocal-rank fusion, as ``retrieval.search.rrf``."""
-    fused: dict[object, float] = {}
+def rrf_scores(rankings: Sequence[tuple[Sequence[K], float]], k: float) -> dict[K, float]:
+    """Weighted reciprocal-rank fusion, as ``retrieval.fusion.rrf``, over any items."""
+    fused: dict[K, float] = {}
     for items, weight in rankings:
         for rank, item in enumerate(items, start=1):
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
@@ -76,10 +76,11 @@ def rrf_scores(rankings: Sequence[tuple[Sequence[object], float]], k: float) -> 
 
 def searcher_like(
     c: Candidates, doc_of: dict[int, str], n_docs: int, *, mode: str = "hybrid", fusion: str = "convex",
-    pool: int = 100, **options: float,
+    pool: int = 100, options: dict[str, float] | None = None,
 ) -> Ranking:
-    """What ``Searcher.search(k=n_docs, collapse=True, mode=mode)`` returns, as document ids."""
-    fuse = get_fuser(fusion)
+    """What ``Searcher.search(k=n_docs, collapse=True, mode=mode)`` with the fuser ``fusion``
+    and its ``options`` returns, as document ids."""
+    fuse, options = get_fuser(fusion), options or {}
     pool = max(pool, n_docs)
     while True:
         dense = list(zip(c.dense_ids[:pool], c.dense_scores[:pool], strict=True)) if mode != "lexical" else []
@@ -109,7 +110,7 @@ def doc_rrf(
     dense = collapse(c.dense_ids[:pool], doc_of)
     lexical = collapse(c.lexical_ids[:pool], doc_of)
     fused = rrf_scores([(dense, 1.0), (lexical, lexical_weight)], rrf_k)
-    return [d for d, _ in sorted(fused.items(), key=lambda x: (-x[1], str(x[0])))][:n_docs]  # type: ignore[misc]
+    return [d for d, _ in sorted(fused.items(), key=lambda x: (-x[1], x[0]))][:n_docs]
 
 
 def minmax(scores: dict[K, float]) -> dict[K, float]:
@@ -157,7 +158,7 @@ class Setting:
         if self.family in ("dense", "lexical"):
             return searcher_like(c, doc_of, n_docs, mode=self.family, pool=pool)
         if self.family in ("rrf", "convex"):
-            return searcher_like(c, doc_of, n_docs, fusion=self.family, pool=pool, **kwargs)
+            return searcher_like(c, doc_of, n_docs, fusion=self.family, pool=pool, options=kwargs)
         if self.family == "doc-rrf":
             return doc_rrf(c, doc_of, n_docs, rrf_k=kwargs["rrf_k"], lexical_weight=kwargs["lexical_weight"], pool=pool)
         if self.family == "doc-convex":

@@ -315,7 +315,7 @@ def inprocess_latencies(index: Path, embedder: Any, queries: list[str]) -> dict[
     inner = getattr(embedder, "inner", embedder)  # the real model: a cached vector would hide its cost
     out: dict[str, list[float]] = {"embed query (model)": timed(queries, lambda q: lambda: inner.embed([q]))}
     for mode in ("dense", "lexical", "hybrid"):
-        out[f"search {mode}"] = timed(queries, lambda q, m=mode: lambda: searcher.search(q, k=10, mode=m))
+        out[f"search {mode}"] = timed(queries, search_call(searcher, mode))
     snapshot.close()
     return out
 
@@ -325,6 +325,11 @@ SERVER_CONFIGS: dict[str, dict[str, str]] = {
     "torch 2 threads": {"TOWNSQUARE_SERVE_TORCH_THREADS": "2"},
 }
 """Server variants: as shipped (``serve_torch_threads`` default), and torch on both cores."""
+
+
+def search_call(searcher: Any, mode: str) -> Callable[[str], Callable[[], Any]]:
+    """``make(q)`` for :func:`timed`: a call searching ``q`` in ``mode`` (k=10)."""
+    return lambda q: lambda: searcher.search(q, k=10, mode=mode)
 
 
 def measure(result: SizeResult, index: Path, queries: list[str], embedder: Any, http: bool, logs: Path) -> None:
@@ -366,7 +371,7 @@ def report(results: list[SizeResult], args: argparse.Namespace, n_queries: int, 
                    f"{r.disk_mb:.0f}", f"{r.builder_peak_mb:.0f}", f"{r.startup_s:.1f}" if r.startup_s else "-",
                    f"{r.rss_mb:.0f} / {r.peak_rss_mb:.0f}" if r.rss_mb else "-") for r in results]
     lines = [
-        section_header("Latency and scaling (issue 3)",
+        section_header(f"Latency and scaling (issue 3): {', '.join(human(r.target) for r in results)} chunks",
                        f".venv/bin/python bench/latency.py --sizes {sizes} --queries {n_queries}"
                        + (f" --section {args.section}" if args.section != "latency" else "")
                        + (" --no-http" if args.no_http else "")),
@@ -397,6 +402,13 @@ def report(results: list[SizeResult], args: argparse.Namespace, n_queries: int, 
     if errors:
         lines += ["", *errors]
     return "\n".join(lines)
+
+
+def human(n: int) -> str:
+    """10000 -> 10k, 1000000 -> 1M."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 def verdicts(results: list[SizeResult]) -> list[str]:
