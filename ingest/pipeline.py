@@ -200,7 +200,9 @@ def embed_chunks(
     """Vectors for ``chunks``: reused where the same text was embedded before, else computed."""
     hashes = [text_hash(c.text) for c in chunks]
     known = writer.reusable_vectors(set(hashes))
-    todo = sorted({h: c.text for h, c in zip(hashes, chunks, strict=True) if h not in known}.items())
+    # similar lengths side by side, so each model batch pads little
+    todo = sorted({h: c.text for h, c in zip(hashes, chunks, strict=True) if h not in known}.items(),
+                  key=lambda item: (len(item[1]), item[0]))
     task = progress.add_task("embedding", total=len(todo)) if progress else None
     for start in range(0, len(todo), EMBED_STEP):
         step = todo[start : start + EMBED_STEP]

@@ -109,6 +109,16 @@ class FaissVectors:
         rebuilt.add(keep, vectors)
         self._index = rebuilt._index
 
+    def resized(self) -> FaissVectors:
+        """This index, rebuilt as the kind that fits its current size if it is not already."""
+        kind = kind_for_size(len(self))
+        if kind == self.kind:
+            return self
+        ids = self.ids()
+        rebuilt = FaissVectors.empty(self.dimension, kind)
+        rebuilt.add(ids, self.reconstruct(ids))
+        return rebuilt
+
     def ids(self) -> np.ndarray:
         """All ids held."""
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)  # type: ignore[attr-defined]

@@ -188,6 +188,7 @@ class SnapshotWriter:
             )
         seal(self.db)
         self.db = None  # type: ignore[assignment]
+        self.vectors = self.vectors.resized()  # e.g. flat -> HNSW once the index outgrows exact search
         self.vectors.save(self.path / VECTORS_FILE)
         model_id, model_name, dimension = self.model
         manifest = Manifest(

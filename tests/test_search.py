@@ -112,3 +112,23 @@ def test_very_common_words_leave_the_lexical_query_on_big_indexes(library: Libra
     assert searcher._selective(["bees", "hive"]) in (["bees"], ["hive"])  # all common: the rarest stays
     hits = searcher.search("refractometer reading for bees honey", k=3, mode="lexical")
     assert hits and "refractometer" in (hits[0].title + hits[0].text).lower()
+
+
+@pytest.mark.unit
+def test_vectors_change_kind_when_the_index_outgrows_exact_search(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    import retrieval.vectors as vectors_module
+    from retrieval.vectors import FaissVectors
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(50, 8)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    flat = FaissVectors.empty(8, "flat")
+    flat.add(np.arange(50, dtype=np.int64) + 1000, data)
+    assert flat.resized() is flat
+    monkeypatch.setattr(vectors_module, "HNSW_THRESHOLD", 10)
+    grown = flat.resized()
+    assert grown.kind == "hnsw" and len(grown) == 50
+    ids, _ = grown.search(data[7], 1)
+    assert list(ids) == [1007]
