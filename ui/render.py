@@ -51,24 +51,24 @@ def answer_markdown(answer: str) -> str:
     return re.sub(r"\\\[(\d+)\\\]", r"**\\[\1\\]**", esc(answer))
 
 
-def day(value: str | None) -> str:
-    """An ISO date-time as ``25 Sep 2024``; empty when missing or unreadable."""
+def _formatted(value: str | None, pattern: str, fallback: str) -> str:
+    """An ISO date-time in ``pattern``; ``fallback`` when unreadable, empty when missing."""
     if not value:
         return ""
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%-d %b %Y")
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime(pattern)
     except ValueError:
-        return value[:10]
+        return fallback
+
+
+def day(value: str | None) -> str:
+    """An ISO date-time as ``25 Sep 2024``; empty when missing, its date part when unreadable."""
+    return _formatted(value, "%-d %b %Y", (value or "")[:10])
 
 
 def moment(value: str | None) -> str:
     """An ISO date-time as ``29 Nov 2026, 00:55 UTC``."""
-    if not value:
-        return ""
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%-d %b %Y, %H:%M UTC")
-    except ValueError:
-        return value
+    return _formatted(value, "%-d %b %Y, %H:%M UTC", value or "")
 
 
 def meta(*parts: str | None) -> str:
