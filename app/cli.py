@@ -47,7 +47,7 @@ def ingest(
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         summary = run_ingest(
-            paths, IndexDir(settings.index_dir), embedder, prune=prune,
+            paths, IndexDir(settings.index_dir, settings.backend_config()), embedder, prune=prune,
             max_file_bytes=settings.max_file_bytes, batch_size=settings.embed_batch_size, progress=progress,
         )
     for problem in summary.problems:
@@ -77,7 +77,8 @@ def stats(index: IndexOption = None) -> None:
     """Print the index's counts, model and size."""
     from retrieval.index import IndexDir, snapshot_stats
 
-    snapshot = IndexDir(_settings(index).index_dir).open()
+    settings = _settings(index)
+    snapshot = IndexDir(settings.index_dir, settings.backend_config()).open()
     info = snapshot_stats(snapshot)
     table = Table(title=f"Index {snapshot.path.parent.parent}", show_header=False)
     for name, value in info["counts"].items():
@@ -127,7 +128,8 @@ def serve(
     settings = _settings(index)
     from retrieval.index import IndexDir
 
-    IndexDir(settings.index_dir).open()  # fail fast, with the CLI's one-line message, if there is no index
+    # fail fast, with the CLI's one-line message, if there is no index
+    IndexDir(settings.index_dir, settings.backend_config()).open()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
@@ -170,7 +172,8 @@ def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` f
     from retrieval.library import Library
 
     settings = _settings(index)
-    return Library(IndexDir(settings.index_dir), load_embedder(settings.model_path), settings.search.model_dump())
+    index_dir = IndexDir(settings.index_dir, settings.backend_config())
+    return Library(index_dir, load_embedder(settings.model_path), settings.search.model_dump())
 
 
 def main() -> None:

@@ -140,23 +140,17 @@ def content_hash(doc: Document, model_id: str) -> str:
 
 def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report) -> Plan:
     """Compare loaded records with the served snapshot."""
-    stored: dict[str, str] = {}
-    stored_paths: dict[str, str] = {}
-    stored_members: set[tuple[str, str, str, int]] = set()
-    if current is not None:
-        for row in current.db.execute("SELECT id, content_hash, source_path FROM documents"):
-            stored[row[0]], stored_paths[row[0]] = row[1], row[2]
-        stored_members = {tuple(r) for r in current.db.execute("SELECT id, name, handles, opt_out FROM members")}
+    hashes = current.catalog.document_hashes() if current is not None else {}
+    stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
+    stored_paths = {doc_id: path for doc_id, (_, path) in hashes.items()}
+    stored_members = current.catalog.members() if current is not None else {}
     write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
     seen = {d.id for d in loaded.documents}
     broken = report.files_with_errors()
     remove = (
         sorted(i for i in stored if i not in seen and stored_paths[i] not in broken) if prune else []
     )
-    members = [
-        m for m in loaded.members
-        if (m.id, m.name, json.dumps(m.handles), int(m.opt_out)) not in stored_members
-    ]
+    members = [m for m in loaded.members if stored_members.get(m.id) != m]
     return Plan(
         write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members,
@@ -221,4 +215,4 @@ def embed_chunks(
 def _member_ids(current: Snapshot | None) -> set[str]:
     if current is None:
         return set()
-    return {r[0] for r in current.db.execute("SELECT id FROM members")}
+    return set(current.catalog.members())

@@ -138,6 +138,6 @@ def drop_storage(config: BackendConfig, backend: str, path: Path, dimension: int
 
 def limit_threads(threads: int) -> None:
     """Cap the threads the in-process vector backends use per query (the API server)."""
-    import faiss
+    from retrieval.backends.faiss_index import limit_threads as limit_faiss_threads
 
-    faiss.omp_set_num_threads(threads)
+    limit_faiss_threads(threads)
