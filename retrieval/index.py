@@ -174,12 +174,15 @@ class IndexDir:
                 self.sweep(other)
 
     def sweep(self, path: Path) -> None:
-        """Remove a snapshot that is not served, with what its backend keeps elsewhere."""
+        """Remove a snapshot that is not served, with what its backend keeps elsewhere. A
+        folder without a manifest (a killed ingest) is taken to be the configured backend's."""
         try:
             manifest = Manifest.read(path)
-            drop_storage(self.backend, manifest.backend, path, manifest.dimension)
+            backend, dimension = manifest.backend, manifest.dimension
         except IndexStateError:
-            pass  # a half-built snapshot has no manifest; its builder already released everything
+            backend, dimension = self.backend.name, 0
+        try:
+            drop_storage(self.backend, backend, path, dimension)
         except Exception:  # noqa: BLE001 - a stale leftover must not fail a committed ingest
             log.warning("could not release the storage of %s", path, exc_info=True)
         shutil.rmtree(path, ignore_errors=True)

@@ -26,11 +26,11 @@ def fts_query(words: Sequence[str]) -> str:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def connection_of(catalog: Catalog) -> sqlite3.Connection:
-    """The SQLite connection of a ``sqlite`` catalog; FTS5 cannot live anywhere else."""
+def sqlite_catalog(catalog: Catalog) -> SqliteCatalog:
+    """``catalog`` as the ``sqlite`` catalog whose file FTS5 shares; any other is a ConfigError."""
     if not isinstance(catalog, SqliteCatalog):
         raise ConfigError(f"the fts5 lexical index needs the sqlite catalog, not {type(catalog).__name__}")
-    return catalog.connection
+    return catalog
 
 
 class Fts5Index:
@@ -117,14 +117,12 @@ class Fts5Factory:
 
     def open(self, place: Place, catalog: Catalog) -> Fts5Index:
         """See :class:`~retrieval.storage.LexicalFactory`."""
-        connection_of(catalog)
-        assert isinstance(catalog, SqliteCatalog)
-        return Fts5Index(catalog, options_of(Fts5Options, place.options, "fts5"))
+        return Fts5Index(sqlite_catalog(catalog), options_of(Fts5Options, place.options, "fts5"))
 
     def build(self, place: Place, catalog: CatalogBuilder) -> Fts5Builder:
         """See :class:`~retrieval.storage.LexicalFactory`."""
         options_of(Fts5Options, place.options, "fts5")
-        return Fts5Builder(connection_of(catalog))
+        return Fts5Builder(sqlite_catalog(catalog).connection)
 
     def drop(self, place: Place) -> None:
         """Nothing lives outside the snapshot folder."""
