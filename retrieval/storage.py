@@ -22,9 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from retrieval.filters import Filters
 from retrieval.records import Chunk, Document, Member
@@ -37,6 +35,9 @@ from retrieval.views import (
     PostInfo,
     ThreadStats,
 )
+
+if TYPE_CHECKING:  # annotations only: the settings import this module, and numpy is slow to load
+    import numpy as np
 
 Scored = list[tuple[int, float]]
 """(chunk id, score) pairs, best first."""
