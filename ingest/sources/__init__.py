@@ -12,6 +12,7 @@ from ingest.sources.html import HtmlLoader
 from ingest.sources.markdown import MarkdownLoader
 from ingest.sources.members_jsonl import MembersLoader
 from ingest.sources.pdf import PdfLoader
+from ingest.sources.slack import SlackLoader
 from ingest.sources.text import TextLoader
 from ingest.sources.threads_jsonl import ThreadsLoader
 
@@ -20,6 +21,7 @@ from ingest.sources.threads_jsonl import ThreadsLoader
 LOADERS: dict[str, SourceLoader] = {
     loader.name: loader
     for loader in (
+        SlackLoader(),
         MembersLoader(), ThreadsLoader(), MarkdownLoader(), TextLoader(), HtmlLoader(), PdfLoader(),
     )
 }
