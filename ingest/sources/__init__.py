@@ -13,6 +13,7 @@ from ingest.sources.markdown import MarkdownLoader
 from ingest.sources.members_jsonl import MembersLoader
 from ingest.sources.pdf import PdfLoader
 from ingest.sources.slack import SlackLoader
+from ingest.sources.stackexchange import StackExchangeLoader
 from ingest.sources.text import TextLoader
 from ingest.sources.threads_jsonl import ThreadsLoader
 
@@ -21,7 +22,7 @@ from ingest.sources.threads_jsonl import ThreadsLoader
 LOADERS: dict[str, SourceLoader] = {
     loader.name: loader
     for loader in (
-        SlackLoader(),
+        StackExchangeLoader(), SlackLoader(),
         MembersLoader(), ThreadsLoader(), MarkdownLoader(), TextLoader(), HtmlLoader(), PdfLoader(),
     )
 }

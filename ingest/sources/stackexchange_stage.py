@@ -189,12 +189,17 @@ class Stage:
             "SELECT s.host, s.slug, p.title FROM self_links s JOIN posts p ON p.id = s.question AND p.type = 1"
         ).fetchall()
 
-    def orphans(self) -> tuple[list[int], list[int]]:
-        """Ids of answers whose question is missing, and of comments whose post is missing
-        (at most 5 of each, then a count is enough)."""
-        answers = [r[0] for r in self.db.execute(
-            "SELECT a.id FROM posts a WHERE a.type = 2 AND NOT EXISTS "
-            "(SELECT 1 FROM posts q WHERE q.id = a.parent AND q.type = 1) ORDER BY a.id")]
-        comments = [r[0] for r in self.db.execute(
-            "SELECT c.id FROM comments c WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = c.post) ORDER BY c.id")]
-        return answers, comments
+    def orphans(self) -> dict[str, tuple[int, list[int]]]:
+        """For "answers" whose question and "comments" whose post is missing from the dump:
+        how many, and the first five ids (only those with any)."""
+        queries = {
+            "answers": "FROM posts a WHERE a.type = 2 AND NOT EXISTS "
+                       "(SELECT 1 FROM posts q WHERE q.id = a.parent AND q.type = 1)",
+            "comments": "FROM comments a WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = a.post)",
+        }
+        found: dict[str, tuple[int, list[int]]] = {}
+        for kind, rest in queries.items():
+            count = self.db.execute(f"SELECT count(*) {rest}").fetchone()[0]
+            if count:
+                found[kind] = (count, [r[0] for r in self.db.execute(f"SELECT a.id {rest} ORDER BY a.id LIMIT 5")])
+        return found
