@@ -31,7 +31,9 @@ from ingest.sources.tree import Tree
 from retrieval.records import PUBLIC
 
 LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
-_DOMAIN = re.compile(rb"https:(?:\\?/){2}([a-z0-9][a-z0-9-]*)\.slack\.com(?:\\?/)(?:archives|files)")
+_DOMAIN = re.compile(
+    rb"https:(?:\\?/){2}(?!(?:files|app|api|hooks|status|www)\.)([a-z0-9][a-z0-9-]*)\.slack\.com(?:\\?/)(?:archives|files)(?:\\?/)"
+)
 
 
 @dataclass(frozen=True)
