@@ -8,6 +8,8 @@ ones that go by name (any ``.jsonl``, any ``.txt``).
 from __future__ import annotations
 
 from ingest.sources.base import SourceFile, SourceLoader
+from ingest.sources.discord import DiscordLoader
+from ingest.sources.discourse import DiscourseLoader
 from ingest.sources.html import HtmlLoader
 from ingest.sources.markdown import MarkdownLoader
 from ingest.sources.members_jsonl import MembersLoader
@@ -23,6 +25,7 @@ LOADERS: dict[str, SourceLoader] = {
     loader.name: loader
     for loader in (
         StackExchangeLoader(), SlackLoader(),
+        DiscordLoader(), DiscourseLoader(),
         MembersLoader(), ThreadsLoader(), MarkdownLoader(), TextLoader(), HtmlLoader(), PdfLoader(),
     )
 }

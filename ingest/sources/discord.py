@@ -1,0 +1,140 @@
+"""DiscordChatExporter JSON: one file per channel or thread (see docs/formats.md, "Discord").
+
+A thread file is one thread; a plain channel is cut into conversations
+(:mod:`ingest.sources.discord_conversations`). Exports of the same channel lying in the same
+folder (overlapping date ranges) are read together, merged by message id, so each message is
+kept once and conversations come out the same whichever file is read; every one of those
+files yields the same thread pages, which merge. Who may read a channel is not in the export:
+a guild channel is public unless its ``<file>.meta.yaml`` sidecar names groups; direct
+messages and private threads are skipped unless the sidecar sets ``visibility`` explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ingest.sources.base import Record, Report, SourceFile, ThreadPage, head
+from ingest.sources.discord_conversations import GAP, Conversation, Grouper
+from ingest.sources.discord_files import (
+    SNIFF_BYTES,
+    Header,
+    looks_like_export,
+    merged_messages,
+    read_header,
+    read_messages,
+    same_channel_files,
+)
+from ingest.sources.discord_messages import Message
+from ingest.sources.resource_meta import SIDECAR_SUFFIX, sidecar_meta
+from retrieval.records import PUBLIC, Post, Thread
+
+TITLE_CHARS = 80
+
+
+class DiscordLoader:
+    """Loader for DiscordChatExporter JSON files (detected by ``guild``, ``channel`` and
+    ``messages`` at the top level)."""
+
+    name = "discord"
+    claims_trees = False
+    streams = True
+
+    def matches(self, source: SourceFile) -> bool:
+        """See :class:`ingest.sources.base.SourceLoader`."""
+        return source.path.is_file() and looks_like_export(head(source.path, SNIFF_BYTES))
+
+    def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
+        """See :class:`ingest.sources.base.SourceLoader`."""
+        local = Report()  # problems of sibling files are reported once, not once per sibling
+        try:
+            yield from self._load(source, local)
+        finally:
+            known = set(report.problems)
+            report.problems.extend(p for p in local.problems if p not in known)
+
+    def _load(self, source: SourceFile, report: Report) -> Iterator[Record]:
+        try:
+            header = read_header(source.path)
+        except (OSError, ValueError) as e:
+            report.error(source.rel, f"not a readable DiscordChatExporter export: {e}; skipped")
+            return
+        files = [source] if header.is_thread else same_channel_files(source, header)
+        visibility = _visibility(files, header, report)
+        if visibility is None:
+            return
+        if header.is_thread:
+            messages = read_messages(source, report)
+        else:
+            messages = merged_messages(files, report)
+        yield from _threads(messages, header, source, visibility, report, files[0].rel)
+
+
+def _threads(messages: Iterator[Message], header: Header, source: SourceFile, visibility: tuple[str, ...],
+             report: Report, where: str) -> Iterator[Record]:
+    """Conversations as thread pages (with their authors' accounts first); ``where`` names the
+    channel's first file in problems, so merged exports report each problem once."""
+
+    def missing(message: Message) -> None:
+        report.warning(f"{where}:{message.id}",
+                       f"reply to message {message.reply_to}, which is not in the export; kept as a plain post")
+
+    grouper = Grouper(header.channel_id, missing, gap=None if header.is_thread else GAP)
+    accounts: set[str] = set()
+    for message in messages:
+        for done in grouper.add(message):
+            yield from _records(done, header, source, visibility, accounts)
+    for done in grouper.finish():
+        yield from _records(done, header, source, visibility, accounts)
+
+
+def _records(conversation: Conversation, header: Header, source: SourceFile, visibility: tuple[str, ...],
+             accounts: set[str]) -> Iterator[Record]:
+    for message in conversation.messages:
+        if message.account.member_id not in accounts:
+            accounts.add(message.account.member_id)
+            yield message.account
+    yield ThreadPage(to_thread(conversation, header, source, visibility))
+
+
+def to_thread(conversation: Conversation, header: Header, source: SourceFile, visibility: tuple[str, ...]) -> Thread:
+    """The thread of a conversation (or of a whole thread file)."""
+    first = conversation.messages[0]
+    thread_id = f"discord:{header.channel_id}" if header.is_thread else f"discord:{header.channel_id}:{first.id}"
+    posts = tuple(
+        Post(id=f"discord:{m.id}", thread_id=thread_id, author=m.account.member_id, created_at=m.created_at,
+             text=m.text, reply_to=f"discord:{m.reply_to}" if m.reply_to is not None else None, score=m.score)
+        for m in conversation.messages
+    )
+    guild = header.guild_id if header.guild_id != "0" else "@me"
+    url = f"https://discord.com/channels/{guild}/{header.channel_id}"
+    return Thread(
+        id=thread_id, source="discord", channel=(header.parent if header.is_thread else "") or header.name,
+        title=header.name if header.is_thread else _title(first), posts=posts,
+        url=url if header.is_thread else f"{url}/{first.id}", visibility=visibility,
+        origin=f"{source.rel}:{first.id}",
+    )
+
+
+def _title(message: Message) -> str:
+    line = next((line.strip() for line in message.text.splitlines() if line.strip()), "")
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def _visibility(files: list[SourceFile], header: Header, report: Report) -> tuple[str, ...] | None:
+    """Who may read the channel, from the files' sidecars (all must agree); None = skip."""
+    found: set[tuple[str, ...]] = set()
+    for file in files:
+        meta = sidecar_meta(file, report)
+        if meta is None:
+            report.error(file.rel, "its sidecar is invalid, so who may read it is unknown; skipped")
+            return None
+        if header.is_private and "visibility" not in meta.model_fields_set:
+            report.error(file.rel, "a direct-message or private-thread export, and DiscordChatExporter does not "
+                         f"record who may read it: set `visibility:` in {file.path.name}{SIDECAR_SUFFIX}; skipped")
+            return None
+        found.add(PUBLIC if meta.visibility == "public" else tuple(sorted(set(meta.visibility))))
+    if len(found) > 1:
+        report.error(files[0].rel, "exports of the same channel disagree on visibility (see their sidecars); skipped")
+        return None
+    return found.pop()
+

@@ -1,0 +1,186 @@
+"""What the files beside a Discourse topic file say about it: the forum's categories
+(``categories.json`` or ``site.json``) and every page of each topic.
+
+A topic's pages may lie in several files (``/t/{id}.json`` holds the first posts, title,
+category and the full ``post_stream.stream``; ``/t/{id}/posts.json`` pages hold only posts).
+So that every page of a topic gets the same title, category and visibility, and so that posts
+missing from all pages can be named, the loader reads the whole folder once (a summary per
+topic, cached while the folder is unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+CATEGORY_FILES = ("categories.json", "site.json")
+_POST_STREAM = re.compile(rb'(?<!\\)"post_stream"\s*:\s*\{')
+_CATEGORIES = re.compile(rb'(?<!\\)"(category_list|categories)"\s*:')
+SNIFF_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Category:
+    """A forum category; ``restricted`` is its ``read_restricted`` flag (None = not given)."""
+
+    id: int
+    name: str
+    slug: str
+    restricted: bool | None
+    parent_id: int | None = None
+
+
+@dataclass
+class TopicInfo:
+    """What the folder's files say about one topic (the first file by name wins a field)."""
+
+    title: str = ""
+    category_id: int | None = None
+    category: dict[str, Any] | None = None
+    tags: tuple[str, ...] = ()
+    archetype: str = ""
+    accepted_post_number: int | None = None
+    has_topic_view: bool = False
+    stream: list[int] | None = None
+    stream_file: str = ""
+    post_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Folder:
+    """A folder of Discourse files: its categories (None without a categories file) and topics."""
+
+    categories: dict[int, Category] | None
+    topics: dict[int, TopicInfo]
+
+
+def sniff(head: bytes) -> str:
+    """"topic", "categories" or "" for the start of a file."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"{"):
+        return ""
+    if _POST_STREAM.search(text):
+        return "topic"
+    return "categories" if _CATEGORIES.search(text) else ""
+
+
+def read_folder(folder: Path) -> Folder:
+    """The summary of ``folder`` (cached until a file in it changes)."""
+    try:
+        signature = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.json")))
+    except OSError:
+        signature = ()
+    return _read_folder(folder, signature)
+
+
+@lru_cache(maxsize=4)
+def _read_folder(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> Folder:
+    categories: dict[int, Category] | None = None
+    topics: dict[int, TopicInfo] = {}
+    for name, _, _ in signature:
+        data = _load(folder / name)
+        if not isinstance(data, dict):
+            continue
+        if name in CATEGORY_FILES and "post_stream" not in data:
+            found = parse_categories(data)
+            if found is not None:
+                categories = {**(categories or {}), **found}
+        elif isinstance(data.get("post_stream"), dict):
+            topic_id = topic_id_of(data)
+            if topic_id is not None:
+                add_topic_file(topics.setdefault(topic_id, TopicInfo()), data, name)
+    return Folder(categories, topics)
+
+
+def _load(path: Path) -> Any:
+    try:
+        with path.open("rb") as f:
+            if not sniff(f.read(SNIFF_BYTES)):
+                return None
+        return json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def parse_categories(data: dict[str, Any]) -> dict[int, Category] | None:
+    """Categories of a ``/categories.json`` (``category_list.categories``, subcategories in
+    ``subcategory_list``) or ``/site.json`` (``categories``); None when neither is there."""
+    listed = data.get("category_list", {}).get("categories") if isinstance(data.get("category_list"), dict) else None
+    if listed is None:
+        listed = data.get("categories")
+    if not isinstance(listed, list):
+        return None
+    found: dict[int, Category] = {}
+    stack = list(listed)
+    while stack:
+        raw = stack.pop()
+        if isinstance(raw, dict) and _int(raw.get("id")) is not None:
+            found[_int(raw["id"]) or 0] = _category(raw)
+            stack.extend(raw.get("subcategory_list") or [] if isinstance(raw.get("subcategory_list"), list) else [])
+    return found
+
+
+def _category(raw: dict[str, Any]) -> Category:
+    flag = raw.get("read_restricted")
+    return Category(
+        id=_int(raw.get("id")) or 0, name=_str(raw.get("name")), slug=_str(raw.get("slug")),
+        restricted=None if flag is None else flag is not False, parent_id=_int(raw.get("parent_category_id")),
+    )
+
+
+def topic_id_of(data: dict[str, Any]) -> int | None:
+    """The topic's id: the top-level ``id``, else the ``topic_id`` its posts share."""
+    found = _int(data.get("id"))
+    if found is not None:
+        return found
+    posts = data["post_stream"].get("posts") if isinstance(data.get("post_stream"), dict) else None
+    ids = {_int(p.get("topic_id")) for p in posts if isinstance(p, dict)} if isinstance(posts, list) else set()
+    return ids.pop() if len(ids) == 1 else None
+
+
+def add_topic_file(info: TopicInfo, data: dict[str, Any], name: str) -> None:
+    """Fold one file of a topic into its summary (fields already known are kept)."""
+    stream = data["post_stream"]
+    posts = stream.get("posts") if isinstance(stream.get("posts"), list) else []
+    info.post_ids.update(i for i in (_int(p.get("id")) for p in posts if isinstance(p, dict)) if i is not None)
+    if isinstance(stream.get("stream"), list) and info.stream is None:
+        info.stream = [i for i in (_int(v) for v in stream["stream"]) if i is not None]
+        info.stream_file = name
+    if "title" not in data and "fancy_title" not in data:
+        return
+    info.has_topic_view = True
+    info.title = info.title or _str(data.get("title")) or _str(data.get("fancy_title"))
+    info.category_id = info.category_id if info.category_id is not None else _int(data.get("category_id"))
+    if info.category is None and isinstance(data.get("category"), dict):
+        info.category = data["category"]
+    info.tags = info.tags or tags_of(data.get("tags"))
+    info.archetype = info.archetype or _str(data.get("archetype"))
+    accepted = data.get("accepted_answer")
+    if info.accepted_post_number is None and isinstance(accepted, dict):
+        info.accepted_post_number = _int(accepted.get("post_number"))
+
+
+def tags_of(raw: Any) -> tuple[str, ...]:
+    """Tags as strings (older versions) or objects with ``name`` (newer ones)."""
+    if not isinstance(raw, list):
+        return ()
+    names = (t if isinstance(t, str) else t.get("name") if isinstance(t, dict) else None for t in raw)
+    return tuple(dict.fromkeys(n.strip() for n in names if isinstance(n, str) and n.strip()))
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
