@@ -16,6 +16,7 @@ from ingest.sources.members_jsonl import MembersLoader
 from ingest.sources.pdf import PdfLoader
 from ingest.sources.slack import SlackLoader
 from ingest.sources.stackexchange import StackExchangeLoader
+from ingest.sources.stackexchange_7z import StackExchange7zLoader
 from ingest.sources.text import TextLoader
 from ingest.sources.threads_jsonl import ThreadsLoader
 
@@ -25,7 +26,7 @@ LOADERS: dict[str, SourceLoader] = {
     loader.name: loader
     for loader in (
         StackExchangeLoader(), SlackLoader(),
-        DiscordLoader(), DiscourseLoader(),
+        StackExchange7zLoader(), DiscordLoader(), DiscourseLoader(),
         MembersLoader(), ThreadsLoader(), MarkdownLoader(), TextLoader(), HtmlLoader(), PdfLoader(),
     )
 }

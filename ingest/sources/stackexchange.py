@@ -63,30 +63,33 @@ class StackExchangeLoader:
         """See :class:`ingest.sources.base.SourceLoader`."""
         try:
             with open_tree(source.path, source.rel) as tree:
-                yield from self._load_tree(source, tree, report)
+                yield from load_dump(source, tree, report)
         except (OSError, zipfile.BadZipFile, NotADirectoryError) as e:
             report.error(source.rel, f"not a readable folder or zip archive ({e}); skipped")
 
-    def _load_tree(self, source: SourceFile, tree: Tree, report: Report) -> Iterator[Record]:
-        files = dump_files(tree)
-        if "Posts" not in files:
-            report.error(source.rel, "no Posts.xml: not a Stack Exchange dump; skipped")
-            return
-        with Stage() as stage:
-            stage.fill(tree, files, report)
-            site = find_site(source, stage)
-            self._check(source, files, stage, site, report)
-            people = People(stage, site)
-            for question in stage.questions():
-                where = f"{source.rel}:{files['Posts']}:row Id={question['id']}"
-                yield from thread_records(question, stage, site, people, where, report)
 
-    def _check(self, source: SourceFile, files: dict[str, str], stage: Stage, site: Site, report: Report) -> None:
-        if not site.host:
-            report.warning(source.rel, "the site is unknown (name the folder or zip after it, e.g. "
-                           "cardano.stackexchange.com): threads have no url")
-        if "Users" not in files or not stage.has_users():
-            report.warning(source.rel, "no users in Users.xml: authors are named userID as the site shows them")
-        for kind, (count, first) in stage.orphans().items():
-            report.warning(f"{source.rel}:{files['Posts']}", f"{count} {kind} left out: their post is not in the "
-                           f"dump (first ids: {', '.join(map(str, first))})")
+def load_dump(source: SourceFile, tree: Tree, report: Report) -> Iterator[Record]:
+    """The records of the dump in ``tree`` (``source`` names it in problems and may name its site)."""
+    files = dump_files(tree)
+    if "Posts" not in files:
+        report.error(source.rel, "no Posts.xml: not a Stack Exchange dump; skipped")
+        return
+    with Stage() as stage:
+        stage.fill(tree, files, report)
+        site = find_site(source, stage)
+        _check(source, files, stage, site, report)
+        people = People(stage, site)
+        for question in stage.questions():
+            where = f"{source.rel}:{files['Posts']}:row Id={question['id']}"
+            yield from thread_records(question, stage, site, people, where, report)
+
+
+def _check(source: SourceFile, files: dict[str, str], stage: Stage, site: Site, report: Report) -> None:
+    if not site.host:
+        report.warning(source.rel, "the site is unknown (name the folder or archive after it, e.g. "
+                       "cardano.stackexchange.com): threads have no url")
+    if "Users" not in files or not stage.has_users():
+        report.warning(source.rel, "no users in Users.xml: authors are named userID as the site shows them")
+    for kind, (count, first) in stage.orphans().items():
+        report.warning(f"{source.rel}:{files['Posts']}", f"{count} {kind} left out: their post is not in the "
+                       f"dump (first ids: {', '.join(map(str, first))})")
