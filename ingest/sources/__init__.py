@@ -11,6 +11,7 @@ from ingest.sources.base import SourceFile, SourceLoader
 from ingest.sources.discord import DiscordLoader
 from ingest.sources.discourse import DiscourseLoader
 from ingest.sources.html import HtmlLoader
+from ingest.sources.mail import MailArchiveLoader, MboxLoader
 from ingest.sources.markdown import MarkdownLoader
 from ingest.sources.members_jsonl import MembersLoader
 from ingest.sources.pdf import PdfLoader
@@ -25,8 +26,8 @@ from ingest.sources.threads_jsonl import ThreadsLoader
 LOADERS: dict[str, SourceLoader] = {
     loader.name: loader
     for loader in (
-        StackExchangeLoader(), SlackLoader(),
-        StackExchange7zLoader(), DiscordLoader(), DiscourseLoader(),
+        StackExchangeLoader(), SlackLoader(), MailArchiveLoader(),
+        StackExchange7zLoader(), DiscordLoader(), DiscourseLoader(), MboxLoader(),
         MembersLoader(), ThreadsLoader(), MarkdownLoader(), TextLoader(), HtmlLoader(), PdfLoader(),
     )
 }
