@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import py7zr
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -100,6 +101,23 @@ def test_a_zip_named_after_the_site_reads_like_the_folder(tmp_path: Path) -> Non
 
 
 @pytest.mark.unit
+def test_the_internet_archive_7z_form_reads_like_the_folder(tmp_path: Path) -> None:
+    archive = tmp_path / "ask.canopy.example.7z"
+    with py7zr.SevenZipFile(archive, "w") as z:
+        for path in DUMP.iterdir():
+            z.write(path, path.name)
+    report = Report()
+    found = discover([tmp_path], report)
+    assert [(s.rel, loader.name) for s, loader in found] == [("ask.canopy.example.7z", "stackexchange-7z")]
+    source, loader = found[0]
+    threads = threads_of(list(loader.load(source, report)))
+    assert sorted(threads) == sorted(threads_of(load(DUMP)[0])) and report.errors == []
+    (tmp_path / "cut.7z").write_bytes(archive.read_bytes()[:200])
+    records = list(loader.load(SourceFile(tmp_path / "cut.7z", "cut.7z"), report))
+    assert records == [] and str(report.errors[0]).startswith("cut.7z: not a readable 7z archive")
+
+
+@pytest.mark.unit
 def test_a_dump_without_users_still_loads_with_site_user_names(tmp_path: Path) -> None:
     dump = copy_dump(tmp_path)
     (dump / "Users.xml").unlink()
@@ -129,7 +147,8 @@ def test_entities_are_refused_and_a_truncated_file_keeps_the_rows_before_the_fau
     posts = (dump / "Posts.xml").read_bytes()
     (dump / "Posts.xml").write_bytes(posts[: posts.index(b'<row Id="9"') + 40])
     records, report = load(dump)
-    assert sorted(threads_of(records)) == [f"{SITE}:q1", f"{SITE}:q4", f"{SITE}:q7"]
+    # the link that named the site was cut off too: ids fall back to the folder's name
+    assert sorted(threads_of(records)) == ["stackexchange:dump:q1", "stackexchange:dump:q4", "stackexchange:dump:q7"]
     problems = [str(p) for p in report.errors]
     assert any(p.startswith("dump:Comments.xml: refused") for p in problems)
     assert any(p.startswith("dump:Posts.xml:11: not well-formed XML") for p in problems)
