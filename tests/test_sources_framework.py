@@ -68,7 +68,8 @@ def test_a_missing_path_is_an_error_and_detection_skips_unknown_types(tmp_path: 
 
 
 def test_pages_of_one_thread_merge_and_each_post_is_kept_once() -> None:
-    page1 = Thread(id="t1", source="x", channel="c", title="Swarm traps", posts=(_post("p1", "a", 1), _post("p2", "b", 2)))
+    first = (_post("p1", "a", 1), _post("p2", "b", 2))
+    page1 = Thread(id="t1", source="x", channel="c", title="Swarm traps", posts=first)
     page2 = Thread(id="t1", source="x", channel="c", title="", posts=(_post("p2", "b", 2), _post("p3", "a", 3)))
     loaded = collect([("b.json", ThreadPage(page2)), ("a.json", ThreadPage(page1))], Report(), [])
     (thread,) = loaded.threads

@@ -68,15 +68,11 @@ class ZipTree:
     def __init__(self, archive: zipfile.ZipFile, label: str) -> None:
         self.archive = archive
         self.label = label
-        files = [i for i in archive.infolist() if not i.is_dir()]
-        tops = {PurePosixPath(i.filename).parts[0] for i in files if i.filename}
+        files = [i for i in archive.infolist() if not i.is_dir() and not _junk(i.filename)]
+        tops = {PurePosixPath(i.filename).parts[0] for i in files}
         nested = len(tops) == 1 and all(len(PurePosixPath(i.filename).parts) > 1 for i in files)
         self.prefix = f"{tops.pop()}/" if nested else ""
-        self._infos = {
-            i.filename[len(self.prefix) :]: i
-            for i in files
-            if not any(p.startswith(".") or p == "__MACOSX" for p in PurePosixPath(i.filename).parts)
-        }
+        self._infos = {i.filename[len(self.prefix) :]: i for i in files}
 
     def names(self) -> list[str]:
         """See :class:`Tree`."""
@@ -89,6 +85,11 @@ class ZipTree:
     def size(self, name: str) -> int:
         """See :class:`Tree`."""
         return self._infos[name].file_size
+
+
+def _junk(name: str) -> bool:
+    """Hidden entries and the resource forks macOS adds to archives it makes."""
+    return not name or any(p.startswith(".") or p == "__MACOSX" for p in PurePosixPath(name).parts)
 
 
 def is_zip(path: Path) -> bool:
