@@ -109,7 +109,8 @@ def _cluster_scores(streams: list[Stream], gap_seconds: float) -> tuple[float, f
 
 def gap_percentiles(streams: list[Stream]) -> tuple[list[float], list[float]]:
     """Minutes between adjacent messages: within one conversation, and across a boundary."""
-    within, across = [], []
+    within: list[float] = []
+    across: list[float] = []
     for stream in streams:
         for (t0, a), (t1, b) in zip(stream, stream[1:], strict=False):
             (within if a == b else across).append((t1 - t0) / 60)
@@ -125,10 +126,13 @@ def report(name: str, streams: list[Stream]) -> None:
         if len(values) > 1:
             q = statistics.quantiles(values, n=100)
             print(f"- gap {label} (minutes): median {q[49]:.1f}, p90 {q[89]:.1f}, p95 {q[94]:.1f}, p99 {q[98]:.1f}")
-    print("\n| gap | precision | recall | F1 | conversations split | purity | completeness | P/C harmonic |\n|---|---|---|---|---|---|---|---|")
+    print("\n| gap | precision | recall | F1 | conversations split | purity | completeness | P/C harmonic |")
+    print("|---|---|---|---|---|---|---|---|")
     for minutes in GAPS_MINUTES:
         s = score(streams, minutes * 60)
-        print(f"| {minutes} min | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['split']:.1%} | {s['purity']:.3f} | {s['completeness']:.3f} | {s['pc']:.3f} |")
+        cells = [f"{s[k]:.3f}" for k in ("precision", "recall", "f1")] + [f"{s['split']:.1%}"]
+        cells += [f"{s[k]:.3f}" for k in ("purity", "completeness", "pc")]
+        print(f"| {minutes} min | " + " | ".join(cells) + " |")
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:

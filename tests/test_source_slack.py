@@ -33,8 +33,8 @@ STORM = "slack:C01GENERAL:thread:1714670431.000400"
 def load(path: Path, max_bytes: int = 50 * 1024 * 1024) -> tuple[Loaded, Report]:
     """The export at ``path`` through the loader and the cross-file checks, with the sample's members."""
     report = Report()
-    records: list[tuple[str, Any]] = [("members.jsonl", m) for m in
-                                      MembersLoader().load(SourceFile(SAMPLE / "members.jsonl", "members.jsonl"), report)]
+    members = MembersLoader().load(SourceFile(SAMPLE / "members.jsonl", "members.jsonl"), report)
+    records: list[tuple[str, Any]] = [("members.jsonl", m) for m in members]
     records += [(path.name, r) for r in SlackLoader().load(SourceFile(path, path.name, max_bytes), report)]
     return collect(records, report, []), report
 
@@ -47,7 +47,7 @@ def ts(when: str) -> str:
     return f"{datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp():.6f}"
 
 
-def write_export(root: Path, days: dict[str, list[dict[str, Any]]], **lists: list[dict[str, Any]]) -> Path:
+def write_export(root: Path, days: dict[str, list[Any]], **lists: list[dict[str, Any]]) -> Path:
     """A small export: ``lists`` by file stem (channels, groups, users...), ``days`` by inner path."""
     root.mkdir(parents=True, exist_ok=True)
     lists.setdefault("users", [{"id": "U1", "name": "ada", "profile": {"display_name": "Ada L"}}])
@@ -271,7 +271,9 @@ def _mangle_json(value: Any, data: st.DataObject) -> Any:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_mangled_exports_are_reported_never_raised(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+def test_mangled_exports_are_reported_never_raised(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
     export = tmp_path_factory.mktemp("mangled") / "slack"
     shutil.copytree(EXPORT, export)
     for name in data.draw(st.lists(st.sampled_from(SAMPLE_FILES), min_size=1, max_size=3, unique=True)):
@@ -294,3 +296,36 @@ def test_mangled_exports_are_reported_never_raised(tmp_path_factory: pytest.Temp
     assert all(isinstance(r, ThreadPage | Account) for r in records)
     assert all(p.visibility in ((), ("slack:mentors-circle",)) for p in pages)
     assert all(p.channel != "mentors-circle" or p.visibility for p in pages)  # never public
+
+
+# --- through the pipeline, with the real model ------------------------------------------------
+
+@pytest.mark.integration
+def test_ingest_the_export_then_only_new_messages(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from ingest.pipeline import ingest
+    from retrieval.index import IndexDir
+    from retrieval.library import Library
+
+    source = tmp_path / "src"
+    shutil.copytree(EXPORT, source / "slack")
+    shutil.copy(SAMPLE / "members.jsonl", source / "members.jsonl")
+    index_dir = IndexDir(tmp_path / "ix")
+    first = ingest([source], index_dir, embedder)
+    assert first.errors == 0 and first.documents_new == 11, [str(p) for p in first.problems]
+    snapshot = index_dir.open()
+    assert snapshot.manifest.counts["threads"] == 11
+    authors = {r[0] for r in snapshot.db.execute("SELECT author FROM posts WHERE doc_id LIKE 'slack:%'")}
+    assert {"m03", "m01", "m07", "slack:U16NOOR", "slack:B0FORAGE1"} <= authors
+    snapshot.close()
+    searcher = Library(index_dir, embedder).searcher()
+    question = "who will mentor Noor on Saturday mornings"
+    assert all(h.channel != "mentors-circle" for h in searcher.search(question, k=20, groups=("mentors",)))
+    assert searcher.search(question, k=1, groups=("slack:mentors-circle",))[0].channel == "mentors-circle"
+
+    assert ingest([source], index_dir, embedder).chunks_embedded == 0
+    day = source / "slack" / "general" / "2024-06-11.json"
+    messages = json.loads(day.read_text())
+    messages.append(say("U10CHEN", "2024-06-11T15:52:00", "Booked the extractor for the 20th and 21st, thanks Hana."))
+    day.write_text(json.dumps(messages))
+    again = ingest([source], index_dir, embedder)
+    assert (again.documents_changed, again.documents_new, again.chunks_embedded) == (1, 0, 1)

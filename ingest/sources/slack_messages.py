@@ -83,12 +83,12 @@ def read_message(raw: Mapping[str, Any], names: Names) -> Message | None:
 
 def _author(raw: Mapping[str, Any]) -> tuple[str, str, bool]:
     """(handle, display name as the message shows it, is a bot)."""
-    comment = raw.get("comment") if isinstance(raw.get("comment"), dict) else {}
+    comment = _obj(raw.get("comment"))
     user = _text(raw.get("user")) or _text(comment.get("user"))
-    profile = raw.get("user_profile") if isinstance(raw.get("user_profile"), dict) else {}
+    profile = _obj(raw.get("user_profile"))
     shown = next((n for n in (_text(profile.get("display_name")), _text(profile.get("real_name")),
                               _text(profile.get("name"))) if n), "")
-    bot_profile = raw.get("bot_profile") if isinstance(raw.get("bot_profile"), dict) else {}
+    bot_profile = _obj(raw.get("bot_profile"))
     bot_name = _text(raw.get("username")) or _text(bot_profile.get("name"))
     if user and user != "USLACKBOT":
         return user, shown, False
@@ -116,3 +116,7 @@ def reactions(value: object) -> int:
 
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _obj(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

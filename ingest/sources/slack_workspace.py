@@ -121,7 +121,7 @@ def read_users(tree: Tree, report: Report, max_bytes: int) -> dict[str, User]:
         if not uid:
             report.error(f"{tree.label}:users.json", "a user without an id; skipped")
             continue
-        profile = raw.get("profile") if isinstance(raw.get("profile"), dict) else {}
+        profile: dict[str, Any] = raw["profile"] if isinstance(raw.get("profile"), dict) else {}
         username = _text(raw.get("name"))
         name = next((n for n in (_text(profile.get("display_name")), _text(profile.get("real_name")),
                                  _text(raw.get("real_name")), username) if n), uid)
