@@ -236,7 +236,7 @@ def test_ingesting_the_sample_dump_embeds_only_what_changed(tmp_path: Path, embe
     assert first.documents_new == 6 and first.errors == 0
     snapshot = index_dir.open(embedder.model_id)
     try:
-        one = lambda sql: snapshot.db.execute(sql).fetchall()  # noqa: E731
+        one = lambda sql: [tuple(r) for r in snapshot.db.execute(sql)]  # noqa: E731
         assert one("SELECT count(*) FROM posts") == [(22,)]
         assert sorted(one("SELECT id, author FROM posts WHERE accepted = 1")) == [
             (f"{SITE}:p10", "m06"), (f"{SITE}:p2", "m02"), (f"{SITE}:p8", "m02")]
