@@ -64,7 +64,8 @@ def test_questions_become_threads_with_answers_comments_and_accepted_flags() -> 
     assert by_id["p2"].accepted and not by_id["p3"].accepted and by_id["p2"].score == 11
     assert by_id["p2"].reply_to == f"{SITE}:p1" and by_id["c4"].reply_to == f"{SITE}:p2"
     assert "cooling itself" in by_id["p2"].text and "<p>" not in by_id["p2"].text
-    accepted = {t.id.rsplit(":", 1)[1]: [p.id.rsplit(":", 1)[1] for p in t.posts if p.accepted] for t in threads.values()}
+    short = lambda full: full.rsplit(":", 1)[1]  # noqa: E731
+    accepted = {short(t.id): [short(p.id) for p in t.posts if p.accepted] for t in threads.values()}
     assert accepted == {"q1": ["p2"], "q4": [], "q7": ["p8"], "q9": ["p10"], "q12": [], "q15": []}
 
 
@@ -81,7 +82,7 @@ def test_owners_resolve_to_members_and_deleted_users_keep_a_name() -> None:
     loaded = collect([("members.jsonl", m) for m in declared_members()] + [("dump", r) for r in records], Report(), [])
     authors = {p.id.rsplit(":", 1)[1]: p.author for t in loaded.threads for p in t.posts}
     assert authors["p2"] == "m02" and authors["p1"] == "m06" and authors["c1"] == "m05"  # site and network handles
-    assert authors["p6"] == authors["p12"] == f"stackexchange:ask.canopy.example/name/user7"
+    assert authors["p6"] == authors["p12"] == "stackexchange:ask.canopy.example/name/user7"
     assert authors["c6"] == "stackexchange:ask.canopy.example/deleted"
     names = {m.id: m.name for m in loaded.members}
     assert names["stackexchange:ask.canopy.example/users/6"] == "Nadia Quill"  # not in members.jsonl
