@@ -222,7 +222,7 @@ def test_subject_prefixes_and_list_tags_are_stripped() -> None:
         ("Top.\nFrom: Priya <p@x>\nSent: Tuesday\nTo: list\nSubject: x\nold\n", "Top.\n"),
         ("Mine.\n-- \nSig\n", "Mine.\n"),
         ("Mine.\n-=-=-=-=-=-=-=-=-=-=-=-\nGroups.io Links: ...\n", "Mine.\n"),
-        ("Mine.\n___________________\nnot a footer, just a line\n", "Mine.\n___________________\nnot a footer, just a line\n"),
+        ("Mine.\n____________________\nnot a footer\n", "Mine.\n____________________\nnot a footer\n"),
     ],
 )
 def test_own_words_are_told_apart_from_quotes_and_trailers(body: str, own: str) -> None:

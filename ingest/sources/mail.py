@@ -28,7 +28,7 @@ from typing import IO
 
 from ingest.sources.base import Record, Report, SourceFile, head
 from ingest.sources.mail_parse import Mail, parse_mail
-from ingest.sources.mail_stream import NotAnMbox, is_gzip_name, looks_like_mbox, open_archive, split_messages
+from ingest.sources.mail_stream import NotAnMbox, looks_like_mbox, open_archive, split_messages
 from ingest.sources.mail_threads import thread_records
 from ingest.sources.resource_meta import SIDECAR_SUFFIX, sidecar_meta
 from ingest.sources.tree import Tree, open_tree

@@ -145,6 +145,7 @@ def parse_date(value: str) -> datetime | None:
 
 def body_text(msg: EmailMessage | Message) -> str:
     """The text/plain part of ``msg``, else its text/html part as text, else ""."""
+    part: Message | None
     try:
         part = msg.get_body(preferencelist=("plain", "html")) if isinstance(msg, EmailMessage) else None
     except (KeyError, ValueError, TypeError, AttributeError):

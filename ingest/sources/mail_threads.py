@@ -60,7 +60,8 @@ def _unique(mails: Iterable[Mail], report: Report) -> list[Mail]:
     unique: list[Mail] = []
     for mail in mails:
         if mail.message_id in seen:
-            report.warning(mail.where, f"Message-ID <{mail.message_id}> already read at {seen[mail.message_id]}; skipped")
+            first = seen[mail.message_id]
+            report.warning(mail.where, f"Message-ID <{mail.message_id}> already read at {first}; skipped")
             continue
         seen[mail.message_id] = mail.where
         unique.append(mail)
