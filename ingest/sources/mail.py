@@ -74,20 +74,30 @@ def default_channel(name: str, container: str) -> str:
 
 
 def visibility_of(source: SourceFile, report: Report) -> tuple[str, ...] | None:
-    """Groups from the nearest ``.meta.yaml`` sidecar of ``source`` or of a folder holding
-    it inside the ingested folder; public without one; None (skip) when it is bad."""
+    """Groups from the nearest ``.meta.yaml`` sidecar of ``source``, of a folder holding it
+    inside the ingested folder, or of the ingested folder itself; public without one; None
+    (skip, reported) when that sidecar is unreadable or invalid."""
+    holder = sidecar_holder(source)
+    if holder is None:
+        return PUBLIC
+    meta = sidecar_meta(holder, report)
+    if meta is None:
+        report.error(source.rel, "skipped: its visibility sidecar is unreadable")
+        return None
+    return PUBLIC if meta.visibility == "public" else tuple(sorted(set(meta.visibility)))
+
+
+def sidecar_holder(source: SourceFile) -> SourceFile | None:
+    """The nearest of ``source`` and the folders above it (up to the ingested folder) that
+    has a ``<name>.meta.yaml`` sidecar beside it, or None."""
     parts = PurePosixPath(source.rel).parts
     path = source.path
-    for depth in range(len(parts)):
-        rel = "/".join(parts[: len(parts) - depth])
-        if path.with_name(path.name + SIDECAR_SUFFIX).exists():
-            meta = sidecar_meta(SourceFile(path, rel, source.max_bytes), report)
-            if meta is None:
-                report.error(source.rel, "skipped: its visibility sidecar is unreadable")
-                return None
-            return PUBLIC if meta.visibility == "public" else tuple(sorted(set(meta.visibility)))
+    for depth in range(len(parts) + 1):
+        rel = "/".join(parts[: len(parts) - depth]) or path.name
+        if path.name and path.with_name(path.name + SIDECAR_SUFFIX).exists():
+            return SourceFile(path, rel, source.max_bytes)
         path = path.parent
-    return PUBLIC
+    return None
 
 
 def _with_channel(mails: Iterator[Mail], channel: str) -> Iterator[Mail]:
@@ -141,6 +151,9 @@ class MailArchiveLoader:
         visibility = visibility_of(source, report)
         if visibility is None:
             return
+        if source.path.is_file() and sidecar_holder(source) is None:
+            report.warning(source.rel, "Groups.io archives are often members-only; read as public "
+                           "(add a .meta.yaml sidecar with visibility: [group] if this one is not)")
         with open_tree(source.path, source.rel) as tree:
             mails = list(self._tree_mails(tree, source, report))
         if not mails:
