@@ -11,7 +11,6 @@ import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,6 +18,7 @@ import ijson
 
 from ingest.sources.base import Report, SourceFile
 from ingest.sources.discord_messages import Message, MessageError, parse_message
+from ingest.sources.folder_cache import Files, FolderCache
 
 THREAD_TYPES = {"GuildPublicThread", "GuildPrivateThread", "GuildNewsThread", 10, 11, 12}
 PRIVATE_TYPES = {"DirectTextChat", "DirectGroupTextChat", "GuildPrivateThread", 1, 3, 12}
@@ -129,21 +129,19 @@ def merged_messages(sources: list[SourceFile], report: Report) -> Iterator[Messa
 def same_channel_files(source: SourceFile, header: Header) -> list[SourceFile]:
     """``source`` and the other exports of the same channel in its folder, by name."""
     folder = source.path.parent
-    signature = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.json")))
-    channels = _folder_channels(folder, signature)
     rel_dir = PurePosixPath(source.rel).parent
     found = [
         SourceFile(folder / name, str(rel_dir / name) if str(rel_dir) != "." else name, source.max_bytes)
-        for name, channel_id in channels if channel_id == header.channel_id and name != source.path.name
+        for name, channel_id in _CHANNELS.get(source.path)
+        if channel_id == header.channel_id and name != source.path.name
     ]
     return sorted([source, *found], key=lambda s: s.rel)
 
 
-@lru_cache(maxsize=8)
-def _folder_channels(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, str], ...]:
-    """(file name, channel id) of every plain-channel export in ``folder`` (cached per state)."""
+def _folder_channels(folder: Path, files: Files) -> list[tuple[str, str]]:
+    """(file name, channel id) of every plain-channel export in ``folder``."""
     found = []
-    for name, _, _ in signature:
+    for name, _ in files:
         path = folder / name
         try:
             with path.open("rb") as f:
@@ -154,7 +152,10 @@ def _folder_channels(folder: Path, signature: tuple[tuple[str, int, int], ...]) 
             continue
         if not header.is_thread:
             found.append((name, header.channel_id))
-    return tuple(found)
+    return found
+
+
+_CHANNELS = FolderCache(_folder_channels)
 
 
 def _label(raw: Any, number: int) -> str:

@@ -57,7 +57,8 @@ def parse_message(raw: Any) -> Message | None:
     if not isinstance(raw, dict):
         raise MessageError(f"a message must be an object, not {type(raw).__name__}")
     message_id = snowflake(raw.get("id"), "id")
-    if raw.get("type", "Default") not in KEPT_TYPES:
+    kind = raw.get("type", "Default")
+    if not isinstance(kind, str | int) or kind not in KEPT_TYPES:
         return None
     text = render_text(raw)
     if not text:

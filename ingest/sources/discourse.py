@@ -63,7 +63,7 @@ class DiscourseLoader:
         if topic_id is None:
             report.error(source.rel, "no topic id (neither a top-level id nor a topic_id shared by the posts); skipped")
             return
-        yield from _topic_page(data, topic_id, source, read_folder(source.path.parent), report)
+        yield from _topic_page(data, topic_id, source, read_folder(source.path), report)
 
 
 def _read_json(source: SourceFile, report: Report) -> dict[str, Any] | None:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from ingest.sources.folder_cache import Files, FolderCache
 
 CATEGORY_FILES = ("categories.json", "site.json")
 _POST_STREAM = re.compile(rb'(?<!\\)"post_stream"\s*:\s*\{')
 _CATEGORIES = re.compile(rb'(?<!\\)"(category_list|categories)"\s*:')
 SNIFF_BYTES = 1 << 20
+MAX_SUMMARY_BYTES = 50 * 1024 * 1024  # no real topic file is larger; such a file is read alone
 
 
 @dataclass(frozen=True)
@@ -68,21 +70,16 @@ def sniff(head: bytes) -> str:
     return "categories" if _CATEGORIES.search(text) else ""
 
 
-def read_folder(folder: Path) -> Folder:
-    """The summary of ``folder`` (cached until a file in it changes)."""
-    try:
-        signature = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.json")))
-    except OSError:
-        signature = ()
-    return _read_folder(folder, signature)
+def read_folder(path: Path) -> Folder:
+    """The summary of the folder holding ``path`` (cached while the folder is unchanged)."""
+    return _CACHE.get(path)
 
 
-@lru_cache(maxsize=4)
-def _read_folder(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> Folder:
+def _read_folder(folder: Path, files: Files) -> Folder:
     categories: dict[int, Category] | None = None
     topics: dict[int, TopicInfo] = {}
-    for name, _, _ in signature:
-        data = _load(folder / name)
+    for name, size in files:
+        data = _load(folder / name) if size <= MAX_SUMMARY_BYTES else None
         if not isinstance(data, dict):
             continue
         if name in CATEGORY_FILES and "post_stream" not in data:
@@ -94,6 +91,9 @@ def _read_folder(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> F
             if topic_id is not None:
                 add_topic_file(topics.setdefault(topic_id, TopicInfo()), data, name)
     return Folder(categories, topics)
+
+
+_CACHE = FolderCache(_read_folder)
 
 
 def _load(path: Path) -> Any:
@@ -120,7 +120,8 @@ def parse_categories(data: dict[str, Any]) -> dict[int, Category] | None:
         raw = stack.pop()
         if isinstance(raw, dict) and _int(raw.get("id")) is not None:
             found[_int(raw["id"]) or 0] = _category(raw)
-            stack.extend(raw.get("subcategory_list") or [] if isinstance(raw.get("subcategory_list"), list) else [])
+            children = raw.get("subcategory_list")
+            stack.extend(children if isinstance(children, list) else [])
     return found
 
 
