@@ -241,6 +241,20 @@ def test_an_empty_export_and_a_corrupt_zip(tmp_path: Path) -> None:
     assert "not a readable Slack export" in str(report.errors[0])
 
 
+def test_users_json_is_streamed_past_the_size_limit_and_kept_up_to_a_fault(tmp_path: Path) -> None:
+    users = [{"id": f"U{i}", "name": f"user{i}", "profile": {"display_name": f"Bee keeper {i}"}} for i in range(40)]
+    day = [say("U1", "2024-03-01T10:00:00", "first"), say("U39", "2024-03-01T10:01:00", "last")]
+    export = write_export(tmp_path / "x", {"general/2024-03-01.json": day}, users=users)
+    loaded, report = load(export, max_bytes=1000)  # users.json is larger; the day file is not
+    assert {m.name for m in loaded.members} >= {"Bee keeper 1", "Bee keeper 39"} and report.problems == []
+    text = (export / "users.json").read_text()
+    (export / "users.json").write_text(text[: text.index('"U20"')])
+    loaded, report = load(export)
+    assert {m.id: m.name for m in loaded.members}["slack:U1"] == "Bee keeper 1"
+    assert "not readable as JSON after 20 users" in str(report.errors[0])
+    assert any("U39 is not in users.json" in str(p) for p in report.warnings)
+
+
 # --- mangled input never escapes as an exception -----------------------------------------------
 
 SAMPLE_FILES = sorted(p.relative_to(EXPORT).as_posix() for p in EXPORT.rglob("*.json"))

@@ -56,8 +56,10 @@ class SlackLoader:
             report.error(source.rel, f"not a readable Slack export ({type(e).__name__}: {e}); skipped")
 
     def _load(self, tree: Tree, report: Report, max_bytes: int) -> Iterator[Record]:
-        workspace = Workspace(read_users(tree, report, max_bytes), read_channels(tree, report, max_bytes))
-        days = [(m.group(1), name) for name in tree.names() if (m := DAY_FILE.match(name))]
+        present = tree.names()
+        root = set(present)
+        workspace = Workspace(read_users(tree, root, report), read_channels(tree, root, report, max_bytes))
+        days = [(m.group(1), name) for name in present if (m := DAY_FILE.match(name))]
         workspace.domain = _domain(tree, [name for _, name in days])
         if not days:
             report.warning(tree.label, "a Slack export with no messages")

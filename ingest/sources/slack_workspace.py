@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import ijson
+
 from ingest.sources.base import Report
 from ingest.sources.slack_text import Names
 from ingest.sources.tree import Tree
@@ -109,32 +111,45 @@ def read_list(tree: Tree, name: str, report: Report, max_bytes: int) -> list[dic
     return [item for item in value if isinstance(item, dict)]
 
 
-def read_users(tree: Tree, report: Report, max_bytes: int) -> dict[str, User]:
+def read_users(tree: Tree, present: set[str], report: Report) -> dict[str, User]:
     """``users.json`` as users by id; display name from ``profile.display_name``, then
-    ``profile.real_name``, ``real_name``, ``name``, the id."""
-    if "users.json" not in tree.names():
+    ``profile.real_name``, ``real_name``, ``name``, the id. Streamed one user at a time (it is
+    the one workspace file that grows with the workspace, so it has no size limit); a fault
+    part-way keeps the users before it."""
+    where = f"{tree.label}:users.json"
+    if "users.json" not in present:
         report.warning(tree.label, "no users.json: authors are named by their Slack ids")
         return {}
-    users = {}
-    for raw in read_list(tree, "users.json", report, max_bytes):
-        uid = _text(raw.get("id"))
-        if not uid:
-            report.error(f"{tree.label}:users.json", "a user without an id; skipped")
-            continue
-        profile: dict[str, Any] = raw["profile"] if isinstance(raw.get("profile"), dict) else {}
-        username = _text(raw.get("name"))
-        name = next((n for n in (_text(profile.get("display_name")), _text(profile.get("real_name")),
-                                 _text(raw.get("real_name")), username) if n), uid)
-        users[uid] = User(uid, name, username)
+    users: dict[str, User] = {}
+    try:
+        with tree.open("users.json") as f:
+            for raw in ijson.items(f, "item", use_float=True):
+                user = _user(raw)
+                if user is None:
+                    report.error(where, f"user {len(users) + 1}: not an object with an id; skipped")
+                else:
+                    users[user.id] = user
+    except (ijson.JSONError, OSError, ValueError, RuntimeError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        report.error(where, f"not readable as JSON after {len(users)} users ({_reason(e)}); the rest skipped")
     return users
 
 
-def read_channels(tree: Tree, report: Report, max_bytes: int) -> dict[str, Channel]:
+def _user(raw: object) -> User | None:
+    if not isinstance(raw, dict) or not _text(raw.get("id")):
+        return None
+    uid = _text(raw.get("id"))
+    profile: dict[str, Any] = raw["profile"] if isinstance(raw.get("profile"), dict) else {}
+    username = _text(raw.get("name"))
+    name = next((n for n in (_text(profile.get("display_name")), _text(profile.get("real_name")),
+                             _text(raw.get("real_name")), username) if n), uid)
+    return User(uid, name, username)
+
+
+def read_channels(tree: Tree, present: set[str], report: Report, max_bytes: int) -> dict[str, Channel]:
     """Every conversation listed in the export, by folder name; conflicting or unclear
     listings are reported and left out (their folders then count as unlisted)."""
     found: dict[str, Channel] = {}
     conflicts: set[str] = set()
-    present = set(tree.names())
     for list_name in LISTS:
         if list_name not in present:
             continue
