@@ -204,6 +204,14 @@ def test_an_oversized_message_is_skipped_with_its_line(tmp_path: Path) -> None:
     assert records and report.errors and all(p.where.startswith("2024-May.txt:") for p in report.errors)
 
 
+def test_a_huge_line_without_an_end_is_read_in_pieces(tmp_path: Path) -> None:
+    path = tmp_path / "long.mbox"
+    path.write_bytes(b"From a  Mon May  6 08:14:02 2024\nSubject: x\n\n" + b"y" * 3_000_000)
+    report = Report()
+    list(MboxLoader().load(SourceFile(path, "long.mbox", max_bytes=1_000_000), report))
+    assert [str(p) for p in report.errors] == ["long.mbox:1: message larger than 1000000 bytes; skipped"]
+
+
 # --- the pieces ---------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 MBOX_SUFFIXES = (".mbox", ".mbox.gz")
 ARCHIVE_SUFFIXES = (*MBOX_SUFFIXES, ".txt", ".txt.gz")
 PIPERMAIL_MONTH = re.compile(r"^\d{4}-(?:[A-Za-z]+|q\d|\d{2})\.txt(?:\.gz)?$", re.IGNORECASE)
+MAX_LINE = 1 << 20
 GENERIC_STEMS = {"messages", "mbox", "inbox", "archive", "mail"}
 
 
@@ -47,7 +49,9 @@ def read_mails(stream: IO[bytes], name: str, where: str, max_bytes: int, report:
     errors are reported as ``where:line`` and skipped (a read error ends the file)."""
     line = 0
     try:
-        for raw in split_messages(open_archive(stream, name), max_bytes):
+        archive = open_archive(stream, name)
+        lines = iter(partial(archive.readline, MAX_LINE), b"")  # a line without end never fills memory
+        for raw in split_messages(lines, max_bytes):
             line = raw.line
             if raw.data is None:
                 report.error(f"{where}:{raw.line}", f"message larger than {max_bytes} bytes; skipped")
