@@ -31,6 +31,11 @@ SHIFTED = re.compile(rb'\b(Id|ParentId|AcceptedAnswerId|PostId|RelatedPostId)="(
 log = logging.getLogger("bench.stackexchange_load")
 
 
+def shifted(row: bytes, shift: int) -> bytes:
+    """``row`` with its post and comment ids moved up by ``shift``."""
+    return SHIFTED.sub(lambda m: m[1] + b'="' + str(int(m[2]) + shift).encode() + b'"', row)
+
+
 def write_dump(source: Path, target: Path, copies: int) -> None:
     """``copies`` copies of the dump at ``source`` in ``target`` (Users.xml and Tags.xml once)."""
     for path in source.iterdir():
@@ -40,9 +45,8 @@ def write_dump(source: Path, target: Path, copies: int) -> None:
         with (target / path.name).open("wb") as out:
             out.write(b"\n".join(head) + b"\n")
             for n in range(repeat):
-                shift = n * 10_000_000
                 for row in rows:
-                    out.write(SHIFTED.sub(lambda m: m[1] + b'="' + str(int(m[2]) + shift).encode() + b'"', row) + b"\n")
+                    out.write(shifted(row, n * 10_000_000) + b"\n")
             out.write(b"\n".join(tail))
 
 

@@ -53,6 +53,8 @@ class StackExchangeLoader:
     def matches(self, source: SourceFile) -> bool:
         """See :class:`ingest.sources.base.SourceLoader`: a Posts.xml with a ``<posts>`` root."""
         try:
+            if source.path.is_dir() and not any(p.name.lower() == "posts.xml" for p in source.path.iterdir()):
+                return False  # cheap: folders met while walking a corpus are not listed recursively
             with open_tree(source.path, source.rel) as tree:
                 posts = dump_files(tree).get("Posts")
                 return posts is not None and looks_like_posts(tree, posts)
@@ -79,9 +81,13 @@ def load_dump(source: SourceFile, tree: Tree, report: Report) -> Iterator[Record
         site = find_site(source, stage)
         _check(source, files, stage, site, report)
         people = People(stage, site)
+        empty = True
         for question in stage.questions():
             where = f"{source.rel}:{files['Posts']}:row Id={question['id']}"
+            empty = False
             yield from thread_records(question, stage, site, people, where, report)
+        if empty:
+            report.warning(f"{source.rel}:{files['Posts']}", "no questions (PostTypeId 1): nothing to ingest")
 
 
 def _check(source: SourceFile, files: dict[str, str], stage: Stage, site: Site, report: Report) -> None:

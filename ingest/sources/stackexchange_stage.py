@@ -23,7 +23,8 @@ from ingest.sources.stackexchange_xml import Row, iter_rows
 from ingest.sources.tree import Tree
 
 BATCH = 2000
-Convert = Callable[[Row], tuple[object, ...] | None]
+Staged = tuple[object, ...]  # one row as staged (the columns of its table)
+Convert = Callable[[Row], Staged | None]
 SELF_LINKS_KEPT = 5000  # enough votes to name the site; a bound for huge dumps
 
 SCHEMA = """
@@ -50,7 +51,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _post(row: Row) -> tuple[object, ...] | None:
+def _post(row: Row) -> Staged | None:
     pid, kind = _int(row.get("Id")), _int(row.get("PostTypeId"))
     if pid is None or kind is None:
         return None
@@ -62,7 +63,7 @@ def _post(row: Row) -> tuple[object, ...] | None:
     )
 
 
-def _comment(row: Row) -> tuple[object, ...] | None:
+def _comment(row: Row) -> Staged | None:
     cid, post = _int(row.get("Id")), _int(row.get("PostId"))
     if cid is None or post is None:
         return None
@@ -70,12 +71,12 @@ def _comment(row: Row) -> tuple[object, ...] | None:
             row.get("UserDisplayName"), row.get("Text", ""))
 
 
-def _link(row: Row) -> tuple[object, ...] | None:
+def _link(row: Row) -> Staged | None:
     post, related, kind = _int(row.get("PostId")), _int(row.get("RelatedPostId")), _int(row.get("LinkTypeId"))
     return None if post is None or related is None or kind is None else (post, related, kind)
 
 
-def _user(row: Row) -> tuple[object, ...] | None:
+def _user(row: Row) -> Staged | None:
     uid = _int(row.get("Id"))
     return None if uid is None else (uid, row.get("DisplayName", ""), _int(row.get("AccountId")))
 
@@ -107,22 +108,22 @@ class Stage:
         for kind, table, convert, width in plan:
             if kind in files:
                 marks = ", ".join("?" * width)
-                rows = self._rows(tree, files[kind], convert, report)
+                rows = self._rows(tree, files[kind], convert, report, posts=kind == "Posts")
                 self._insert(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", rows)
         self.db.executescript(INDEXES)
 
-    def _rows(self, tree: Tree, name: str, convert: Convert, report: Report) -> Iterator[tuple[object, ...]]:
+    def _rows(self, tree: Tree, name: str, convert: Convert, report: Report, *, posts: bool) -> Iterator[Staged]:
         skipped = 0
         for row in iter_rows(tree, name, report):
             values = convert(row)
             if values is None:
                 skipped += 1
                 continue
-            if name.lower().endswith("posts.xml") and values[1] in BODY_TYPES:
+            if posts and values[1] in BODY_TYPES:
                 self._note_self_links(str(values[10] or ""))
             yield values
         if skipped:
-            report.warning(f"{tree.label}:{name}", f"{skipped} rows without a numeric id or type were skipped")
+            report.warning(f"{tree.label}:{name}", f"{skipped} rows without a numeric id were skipped")
 
     def _note_self_links(self, body: str) -> None:
         if "/questions/" not in body or self._self_links >= SELF_LINKS_KEPT:
@@ -131,8 +132,8 @@ class Stage:
         self.db.executemany("INSERT INTO self_links VALUES (?, ?, ?)", found)
         self._self_links += len(found)
 
-    def _insert(self, sql: str, rows: Iterator[tuple[object, ...]]) -> None:
-        batch: list[tuple[object, ...]] = []
+    def _insert(self, sql: str, rows: Iterator[Staged]) -> None:
+        batch: list[Staged] = []
         for values in rows:
             batch.append(values)
             if len(batch) >= BATCH:
