@@ -37,9 +37,8 @@ LOADER = DiscordLoader()
 def load_folder(folder: Path) -> tuple[Loaded, Report]:
     """Every export in ``folder`` through the loader and the cross-file checks, with the sample's members."""
     report = Report()
-    records: list[tuple[str, Any]] = [
-        ("members.jsonl", m) for m in MembersLoader().load(SourceFile(SAMPLE / "members.jsonl", "members.jsonl"), report)
-    ]
+    members = SourceFile(SAMPLE / "members.jsonl", "members.jsonl")
+    records: list[tuple[str, Any]] = [("members.jsonl", m) for m in MembersLoader().load(members, report)]
     for path in sorted(folder.glob("*.json")):
         records += [(path.name, r) for r in LOADER.load(SourceFile(path, path.name), report)]
     return collect(records, report, []), report
@@ -62,8 +61,10 @@ def message(number: int, minute: int, text: str = "", author: str = "1", reply: 
             kind: str = "Default") -> dict[str, Any]:
     """Message ``number`` (its id), ``minute`` minutes after 10:00 on 1 May 2025."""
     when = datetime(2025, 5, 1, 10, tzinfo=UTC) + timedelta(minutes=minute)
-    raw: dict[str, Any] = {"id": str(number), "type": kind, "timestamp": when.isoformat(), "content": text or f"m{number}",
-                           "author": {"id": author, "name": f"user{author}", "discriminator": "0000", "isBot": False}}
+    raw: dict[str, Any] = {
+        "id": str(number), "type": kind, "timestamp": when.isoformat(), "content": text or f"m{number}",
+        "author": {"id": author, "name": f"user{author}", "discriminator": "0000", "isBot": False},
+    }
     if reply is not None:
         raw["reference"] = {"messageId": str(reply), "channelId": "500", "guildId": "9"}
     return raw

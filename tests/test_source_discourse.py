@@ -33,9 +33,8 @@ LOADER = DiscourseLoader()
 def load_folder(folder: Path) -> tuple[Loaded, Report]:
     """Every file in ``folder`` through the loader and the cross-file checks, with the sample's members."""
     report = Report()
-    records: list[tuple[str, Any]] = [
-        ("members.jsonl", m) for m in MembersLoader().load(SourceFile(SAMPLE / "members.jsonl", "members.jsonl"), report)
-    ]
+    members = SourceFile(SAMPLE / "members.jsonl", "members.jsonl")
+    records: list[tuple[str, Any]] = [("members.jsonl", m) for m in MembersLoader().load(members, report)]
     for path in sorted(folder.glob("*.json"), reverse=True):  # pages in no particular order
         records += [(path.name, r) for r in LOADER.load(SourceFile(path, path.name), report)]
     return collect(records, report, []), report
@@ -73,7 +72,8 @@ def test_sample_accepted_answer_small_actions_and_whispers() -> None:
     balcony = threads["discourse:230"]
     assert [p.accepted for p in balcony.posts] == [False, False, True, False]  # the close notice left out
     old = threads["discourse:57"]
-    assert [p.id for p in old.posts] == ["discourse:57:1", "discourse:57:2", "discourse:57:4"]  # whisper, small action out
+    # the whisper (post 3) and the auto-close notice (post 5) are left out
+    assert [p.id for p in old.posts] == ["discourse:57:1", "discourse:57:2", "discourse:57:4"]
     assert old.posts[1].score == 3  # likes from actions_summary in a 2016 export
 
 
@@ -128,6 +128,13 @@ def test_a_subcategory_of_a_restricted_category_is_restricted(tmp_path: Path) ->
     assert load_folder(tmp_path)[0].threads[0].visibility == ("discourse:lounge",)
 
 
+def test_an_unreadable_categories_file_skips_the_topics_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "site.json").write_text('{"categories": [{"id": 9, "read_restricted": tr')
+    write(tmp_path, "t-241.json", sample("t-241.json"))
+    loaded, report = load_folder(tmp_path)
+    assert loaded.threads == [] and any("site.json beside it cannot be read" in e.message for e in report.errors)
+
+
 def test_pages_without_their_topic_file_are_skipped_not_published(tmp_path: Path) -> None:
     write(tmp_path, "t-212-posts-2.json", sample("t-212-posts-2.json"))
     loaded, report = load_folder(tmp_path)
@@ -177,7 +184,8 @@ def _mangle(data: dict[str, Any], draw: st.DrawFn) -> bytes:
     if how == "bytes":
         at = draw(st.integers(0, len(text)))
         return text[:at] + draw(st.binary(min_size=1, max_size=40)) + text[at:]
-    junk = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=5), st.lists(st.integers(), max_size=2),
+    junk = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=5),
+                     st.lists(st.integers(), max_size=2),
                      st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
     posts = data["post_stream"]["posts"]
     target = posts[draw(st.integers(0, len(posts) - 1))] if how != "topic" else data
@@ -201,6 +209,25 @@ def test_mangled_topics_are_reported_never_raised(tmp_path: Path, data: st.DataO
     if LOADER.matches(source):
         records = list(LOADER.load(source, Report()))
         assert all(r is not None for r in records)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_a_mangled_categories_file_never_publishes_a_restricted_topic_by_crashing(tmp_path: Path,
+                                                                                 data: st.DataObject) -> None:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    categories = sample("categories.json")
+    index = data.draw(st.integers(0, 2))
+    key = data.draw(st.sampled_from(["id", "slug", "read_restricted", "name", "subcategory_list"]))
+    value = data.draw(st.one_of(st.none(), st.booleans(), st.integers(-2, 12), st.text(max_size=4),
+                                st.lists(st.integers(), max_size=2)))
+    categories["category_list"]["categories"][index][key] = value
+    text = json.dumps(categories).encode()
+    (folder / "categories.json").write_bytes(text[: data.draw(st.sampled_from([len(text), len(text) // 2]))])
+    write(folder, "t-241.json", sample("t-241.json"))
+    loaded, _ = load_folder(folder)
+    unrestricted_on_purpose = (index, key) == (2, "read_restricted") and value in (None, False)
+    assert all(t.visibility for t in loaded.threads) or unrestricted_on_purpose
 
 
 @pytest.mark.integration

@@ -91,7 +91,7 @@ def _topic_page(data: dict[str, Any], topic_id: int, source: SourceFile, folder:
     if info.archetype == "private_message":
         report.warning(where, "a private message, not a forum topic; left out")
         return
-    visibility = visibility_of(info, folder.categories, topic_id, where, report)
+    visibility = visibility_of(info, folder, topic_id, where, report)
     if visibility is None:
         return
     posts, accounts = _posts(data["post_stream"].get("posts"), topic_id, info, source, report)

@@ -54,10 +54,13 @@ class TopicInfo:
 
 @dataclass
 class Folder:
-    """A folder of Discourse files: its categories (None without a categories file) and topics."""
+    """A folder of Discourse files: its categories (None without a categories file), its
+    topics, and the name of a categories file that could not be read (then nobody can tell
+    which categories are restricted)."""
 
     categories: dict[int, Category] | None
     topics: dict[int, TopicInfo]
+    broken_categories: str = ""
 
 
 def sniff(head: bytes) -> str:
@@ -78,19 +81,22 @@ def read_folder(path: Path) -> Folder:
 def _read_folder(folder: Path, files: Files) -> Folder:
     categories: dict[int, Category] | None = None
     topics: dict[int, TopicInfo] = {}
+    broken = ""
     for name, size in files:
         data = _load(folder / name) if size <= MAX_SUMMARY_BYTES else None
-        if not isinstance(data, dict):
+        if name in CATEGORY_FILES and not (isinstance(data, dict) and "post_stream" in data):
+            found = parse_categories(data) if isinstance(data, dict) else None
+            if found is None:
+                broken = broken or name
+            else:
+                categories = merge_categories(categories or {}, found)
+        elif not isinstance(data, dict):
             continue
-        if name in CATEGORY_FILES and "post_stream" not in data:
-            found = parse_categories(data)
-            if found is not None:
-                categories = {**(categories or {}), **found}
         elif isinstance(data.get("post_stream"), dict):
             topic_id = topic_id_of(data)
             if topic_id is not None:
                 add_topic_file(topics.setdefault(topic_id, TopicInfo()), data, name)
-    return Folder(categories, topics)
+    return Folder(categories, topics, broken)
 
 
 _CACHE = FolderCache(_read_folder)
@@ -119,10 +125,22 @@ def parse_categories(data: dict[str, Any]) -> dict[int, Category] | None:
     while stack:
         raw = stack.pop()
         if isinstance(raw, dict) and _int(raw.get("id")) is not None:
-            found[_int(raw["id"]) or 0] = _category(raw)
+            found = merge_categories(found, {_int(raw["id"]) or 0: _category(raw)})
             children = raw.get("subcategory_list")
             stack.extend(children if isinstance(children, list) else [])
     return found
+
+
+def merge_categories(known: dict[int, Category], more: dict[int, Category]) -> dict[int, Category]:
+    """``known`` plus ``more``; a category listed twice is restricted if either says so."""
+    merged = dict(known)
+    for category_id, category in more.items():
+        before = merged.get(category_id)
+        if before is not None and (before.restricted or category.restricted):
+            category = Category(category.id, category.name or before.name, category.slug or before.slug, True,
+                                category.parent_id)
+        merged[category_id] = category
+    return merged
 
 
 def _category(raw: dict[str, Any]) -> Category:

@@ -6,6 +6,7 @@ object). Read restrictions come from that object's ``read_restricted`` or from t
 visible only to the group ``discourse:<category slug>`` (``discourse:category-<id>`` when no
 slug is known). Failing closed:
 
+- a categories file that cannot be read makes every topic beside it an error (skipped);
 - a category that a categories file does not list (an anonymous ``site.json`` leaves out the
   categories it may not see) is taken as restricted, with a warning;
 - a topic known only from ``posts.json`` pages (no ``/t/{id}.json`` with its category and kind
@@ -18,13 +19,18 @@ restricted, and topics are public (docs/formats.md says so loudly).
 from __future__ import annotations
 
 from ingest.sources.base import Report
-from ingest.sources.discourse_folder import Category, TopicInfo
+from ingest.sources.discourse_folder import Category, Folder, TopicInfo
 from retrieval.records import PUBLIC
 
 
-def visibility_of(info: TopicInfo, categories: dict[int, Category] | None, topic_id: int, where: str,
+def visibility_of(info: TopicInfo, folder: Folder, topic_id: int, where: str,
                   report: Report) -> tuple[str, ...] | None:
     """The topic's visibility, or None (reported as an error) when it cannot be known."""
+    categories = folder.categories
+    if folder.broken_categories:
+        report.error(where, f"the categories file {folder.broken_categories} beside it cannot be read, so which "
+                     "categories are restricted is unknown; skipped")
+        return None
     if not info.has_topic_view:
         report.error(where, f"only posts pages of topic {topic_id} were found, without /t/{topic_id}.json (its "
                      "title, category and kind), so who may read it is unknown; skipped")
