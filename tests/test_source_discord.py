@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,7 @@ def test_detection_reads_content_not_names(tmp_path: Path) -> None:
     assert [(s.rel, loader.name) for s, loader in found] == [("channel.txt", "discord")]
 
 
-def _mangle(data: dict[str, Any], draw: st.DrawFn) -> bytes:
+def _mangle(data: dict[str, Any], draw: Callable[..., Any]) -> bytes:
     text = json.dumps(data, indent=1).encode()
     how = draw(st.sampled_from(["truncate", "bytes", "field", "swap"]))
     if how == "truncate":

@@ -6,6 +6,7 @@ import copy
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,7 @@ def test_detection_claims_topics_and_categories_files_only(tmp_path: Path) -> No
         "categories.json", "t-212-posts-2.json", "t-212.json", "t-230.json", "t-241.json", "t-57.json")}
 
 
-def _mangle(data: dict[str, Any], draw: st.DrawFn) -> bytes:
+def _mangle(data: dict[str, Any], draw: Callable[..., Any]) -> bytes:
     text = json.dumps(data).encode()
     how = draw(st.sampled_from(["truncate", "bytes", "field", "swap", "topic"]))
     if how == "truncate":
