@@ -19,7 +19,7 @@ from ingest.pipeline import ingest
 from ingest.sources.base import Report, SourceFile
 from ingest.sources.discord import DiscordLoader
 from ingest.sources.discord_conversations import Grouper
-from ingest.sources.discord_messages import Message, author_account, render_text
+from ingest.sources.discord_messages import Message, author_account, parse_message, render_text
 from ingest.sources.members_jsonl import MembersLoader
 from ingest.validate import Loaded, collect
 from retrieval.index import IndexDir
@@ -121,6 +121,16 @@ def test_embeds_stickers_and_attachments_are_named() -> None:
     raw = {"content": "see this", "attachments": [{"fileName": "frame.jpg"}], "stickers": [{"name": "bee"}],
            "embeds": [{"title": "Guide", "description": "How to", "fields": [{"name": "Size", "value": "40 l"}]}]}
     assert render_text(raw) == "see this\n[attachment: frame.jpg]\n[sticker: bee]\n[embed: Guide]\nHow to\nSize: 40 l"
+
+
+def test_types_dce_writes_as_numbers_and_forwarded_messages() -> None:
+    assert parse_message(message(1, 0, "pong", kind="20")) is not None  # a slash command's reply
+    assert parse_message(message(2, 0, "", kind="21")) is None  # a thread's starter message
+    forward = message(3, 0, "look", reply=7) | {"forwardedMessage": {"content": "swarm on the bus stop"}}
+    forward["reference"]["type"] = "Forward"
+    parsed = parse_message(forward)
+    assert parsed is not None and parsed.reply_to is None
+    assert parsed.text == "look\n[forwarded]\nswarm on the bus stop"
 
 
 def test_overlapping_exports_give_the_same_conversations_as_one_full_export(tmp_path: Path) -> None:

@@ -18,10 +18,12 @@ from typing import Any
 from ingest.sources.base import Account
 from retrieval.records import parse_iso
 
-KEPT_TYPES = {"Default", "Reply", "ChatInputCommand", "ContextMenuCommand", 0, 19, 20, 23}
+KEPT_TYPES = {"Default", "Reply", "ChatInputCommand", "ContextMenuCommand", "0", "19", "20", "23", 0, 19, 20, 23}
 """Message types that carry conversation; the rest (GuildMemberJoin, ThreadCreated,
 ChannelPinnedMessage, Call, ChannelNameChange, RecipientAdd, ThreadStarterMessage...) are
-housekeeping and left out. Integers are Discord's own type numbers, seen in hand-made files."""
+housekeeping and left out. DCE names the types it knows and writes the others as Discord's
+type number in a string ("20" for a slash-command reply, "21" for a thread's starter
+message); plain integers appear in hand-made files."""
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _USER = re.compile(r"<@!?(\d+)>")
@@ -64,7 +66,7 @@ def parse_message(raw: Any) -> Message | None:
     if not text:
         return None
     reference: dict[str, Any] = raw["reference"] if isinstance(raw.get("reference"), dict) else {}
-    target = reference.get("messageId")
+    target = reference.get("messageId") if reference.get("type", "Default") in ("Default", 0, "0") else None
     return Message(
         id=message_id, created_at=parse_time(raw.get("timestamp")), account=author_account(raw.get("author")),
         text=text, reply_to=snowflake(target, "reference.messageId") if target is not None else None,
@@ -112,8 +114,12 @@ def reaction_count(raw: Any) -> int:
 
 def render_text(raw: dict[str, Any]) -> str:
     """The readable text: content with raw markup resolved, then attachments, stickers and
-    embeds named on lines of their own."""
+    embeds named on lines of their own; a forwarded message's own text after "[forwarded]"."""
     parts = [readable_content(_string(raw.get("content")), raw.get("mentions"))]
+    forwarded = raw.get("forwardedMessage")
+    if isinstance(forwarded, dict) and forwarded is not raw:
+        inner = render_text({k: v for k, v in forwarded.items() if k != "forwardedMessage"})
+        parts.append(f"[forwarded]\n{inner}" if inner else "")
     for item in _objects(raw.get("attachments")):
         parts.append(f"[attachment: {_string(item.get('fileName')) or _string(item.get('url')) or 'file'}]")
     for item in _objects(raw.get("stickers")):
