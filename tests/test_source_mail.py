@@ -212,6 +212,12 @@ def test_a_huge_line_without_an_end_is_read_in_pieces(tmp_path: Path) -> None:
     assert [str(p) for p in report.errors] == ["long.mbox:1: message larger than 1000000 bytes; skipped"]
 
 
+def test_forcing_the_archive_loader_on_a_plain_file_is_one_clean_error() -> None:
+    report = Report()
+    assert list(LOADERS["mail-archive"].load(SourceFile(SAMPLE / "hive-tools.mbox", "hive-tools.mbox"), report)) == []
+    assert [p.where for p in report.errors] == ["hive-tools.mbox"]
+
+
 # --- the pieces ---------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ from ingest.sources.mail_parse import Mail, parse_mail
 from ingest.sources.mail_stream import NotAnMbox, looks_like_mbox, open_archive, split_messages
 from ingest.sources.mail_threads import thread_records
 from ingest.sources.resource_meta import SIDECAR_SUFFIX, sidecar_meta
-from ingest.sources.tree import Tree, open_tree
+from ingest.sources.tree import Tree, is_zip, open_tree
 from retrieval.records import PUBLIC
 
 log = logging.getLogger(__name__)
@@ -155,11 +155,15 @@ class MailArchiveLoader:
         visibility = visibility_of(source, report)
         if visibility is None:
             return
-        if source.path.is_file() and sidecar_holder(source) is None:
+        if is_zip(source.path) and sidecar_holder(source) is None:
             report.warning(source.rel, "Groups.io archives are often members-only; read as public "
                            "(add a .meta.yaml sidecar with visibility: [group] if this one is not)")
-        with open_tree(source.path, source.rel) as tree:
-            mails = list(self._tree_mails(tree, source, report))
+        try:
+            with open_tree(source.path, source.rel) as tree:
+                mails = list(self._tree_mails(tree, source, report))
+        except (OSError, zipfile.BadZipFile, NotADirectoryError) as e:
+            report.error(source.rel, f"not a readable folder or zip archive ({type(e).__name__}: {e}); skipped")
+            return
         if not mails:
             report.warning(source.rel, "no messages")
         yield from thread_records(mails, visibility, report)
