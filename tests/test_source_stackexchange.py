@@ -177,6 +177,22 @@ def test_other_folders_and_broken_zips_are_not_claimed(tmp_path: Path) -> None:
     assert records == [] and "broken.zip: not a readable folder or zip archive" in str(report.errors[0])
 
 
+@pytest.mark.unit
+def test_odd_values_are_tolerated_and_orphans_reported(tmp_path: Path) -> None:
+    dump = copy_dump(tmp_path)
+    odd = ('  <row Id="99999999999999999999" PostTypeId="1" Title="Too big" Body="" />\r\n'
+           '  <row Id="70" PostTypeId="1" Score="many" CreationDate="yesterday" Title="Odd" Body="&lt;b&gt;x" />\r\n'
+           '  <row Id="71" PostTypeId="2" ParentId="5000" Body="&lt;p&gt;lost&lt;/p&gt;" />\r\n</posts>')
+    posts = (dump / "Posts.xml").read_text(encoding="utf-8-sig").replace("</posts>", odd)
+    (dump / "Posts.xml").write_text(posts)
+    records, report = load(dump)
+    odd_thread = threads_of(records)[f"{SITE}:q70"]
+    assert odd_thread.posts[0].score == 0 and odd_thread.posts[0].created_at is None and odd_thread.posts[0].text == "x"
+    warnings = [str(p) for p in report.warnings]
+    assert "dump:Posts.xml: 1 rows without a numeric id were skipped" in warnings
+    assert any(w.startswith("dump:Posts.xml: 1 answers left out") and "71" in w for w in warnings)
+
+
 def _mangle(data: bytes, how: str, at: float, junk: bytes) -> bytes:
     cut = int(len(data) * at)
     if how == "truncate":
@@ -194,7 +210,9 @@ def _mangle(data: bytes, how: str, at: float, junk: bytes) -> bytes:
     name=st.sampled_from(["Posts.xml", "Comments.xml", "Users.xml", "PostLinks.xml"]),
     how=st.sampled_from(["truncate", "insert", "swap", "replace"]),
     at=st.floats(0, 1),
-    junk=st.binary(max_size=64) | st.sampled_from([b"<row Id=\"x\" PostTypeId=\"1\" />", b"\xff\xfe", b"&bogus;"]),
+    junk=st.binary(max_size=64) | st.sampled_from([
+        b'<row Id="x" PostTypeId="1" />', b"\xff\xfe", b"&bogus;", b'<row Id="99999999999999999999" PostTypeId="1" />',
+        b'<row Id="70" PostTypeId="2" ParentId="1" Score="many" CreationDate="yesterday" />']),
 )
 def test_mangled_dumps_give_a_clean_report_never_an_exception(
     tmp_path_factory: pytest.TempPathFactory, name: str, how: str, at: float, junk: bytes

@@ -45,10 +45,12 @@ BODY_TYPES = (1, 2)  # questions and answers keep their text; other post types o
 
 
 def _int(value: str | None) -> int | None:
+    """An id attribute as an int, or None when absent, not a number or too big for SQLite."""
     try:
-        return int(value) if value is not None else None
+        number = int(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is not None and abs(number) < 2**63 else None
 
 
 def _post(row: Row) -> Staged | None:
