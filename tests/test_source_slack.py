@@ -255,6 +255,16 @@ def test_users_json_is_streamed_past_the_size_limit_and_kept_up_to_a_fault(tmp_p
     assert any("U39 is not in users.json" in str(p) for p in report.warnings)
 
 
+def test_slack_forced_on_something_else_is_one_clean_error(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("# hi")
+    for path in (folder, folder / "a.md"):
+        report = Report()
+        assert list(SlackLoader().load(SourceFile(path, path.name), report)) == []
+        assert len(report.errors) == 1 and "not a" in str(report.errors[0])
+
+
 # --- mangled input never escapes as an exception -----------------------------------------------
 
 SAMPLE_FILES = sorted(p.relative_to(EXPORT).as_posix() for p in EXPORT.rglob("*.json"))

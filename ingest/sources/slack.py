@@ -26,6 +26,7 @@ from ingest.sources.tree import Tree, open_tree, tree_names
 log = logging.getLogger(__name__)
 
 DAY_FILE = re.compile(r"^([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
+DAY_GLOB = "*/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].json"
 DOMAIN_SCAN_FILES = 50
 DOMAIN_SCAN_BYTES = 256 * 1024
 
@@ -41,8 +42,16 @@ class SlackLoader:
         self.gap = gap
 
     def matches(self, source: SourceFile) -> bool:
-        """A tree with a channel list at its root and users.json or a day file."""
-        names = tree_names(source.path)
+        """A tree with a channel list at its root and users.json or a day file. A folder is
+        judged by its top level and one glob, without walking all of it."""
+        path = source.path
+        if path.is_dir():
+            try:
+                top = {child.name for child in path.iterdir() if child.is_file()}
+                return bool(top & set(LISTS)) and ("users.json" in top or next(path.glob(DAY_GLOB), None) is not None)
+            except OSError:
+                return False
+        names = tree_names(path)
         if not any(name in LISTS for name in names):
             return False
         return "users.json" in names or any(DAY_FILE.match(name) for name in names)
@@ -58,6 +67,10 @@ class SlackLoader:
     def _load(self, tree: Tree, report: Report, max_bytes: int) -> Iterator[Record]:
         present = tree.names()
         root = set(present)
+        if not root & {*LISTS, "users.json"}:
+            report.error(tree.label, "not a Slack export: no channels.json, groups.json, mpims.json, dms.json "
+                                     "or users.json at its top; skipped")
+            return
         workspace = Workspace(read_users(tree, root, report), read_channels(tree, root, report, max_bytes))
         days = [(m.group(1), name) for name in present if (m := DAY_FILE.match(name))]
         workspace.domain = _domain(tree, [name for _, name in days])
