@@ -157,7 +157,7 @@ def test_a_reply_joins_its_conversation_across_other_talk() -> None:
         return [c.key for c in grouper.add(msg)]
 
     add(1, 0), add(2, 50), add(3, 55, reply=1), add(4, 58), add(5, 60, reply=999)
-    assert add(6, 60 * 30) == [1, 2]  # both closed after a day of silence
+    assert add(6, 60 * 24 * 8) == [1, 2]  # both closed after eight days of silence
     assert [[m.id for m in c.messages] for c in grouper.finish()] == [[6]]
     assert [m.id for m in warned] == [5]
 
