@@ -155,6 +155,9 @@ def test_blocks_attachments_and_files_supply_text_when_text_is_empty() -> None:
         "files": [{"name": "plan.pdf", "title": "Apiary plan"}]}
     assert message_text(message, names) == "ask @Ada Lhere (https://z.example)\n\n[file: Apiary plan]"
     assert message_text({"attachments": [{"fallback": "only <@U1>"}]}, names) == "only @Ada L"
+    preview = {"from_url": "https://shop.example/smoker", "title": "Smoker - Shop", "text": "Buy now"}
+    shared = {"is_msg_unfurl": True, "from_url": "https://w.slack.com/archives/C1/p1", "text": "queen seen"}
+    assert message_text({"text": "this one", "attachments": [preview, shared]}, names) == "this one\n\nqueen seen"
 
 
 # --- edge cases -------------------------------------------------------------------------------

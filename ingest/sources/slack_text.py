@@ -67,10 +67,14 @@ def _special(command: str, label: str) -> str:
 
 def message_text(message: Mapping[str, Any], names: Names) -> str:
     """All readable text of a message: its text (or, when empty, its rich-text blocks), the
-    words of its attachments, and the names of its files, one part per paragraph."""
+    words of its attachments (link previews only when the message has no text of its own),
+    and the names of its files, one part per paragraph."""
     text = _str(message.get("text"))
     parts = [render(text, names) if text.strip() else blocks_text(message.get("blocks"), names)]
-    parts.extend(attachment_text(a, names) for a in _dicts(message.get("attachments")))
+    attachments = _dicts(message.get("attachments"))
+    if text.strip():  # link previews repeat a page's blurb, not the author's words
+        attachments = [a for a in attachments if not _is_preview(a)]
+    parts.extend(attachment_text(a, names) for a in attachments)
     files = [*_dicts(message.get("files")), *_dicts([message.get("file")])]
     if not text.strip() or message.get("files"):
         parts.extend(file_label(f) for f in files)
@@ -87,6 +91,12 @@ def attachment_text(attachment: Mapping[str, Any], names: Names) -> str:
         parts.append(f"{_str(item.get('title'))}: {_str(item.get('value'))}".strip(": "))
     found = [render(p, names) for p in parts if p.strip()]
     return "\n".join(found) or render(_str(attachment.get("fallback")), names)
+
+
+def _is_preview(attachment: Mapping[str, Any]) -> bool:
+    """A link preview (unfurl) of a web page, as opposed to a shared message or a bot's card."""
+    shared = attachment.get("is_msg_unfurl") is True or attachment.get("is_share") is True
+    return not shared and bool(attachment.get("from_url") or attachment.get("original_url"))
 
 
 def file_label(file: Mapping[str, Any]) -> str:
