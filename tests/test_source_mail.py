@@ -18,7 +18,7 @@ from ingest.sources import LOADERS, loader_for
 from ingest.sources.base import Account, Record, Report, SourceFile, ThreadPage
 from ingest.sources.mail import MailArchiveLoader, MboxLoader
 from ingest.sources.mail_parse import parse_mail
-from ingest.sources.mail_quotes import unembedded_ranges
+from ingest.sources.mail_quotes import reflow, unembedded_ranges
 from ingest.sources.mail_stream import RawMessage, looks_like_mbox, split_messages
 from ingest.sources.mail_threads import strip_subject
 from ingest.validate import collect
@@ -243,6 +243,22 @@ def test_subject_prefixes_and_list_tags_are_stripped() -> None:
 )
 def test_own_words_are_told_apart_from_quotes_and_trailers(body: str, own: str) -> None:
     assert "".join(body[a:b] for a, b in kept_ranges(len(body), unembedded_ranges(body))) == own
+
+
+def test_hard_wrapped_paragraphs_are_reflowed_but_quotes_lists_and_signatures_keep_their_lines() -> None:
+    wrapped = (
+        "Keep the reduced entrance until the robbing has stopped for a full\n"
+        "week, and do not feed them meanwhile.\n"
+        "Things to bring to the apiary when you go there next time:\n"
+        "- a wet sheet\n"
+        "> quoted text that is long enough to have been wrapped by the mailer\n"
+        "> second quoted line\n"
+        "Short line\n"
+        "next line\n"
+        "-- \n"
+        "Lukas\n"
+    )
+    assert reflow(wrapped) == wrapped.replace("a full\nweek", "a full week")
 
 
 def test_chunks_of_a_post_leave_out_its_unembedded_ranges_and_index_its_text() -> None:

@@ -23,7 +23,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from dateutil import parser as dateparser
 
 from ingest.sources.mail_html import html_to_text
-from ingest.sources.mail_quotes import Range, unembedded_ranges
+from ingest.sources.mail_quotes import Range, reflow, unembedded_ranges
 from ingest.sources.mail_stream import RawMessage
 
 MSG_ID = re.compile(r"<([^<>\s]+)>")
@@ -67,7 +67,7 @@ def parse_mail(raw: RawMessage, where: str) -> Mail:
     subject = header(msg, "subject")
     address, name = sender(header(msg, "from") or _separator_sender(raw.separator))
     date = parse_date(header(msg, "date")) or parse_date(_separator_date(raw.separator))
-    text = clean_body(body_text(msg))
+    text = reflow(clean_body(body_text(msg)))
     if not (text.strip() or subject or address):
         raise ValueError("an empty message (no sender, subject or text)")
     ancestors = tuple(MSG_ID.findall(header(msg, "references")))

@@ -1,5 +1,6 @@
 """Finding what in a mail body is not the sender's own words: quoted replies, attribution
-lines, forwarded-original blocks, signatures and list footers.
+lines, forwarded-original blocks, signatures and list footers; and re-flowing hard-wrapped
+paragraphs (:func:`reflow`).
 
 These parts stay in the post for display; :func:`unembedded_ranges` returns where they are so
 the chunker leaves them out (``Post.unembedded``). Everything here works on lines and is
@@ -43,7 +44,36 @@ LIST_HINT = re.compile(r"mailing list|listinfo|unsubscribe|@|https?://", re.IGNO
 GROUPSIO_FOOTER = re.compile(r"^(-=){5,}-?\s*$")
 SIGNATURE = re.compile(r"^--[ \t]?$")
 
+LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)])\s")
+WRAPPED = 50
+"""A line at least this long, followed by more text, was most likely wrapped by the mailer."""
+
 Range = tuple[int, int]
+
+
+def reflow(text: str) -> str:
+    """``text`` with hard-wrapped paragraphs joined into one line each, so a sentence is not
+    cut at the mailer's line width (answers quote whole sentences, and split at line ends).
+    Quoted lines, list items, indented lines, short lines and the separators recognised
+    below keep their own lines."""
+    out: list[str] = []
+    last = ""  # the previous physical line
+    for line in text.split("\n"):
+        if out and _wrapped(last, line):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+        last = line
+    return "\n".join(out)
+
+
+def _wrapped(previous: str, line: str) -> bool:
+    if len(previous.strip()) < WRAPPED or not line.strip() or line[:1].isspace() or previous.rstrip().endswith(":"):
+        return False
+    if QUOTED.match(previous) or QUOTED.match(line) or LIST_ITEM.match(line):
+        return False
+    boundaries = (SIGNATURE, ORIGINAL, NEXT_PART, RULE, GROUPSIO_FOOTER, OUTLOOK_FROM)
+    return not any(b.match(line) for b in boundaries) and not WROTE.search(previous)
 
 
 def unembedded_ranges(text: str) -> tuple[Range, ...]:
