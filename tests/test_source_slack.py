@@ -278,15 +278,18 @@ OTHER = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), 
 
 
 def _mangle_json(value: Any, data: st.DataObject) -> Any:
-    """Delete one nested field of ``value`` or give it a value of another type."""
+    """Delete one nested field of ``value``, swap it with a sibling, or give it a value of another type."""
     if isinstance(value, list) and value:
         i = data.draw(st.integers(0, len(value) - 1))
         value[i] = _mangle_json(value[i], data)
     elif isinstance(value, dict) and value:
         key = data.draw(st.sampled_from(sorted(value)))
-        action = data.draw(st.sampled_from(["delete", "replace", "descend"]))
+        action = data.draw(st.sampled_from(["delete", "replace", "descend", "swap"]))
         if action == "delete":
             del value[key]
+        elif action == "swap":
+            other = data.draw(st.sampled_from(sorted(value)))
+            value[key], value[other] = value[other], value[key]
         elif action == "descend" and isinstance(value[key], list | dict):
             value[key] = _mangle_json(value[key], data)
         else:
