@@ -31,6 +31,7 @@ AT_OBFUSCATED = re.compile(r"([\w.+'-]+) at ([\w-]+(?:\.[\w-]+)+)")
 FOLD = re.compile(r"\r?\n[ \t]+")
 ASCTIME = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +\w{3} +\d{1,2} +\d{1,2}:\d{2}(:\d{2})? +(\S+ +)?\d{4}")
 RFC_DATE = re.compile(r"^\s*(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
+SURROGATE = re.compile("[\udc80-\udcff]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NO_DATE = datetime(1, 1, 1)
 PARSER = BytesParser(policy=email.policy.default)
@@ -98,7 +99,7 @@ def header(msg: Message, name: str) -> str:
 def clean(text: str) -> str:
     """``text`` with stray 8-bit bytes (kept by the parser as surrogates) decoded as UTF-8,
     else Windows-1252, and control characters other than tab and newline removed."""
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if SURROGATE.search(text):
         data = text.encode("utf-8", "surrogateescape")
         try:
             text = data.decode("utf-8")

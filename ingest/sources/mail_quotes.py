@@ -44,6 +44,9 @@ LIST_HINT = re.compile(r"mailing list|listinfo|unsubscribe|@|https?://", re.IGNO
 GROUPSIO_FOOTER = re.compile(r"^(-=){5,}-?\s*$")
 SIGNATURE = re.compile(r"^--[ \t]?$")
 
+BOUNDARY = re.compile("|".join(
+    f"(?:{p.pattern})" for p in (SIGNATURE, ORIGINAL, NEXT_PART, RULE, GROUPSIO_FOOTER, OUTLOOK_FROM)
+), re.IGNORECASE)
 LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)])\s")
 WRAPPED = 50
 """A line at least this long, followed by more text, was most likely wrapped by the mailer."""
@@ -72,8 +75,7 @@ def _wrapped(previous: str, line: str) -> bool:
         return False
     if QUOTED.match(previous) or QUOTED.match(line) or LIST_ITEM.match(line):
         return False
-    boundaries = (SIGNATURE, ORIGINAL, NEXT_PART, RULE, GROUPSIO_FOOTER, OUTLOOK_FROM)
-    return not any(b.match(line) for b in boundaries) and not WROTE.search(previous)
+    return not BOUNDARY.match(line) and not WROTE.search(previous)
 
 
 def unembedded_ranges(text: str) -> tuple[Range, ...]:
