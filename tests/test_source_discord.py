@@ -146,6 +146,16 @@ def test_overlapping_exports_give_the_same_conversations_as_one_full_export(tmp_
     assert [len(t.posts) for t in full.threads] == [3, 2, 3]
 
 
+def test_one_ingest_reads_a_channel_split_over_files_once(tmp_path: Path) -> None:
+    messages = [message(i, minute) for i, minute in enumerate([0, 5, 10, 60], start=100)]
+    first = write(tmp_path, "general [500] [part 1].json", export(messages[:2]))
+    second = write(tmp_path, "general [500] [part 2].json", export(messages[2:]))
+    report = Report()
+    yielded = [list(LOADER.load(SourceFile(path, path.name), report)) for path in (second, first)]
+    assert [len(records) for records in yielded] == [3, 0]  # an account and two conversations; then nothing
+    assert len(list(LOADER.load(SourceFile(first, first.name), Report()))) == 3  # a new ingest reads it again
+
+
 def test_a_reply_joins_its_conversation_across_other_talk() -> None:
     warned: list[Message] = []
     grouper = Grouper("500", warned.append)

@@ -2,16 +2,20 @@
 
 A thread file is one thread; a plain channel is cut into conversations
 (:mod:`ingest.sources.discord_conversations`). Exports of the same channel lying in the same
-folder (overlapping date ranges) are read together, merged by message id, so each message is
-kept once and conversations come out the same whichever file is read; every one of those
-files yields the same thread pages, which merge. Who may read a channel is not in the export:
-a guild channel is public unless its ``<file>.meta.yaml`` sidecar names groups; direct
-messages and private threads are skipped unless the sidecar sets ``visibility`` explicitly.
+folder (overlapping date ranges, or DCE's ``--partition`` parts) are read together, merged by
+message id, so each message is kept once and conversations come out as from one complete
+export: the first of those files an ingest meets yields the whole channel, the others nothing.
+
+Who may read a channel is not in the export: a guild channel is public unless its
+``<file>.meta.yaml`` sidecar names groups; direct messages and private threads are skipped
+unless the sidecar sets ``visibility`` explicitly.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 from ingest.sources.base import Record, Report, SourceFile, ThreadPage, head
 from ingest.sources.discord_conversations import GAP, Conversation, Grouper
@@ -43,22 +47,20 @@ class DiscordLoader:
         """See :class:`ingest.sources.base.SourceLoader`."""
         return source.path.is_file() and looks_like_export(head(source.path, SNIFF_BYTES))
 
+    def __init__(self) -> None:
+        self._read: dict[int, set[tuple[Path, ...]]] = {}
+        """Per ingest (keyed by its report): the groups of same-channel files already read."""
+
     def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
         """See :class:`ingest.sources.base.SourceLoader`."""
-        local = Report()  # problems of sibling files are reported once, not once per sibling
-        try:
-            yield from self._load(source, local)
-        finally:
-            known = set(report.problems)
-            report.problems.extend(p for p in local.problems if p not in known)
-
-    def _load(self, source: SourceFile, report: Report) -> Iterator[Record]:
         try:
             header = read_header(source.path)
         except (OSError, ValueError) as e:
             report.error(source.rel, f"not a readable DiscordChatExporter export: {e}; skipped")
             return
         files = [source] if header.is_thread else same_channel_files(source, header)
+        if len(files) > 1 and not self._first_read(files, report):
+            return  # another export of this channel already yielded the whole channel in this ingest
         visibility = _visibility(files, header, report)
         if visibility is None:
             return
@@ -67,6 +69,18 @@ class DiscordLoader:
         else:
             messages = merged_messages(files, report)
         yield from _threads(messages, header, source, visibility, report, files[0].rel)
+
+    def _first_read(self, files: list[SourceFile], report: Report) -> bool:
+        """True the first time this ingest (its ``report``) meets this group of files."""
+        seen = self._read.get(id(report))
+        if seen is None:
+            seen = self._read[id(report)] = set()
+            weakref.finalize(report, self._read.pop, id(report), None)
+        key = tuple(f.path.resolve() for f in files)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
 
 
 def _threads(messages: Iterator[Message], header: Header, source: SourceFile, visibility: tuple[str, ...],
