@@ -150,12 +150,22 @@ def test_posts_the_stream_lists_but_no_file_holds_are_named_in_a_warning(tmp_pat
     assert "topic 212 'Solar wax melter" in warning.message and "3 of them" in warning.message
 
 
-def test_private_messages_are_left_out(tmp_path: Path) -> None:
+def test_private_messages_and_deleted_topics_are_left_out(tmp_path: Path) -> None:
     topic = sample("t-230.json")
     topic["archetype"] = "private_message"
-    write(tmp_path, "pm.json", topic)
-    loaded, report = load_folder(tmp_path)
-    assert loaded.threads == [] and "private message" in report.warnings[0].message
+    write(tmp_path / "pm", "pm.json", topic)
+    gone = sample("t-57.json") | {"deleted_at": "2017-01-02T03:04:05.000Z"}
+    write(tmp_path / "deleted", "t-57.json", gone)
+    for folder, reason in (("pm", "private message"), ("deleted", "deleted topic")):
+        loaded, report = load_folder(tmp_path / folder)
+        assert loaded.threads == [] and reason in report.warnings[0].message
+
+
+def test_an_old_quote_title_names_its_author() -> None:
+    cooked = ('<aside class="quote" data-post="2" data-topic="57"><div class="title"><div class="quote-controls">'
+              '</div><img width="20" height="20" src="/a.png" class="avatar">rosa_d said:</div>'
+              "<blockquote>Outside only.</blockquote></aside><p>Thanks!</p>")
+    assert cooked_to_text(cooked) == "> rosa_d wrote:\n> Outside only.\n\nThanks!"
 
 
 def test_a_post_without_what_is_needed_is_an_error_and_the_rest_is_kept(tmp_path: Path) -> None:

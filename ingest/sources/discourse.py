@@ -88,8 +88,8 @@ def _topic_page(data: dict[str, Any], topic_id: int, source: SourceFile, folder:
         info = TopicInfo()
         add_topic_file(info, data, source.path.name)
     where = f"{source.rel}:topic {topic_id}"
-    if info.archetype == "private_message":
-        report.warning(where, "a private message, not a forum topic; left out")
+    if info.archetype == "private_message" or info.deleted:
+        report.warning(where, f"a {'private message' if not info.deleted else 'deleted topic'}; left out")
         return
     visibility = visibility_of(info, folder, topic_id, where, report)
     if visibility is None:

@@ -45,6 +45,7 @@ class TopicInfo:
     category: dict[str, Any] | None = None
     tags: tuple[str, ...] = ()
     archetype: str = ""
+    deleted: bool = False
     accepted_post_number: int | None = None
     has_topic_view: bool = False
     stream: list[int] | None = None
@@ -178,6 +179,7 @@ def add_topic_file(info: TopicInfo, data: dict[str, Any], name: str) -> None:
         info.category = data["category"]
     info.tags = info.tags or tags_of(data.get("tags"))
     info.archetype = info.archetype or _str(data.get("archetype"))
+    info.deleted = info.deleted or bool(data.get("deleted_at"))
     accepted = data.get("accepted_answer")
     if info.accepted_post_number is None and isinstance(accepted, dict):
         info.accepted_post_number = _int(accepted.get("post_number"))

@@ -45,7 +45,7 @@ def cooked_to_text(cooked: str) -> str:
 def _replace_quote(soup: BeautifulSoup, aside: Tag) -> None:
     who = str(aside.get("data-username") or "").strip()
     if not who and (title := aside.select_one(".title")):
-        who = title.get_text(" ", strip=True).rstrip(":")
+        who = title.get_text(" ", strip=True).rstrip(":").removesuffix(" said").strip()  # older versions
     body = aside.find("blockquote")
     quoted = get_text(str(body), _CONFIG).strip() if isinstance(body, Tag) else ""
     lines = [f"> {who} wrote:" if who else "> Quote:"] + [f"> {line}".rstrip() for line in quoted.splitlines()]
