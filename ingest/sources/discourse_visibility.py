@@ -42,8 +42,9 @@ def visibility_of(info: TopicInfo, folder: Folder, topic_id: int, where: str,
     if embedded.get("read_restricted") not in (None, False) or _restricted(known, categories):
         return (group,)
     if categories is not None and category_id is not None and known is None and "read_restricted" not in embedded:
-        report.warning(where, f"category {category_id} is not in the categories file beside it, so it may be "
-                       f"restricted; visible only to the group {group!r}")
+        report.warning(where, f"category {category_id} is not in the categories file beside it (a restricted "
+                       "category, or a subcategory: /site.json lists those), so it may be restricted; visible only "
+                       f"to the group {group!r}")
         return (group,)
     return PUBLIC
 
