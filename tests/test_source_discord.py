@@ -182,9 +182,22 @@ def test_a_direct_message_export_is_skipped_unless_its_sidecar_says_who_may_read
     assert [p.thread.visibility for p in pages] == [("mentors",)]
 
 
+def test_a_channel_sidecar_covers_its_other_exports_and_its_threads(tmp_path: Path) -> None:
+    write(tmp_path, "a.json", export([message(1, 0)]))
+    write(tmp_path, "b.json", export([message(2, 1)]))
+    thread = export([message(3, 2)], channel_type="GuildPublicThread", channel_id="600", parent="general")
+    thread["channel"]["categoryId"] = "500"
+    write(tmp_path, "thread.json", thread)
+    (tmp_path / "b.json.meta.yaml").write_text("visibility: [mentors]\n")
+    loaded, report = load_folder(tmp_path)
+    assert report.problems == []
+    assert {t.id: t.visibility for t in loaded.threads} == {"discord:500:1": ("mentors",), "discord:600": ("mentors",)}
+
+
 def test_exports_of_one_channel_that_disagree_on_visibility_are_skipped(tmp_path: Path) -> None:
     write(tmp_path, "a.json", export([message(1, 0)]))
     write(tmp_path, "b.json", export([message(2, 1)]))
+    (tmp_path / "a.json.meta.yaml").write_text("visibility: public\n")
     (tmp_path / "b.json.meta.yaml").write_text("visibility: [mentors]\n")
     loaded, report = load_folder(tmp_path)
     assert loaded.threads == [] and "disagree on visibility" in report.errors[0].message

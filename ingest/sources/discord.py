@@ -22,11 +22,11 @@ from ingest.sources.discord_conversations import GAP, Conversation, Grouper
 from ingest.sources.discord_files import (
     SNIFF_BYTES,
     Header,
+    channel_files,
     looks_like_export,
     merged_messages,
     read_header,
     read_messages,
-    same_channel_files,
 )
 from ingest.sources.discord_messages import Message
 from ingest.sources.resource_meta import SIDECAR_SUFFIX, sidecar_meta
@@ -43,13 +43,13 @@ class DiscordLoader:
     claims_trees = False
     streams = True
 
-    def matches(self, source: SourceFile) -> bool:
-        """See :class:`ingest.sources.base.SourceLoader`."""
-        return source.path.is_file() and looks_like_export(head(source.path, SNIFF_BYTES))
-
     def __init__(self) -> None:
         self._read: dict[int, set[tuple[Path, ...]]] = {}
         """Per ingest (keyed by its report): the groups of same-channel files already read."""
+
+    def matches(self, source: SourceFile) -> bool:
+        """See :class:`ingest.sources.base.SourceLoader`."""
+        return source.path.is_file() and looks_like_export(head(source.path, SNIFF_BYTES))
 
     def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
         """See :class:`ingest.sources.base.SourceLoader`."""
@@ -58,10 +58,12 @@ class DiscordLoader:
         except (OSError, ValueError) as e:
             report.error(source.rel, f"not a readable DiscordChatExporter export: {e}; skipped")
             return
-        files = [source] if header.is_thread else same_channel_files(source, header)
+        files = [source] if header.is_thread else sorted([source, *channel_files(source, header.channel_id)],
+                                                         key=lambda f: f.rel)
         if len(files) > 1 and not self._first_read(files, report):
             return  # another export of this channel already yielded the whole channel in this ingest
-        visibility = _visibility(files, header, report)
+        parent = channel_files(source, header.parent_id) if header.is_thread and header.parent_id else []
+        visibility = _visibility(files, parent, header, report)
         if visibility is None:
             return
         if header.is_thread:
@@ -134,21 +136,24 @@ def _title(message: Message) -> str:
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
-def _visibility(files: list[SourceFile], header: Header, report: Report) -> tuple[str, ...] | None:
-    """Who may read the channel, from the files' sidecars (all must agree); None = skip."""
-    found: set[tuple[str, ...]] = set()
-    for file in files:
+def _visibility(own: list[SourceFile], parent: list[SourceFile], header: Header,
+                report: Report) -> tuple[str, ...] | None:
+    """Who may read the channel, from the sidecars that state it: the channel's own files' and,
+    for a thread, its parent channel's exports beside it. Stated visibilities must agree; with
+    none, public (a direct message or private thread must state its own). None = skip."""
+    stated: dict[str, tuple[str, ...]] = {}
+    for file in [*own, *parent]:
         meta = sidecar_meta(file, report)
         if meta is None:
-            report.error(file.rel, "its sidecar is invalid, so who may read it is unknown; skipped")
+            report.error(own[0].rel, f"the sidecar of {file.rel} is invalid, so who may read it is unknown; skipped")
             return None
-        if header.is_private and "visibility" not in meta.model_fields_set:
-            report.error(file.rel, "a direct-message or private-thread export, and DiscordChatExporter does not "
-                         f"record who may read it: set `visibility:` in {file.path.name}{SIDECAR_SUFFIX}; skipped")
-            return None
-        found.add(PUBLIC if meta.visibility == "public" else tuple(sorted(set(meta.visibility))))
-    if len(found) > 1:
-        report.error(files[0].rel, "exports of the same channel disagree on visibility (see their sidecars); skipped")
+        if "visibility" in meta.model_fields_set:
+            stated[file.rel] = PUBLIC if meta.visibility == "public" else tuple(sorted(set(meta.visibility)))
+    if header.is_private and not any(file.rel in stated for file in own):
+        report.error(own[0].rel, "a direct-message or private-thread export, and DiscordChatExporter does not "
+                     f"record who may read it: set `visibility:` in {own[0].path.name}{SIDECAR_SUFFIX}; skipped")
         return None
-    return found.pop()
-
+    if len(set(stated.values())) > 1:
+        report.error(own[0].rel, f"the sidecars of {', '.join(sorted(stated))} disagree on visibility; skipped")
+        return None
+    return next(iter(stated.values()), PUBLIC)

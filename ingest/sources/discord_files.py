@@ -39,6 +39,7 @@ class Header:
     name: str
     kind: str | int
     parent: str
+    parent_id: str = ""
 
     @property
     def is_thread(self) -> bool:
@@ -73,7 +74,7 @@ def read_header(path: Path) -> Header:
         guild_id=str(guild.get("id") or "0"), channel_id=str(channel["id"]),
         name=_text(channel.get("name")) or str(channel["id"]),
         kind=kind if isinstance(kind, str | int) and not isinstance(kind, bool) else "",
-        parent=_text(channel.get("category")),
+        parent=_text(channel.get("category")), parent_id=str(channel.get("categoryId") or ""),
     )
 
 
@@ -126,16 +127,15 @@ def merged_messages(sources: list[SourceFile], report: Report) -> Iterator[Messa
             yield message
 
 
-def same_channel_files(source: SourceFile, header: Header) -> list[SourceFile]:
-    """``source`` and the other exports of the same channel in its folder, by name."""
+def channel_files(source: SourceFile, channel_id: str) -> list[SourceFile]:
+    """The other plain-channel exports of ``channel_id`` in the folder of ``source``."""
     folder = source.path.parent
     rel_dir = PurePosixPath(source.rel).parent
-    found = [
+    return [
         SourceFile(folder / name, str(rel_dir / name) if str(rel_dir) != "." else name, source.max_bytes)
-        for name, channel_id in _CHANNELS.get(source.path)
-        if channel_id == header.channel_id and name != source.path.name
+        for name, found in _CHANNELS.get(source.path)
+        if found == channel_id and name != source.path.name
     ]
-    return sorted([source, *found], key=lambda s: s.rel)
 
 
 def _folder_channels(folder: Path, files: Files) -> list[tuple[str, str]]:
