@@ -66,6 +66,7 @@ def test_sample_topics_pages_merge_and_each_post_is_kept_once() -> None:
     assert wax.title.startswith("Solar wax melter") and wax.channel == "Gear and builds"
     assert wax.tags == ("beeswax", "diy") and threads["discourse:57"].tags == ("paint", "hive-boxes")
     assert wax.posts[3].reply_to == "discourse:212:2" and wax.posts[1].score == 4
+    assert wax.url == "https://forum.canopy.example/t/solar-wax-melter-from-an-old-window/212"  # host from avatars
 
 
 def test_sample_accepted_answer_small_actions_and_whispers() -> None:

@@ -103,7 +103,7 @@ def _topic_page(data: dict[str, Any], topic_id: int, source: SourceFile, folder:
     yield ThreadPage(Thread(
         id=f"discourse:{topic_id}", source="discourse", channel=channel_of(info, folder.categories),
         title=info.title or f"Topic {topic_id}", posts=tuple(posts), tags=info.tags, visibility=visibility,
-        origin=where,
+        url=f"https://{info.host}/t/{info.slug or 'topic'}/{topic_id}" if info.host else "", origin=where,
     ))
 
 

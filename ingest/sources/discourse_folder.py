@@ -21,6 +21,7 @@ from ingest.sources.folder_cache import Files, FolderCache
 CATEGORY_FILES = ("categories.json", "site.json")
 _POST_STREAM = re.compile(rb'(?<!\\)"post_stream"\s*:\s*\{')
 _CATEGORIES = re.compile(rb'(?<!\\)"(category_list|categories)"\s*:')
+_AVATAR_HOST = re.compile(r"^(?:https?://[^/]+)?/user_avatar/([a-z0-9.-]+\.[a-z]{2,})/", re.IGNORECASE)
 SNIFF_BYTES = 1 << 20
 MAX_SUMMARY_BYTES = 50 * 1024 * 1024  # no real topic file is larger; such a file is read alone
 
@@ -41,6 +42,8 @@ class TopicInfo:
     """What the folder's files say about one topic (the first file by name wins a field)."""
 
     title: str = ""
+    slug: str = ""
+    host: str = ""
     category_id: int | None = None
     category: dict[str, Any] | None = None
     tags: tuple[str, ...] = ()
@@ -167,6 +170,7 @@ def add_topic_file(info: TopicInfo, data: dict[str, Any], name: str) -> None:
     stream = data["post_stream"]
     posts = stream.get("posts") if isinstance(stream.get("posts"), list) else []
     info.post_ids.update(i for i in (_int(p.get("id")) for p in posts if isinstance(p, dict)) if i is not None)
+    info.host = info.host or host_of(posts)
     if isinstance(stream.get("stream"), list) and info.stream is None:
         info.stream = [i for i in (_int(v) for v in stream["stream"]) if i is not None]
         info.stream_file = name
@@ -174,6 +178,7 @@ def add_topic_file(info: TopicInfo, data: dict[str, Any], name: str) -> None:
         return
     info.has_topic_view = True
     info.title = info.title or _str(data.get("title")) or _str(data.get("fancy_title"))
+    info.slug = info.slug or _str(data.get("slug"))
     info.category_id = info.category_id if info.category_id is not None else _int(data.get("category_id"))
     if info.category is None and isinstance(data.get("category"), dict):
         info.category = data["category"]
@@ -183,6 +188,17 @@ def add_topic_file(info: TopicInfo, data: dict[str, Any], name: str) -> None:
     accepted = data.get("accepted_answer")
     if info.accepted_post_number is None and isinstance(accepted, dict):
         info.accepted_post_number = _int(accepted.get("post_number"))
+
+
+def host_of(posts: list[Any]) -> str:
+    """The forum's host name, from an uploaded avatar's template (Discourse writes them as
+    ``/user_avatar/<host>/<username>/{size}/...``); "" when no post has one."""
+    for post in posts:
+        template = post.get("avatar_template") if isinstance(post, dict) else None
+        found = _AVATAR_HOST.match(template) if isinstance(template, str) else None
+        if found:
+            return found.group(1)
+    return ""
 
 
 def tags_of(raw: Any) -> tuple[str, ...]:
