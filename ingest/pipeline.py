@@ -26,7 +26,7 @@ from ingest.validate import Loaded, collect
 from retrieval.embedding import Embedder
 from retrieval.hashing import text_hash
 from retrieval.index import IndexDir, Snapshot
-from retrieval.records import Chunk, Document, Member
+from retrieval.records import Chunk, Document, Member, Thread
 from retrieval.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bo
     remove = (
         sorted(i for i in stored if i not in seen and stored_paths[i] not in broken) if prune else []
     )
+    superseded = _superseded(current, write, report)
+    remove = sorted(set(remove) | superseded)
     members = [
         m for m in loaded.members
         if (m.id, m.name, json.dumps(m.handles), int(m.opt_out)) not in stored_members
@@ -167,6 +169,27 @@ def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bo
         write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members,
     )
+
+
+def _superseded(current: Snapshot | None, write: list[Document], report: Report) -> set[str]:
+    """Stored threads holding a post that a thread being written now carries: the message was
+    regrouped (a mail whose ancestors arrived later, a chat conversation whose gap filled
+    in), so the old thread is replaced and each post stays stored once."""
+    carried = {p.id: (d.id, d.origin) for d in write if isinstance(d, Thread) for p in d.posts}
+    if current is None or not carried:
+        return set()
+    found: set[str] = set()
+    ids = list(carried)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        rows = current.db.execute(f"SELECT id, doc_id FROM posts WHERE id IN ({','.join('?' * len(part))})", part)
+        for post_id, doc_id in rows:
+            new_id, origin = carried[post_id]
+            if doc_id != new_id and doc_id not in found:
+                found.add(doc_id)
+                report.warning(origin, f"post {post_id!r} moved from thread {doc_id!r} to {new_id!r}; "
+                               "the old thread is replaced")
+    return found
 
 
 def write_plan(

@@ -348,3 +348,25 @@ def test_ingest_then_a_new_month_embeds_only_the_new_message(tmp_path: Path, emb
     )
     third = ingest([corpus], index_dir, embedder)
     assert (third.chunks_embedded, third.documents_changed, third.documents_new) == (1, 1, 0)
+
+
+@pytest.mark.integration
+def test_a_message_regrouped_by_a_later_month_moves_threads_without_breaking_the_ingest(
+    tmp_path: Path, embedder  # type: ignore[no-untyped-def]
+) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "june.mbox").write_bytes(
+        b"From a@x.example  Mon Jun  3 10:00:00 2024\nFrom: a@x.example\nSubject: Re: hives\n"
+        b"In-Reply-To: <P@x>\nMessage-ID: <M@x>\n\nThe strap is tied down to an eye bolt.\n"
+    )
+    index_dir = IndexDir(tmp_path / "ix")
+    ingest([lists], index_dir, embedder)  # M's parent P is unknown: M's thread is named after P
+    (lists / "may.mbox").write_bytes(
+        b"From b@x.example  Mon May  6 10:00:00 2024\nFrom: b@x.example\nSubject: Re: hives\n"
+        b"In-Reply-To: <Q@x>\nMessage-ID: <P@x>\n\nUse a ratchet strap on roof hives.\n"
+    )
+    second = ingest([lists], index_dir, embedder)  # now P is known and answers Q: M moves to mail:Q@x
+    assert second.errors == 0 and any("moved from thread 'mail:P@x'" in str(p) for p in second.problems)
+    snapshot = index_dir.open()
+    assert [r[0] for r in snapshot.db.execute("SELECT doc_id FROM posts ORDER BY id")] == ["mail:Q@x", "mail:Q@x"]
