@@ -121,6 +121,7 @@ def _base_root(top: Mail, by_subject: dict[str, tuple[str, datetime | None]]) ->
 
 
 def _accounts(mails: list[Mail], report: Report) -> Iterator[Account]:
+    """One account per address, named by its first non-empty display name (else the address)."""
     names: dict[str, tuple[str, str]] = {}
     for mail in mails:
         handle = mail.address or UNKNOWN_SENDER
@@ -129,7 +130,7 @@ def _accounts(mails: list[Mail], report: Report) -> Iterator[Account]:
         if handle not in names or not names[handle][0]:
             names[handle] = (mail.name if mail.address else "Unknown sender", mail.where)
     for handle, (name, where) in names.items():
-        yield Account(source=SOURCE, handles=(handle,), name=name, origin=where)
+        yield Account(source=SOURCE, handles=(handle,), name=name or handle, origin=where)
 
 
 def _thread(root: str, group: list[Mail], known: dict[str, Mail], visibility: tuple[str, ...]) -> Thread:
