@@ -213,6 +213,14 @@ def test_a_truncated_file_keeps_what_came_before_the_break(tmp_path: Path) -> No
     assert "invalid JSON after 1 messages" in report.errors[0].message
 
 
+def test_a_wrong_format_forced_on_a_file_is_an_error_not_a_crash() -> None:
+    topic = SAMPLE / "exports" / "discourse" / "t-230.json"
+    report = Report()
+    assert list(LOADER.load(SourceFile(topic, "t-230.json"), report)) == []
+    assert report.errors[0].where == "t-230.json"
+    assert "not a readable DiscordChatExporter export" in report.errors[0].message
+
+
 def test_detection_reads_content_not_names(tmp_path: Path) -> None:
     write(tmp_path, "channel.txt", export([message(1, 0)]))
     write(tmp_path, "other.json", {"guild": 1, "messages": []})
@@ -241,9 +249,9 @@ def _mangle(data: dict[str, Any], draw: Callable[..., Any]) -> bytes:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.data())
-def test_mangled_exports_are_reported_never_raised(tmp_path: Path, data: st.DataObject) -> None:
-    source = json.loads((EXPORT / CHANNEL).read_text(encoding="utf-8"))
+@given(st.data(), st.sampled_from([CHANNEL, LATER, THREAD]))
+def test_mangled_exports_are_reported_never_raised(tmp_path: Path, data: st.DataObject, name: str) -> None:
+    source = json.loads((EXPORT / name).read_text(encoding="utf-8"))
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     path = folder / "x.json"
     path.write_bytes(_mangle(source, data.draw))

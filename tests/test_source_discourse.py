@@ -179,6 +179,13 @@ def test_a_post_without_what_is_needed_is_an_error_and_the_rest_is_kept(tmp_path
     assert [e.where for e in report.errors] == ["t-57.json:post 303", "t-57.json:post 306"]
 
 
+def test_a_wrong_format_forced_on_a_file_is_an_error_not_a_crash() -> None:
+    channel = next((SAMPLE / "exports" / "discord").glob("*.json"))
+    report = Report()
+    assert list(LOADER.load(SourceFile(channel, channel.name), report)) == []
+    assert "not a Discourse topic" in report.errors[0].message
+
+
 def test_detection_claims_topics_and_categories_files_only(tmp_path: Path) -> None:
     shutil.copytree(EXPORT, tmp_path / "forum")
     write(tmp_path / "forum", "other.json", {"categories": []})
