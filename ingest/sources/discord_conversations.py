@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ingest.sources.discord_messages import Message
 
@@ -58,6 +58,7 @@ class Grouper:
         self.owner: dict[int, int] = {}
         self.seen: set[int] = set()
         self.latest: int | None = None
+        self.oldest_last: datetime | None = None  # a lower bound of the open conversations' last times
 
     def add(self, message: Message) -> Iterator[Conversation]:
         """Place ``message``; yields the conversations that closed before it."""
@@ -95,9 +96,14 @@ class Grouper:
         return replace(message, reply_to=None)
 
     def _close_before(self, message: Message) -> Iterator[Conversation]:
+        """Close conversations quiet for longer than the horizon; scans only when one can be
+        (last times only grow), so a busy channel is not scanned at every message."""
         cutoff = message.created_at - self.horizon
+        if self.oldest_last is not None and cutoff <= self.oldest_last:
+            return
         for key in [k for k, c in self.open.items() if c.messages[-1].created_at < cutoff]:
             closed = self.open.pop(key)
             for done in closed.messages:
                 self.owner.pop(done.id, None)
             yield closed
+        self.oldest_last = min((c.messages[-1].created_at for c in self.open.values()), default=message.created_at)
