@@ -36,12 +36,22 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     index: IndexOption = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose source is gone.")] = False,
+    format: Annotated[
+        str | None, typer.Option("--format", help="Read every path with this loader instead of detecting it.")
+    ] = None,
 ) -> None:
     """Load, chunk and embed sources into the index (incremental; atomic swap)."""
     from ingest.pipeline import ingest as run_ingest
+    from ingest.sources import UnknownFormatError, get_loader
     from retrieval.embedding import load_embedder
     from retrieval.index import IndexDir
 
+    if format is not None:
+        try:
+            get_loader(format)
+        except UnknownFormatError as e:
+            err.print(f"[red]error[/red] --format: {e}", highlight=False)
+            raise typer.Exit(2) from None
     settings = _settings(index)
     embedder = load_embedder(settings.model_path)
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -49,6 +59,7 @@ def ingest(
         summary = run_ingest(
             paths, IndexDir(settings.index_dir, settings.backend_config()), embedder, prune=prune,
             max_file_bytes=settings.max_file_bytes, batch_size=settings.embed_batch_size, progress=progress,
+            format=format,
         )
     for problem in summary.problems:
         style = "red" if problem.level == "error" else "yellow"

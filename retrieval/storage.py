@@ -102,6 +102,11 @@ class Catalog(Protocol):
         first, then by value (empty channels are left out)."""
         ...
 
+    def post_documents(self, post_ids: Collection[str]) -> dict[str, str]:
+        """The document holding each stored post of ``post_ids`` (unknown ids are absent),
+        whatever its visibility: for ingest planning, never for callers."""
+        ...
+
     def document_hashes(self) -> dict[str, tuple[str, str]]:
         """Every stored document: id -> (content hash, source path). For ingest planning."""
         ...

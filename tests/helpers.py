@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,3 +98,17 @@ class Community:
                 self._open.close()
             self._open = self.index_dir.open("test-model")
         return self._open.catalog
+
+
+def stored_posts(snapshot: Any, groups: tuple[str, ...] = ()) -> list[Any]:
+    """Every post of the snapshot's documents that ``groups`` may see (``PostInfo`` records),
+    read through the catalog as the features read them."""
+    catalog = snapshot.catalog
+    return list(catalog.posts_of(list(catalog.document_hashes()), groups))
+
+
+def stored_chunk_bodies(snapshot: Any, groups: tuple[str, ...] = ()) -> list[str]:
+    """The body of every chunk ``groups`` may see (the text without its context header)."""
+    catalog = snapshot.catalog
+    ids = [i for chunk_ids in catalog.chunk_ids(list(catalog.document_hashes()), groups).values() for i in chunk_ids]
+    return [info.body for info in catalog.chunks(ids, groups).values()]

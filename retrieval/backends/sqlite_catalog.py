@@ -171,6 +171,10 @@ class SqliteCatalog:
             "GROUP BY t.tag ORDER BY n DESC, t.tag", params)
         return {"channels": [(r[0], r[1]) for r in channels], "tags": [(r[0], r[1]) for r in tags]}
 
+    def post_documents(self, post_ids: Collection[str]) -> dict[str, str]:
+        rows = batched(self.connection, "SELECT id, doc_id FROM posts WHERE id IN ({marks})", post_ids)
+        return {r[0]: r[1] for r in rows}
+
     def document_hashes(self) -> dict[str, tuple[str, str]]:
         return {r[0]: (r[1], r[2]) for r in self._run("SELECT id, content_hash, source_path FROM documents")}
 

@@ -6,6 +6,7 @@ import pytest
 
 from retrieval.filters import Filters, admits, visible_to
 from retrieval.index import IndexDir, Snapshot
+from retrieval.records import Thread
 from tests.contract.cases import FILTER_CASES
 from tests.contract.world import DOCUMENTS, GROUP_SETS, MEMBERS, HashingEmbedder, entries_of, thread, write
 
@@ -23,6 +24,11 @@ def test_counts_and_hashes(world: Snapshot) -> None:
     assert set(hashes) == set(ALL_IDS) and hashes["r-pub"] == ("hash-r-pub-1", "world")
     assert world.catalog.members() == {m.id: m for m in MEMBERS}
     assert set(world.catalog.members(["m02", "m99"])) == {"m02"}
+
+
+def test_post_documents_locate_stored_posts_whatever_their_visibility(world: Snapshot) -> None:
+    posts = {p.id: d.id for d in DOCUMENTS if isinstance(d, Thread) for p in d.posts}
+    assert world.catalog.post_documents([*posts, "no-such-post"]) == posts
 
 
 def test_empty_catalog(empty: Snapshot) -> None:
