@@ -1,0 +1,191 @@
+"""One Milvus collection per index directory, shared by all of its snapshots through
+generations: the layout, the client, and the translation of filters into Milvus expressions.
+
+Layout (one row per chunk *version*)::
+
+    pk       INT64 primary key   hash of (chunk id, born): a chunk re-added later is a new row
+    chunk    INT64               the chunk id (``hashing.chunk_id``)
+    born     INT64               generation of the snapshot that added it
+    died     INT64               generation of the snapshot that removed it (ALIVE = never)
+    text     VARCHAR + analyzer  the chunk as embedded; Milvus's BM25 function fills ``sparse``
+    sparse   SPARSE_FLOAT_VECTOR BM25 terms of ``text`` (full-text search)
+    dense    FLOAT_VECTOR(d)     the unit embedding (inner product = cosine)
+    doc, kind, source, channel, author, created_at   VARCHAR   filter fields
+    tags, groups                 ARRAY<VARCHAR>      tag filter; visibility (empty = public)
+
+Snapshot ``g`` sees the rows with ``born <= g < died``. An ingest writes generation ``g + 1``
+beside the served ``g`` (new rows are born ``g + 1``; removed rows die at ``g + 1``), so
+readers of ``g`` never see half an ingest, and the swap is the snapshot pointer's
+``os.replace``, as for the default backend. Rows no live snapshot sees are deleted when old
+snapshots are swept. Milvus documentation: https://milvus.io/docs (BM25 full-text search,
+``array_contains_any``, boolean expressions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import ConfigError
+from retrieval.filters import Filters
+from retrieval.records import to_iso
+from retrieval.views import Groups
+
+ALIVE = 2**62
+"""``died`` of a row no snapshot has removed yet."""
+META_FILE = "milvus.json"
+"""Written into each snapshot folder: which collection and generation it reads."""
+MAX_TEXT = 65535
+MAX_ARRAY = 256
+FILTER_FIELDS = ("doc", "kind", "source", "channel", "author", "created_at")
+
+
+@dataclass(frozen=True)
+class MilvusOptions:
+    """Settings under ``milvus`` (``TOWNSQUARE_MILVUS__URI`` ...).
+
+    ``uri``: a Milvus server (``http://host:19530``) or a local file for the embedded
+    milvus-lite; empty means ``<index dir>/milvus.db``. ``index_type``/``index_params`` choose
+    the dense index (``FLAT`` exact; ``HNSW`` with ``{"M": 16, "efConstruction": 200}`` on a
+    cluster); ``search_params`` go with each dense search (e.g. ``{"ef": 64}``).
+    """
+
+    uri: str = ""
+    token: str = ""
+    db_name: str = ""
+    index_type: str = "FLAT"
+    index_params: Mapping[str, Any] | None = None
+    search_params: Mapping[str, Any] | None = None
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> MilvusOptions:
+        """Options from settings; an unknown key is a :class:`ConfigError` naming it."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"milvus: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**options)
+
+    def resolved_uri(self, index_root: Path) -> str:
+        """The URI to connect to (the default file lives in the index directory)."""
+        return self.uri or str(index_root / "milvus.db")
+
+
+def collection_name(index_root: Path) -> str:
+    """A stable collection name for an index directory (Milvus names: letters, digits, _)."""
+    digest = hashlib.blake2b(str(index_root.resolve()).encode(), digest_size=8).hexdigest()
+    return f"townsquare_{digest}"
+
+
+def row_key(chunk: int, born: int) -> int:
+    """Primary key of a chunk version: positive int64 from (chunk id, generation)."""
+    digest = hashlib.blake2b(f"{chunk}:{born}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & (2**63 - 1)
+
+
+def connect(options: MilvusOptions, index_root: Path) -> Any:
+    """A ``pymilvus.MilvusClient`` for the configured server or embedded file.
+
+    Raises:
+        ConfigError: pymilvus is not installed.
+    """
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ConfigError("the milvus backend needs pymilvus (and milvus-lite for a local file)") from e
+    kwargs: dict[str, Any] = {"uri": options.resolved_uri(index_root)}
+    if options.token:
+        kwargs["token"] = options.token
+    if options.db_name:
+        kwargs["db_name"] = options.db_name
+    return MilvusClient(**kwargs)
+
+
+def ensure_collection(client: Any, name: str, dimension: int, options: MilvusOptions) -> None:
+    """Create the collection with its BM25 function and indexes unless it exists; load it."""
+    if not client.has_collection(name):
+        client.create_collection(name, schema=_schema(client, dimension), index_params=_indexes(client, options))
+    client.load_collection(name)
+
+
+def _schema(client: Any, dimension: int) -> Any:
+    from pymilvus import DataType, Function, FunctionType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("pk", DataType.INT64, is_primary=True)
+    for name in ("chunk", "born", "died"):
+        schema.add_field(name, DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True, enable_match=True)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
+    for name in FILTER_FIELDS:
+        schema.add_field(name, DataType.VARCHAR, max_length=1024)
+    for name in ("tags", "groups"):
+        schema.add_field(name, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_ARRAY, max_length=512)
+    schema.add_function(
+        Function(name="text_bm25", function_type=FunctionType.BM25, input_field_names=["text"],
+                 output_field_names=["sparse"])
+    )
+    return schema
+
+
+def _indexes(client: Any, options: MilvusOptions) -> Any:
+    params = client.prepare_index_params()
+    params.add_index("dense", index_type=options.index_type, metric_type="IP", params=dict(options.index_params or {}))
+    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    for name in ("chunk", "born", "died"):
+        params.add_index(name, index_type="STL_SORT")
+    return params
+
+
+def literal(value: object) -> str:
+    """A Milvus expression literal (strings and lists of strings quoted and escaped as JSON)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def expression(generation: int, where: Filters, groups: Groups) -> str:
+    """The boolean expression for rows of ``generation`` passing ``where`` that ``groups``
+    may see — the same semantics as ``filters.admits``."""
+    parts = [f"born <= {generation}", f"died > {generation}"]
+    visible = "array_length(groups) == 0"
+    if groups:
+        visible = f"({visible} or array_contains_any(groups, {literal(sorted(groups))}))"
+    parts.append(visible)
+    for name in ("channel", "source", "author", "kind"):
+        wanted = getattr(where, name)
+        if wanted is not None:
+            parts.append(f"{name} == {literal(wanted)}")
+    if where.tag is not None:
+        parts.append(f"array_contains(tags, {literal(where.tag)})")
+    if where.since is not None:
+        parts.append(f'created_at != "" and created_at >= {literal(to_iso(where.since))}')
+    if where.until is not None:
+        parts.append(f'created_at != "" and created_at <= {literal(to_iso(where.until))}')
+    return " and ".join(parts)
+
+
+def read_meta(snapshot: Path) -> dict[str, Any]:
+    """The collection and generation a snapshot reads (``{}`` if it has none yet)."""
+    path = snapshot / META_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_meta(snapshot: Path, collection: str, generation: int) -> None:
+    """Record in the snapshot folder which collection and generation it reads."""
+    (snapshot / META_FILE).write_text(json.dumps({"collection": collection, "generation": generation}))
+
+
+def rows_alive(client: Any, collection: str, expr: str, fields: Sequence[str], batch: int = 1000) -> list[dict]:
+    """Every row matching ``expr`` (iterated in batches: no query window limit)."""
+    iterator = client.query_iterator(collection, batch_size=batch, filter=expr, output_fields=list(fields))
+    rows: list[dict] = []
+    try:
+        while page := iterator.next():
+            rows.extend(page)
+    finally:
+        iterator.close()
+    return rows
