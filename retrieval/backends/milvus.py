@@ -22,7 +22,6 @@ from retrieval.backends.milvus_collection import (
     ALIVE,
     MAX_ARRAY,
     MAX_TEXT,
-    MilvusOptions,
     collection_name,
     connect,
     ensure_collection,
@@ -33,9 +32,11 @@ from retrieval.backends.milvus_collection import (
     rows_alive,
     write_meta,
 )
+from retrieval.backends.options import MilvusOptions, options_of
 from retrieval.filters import Filters
 from retrieval.storage import Catalog, CatalogBuilder, Place, Scored
 from retrieval.views import ChunkEntry, Groups
+from retrieval.words import query_words
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class _Reader:
     """What both read parts share: a client, the collection and the snapshot's generation."""
 
     def __init__(self, place: Place) -> None:
-        self.options = MilvusOptions.parse(place.options)
+        self.options = options_of(MilvusOptions, place.options, "milvus")
         meta = read_meta(place.path)
         index_root = place.path.parent.parent
         self.collection = meta.get("collection") or collection_name(index_root)
@@ -130,13 +131,16 @@ class MilvusText(_Reader):
     engine's standard analyzer: lower-cased word tokens)."""
 
     def search(self, text: str, k: int, where: Filters, groups: Groups) -> Scored:
-        """See :class:`~retrieval.storage.LexicalIndex`. Milvus Lite reports BM25 as a
-        negative distance and a server as a positive score; both become the positive score."""
-        if k <= 0 or not text.strip():
+        """See :class:`~retrieval.storage.LexicalIndex`. The question's content words
+        (``words.query_words``: Milvus Lite's analyzer keeps stop words) go to the engine's BM25.
+        Milvus Lite reports BM25 as a negative distance and a server as a positive score; both
+        become the positive score."""
+        words = query_words(text)
+        if k <= 0 or not words:
             return []
         try:
             hits = self.client.search(
-                self.collection, data=[text[:MAX_TEXT]], anns_field="sparse", limit=min(k, MAX_LIMIT),
+                self.collection, data=[" ".join(words)[:MAX_TEXT]], anns_field="sparse", limit=min(k, MAX_LIMIT),
                 filter=expression(self.generation, where, groups), output_fields=["chunk"],
                 search_params={"metric_type": "BM25"},
             )
@@ -173,7 +177,7 @@ class _Build:
     """One snapshot being written: generation ``g`` = the served one's + 1."""
 
     def __init__(self, place: Place) -> None:
-        self.options = MilvusOptions.parse(place.options)
+        self.options = options_of(MilvusOptions, place.options, "milvus")
         self.path = place.path
         index_root = place.path.parent.parent
         self.collection = collection_name(index_root)
@@ -327,7 +331,7 @@ def sweep(place: Place) -> None:
     Called when snapshot ``place.path`` is swept: the live generations are those of the other
     snapshot folders beside it; a row that died at or before the oldest of them is unseen.
     """
-    options = MilvusOptions.parse(place.options)
+    options = options_of(MilvusOptions, place.options, "milvus")
     folder = place.path.parent
     live = [int(read_meta(p).get("generation", 0)) for p in folder.iterdir() if p != place.path and p.is_dir()]
     live = [g for g in live if g > 0]

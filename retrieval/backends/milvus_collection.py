@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from retrieval.backends.options import MilvusOptions
 from retrieval.errors import ConfigError
 from retrieval.filters import Filters
 from retrieval.records import to_iso
@@ -41,38 +41,10 @@ META_FILE = "milvus.json"
 """Written into each snapshot folder: which collection and generation it reads."""
 MAX_TEXT = 65535
 MAX_ARRAY = 256
+ANALYZER = {"tokenizer": "standard", "filter": ["lowercase"]}
+"""Word tokens in lower case, like FTS5's unicode61 (Milvus Lite knows only the ``standard``
+and ``jieba`` tokenizers; stop words are left out of the question instead)."""
 FILTER_FIELDS = ("doc", "kind", "source", "channel", "author", "created_at")
-
-
-@dataclass(frozen=True)
-class MilvusOptions:
-    """Settings under ``milvus`` (``TOWNSQUARE_MILVUS__URI`` ...).
-
-    ``uri``: a Milvus server (``http://host:19530``) or a local file for the embedded
-    milvus-lite; empty means ``<index dir>/milvus.db``. ``index_type``/``index_params`` choose
-    the dense index (``FLAT`` exact; ``HNSW`` with ``{"M": 16, "efConstruction": 200}`` on a
-    cluster); ``search_params`` go with each dense search (e.g. ``{"ef": 64}``).
-    """
-
-    uri: str = ""
-    token: str = ""
-    db_name: str = ""
-    index_type: str = "FLAT"
-    index_params: Mapping[str, Any] | None = None
-    search_params: Mapping[str, Any] | None = None
-
-    @classmethod
-    def parse(cls, options: Mapping[str, Any]) -> MilvusOptions:
-        """Options from settings; an unknown key is a :class:`ConfigError` naming it."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ConfigError(f"milvus: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**options)
-
-    def resolved_uri(self, index_root: Path) -> str:
-        """The URI to connect to (the default file lives in the index directory)."""
-        return self.uri or str(index_root / "milvus.db")
 
 
 def collection_name(index_root: Path) -> str:
@@ -119,7 +91,8 @@ def _schema(client: Any, dimension: int) -> Any:
     schema.add_field("pk", DataType.INT64, is_primary=True)
     for name in ("chunk", "born", "died"):
         schema.add_field(name, DataType.INT64)
-    schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True, enable_match=True)
+    schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True, enable_match=True,
+                     analyzer_params=ANALYZER)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
     for name in FILTER_FIELDS:
@@ -138,7 +111,7 @@ def _indexes(client: Any, options: MilvusOptions) -> Any:
     params.add_index("dense", index_type=options.index_type, metric_type="IP", params=dict(options.index_params or {}))
     params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     for name in ("chunk", "born", "died"):
-        params.add_index(name, index_type="STL_SORT")
+        params.add_index(name, index_type="INVERTED")
     return params
 
 
