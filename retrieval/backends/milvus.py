@@ -199,8 +199,8 @@ class _Build:
         g = self.generation
         for start in range(0, len(ids), 1000):
             batch = [int(i) for i in ids[start : start + 1000]]
-            rows = rows_alive(self.client, self.collection, f"born <= {g} and died > {g} and chunk in {batch}",
-                              ROW_FIELDS)
+            expr = f"born <= {g} and died > {g} and chunk in {batch}"  # one visible row per chunk
+            rows = self.client.query(self.collection, filter=expr, output_fields=list(ROW_FIELDS), limit=len(batch))
             fresh = [r["pk"] for r in rows if r["born"] == g]
             if fresh:
                 self.client.delete(self.collection, ids=fresh)
@@ -227,7 +227,10 @@ class _Build:
     def _undo(self, g: int) -> None:
         """Forget generation ``g``'s writes: its new rows go, rows it removed come back."""
         self.client.delete(self.collection, filter=f"born >= {g}")
-        revived = rows_alive(self.client, self.collection, f"died >= {g} and died < {ALIVE}", ROW_FIELDS)
+        dead = f"died >= {g} and died < {ALIVE}"
+        if not self.client.query(self.collection, filter=dead, output_fields=["pk"], limit=1):
+            return
+        revived = rows_alive(self.client, self.collection, dead, ROW_FIELDS)
         if revived:
             self.client.upsert(self.collection, [dict(r, died=ALIVE) for r in revived])
 

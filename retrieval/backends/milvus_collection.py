@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,10 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
     Raises:
         ConfigError: pymilvus is not installed.
     """
+    # gRPC's C core logs keep-alive chatter ("too_many_pings") from the embedded server to
+    # stderr; keep it to real errors unless the user asked for more.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    logging.getLogger("pymilvus").setLevel(logging.ERROR)
     try:
         from pymilvus import MilvusClient
     except ImportError as e:  # pragma: no cover - depends on the install
