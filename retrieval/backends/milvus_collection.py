@@ -65,7 +65,8 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
     """A ``pymilvus.MilvusClient`` for the configured server or embedded file.
 
     Raises:
-        ConfigError: pymilvus is not installed.
+        ConfigError: pymilvus is not installed, the server cannot be reached, or the embedded
+            file is held by another process (milvus-lite allows one at a time).
     """
     # gRPC's C core logs keep-alive chatter ("too_many_pings") from the embedded server to
     # stderr; keep it to real errors unless the user asked for more.
@@ -75,12 +76,22 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
         from pymilvus import MilvusClient
     except ImportError as e:  # pragma: no cover - depends on the install
         raise ConfigError("the milvus backend needs pymilvus (and milvus-lite for a local file)") from e
-    kwargs: dict[str, Any] = {"uri": options.resolved_uri(index_root)}
+    uri = options.resolved_uri(index_root)
+    kwargs: dict[str, Any] = {"uri": uri}
     if options.token:
         kwargs["token"] = options.token
     if options.db_name:
         kwargs["db_name"] = options.db_name
-    return MilvusClient(**kwargs)
+    try:
+        return MilvusClient(**kwargs)
+    except Exception as e:
+        if uri.startswith(("http://", "https://", "tcp://", "unix:")):
+            raise ConfigError(f"cannot reach the Milvus server at {uri} ({type(e).__name__})") from e
+        raise ConfigError(
+            f"cannot open the embedded Milvus file {uri}: milvus-lite lets one process use it at a time "
+            "(is `townsquare serve` running on this index?); stop it, or set TOWNSQUARE_MILVUS__URI to a "
+            "Milvus server for ingesting while serving"
+        ) from e
 
 
 def ensure_collection(client: Any, name: str, dimension: int, options: MilvusOptions) -> None:
