@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from retrieval.backends import DEFAULT_BACKEND, BackendConfig
-from retrieval.backends.options import FaissOptions, Fts5Options
+from retrieval.backends.options import FaissOptions, Fts5Options, MilvusOptions
 
 
 class SearchOptions(BaseModel):
@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     """Storage backend of new indexes (``retrieval/backends``); an index keeps the one it was built with."""
     vectors: VectorSettings = Field(default_factory=VectorSettings)
     lexical: LexicalSettings = Field(default_factory=LexicalSettings)
+    milvus: MilvusOptions = Field(default_factory=MilvusOptions)
+    """Options of the ``milvus`` backend (lexical and vector parts share them)."""
     serve_threads: int = Field(1, ge=1, le=64)
     """OpenMP threads torch and FAISS may use per query in the API server. One is faster
     here: a query is tiny work, and with one thread per core any other load (another
@@ -93,7 +95,9 @@ class Settings(BaseSettings):
     def backend_options(self) -> dict[str, dict[str, Any]]:
         """Every storage component's options, keyed by its registry name."""
         parts = (self.vectors, self.lexical)
-        return {name: asdict(value) for part in parts for name, value in vars(part).items()}
+        options = {name: asdict(value) for part in parts for name, value in vars(part).items()}
+        options["milvus"] = asdict(self.milvus)
+        return options
 
     def backend_config(self) -> BackendConfig:
         """What :class:`retrieval.index.IndexDir` needs to open and build snapshots."""

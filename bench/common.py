@@ -247,12 +247,28 @@ def cardano_members(data: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def use_backend(name: str) -> None:
+    """Build and open the benchmark's indexes with storage backend ``name`` (as
+    ``TOWNSQUARE_BACKEND`` does for the product)."""
+    from app.settings import get_settings
+
+    os.environ["TOWNSQUARE_BACKEND"] = name
+    get_settings.cache_clear()
+
+
+def index_dir(path: Path) -> Any:
+    """An :class:`~retrieval.index.IndexDir` at ``path`` with the configured backend."""
+    from app.settings import get_settings
+    from retrieval.index import IndexDir
+
+    return IndexDir(path, get_settings().backend_config())
+
+
 def ingest_or_fail(paths: list[Path], index: Path, embedder: Any, batch_size: int = 32) -> Any:
     """Run the real ingest pipeline; any error-level problem aborts the benchmark."""
     from ingest.pipeline import ingest
-    from retrieval.index import IndexDir
 
-    summary = ingest(paths, IndexDir(index), embedder, batch_size=batch_size)
+    summary = ingest(paths, index_dir(index), embedder, batch_size=batch_size)
     if summary.errors:
         problems = "\n".join(str(p) for p in summary.problems if p.level == "error")
         raise SystemExit(f"ingest into {index} reported errors:\n{problems}")

@@ -45,6 +45,7 @@ from bench.common import (  # noqa: E402
     cardano_members,
     cardano_thread,
     data_dir,
+    index_dir,
     ingest_or_fail,
     load_model,
     mean,
@@ -57,6 +58,7 @@ from bench.common import (  # noqa: E402
     read_qrels,
     recall_at,
     section_header,
+    use_backend,
     table,
     timer,
     write_jsonl,
@@ -112,10 +114,9 @@ def faq_qrels(data: Path, level: str) -> dict[str, dict[str, float]]:
 def open_searcher(index: Path, embedder: CachedEmbedder) -> Any:
     """A Searcher over the index with the product's default fusion settings."""
     from app.settings import SearchOptions
-    from retrieval.index import IndexDir
     from retrieval.search import Searcher
 
-    snapshot = IndexDir(index).open(embedder.model_id)
+    snapshot = index_dir(index).open(embedder.model_id)
     return Searcher(snapshot, embedder, **SearchOptions().model_dump())
 
 
@@ -500,7 +501,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cuts", default="0.7,0.5,0.85",
                         help="time splits, as shares of questions before the cut; the first is the main one")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--backend", help="storage backend of the indexes (default: TOWNSQUARE_BACKEND or sqlite-faiss)")
     args = parser.parse_args(argv)
+    if args.backend:
+        use_backend(args.backend)
     data = data_dir(args.data)
     embedder = CachedEmbedder(load_model())
     flags = " ".join(f for f, on in (("--sweep", args.sweep), ("--heldout", args.heldout)) if on)

@@ -47,9 +47,21 @@ def _faiss() -> VectorFactory:
     return FaissFactory()
 
 
+def _milvus_lexical() -> LexicalFactory:
+    from retrieval.backends.milvus import MilvusLexicalFactory
+
+    return MilvusLexicalFactory()
+
+
+def _milvus_vectors() -> VectorFactory:
+    from retrieval.backends.milvus import MilvusVectorFactory
+
+    return MilvusVectorFactory()
+
+
 CATALOGS: dict[str, Callable[[], CatalogFactory]] = {"sqlite": _sqlite_catalog}
-LEXICAL_INDEXES: dict[str, Callable[[], LexicalFactory]] = {"fts5": _fts5}
-VECTOR_INDEXES: dict[str, Callable[[], VectorFactory]] = {"faiss": _faiss}
+LEXICAL_INDEXES: dict[str, Callable[[], LexicalFactory]] = {"fts5": _fts5, "milvus": _milvus_lexical}
+VECTOR_INDEXES: dict[str, Callable[[], VectorFactory]] = {"faiss": _faiss, "milvus": _milvus_vectors}
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,10 @@ class Combination:
     vectors: str
 
 
-BACKENDS: dict[str, Combination] = {DEFAULT_BACKEND: Combination("sqlite", "fts5", "faiss")}
+BACKENDS: dict[str, Combination] = {
+    DEFAULT_BACKEND: Combination("sqlite", "fts5", "faiss"),
+    "milvus": Combination("sqlite", "milvus", "milvus"),
+}
 
 T = TypeVar("T")
 

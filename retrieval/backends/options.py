@@ -4,7 +4,8 @@ settings (``[vectors.faiss]``, ``[lexical.fts5]``). Light on purpose: the settin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, TypeVar
 
 from retrieval.errors import ConfigError
@@ -31,6 +32,29 @@ class Fts5Options:
 
     common_share: float = 0.05
     common_min_chunks: int = 2000
+
+
+@dataclass(frozen=True)
+class MilvusOptions:
+    """Milvus lexical + vector index (``[milvus]``, ``TOWNSQUARE_MILVUS__URI``).
+
+    ``uri``: a Milvus server (``http://host:19530``) or a local file for the embedded
+    milvus-lite; empty means ``<index dir>/milvus.db``. ``token``/``db_name`` for a secured or
+    shared cluster. ``index_type``/``index_params`` choose the dense index (``FLAT`` exact;
+    e.g. ``HNSW`` with ``{"M": 16, "efConstruction": 200}`` on a cluster); ``search_params``
+    go with each dense search (e.g. ``{"ef": 64}``).
+    """
+
+    uri: str = ""
+    token: str = ""
+    db_name: str = ""
+    index_type: str = "FLAT"
+    index_params: dict[str, Any] = field(default_factory=dict)
+    search_params: dict[str, Any] = field(default_factory=dict)
+
+    def resolved_uri(self, index_root: Path) -> str:
+        """The URI to connect to (the default embedded file lives in the index directory)."""
+        return self.uri or str(index_root / "milvus.db")
 
 
 def options_of(kind: type[T], given: Mapping[str, Any], name: str) -> T:

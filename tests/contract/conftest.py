@@ -18,6 +18,7 @@ from tests.contract.world import DOCUMENTS, HashingEmbedder, write
 
 BACKENDS: dict[str, Callable[[Path], BackendConfig]] = {
     "sqlite-faiss": lambda scratch: BackendConfig("sqlite-faiss"),
+    "milvus": lambda scratch: BackendConfig("milvus", {"milvus": {"uri": str(scratch / "milvus.db")}}),
 }
 
 

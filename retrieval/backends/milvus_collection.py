@@ -1,0 +1,181 @@
+"""One Milvus collection per index directory, shared by all of its snapshots through
+generations: the layout, the client, and the translation of filters into Milvus expressions.
+
+Layout (one row per chunk *version*)::
+
+    pk       INT64 primary key   hash of (chunk id, born): a chunk re-added later is a new row
+    chunk    INT64               the chunk id (``hashing.chunk_id``)
+    born     INT64               generation of the snapshot that added it
+    died     INT64               generation of the snapshot that removed it (ALIVE = never)
+    text     VARCHAR + analyzer  the chunk as embedded; Milvus's BM25 function fills ``sparse``
+    sparse   SPARSE_FLOAT_VECTOR BM25 terms of ``text`` (full-text search)
+    dense    FLOAT_VECTOR(d)     the unit embedding (inner product = cosine)
+    doc, kind, source, channel, author, created_at   VARCHAR   filter fields
+    tags, groups                 ARRAY<VARCHAR>      tag filter; visibility (empty = public)
+
+Snapshot ``g`` sees the rows with ``born <= g < died``. An ingest writes generation ``g + 1``
+beside the served ``g`` (new rows are born ``g + 1``; removed rows die at ``g + 1``), so
+readers of ``g`` never see half an ingest, and the swap is the snapshot pointer's
+``os.replace``, as for the default backend. Rows no live snapshot sees are deleted when old
+snapshots are swept. Milvus documentation: https://milvus.io/docs (BM25 full-text search,
+``array_contains_any``, boolean expressions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from retrieval.backends.options import MilvusOptions
+from retrieval.errors import ConfigError
+from retrieval.filters import Filters
+from retrieval.records import to_iso
+from retrieval.views import Groups
+
+ALIVE = 2**62
+"""``died`` of a row no snapshot has removed yet."""
+META_FILE = "milvus.json"
+"""Written into each snapshot folder: which collection and generation it reads."""
+MAX_TEXT = 65535
+MAX_ARRAY = 256
+ANALYZER = {"tokenizer": "standard", "filter": ["lowercase"]}
+"""Word tokens in lower case, like FTS5's unicode61 (Milvus Lite knows only the ``standard``
+and ``jieba`` tokenizers; stop words are left out of the question instead)."""
+FILTER_FIELDS = ("doc", "kind", "source", "channel", "author", "created_at")
+
+
+def collection_name(index_root: Path) -> str:
+    """A stable collection name for an index directory (Milvus names: letters, digits, _)."""
+    digest = hashlib.blake2b(str(index_root.resolve()).encode(), digest_size=8).hexdigest()
+    return f"townsquare_{digest}"
+
+
+def row_key(chunk: int, born: int) -> int:
+    """Primary key of a chunk version: positive int64 from (chunk id, generation)."""
+    digest = hashlib.blake2b(f"{chunk}:{born}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & (2**63 - 1)
+
+
+def connect(options: MilvusOptions, index_root: Path) -> Any:
+    """A ``pymilvus.MilvusClient`` for the configured server or embedded file.
+
+    Raises:
+        ConfigError: pymilvus is not installed, the server cannot be reached, or the embedded
+            file is held by another process (milvus-lite allows one at a time).
+    """
+    # gRPC's C core logs keep-alive chatter ("too_many_pings") from the embedded server to
+    # stderr; keep it to real errors unless the user asked for more.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    logging.getLogger("pymilvus").setLevel(logging.ERROR)
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ConfigError("the milvus backend needs pymilvus (and milvus-lite for a local file)") from e
+    uri = options.resolved_uri(index_root)
+    kwargs: dict[str, Any] = {"uri": uri}
+    if options.token:
+        kwargs["token"] = options.token
+    if options.db_name:
+        kwargs["db_name"] = options.db_name
+    try:
+        return MilvusClient(**kwargs)
+    except Exception as e:
+        if uri.startswith(("http://", "https://", "tcp://", "unix:")):
+            raise ConfigError(f"cannot reach the Milvus server at {uri} ({type(e).__name__})") from e
+        raise ConfigError(
+            f"cannot open the embedded Milvus file {uri}: milvus-lite lets one process use it at a time "
+            "(is `townsquare serve` running on this index?); stop it, or set TOWNSQUARE_MILVUS__URI to a "
+            "Milvus server for ingesting while serving"
+        ) from e
+
+
+def ensure_collection(client: Any, name: str, dimension: int, options: MilvusOptions) -> None:
+    """Create the collection with its BM25 function and indexes unless it exists; load it."""
+    if not client.has_collection(name):
+        client.create_collection(name, schema=_schema(client, dimension), index_params=_indexes(client, options))
+    client.load_collection(name)
+
+
+def _schema(client: Any, dimension: int) -> Any:
+    from pymilvus import DataType, Function, FunctionType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("pk", DataType.INT64, is_primary=True)
+    for name in ("chunk", "born", "died"):
+        schema.add_field(name, DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True, enable_match=True,
+                     analyzer_params=ANALYZER)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
+    for name in FILTER_FIELDS:
+        schema.add_field(name, DataType.VARCHAR, max_length=1024)
+    for name in ("tags", "groups"):
+        schema.add_field(name, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_ARRAY, max_length=512)
+    schema.add_function(
+        Function(name="text_bm25", function_type=FunctionType.BM25, input_field_names=["text"],
+                 output_field_names=["sparse"])
+    )
+    return schema
+
+
+def _indexes(client: Any, options: MilvusOptions) -> Any:
+    params = client.prepare_index_params()
+    params.add_index("dense", index_type=options.index_type, metric_type="IP", params=dict(options.index_params or {}))
+    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    for name in ("chunk", "born", "died"):
+        params.add_index(name, index_type="INVERTED")
+    return params
+
+
+def literal(value: object) -> str:
+    """A Milvus expression literal (strings and lists of strings quoted and escaped as JSON)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def expression(generation: int, where: Filters, groups: Groups) -> str:
+    """The boolean expression for rows of ``generation`` passing ``where`` that ``groups``
+    may see — the same semantics as ``filters.admits``."""
+    parts = [f"born <= {generation}", f"died > {generation}"]
+    visible = "array_length(groups) == 0"
+    if groups:
+        visible = f"({visible} or array_contains_any(groups, {literal(sorted(groups))}))"
+    parts.append(visible)
+    for name in ("channel", "source", "author", "kind"):
+        wanted = getattr(where, name)
+        if wanted is not None:
+            parts.append(f"{name} == {literal(wanted)}")
+    if where.tag is not None:
+        parts.append(f"array_contains(tags, {literal(where.tag)})")
+    if where.since is not None:
+        parts.append(f'created_at != "" and created_at >= {literal(to_iso(where.since))}')
+    if where.until is not None:
+        parts.append(f'created_at != "" and created_at <= {literal(to_iso(where.until))}')
+    return " and ".join(parts)
+
+
+def read_meta(snapshot: Path) -> dict[str, Any]:
+    """The collection and generation a snapshot reads (``{}`` if it has none yet)."""
+    path = snapshot / META_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_meta(snapshot: Path, collection: str, generation: int) -> None:
+    """Record in the snapshot folder which collection and generation it reads."""
+    (snapshot / META_FILE).write_text(json.dumps({"collection": collection, "generation": generation}))
+
+
+def rows_alive(client: Any, collection: str, expr: str, fields: Sequence[str], batch: int = 1000) -> list[dict]:
+    """Every row matching ``expr`` (iterated in batches: no query window limit)."""
+    iterator = client.query_iterator(collection, batch_size=batch, filter=expr, output_fields=list(fields))
+    rows: list[dict] = []
+    try:
+        while page := iterator.next():
+            rows.extend(page)
+    finally:
+        iterator.close()
+    return rows
