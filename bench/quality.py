@@ -58,9 +58,9 @@ from bench.common import (  # noqa: E402
     read_qrels,
     recall_at,
     section_header,
-    use_backend,
     table,
     timer,
+    use_backend,
     write_jsonl,
     write_section,
     write_stackfaq,
@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cuts", default="0.7,0.5,0.85",
                         help="time splits, as shares of questions before the cut; the first is the main one")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    parser.add_argument("--backend", help="storage backend of the indexes (default: TOWNSQUARE_BACKEND or sqlite-faiss)")
+    parser.add_argument("--backend", help="storage backend of the indexes (default: TOWNSQUARE_BACKEND)")
     args = parser.parse_args(argv)
     if args.backend:
         use_backend(args.backend)

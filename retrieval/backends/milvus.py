@@ -99,12 +99,12 @@ class _Reader:
 
 
 class MilvusVectors(_Reader):
-    """:class:`~retrieval.storage.VectorIndex` over the collection's ``dense`` field."""
+    """:class:`~retrieval.storage.VectorIndex` over the collection's ``dense`` field; ``kind``
+    is ``milvus-`` and the dense index type (``milvus-flat``, ``milvus-hnsw``, ...)."""
 
-    @property
-    def kind(self) -> str:
-        """``milvus-`` and the dense index type (``flat``, ``hnsw``, ...)."""
-        return f"milvus-{self.options.index_type.lower()}"
+    def __init__(self, place: Place) -> None:
+        super().__init__(place)
+        self.kind = f"milvus-{self.options.index_type.lower()}"
 
     def __len__(self) -> int:
         return self.count()
