@@ -39,11 +39,11 @@ def ingest(
 ) -> None:
     """Load, chunk and embed sources into the index (incremental; atomic swap)."""
     from ingest.pipeline import ingest as run_ingest
-    from retrieval.embedding import load_embedder
+    from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
 
     settings = _settings(index)
-    embedder = load_embedder(settings.model_path)
+    embedder = embedder_for_index(settings.index_dir, settings.model_path, settings.embedder)
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         summary = run_ingest(
@@ -165,12 +165,13 @@ def experts(
 
 
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast
-    from retrieval.embedding import load_embedder
+    from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
     from retrieval.library import Library
 
     settings = _settings(index)
-    return Library(IndexDir(settings.index_dir), load_embedder(settings.model_path), settings.search.model_dump())
+    embedder = embedder_for_index(settings.index_dir, settings.model_path, settings.embedder)
+    return Library(IndexDir(settings.index_dir), embedder, settings.search.model_dump())
 
 
 def main() -> None:

@@ -1,0 +1,125 @@
+"""Export a sentence-transformers (BERT-family) model to ONNX once, quantised, and cache it.
+
+The export is made from the model's own local weights (never downloaded): torch's ONNX
+exporter traces the transformer (``last_hidden_state`` out; pooling stays in the embedder),
+then ONNX Runtime's dynamic quantisation turns the MatMul weights into quint8.
+
+Where the file lives (:func:`cache_dir`):
+
+- ``<model_dir>/onnx/model_quint8.onnx``, beside the weights, when that folder is writable
+  (the usual case: the packaged model inside the project's virtualenv);
+- else ``$XDG_CACHE_HOME/townsquare/onnx/<weights fingerprint>/model_quint8.onnx``
+  (``~/.cache`` when ``XDG_CACHE_HOME`` is unset), for a read-only site-packages.
+
+Concurrency: exporters take an exclusive ``fcntl`` lock on ``<file>.lock`` and re-check, so
+the export happens once; it is written into a temporary folder beside the target and moved
+into place with ``os.replace``, so a reader sees no file or the whole file, and a killed
+export leaves only a stray temporary folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from retrieval.embedders.sentence_transformer import fingerprint
+from retrieval.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ONNX_FILE = "model_quint8.onnx"
+"""File name of the quantised export; change it when the recipe below changes."""
+OPSET = 17
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def onnx_model_path(model_dir: Path) -> Path:
+    """The quantised ONNX export of the model in ``model_dir``, exported on the first call.
+
+    Raises:
+        ConfigError: the export failed (the message says why); nothing is left in its place.
+    """
+    target = cache_dir(model_dir) / ONNX_FILE
+    if target.exists():
+        return target
+    with _locked(target.with_suffix(".lock")):
+        if not target.exists():
+            log.warning("exporting %s to ONNX (once; cached at %s)", model_dir, target)
+            try:
+                _export(model_dir, target)
+            except Exception as e:  # the exporters raise many kinds; all mean "no usable export"
+                raise ConfigError(f"{model_dir}: ONNX export failed ({type(e).__name__}: {e})") from e
+    return target
+
+
+def cache_dir(model_dir: Path) -> Path:
+    """The folder that holds (or will hold) the export: beside the weights when writable,
+    else a per-user cache keyed by the weights' fingerprint."""
+    beside = model_dir / "onnx"
+    if _writable(beside):
+        return beside
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "townsquare" / "onnx" / fingerprint(model_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+@contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporters' advice is for other models; the tests check ours
+        fp32, quint8 = Path(tmp) / "fp32.onnx", Path(tmp) / ONNX_FILE
+        _torch_export(model_dir, fp32)
+        quantize_dynamic(fp32, quint8, weight_type=QuantType.QUInt8)
+        os.replace(quint8, target)
+
+
+def _torch_export(model_dir: Path, out: Path) -> None:
+    """Trace the model's transformer to ``out`` (fp32), batch and sequence axes dynamic."""
+    import torch
+    from transformers import AutoModel
+
+    class Transformer(torch.nn.Module):
+        """The model with plain tensor inputs and the last hidden state as its one output."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in INPUTS)
+    axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUTS, "last_hidden_state")}
+    with torch.no_grad():
+        torch.onnx.export(
+            Transformer(), example, str(out), input_names=list(INPUTS), output_names=["last_hidden_state"],
+            dynamic_axes=axes, opset_version=OPSET, dynamo=False,
+        )
