@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.settings import get_settings
-from retrieval.embedders.onnx_export import cache_dir
+from retrieval.embedders.onnx_export import ONNX_FILE, cache_dir
 from retrieval.embedders.onnx_runtime import OnnxEmbedder, mean_pool_normalise
 from retrieval.embedding import (
     DEFAULT_EMBEDDER,
@@ -132,7 +132,7 @@ def test_onnx_counts_tokens_as_the_chunker_expects(onnx_embedder: Embedder, torc
 def test_the_fingerprint_covers_the_onnx_file(onnx_embedder: Embedder, torch_embedder: Embedder) -> None:
     assert onnx_embedder.model_id.startswith("onnx-") and onnx_embedder.model_id != torch_embedder.model_id
     assert onnx_embedder.model_name == torch_embedder.model_name == "all-MiniLM-L6-v2"
-    exported = cache_dir(default_model_path()) / "model_quint8.onnx"
+    exported = cache_dir(default_model_path()) / ONNX_FILE
     assert exported.is_file()
     assert OnnxEmbedder().model_id == onnx_embedder.model_id  # stable across loads
 
