@@ -125,9 +125,14 @@ def serve(
     from app.main import create_app
 
     settings = _settings(index)
+    from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
 
-    IndexDir(settings.index_dir).open()  # fail fast, with the CLI's one-line message, if there is no index
+    # fail fast, with the CLI's one-line message, on no index, an unknown embedder or another model's
+    # index; the app's lifespan then reuses this process's already loaded embedder
+    index_dir = IndexDir(settings.index_dir)
+    index_dir.open().close()
+    index_dir.open(embedder_for_index(index_dir.root, settings.model_path, settings.embedder).model_id).close()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +164,43 @@ def test_an_index_built_with_one_runtime_refuses_the_other(
     code, out = run(None, "search", "smoker fuel")  # unset: the index keeps the runtime that built it
     assert code == 0 and "Which smoker fuel burns longest?" in out, out
     assert os.environ.get("TOWNSQUARE_EMBEDDER") is None
+
+
+EXPORT_SCRIPT = """
+import sys
+from pathlib import Path
+from retrieval.embedders.onnx_export import onnx_model_path
+print(onnx_model_path(Path(sys.argv[1])))
+"""
+
+
+def model_copy(folder: Path) -> Path:
+    """A private copy of the packaged model (its weights linked, not copied), without any export."""
+    source = default_model_path()
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("onnx", "model.safetensors"))
+    (folder / "model.safetensors").symlink_to(source / "model.safetensors")
+    return folder
+
+
+@pytest.mark.integration
+def test_concurrent_first_uses_export_once_and_agree(tmp_path: Path) -> None:
+    model = model_copy(tmp_path / "model")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    runs = [subprocess.Popen([sys.executable, "-c", EXPORT_SCRIPT, str(model)], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
+    paths = {out.strip() for out, _ in outputs}
+    assert paths == {str(model / "onnx" / ONNX_FILE)}
+    assert sorted(p.name for p in (model / "onnx").iterdir()) == sorted([ONNX_FILE, Path(ONNX_FILE).stem + ".lock"])
+    exported = OnnxEmbedder(model)
+    assert exported.model_id == load_embedder(None, "onnx").model_id  # same weights, same recipe: same file
+
+
+@pytest.mark.integration
+def test_a_failed_export_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    model = model_copy(tmp_path / "model")
+    (model / "config.json").write_text("{ not json")
+    with pytest.raises(ConfigError, match="ONNX export failed"):
+        OnnxEmbedder(model)
+    assert [p.name for p in (model / "onnx").iterdir()] == [Path(ONNX_FILE).stem + ".lock"]
