@@ -1,15 +1,23 @@
 """Export a sentence-transformers (BERT-family) model to ONNX once, quantised, and cache it.
 
-The export is made from the model's own local weights (never downloaded): torch's ONNX
-exporter traces the transformer (``last_hidden_state`` out; pooling stays in the embedder),
-then ONNX Runtime's dynamic quantisation turns the MatMul weights into quint8 (one scale per
-output channel; activations are quantised per batch at run time).
+The export is made from the model's own local weights (never downloaded), in three steps:
+
+1. torch's ONNX exporter traces the transformer with its plain ("eager") attention
+   (``last_hidden_state`` out; pooling stays in the embedder);
+2. ONNX Runtime's BERT graph optimiser fuses that pattern into its Attention, embedding and
+   skip-LayerNorm operators (the sdpa attention of newer transformers does not fuse);
+3. dynamic quantisation turns the weights into quint8, one scale per output channel;
+   activations are quantised per batch at run time.
+
+Measured on 2 shared cores (single-threaded CPU time, 96 StackFAQ answers): fused 4.4-4.6 s,
+unfused 5.0-5.4 s, torch fp32 6.1-6.5 s; cosine to torch 0.995 either way, 0.982 with one
+scale per tensor instead of per channel.
 
 Where the file lives (:func:`cache_dir`):
 
-- ``<model_dir>/onnx/model_quint8.v1.onnx``, beside the weights, when that folder is writable
+- ``<model_dir>/onnx/model_quint8.v2.onnx``, beside the weights, when that folder is writable
   (the usual case: the packaged model inside the project's virtualenv);
-- else ``$XDG_CACHE_HOME/townsquare/onnx/<weights fingerprint>/model_quint8.v1.onnx``
+- else ``$XDG_CACHE_HOME/townsquare/onnx/<weights fingerprint>/model_quint8.v2.onnx``
   (``~/.cache`` when ``XDG_CACHE_HOME`` is unset), for a read-only site-packages.
 
 Concurrency: exporters take an exclusive ``fcntl`` lock on ``<file>.lock`` and re-check, so
@@ -21,6 +29,7 @@ export leaves only a stray temporary folder.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import tempfile
@@ -34,7 +43,7 @@ from retrieval.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-RECIPE = 1
+RECIPE = 2
 """Version of the export recipe below; a change gives a new file name, so no stale export is reused."""
 ONNX_FILE = f"model_quint8.v{RECIPE}.onnx"
 OPSET = 17
@@ -91,14 +100,19 @@ def _locked(lock_file: Path) -> Iterator[None]:
 
 
 def _export(model_dir: Path, target: Path) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
 
+    config = json.loads((model_dir / "config.json").read_text())
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporters' advice is for other models; the tests check ours
-        fp32, quint8 = Path(tmp) / "fp32.onnx", Path(tmp) / ONNX_FILE
+        fp32, fused, quint8 = (Path(tmp) / name for name in ("fp32.onnx", "fused.onnx", ONNX_FILE))
         _torch_export(model_dir, fp32)
-        # per-channel weight scales: cosine to fp32 0.995 instead of 0.982 per tensor, same speed
-        quantize_dynamic(fp32, quint8, weight_type=QuantType.QUInt8, per_channel=True)
+        optimize_model(str(fp32), model_type="bert", num_heads=int(config["num_attention_heads"]),
+                       hidden_size=int(config["hidden_size"])).save_model_to_file(str(fused))
+        quantize_dynamic(fused, quint8, weight_type=QuantType.QUInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # types the fused ops omit
         os.replace(quint8, target)
 
 
@@ -112,7 +126,8 @@ def _torch_export(model_dir: Path, out: Path) -> None:
 
         def __init__(self) -> None:
             super().__init__()
-            self.inner = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+            self.inner = AutoModel.from_pretrained(
+                str(model_dir), local_files_only=True, attn_implementation="eager").eval()
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                     token_type_ids: torch.Tensor) -> torch.Tensor:
