@@ -116,7 +116,9 @@ def test_onnx_vectors_match_torch(onnx_embedder: Embedder, torch_embedder: Embed
 def test_onnx_keeps_input_order_and_truncates_like_torch(onnx_embedder: Embedder) -> None:
     together = onnx_embedder.embed([*SAMPLES, LONG], batch_size=3)
     alone = np.vstack([onnx_embedder.embed([text]) for text in [*SAMPLES, LONG]])
-    assert cosines(together, alone).min() >= 0.99  # quantisation ranges depend a little on the batch
+    # activations are quantised per batch, so a text's vector depends a little on its batch-mates
+    assert cosines(together, alone).min() >= 0.98
+    assert (np.argmax(together @ alone.T, axis=1) == np.arange(len(alone))).all()
     assert onnx_embedder.embed([]).shape == (0, 384)
     beyond = LONG + " This sentence lies past the 256-token window and changes nothing."
     assert cosines(onnx_embedder.embed([LONG]), onnx_embedder.embed([beyond]))[0] >= 0.9999
