@@ -7,8 +7,8 @@
    ``embed`` of the same texts is timed too, for the pipeline's overhead.
 2. Agreement: cosine of ONNX to torch vectors of every distinct StackFAQ chunk text (both
    levels, chunked by the real pipeline).
-3. Quality: StackFAQ nDCG@10 at thread and answer level, dense / lexical / hybrid, through
-   ``bench/quality.py``'s evaluation with each embedder.
+3. Quality: StackFAQ nDCG@10 at thread and answer level, dense and hybrid, with
+   ``bench/quality.py``'s data, index and Searcher, once per embedder.
 
 Vectors for 2 and 3 go through ``bench.common.CachedEmbedder`` (``var/bench-cache/<model_id>``);
 step 1 uses no cache.
@@ -82,15 +82,26 @@ def agreement(texts: list[str], cached: dict[str, CachedEmbedder]) -> dict[str, 
 
 
 def quality(data: Path, cached: dict[str, CachedEmbedder]) -> dict[str, dict[str, dict[str, float]]]:
-    """``scores[embedder][level][mode]`` = mean nDCG@10 on StackFAQ."""
-    from bench.quality import LEVELS, evaluate_level, faq_queries
+    """``scores[embedder][level][mode]`` = mean nDCG@10 on StackFAQ, dense and hybrid (lexical
+    does not depend on the embedder), with ``bench/quality.py``'s data, index and Searcher."""
+    from bench.common import ndcg_at
+    from bench.quality import LEVELS, faq_qrels, faq_queries, open_searcher
 
     queries = faq_queries(data)
-    scores: dict[str, dict[str, dict[str, float]]] = {}
-    for name, embedder in cached.items():
-        print(f"StackFAQ with the {name} embedder", flush=True)
-        results = [evaluate_level(data, level, queries, embedder, sweep=False) for level in LEVELS]
-        scores[name] = {r.level: {m: mean(s["ndcg@10"]) for m, s in r.scores.items()} for r in results}
+    scores: dict[str, dict[str, dict[str, float]]] = {name: {} for name in cached}
+    with tempfile.TemporaryDirectory(prefix="bench-onnx-ndcg-") as tmp:
+        for level in LEVELS:
+            qrels, source = faq_qrels(data, level), write_stackfaq(data, level, Path(tmp) / f"src-{level}")
+            for name, embedder in cached.items():
+                index = Path(tmp) / f"index-{level}-{name}"
+                ingest_or_fail([source], index, embedder)
+                embedder.embed([q.text for q in queries])  # in batches, before the per-query searches
+                searcher = open_searcher(index, embedder)
+                scores[name][level] = {mode: mean(ndcg_at([h.doc_id for h in searcher.search(q.text, k=10, mode=mode)],
+                                                          qrels.get(q.id, {}), 10) for q in queries)
+                                       for mode in ("dense", "hybrid")}
+                searcher.snapshot.close()
+                print(f"  {level} {name}: {scores[name][level]}", flush=True)
     return scores
 
 
@@ -110,7 +121,7 @@ def report(r: dict[str, Any], command: str) -> str:
     a, q = r["agreement"], r["quality"]
     ndcg_rows, worst = [], 0.0
     for level in ("thread", "answer"):
-        for mode in ("dense", "lexical", "hybrid"):
+        for mode in ("dense", "hybrid"):
             t, o = q["torch"][level][mode], q["onnx"][level][mode]
             worst = max(worst, abs(o - t))
             ndcg_rows.append((level, mode, f"{t:.4f}", f"{o:.4f}", f"{o - t:+.4f}"))
