@@ -43,7 +43,7 @@ def ingest(
     """Load, chunk and embed sources into the index (incremental; atomic swap)."""
     from ingest.pipeline import ingest as run_ingest
     from ingest.sources import UnknownFormatError, get_loader
-    from retrieval.embedding import load_embedder
+    from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
 
     if format is not None:
@@ -53,7 +53,7 @@ def ingest(
             err.print(f"[red]error[/red] --format: {e}", highlight=False)
             raise typer.Exit(2) from None
     settings = _settings(index)
-    embedder = load_embedder(settings.model_path)
+    embedder = embedder_for_index(settings.index_dir, settings.model_path, settings.embedder)
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         summary = run_ingest(
@@ -137,10 +137,14 @@ def serve(
     from app.main import create_app
 
     settings = _settings(index)
+    from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
 
-    # fail fast, with the CLI's one-line message, if there is no index
-    IndexDir(settings.index_dir, settings.backend_config()).open()
+    # fail fast, with the CLI's one-line message, on no index, an unknown embedder or another model's
+    # index; the app's lifespan then reuses this process's already loaded embedder
+    index_dir = IndexDir(settings.index_dir, settings.backend_config())
+    index_dir.open().close()
+    index_dir.open(embedder_for_index(index_dir.root, settings.model_path, settings.embedder).model_id).close()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
@@ -178,13 +182,13 @@ def experts(
 
 
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast
-    from retrieval.embedding import load_embedder
+    from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
     from retrieval.library import Library
 
     settings = _settings(index)
-    index_dir = IndexDir(settings.index_dir, settings.backend_config())
-    return Library(index_dir, load_embedder(settings.model_path), settings.search.model_dump())
+    embedder = embedder_for_index(settings.index_dir, settings.model_path, settings.embedder)
+    return Library(IndexDir(settings.index_dir, settings.backend_config()), embedder, settings.search.model_dump())
 
 
 def main() -> None:

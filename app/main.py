@@ -13,7 +13,7 @@ from app.activity import ActivityLog
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.backends import limit_threads
-from retrieval.embedding import load_embedder
+from retrieval.embedding import embedder_for_index
 from retrieval.errors import BadQueryError, IndexStateError, NotFoundError, TownsquareError
 from retrieval.index import IndexDir
 from retrieval.library import Library
@@ -34,7 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         torch.set_num_threads(config.serve_threads)
         limit_threads(config.serve_threads)
         index_dir = IndexDir(config.index_dir, config.backend_config())
-        app.state.library = Library(index_dir, load_embedder(config.model_path), config.search.model_dump())
+        embedder = embedder_for_index(index_dir.root, config.model_path, config.embedder)
+        app.state.library = Library(index_dir, embedder, config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")
         log.info("serving %s", app.state.library.snapshot().path)
         yield

