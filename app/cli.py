@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.cli_forget import forget
+from app.cli_keys import keys_cli
 from app.settings import Settings, get_settings
 from retrieval.errors import TownsquareError
 
@@ -20,6 +24,8 @@ cli = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+cli.add_typer(keys_cli, name="keys")
+cli.command("forget")(forget)
 console = Console()
 err = Console(stderr=True)
 
@@ -122,12 +128,14 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from app.keys import KeyStore
     from app.main import create_app
 
     settings = _settings(index)
     from retrieval.index import IndexDir
 
     IndexDir(settings.index_dir).open()  # fail fast, with the CLI's one-line message, if there is no index
+    KeyStore(settings.index_dir).records()  # and if its keys file is unreadable
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
@@ -181,6 +189,9 @@ def main() -> None:
         cli()
     except TownsquareError as e:
         err.print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(2)
+    except (ValidationError, SettingsError) as e:  # inputs are hidden: keys never reach the screen
+        err.print(f"[red]configuration error:[/red] {' '.join(str(e).split())}", highlight=False)
         sys.exit(2)
 
 

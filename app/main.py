@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.activity import ActivityLog
+from app.auth import KeyRing
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.embedding import load_embedder
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         faiss.omp_set_num_threads(config.serve_threads)
         index_dir = IndexDir(config.index_dir)
         app.state.library = Library(index_dir, load_embedder(config.model_path), config.search.model_dump())
-        app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")
+        app.state.activity = ActivityLog(index_dir.root / "activity.sqlite", config.activity_retention_days)
         log.info("serving %s", app.state.library.snapshot().path)
         yield
         app.state.activity.close()
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = config
+    app.state.keyring = KeyRing.for_index(config.api_keys, config.index_dir)
     for router in (search.router, ask.router, content.router, admin.router, overview.router):
         app.include_router(router)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from app.auth import normalise_env_keys
 
 
 class SearchOptions(BaseModel):
@@ -38,13 +40,18 @@ class SearchOptions(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable, read once through :func:`get_settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="TOWNSQUARE_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(
+        env_prefix="TOWNSQUARE_", env_nested_delimiter="__", hide_input_in_errors=True  # keys never echoed
+    )
 
     index_dir: Path = Path("var/index")
     model_path: Path | None = None
     embed_batch_size: int = Field(32, ge=1, le=1024)
     max_file_mb: float = Field(50.0, gt=0)
-    api_keys: dict[str, list[str]] = Field(default_factory=dict)
+    api_keys: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """``{key: [groups]}`` or ``{key: {"groups", "role", "name"}}`` (see :mod:`app.auth`)."""
+    activity_retention_days: int = Field(180, ge=0)
+    """Asked questions and feedback older than this are deleted; 0 keeps them forever."""
     search: SearchOptions = Field(default_factory=SearchOptions)
     serve_threads: int = Field(1, ge=1, le=64)
     """OpenMP threads torch and FAISS may use per query in the API server. One is faster
@@ -53,15 +60,11 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(1000, ge=10)
     max_k: int = Field(100, ge=1)
     api_url: str = "http://127.0.0.1:8000"
-    api_key: str | None = None
 
-    @field_validator("api_keys")
+    @field_validator("api_keys", mode="before")
     @classmethod
-    def _keys_are_usable(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for key in value:
-            if len(key) < 8:
-                raise ValueError(f"API key {key[:3]}... is shorter than 8 characters")
-        return value
+    def _keys_are_usable(cls, value: Any) -> dict[str, dict[str, Any]]:
+        return normalise_env_keys(value)
 
     @property
     def max_file_bytes(self) -> int:
