@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ingest.safety import leaves_root
 from ingest.sources import loader_for
 from ingest.sources.base import Report, SourceFile
 from ingest.sources.resource_meta import SIDECAR_SUFFIX
@@ -27,6 +28,9 @@ def discover(paths: Iterable[Path], report: Report, max_file_bytes: int) -> list
         for path in files:
             rel = path.name if path == root else path.relative_to(root).as_posix()
             if any(part.startswith(".") for part in Path(rel).parts) or rel.endswith(SIDECAR_SUFFIX):
+                continue
+            if path != root and leaves_root(path, root):
+                report.warning(rel, "skipped: a symlink to outside the ingested folder")
                 continue
             source = SourceFile(path, rel)
             if loader_for(source) is None:
