@@ -31,13 +31,11 @@ def page(api_server: str, monkeypatch: pytest.MonkeyPatch) -> Page:
 
     def open_page(view: str = "ask", url: str | None = None, key: str | None = None) -> AppTest:
         monkeypatch.setenv("TOWNSQUARE_API_URL", url or api_server)
-        if key:
-            monkeypatch.setenv("TOWNSQUARE_API_KEY", key)
-        else:
-            monkeypatch.delenv("TOWNSQUARE_API_KEY", raising=False)
         get_settings.cache_clear()
         at = AppTest.from_file(APP, default_timeout=60)
         at.query_params["view"] = view
+        if key:  # typed by the visitor into the sidebar: it lives in their session only
+            at.session_state["api_key"] = key
         return at.run()
 
     return open_page
@@ -86,7 +84,7 @@ def test_abstained_answer_offers_a_ready_to_post_question(page: Page) -> None:
 
 
 def test_feedback_is_sent_with_a_key(page: Page, api_server: str) -> None:
-    at = ask(page(key=MEMBER_KEY), ANSWERABLE)
+    at = ask(page(key=MENTOR_KEY), ANSWERABLE)
     up = next(b for b in at.button if (b.key or "").startswith("up-"))
     answer_id = (up.key or "").removeprefix("up-")
     at.text_input(key=f"comment-{answer_id}").set_value("clear and cited")
@@ -176,6 +174,18 @@ def test_people_directory_with_strengths_and_opt_out(page: Page) -> None:
 def test_admin_needs_a_key(page: Page) -> None:
     at = page("admin")
     assert "needs an API key" in at.info[0].value
+
+
+def test_page_never_hands_out_a_server_side_key(page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOWNSQUARE_API_KEY", MENTOR_KEY)  # the old way of giving the page a key: ignored
+    at = page("admin")
+    assert "needs an API key" in at.info[0].value
+    assert all(MENTOR_KEY not in (t.value or "") for t in at.text_input)
+
+
+def test_admin_with_a_member_key_asks_for_a_facilitator_key(page: Page) -> None:
+    at = page("admin", key=MEMBER_KEY)
+    assert not at.exception and "need a facilitator key" in at.info[0].value
 
 
 def test_admin_shows_stats_ingest_feedback_and_gaps(page: Page, api_server: str) -> None:
