@@ -110,6 +110,11 @@ class SnapshotWriter:
             [(m.id, m.name, json.dumps(m.handles), int(m.opt_out)) for m in members],
         )
 
+    def delete_members(self, member_ids: list[str]) -> None:
+        """Delete members (forgotten ones: their posts are already left out)."""
+        self.db.executemany("DELETE FROM members WHERE id=?", [(m,) for m in member_ids])
+        self.db.executemany("DELETE FROM authorship WHERE member_id=?", [(m,) for m in member_ids])
+
     def put_document(
         self, doc: Document, content_hash: str, source_path: str,
         chunks: list[Chunk], vectors: np.ndarray,
