@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from retrieval.errors import NotFoundError
-from retrieval.filters import visible_sql
+from retrieval.filters import visible_member_sql, visible_sql
 
 
 def _visible_document(db: sqlite3.Connection, doc_id: str, kind: str, groups: tuple[str, ...]) -> sqlite3.Row:
@@ -50,8 +50,10 @@ def get_resource(db: sqlite3.Connection, resource_id: str, groups: tuple[str, ..
 
 
 def member_profile(db: sqlite3.Connection, member_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
-    """A member with counts and top channels/tags computed from content the caller may see."""
-    member = db.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
+    """A member with counts and top channels/tags computed from content the caller may see;
+    a member known only from documents the caller may not see is as missing (404)."""
+    known, known_params = visible_member_sql(groups)
+    member = db.execute(f"SELECT * FROM members m WHERE m.id = ? AND {known}", [member_id, *known_params]).fetchone()
     if member is None:
         raise NotFoundError(f"no member {member_id!r}")
     condition, params = visible_sql(groups)
@@ -78,7 +80,8 @@ def member_profile(db: sqlite3.Connection, member_id: str, groups: tuple[str, ..
 
 
 def list_members(db: sqlite3.Connection, groups: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every member's profile, most helpful (answers) first."""
-    ids = [r[0] for r in db.execute("SELECT id FROM members ORDER BY id")]
+    """The profile of every member the caller may know of, most helpful (answers) first."""
+    known, params = visible_member_sql(groups)
+    ids = [r[0] for r in db.execute(f"SELECT m.id FROM members m WHERE {known} ORDER BY m.id", params)]
     profiles = [member_profile(db, member_id, groups) for member_id in ids]
     return sorted(profiles, key=lambda p: (-p["accepted_answers"], -p["answers"], p["name"]))

@@ -50,6 +50,19 @@ def visible_sql(groups: tuple[str, ...], doc: str = "d") -> tuple[str, list[obje
     )
 
 
+def visible_member_sql(groups: tuple[str, ...]) -> tuple[str, list[object]]:
+    """SQL condition (on members aliased ``m``) for members ``groups`` may know of: those with
+    a post or authorship in a visible document, and those with none at all (listed only in the
+    members file). A member seen only in private documents does not exist for outsiders."""
+    visible, params = visible_sql(groups)
+    wrote = "EXISTS (SELECT 1 FROM authorship a JOIN documents d ON d.id = a.doc_id WHERE a.member_id = m.id AND {v})"
+    posted = "EXISTS (SELECT 1 FROM posts p JOIN documents d ON d.id = p.doc_id WHERE p.author = m.id AND {v})"
+    silent = ("NOT EXISTS (SELECT 1 FROM authorship a WHERE a.member_id = m.id) "
+              "AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.author = m.id)")
+    sql = f"({wrote.format(v=visible)} OR {posted.format(v=visible)} OR ({silent}))"
+    return sql, [*params, *params]
+
+
 def chunk_filter_sql(filters: Filters, groups: tuple[str, ...]) -> tuple[str, list[object]]:
     """``SELECT c.id ...`` of every chunk passing ``filters`` and visible to ``groups``."""
     condition, params = visible_sql(groups)

@@ -22,8 +22,9 @@ def health(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
 
 @router.get("/stats")
 def stats(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
-    """Counts of threads, posts, resources, chunks and members; model; index size; last ingest."""
-    return library.stats()
+    """Counts of the threads, posts, resources, chunks and members the caller may see; model;
+    for facilitators also the index size and the last ingest's report."""
+    return library.stats(who.groups, whole_index=who.role == "facilitator")
 
 
 @router.post("/feedback", response_model=FeedbackOut, status_code=201)
