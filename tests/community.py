@@ -107,8 +107,12 @@ def _resource(rng: random.Random, n: int, visibility: tuple[str, ...], folder: P
     return Doc("resource", name, visibility, [author], 0, {name, token} if visibility else set())
 
 
-def write_community(folder: Path, seed: int = 9, threads: int = 25, resources: int = 10) -> Community:
-    """Write a native-format corpus into ``folder``; returns the oracle."""
+def write_community(
+    folder: Path, seed: int = 9, threads: int = 25, resources: int = 10,
+    visibilities: tuple[tuple[str, ...], ...] = VISIBILITIES,
+) -> Community:
+    """Write a native-format corpus into ``folder``, document ``n`` visible to
+    ``visibilities[n % len(visibilities)]``; returns the oracle."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     names = {**PUBLIC_MEMBERS, **{m: name for m, (name, _) in PRIVATE_MEMBERS.items()}, "zz99": "Quiet Member"}
@@ -117,9 +121,9 @@ def write_community(folder: Path, seed: int = 9, threads: int = 25, resources: i
     )
     docs, lines = [], []
     for n in range(threads):
-        record, doc = _thread(rng, n, VISIBILITIES[n % len(VISIBILITIES)])
+        record, doc = _thread(rng, n, visibilities[n % len(visibilities)])
         lines.append(json.dumps(record))
         docs.append(doc)
     (folder / "threads.jsonl").write_text("\n".join(lines) + "\n")
-    docs += [_resource(rng, n, VISIBILITIES[n % len(VISIBILITIES)], folder) for n in range(resources)]
+    docs += [_resource(rng, n, visibilities[n % len(visibilities)], folder) for n in range(resources)]
     return Community(docs, names)

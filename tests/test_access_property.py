@@ -27,9 +27,12 @@ from app.keys import KeyStore
 from app.main import create_app
 from app.settings import Settings
 from ingest.pipeline import ingest
+from retrieval.caller_stats import visible_counts
+from retrieval.content import list_members
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.index import SQLITE_FILE, IndexDir
-from tests.community import GROUPS, TOPICS, Community, write_community
+from retrieval.library import Library
+from tests.community import GROUPS, TOPICS, VISIBILITIES, Community, write_community
 
 pytestmark = pytest.mark.integration
 CALLER_GROUPS = [tuple(c) for n in range(len(GROUPS) + 2) for c in itertools.combinations((*GROUPS, "delta"), n)]
@@ -177,3 +180,43 @@ def test_no_private_text_title_id_or_count_reaches_an_outsider(
             f"\naccess control: {world.cases} generated cases tried, {len(world.asked)} questions asked"
         )
     assert world.cases >= 40
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+def test_small_generated_communities_keep_their_secrets(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whole communities drawn by hypothesis (a few documents each, so each costs one small
+    ingest): search, counts and the member directory, for every group set."""
+    tried = []
+
+    @settings(max_examples=3, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(seed=st.integers(0, 10**6), threads=st.integers(1, 5), resources=st.integers(0, 2),
+           visibilities=st.lists(st.sampled_from(VISIBILITIES), min_size=1, max_size=5).map(tuple))
+    def community_case(seed: int, threads: int, resources: int, visibilities: tuple[tuple[str, ...], ...]) -> None:
+        root = tmp_path_factory.mktemp("small")
+        community = write_community(root / "corpus", seed, threads, resources, visibilities)
+        ingest([root / "corpus"], IndexDir(root / "index"), embedder)
+        library = Library(IndexDir(root / "index"), embedder)
+        db = library.snapshot().db
+        chunks = dict(db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id").fetchall())
+        markers = sorted({s for d in community.docs for s in d.secrets if s.startswith(("qz", "rz"))})
+        for groups in VISIBILITIES:  # anonymous, each group alone, two groups
+            forbidden = community.forbidden(groups)
+            for marker in markers[:3]:
+                _check([str(vars(h)) for h in library.searcher().search(marker, k=20, groups=groups)],
+                       forbidden, "search")
+            seen = [d for d in community.docs if d.visible_to(groups)]
+            assert visible_counts(db, groups) == {
+                "threads": sum(d.kind == "thread" for d in seen), "posts": sum(d.posts for d in seen),
+                "resources": sum(d.kind == "resource" for d in seen), "chunks": sum(chunks[d.id] for d in seen),
+                "members": len(community.visible_members(groups))}
+            assert {m["id"] for m in list_members(db, groups)} == community.visible_members(groups)
+        tried.append(len(community.docs))
+
+    community_case()
+    with capsys.disabled():
+        print(f"\naccess control: {len(tried)} generated communities ({sum(tried)} documents)")  # noqa: T201
+    assert tried
