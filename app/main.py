@@ -13,6 +13,7 @@ from app.activity import ActivityLog
 from app.auth import KeyRing
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
+from retrieval.backends import limit_threads
 from retrieval.embedding import load_embedder
 from retrieval.errors import BadQueryError, IndexStateError, NotFoundError, TownsquareError
 from retrieval.index import IndexDir
@@ -29,12 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import faiss
         import torch
 
         torch.set_num_threads(config.serve_threads)
-        faiss.omp_set_num_threads(config.serve_threads)
-        index_dir = IndexDir(config.index_dir)
+        limit_threads(config.serve_threads)
+        index_dir = IndexDir(config.index_dir, config.backend_config())
         app.state.library = Library(index_dir, load_embedder(config.model_path), config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite", config.activity_retention_days)
         log.info("serving %s", app.state.library.snapshot().path)

@@ -19,15 +19,15 @@ import numpy as np
 from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
-from ingest.discover import discover
+from ingest.discover import Found, discover
 from ingest.forget import drop_forgotten, forgotten_members
-from ingest.sources import loader_for
-from ingest.sources.base import Problem, Record, Report, SourceFile
+from ingest.sources import get_loader
+from ingest.sources.base import Problem, Record, Report
 from ingest.validate import Loaded, collect
 from retrieval.embedding import Embedder
 from retrieval.hashing import text_hash
 from retrieval.index import IndexDir, Snapshot
-from retrieval.records import Chunk, Document, Member
+from retrieval.records import Chunk, Document, Member, Thread
 from retrieval.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
@@ -86,24 +86,31 @@ class Plan:
 def ingest(
     paths: Iterable[Path], index_dir: IndexDir, embedder: Embedder, *, prune: bool = False,
     max_file_bytes: int = 50 * 1024 * 1024, batch_size: int = 32, progress: Progress | None = None,
+    format: str | None = None,
 ) -> IngestSummary:
     """Bring ``index_dir`` up to date with the sources under ``paths``.
 
-    Bad input is reported in the summary and skipped; everything else is ingested. Any
-    exception leaves the previously served snapshot untouched.
+    ``format`` forces one loader for every path given (see ``ingest.sources.LOADERS``);
+    without it each source is detected by its content. Bad input is reported in the summary
+    and skipped; everything else is ingested. Any exception leaves the previously served
+    snapshot untouched.
+
+    Raises:
+        UnknownFormatError: ``format`` names no loader (the message lists the known ones).
     """
     started = time.perf_counter()
+    forced = get_loader(format) if format else None
     report = Report()
     summary = IngestSummary(problems=report.problems)
     with index_dir.lock():
         current = index_dir.open(embedder.model_id) if index_dir.exists() else None
-        files = discover(paths, report, max_file_bytes)
-        summary.files = len(files)
+        sources = discover(paths, report, max_file_bytes, forced)
+        summary.files = len(sources)
         forgotten = forgotten_members(index_dir.root)
-        records = drop_forgotten(load_files(files, report, progress), forgotten, report)
-        loaded = collect(records, report, _member_ids(current) - forgotten)
+        records = drop_forgotten(load_files(sources, report, progress), forgotten, report)
+        loaded = collect(records, report, [m for m in _indexed_members(current) if m.id not in forgotten])
         plan = make_plan(loaded, current, embedder.model_id, prune, report)
-        plan.forget = sorted(forgotten & _member_ids(current))
+        plan.forget = sorted(forgotten & {m.id for m in _indexed_members(current)})
         if current is not None:
             current.close()
         summary.documents_unchanged = plan.unchanged
@@ -118,13 +125,12 @@ def ingest(
     return summary
 
 
-def load_files(files: list[SourceFile], report: Report, progress: Progress | None) -> list[tuple[str, Record]]:
-    """Run each file's loader; a loader that crashes costs that file only."""
+def load_files(sources: list[Found], report: Report, progress: Progress | None) -> list[tuple[str, Record]]:
+    """Run each source's loader; a loader that crashes costs that source only (what it
+    yielded before the crash is kept, as for any other error it reports)."""
     records: list[tuple[str, Record]] = []
-    task = progress.add_task("loading", total=len(files)) if progress else None
-    for source in files:
-        loader = loader_for(source)
-        assert loader is not None  # discover() kept only files a loader reads
+    task = progress.add_task("loading", total=len(sources)) if progress else None
+    for source, loader in sources:
         try:
             records.extend((source.rel, record) for record in loader.load(source, report))
         except Exception as e:  # noqa: BLE001 - one bad file must not stop the ingest
@@ -145,27 +151,40 @@ def content_hash(doc: Document, model_id: str) -> str:
 
 def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report) -> Plan:
     """Compare loaded records with the served snapshot."""
-    stored: dict[str, str] = {}
-    stored_paths: dict[str, str] = {}
-    stored_members: set[tuple[str, str, str, int]] = set()
-    if current is not None:
-        for row in current.db.execute("SELECT id, content_hash, source_path FROM documents"):
-            stored[row[0]], stored_paths[row[0]] = row[1], row[2]
-        stored_members = {tuple(r) for r in current.db.execute("SELECT id, name, handles, opt_out FROM members")}
+    hashes = current.catalog.document_hashes() if current is not None else {}
+    stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
+    stored_paths = {doc_id: path for doc_id, (_, path) in hashes.items()}
+    stored_members = current.catalog.members() if current is not None else {}
     write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
     seen = {d.id for d in loaded.documents}
     broken = report.files_with_errors()
     remove = (
         sorted(i for i in stored if i not in seen and stored_paths[i] not in broken) if prune else []
     )
-    members = [
-        m for m in loaded.members
-        if (m.id, m.name, json.dumps(m.handles), int(m.opt_out)) not in stored_members
-    ]
+    superseded = _superseded(current, write, report)
+    remove = sorted(set(remove) | superseded)
+    members = [m for m in loaded.members if stored_members.get(m.id) != m]
     return Plan(
         write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members,
     )
+
+
+def _superseded(current: Snapshot | None, write: list[Document], report: Report) -> set[str]:
+    """Stored threads holding a post that a thread being written now carries: the message was
+    regrouped (a mail whose ancestors arrived later, a chat conversation whose gap filled
+    in), so the old thread is replaced and each post stays stored once."""
+    carried = {p.id: (d.id, d.origin) for d in write if isinstance(d, Thread) for p in d.posts}
+    if current is None or not carried:
+        return set()
+    found: set[str] = set()
+    for post_id, doc_id in current.catalog.post_documents(list(carried)).items():
+        new_id, origin = carried[post_id]
+        if doc_id != new_id and doc_id not in found:
+            found.add(doc_id)
+            report.warning(origin, f"post {post_id!r} moved from thread {doc_id!r} to {new_id!r}; "
+                           "the old thread is replaced")
+    return found
 
 
 def write_plan(
@@ -224,7 +243,7 @@ def embed_chunks(
     return out
 
 
-def _member_ids(current: Snapshot | None) -> set[str]:
+def _indexed_members(current: Snapshot | None) -> list[Member]:
     if current is None:
-        return set()
-    return {r[0] for r in current.db.execute("SELECT id FROM members")}
+        return []
+    return list(current.catalog.members().values())

@@ -75,9 +75,10 @@ class Library:
         """A cited answer from what ``groups`` may see, with who to ask (see :func:`compose_answer`)."""
         searcher = self.searcher()
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
-        answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, searcher.snapshot.db)
+        snapshot = searcher.snapshot
+        answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
         if answer.confidence >= WHO_TO_ASK_FROM:
-            answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts, groups=groups,
+            answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                              stats=self.member_stats(searcher, groups))
         if answer.abstained and answer.experts:
             answer.text += " You could ask " + " or ".join(e.name for e in answer.experts[:2]) + "."
@@ -100,7 +101,7 @@ class Library:
             if stats is None:
                 for stale in [k for k in self._member_stats if k[0] != key[0]]:
                     del self._member_stats[stale]
-                stats = self._member_stats[key] = MemberStats(searcher.snapshot.db, key[1])
+                stats = self._member_stats[key] = MemberStats(searcher.snapshot.catalog, key[1])
                 while len(self._member_stats) > MEMBER_STATS_KEPT:
                     self._member_stats.popitem(last=False)
         return stats

@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,10 +26,9 @@ from app.keys import KeyStore
 from app.main import create_app
 from app.settings import Settings
 from ingest.pipeline import ingest
-from retrieval.caller_stats import visible_counts
 from retrieval.content import list_members
 from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.index import SQLITE_FILE, IndexDir
+from retrieval.index import IndexDir
 from retrieval.library import Library
 from tests.community import GROUPS, TOPICS, VISIBILITIES, Community, write_community
 
@@ -58,8 +56,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransforme
     store = KeyStore(root / "index")
     keys = {(g, role): store.add(f"k{n}", list(g), role)
             for n, (g, role) in enumerate(itertools.product(CALLER_GROUPS, ("member", "facilitator")))}
-    db = sqlite3.connect(IndexDir(root / "index").current_path() / SQLITE_FILE)  # type: ignore[operator]
-    chunks = dict(db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id").fetchall())
+    catalog = IndexDir(root / "index").open().catalog
+    chunks = {doc: len(ids) for doc, ids in catalog.chunk_ids([d.id for d in community.docs], GROUPS).items()}
     with TestClient(create_app(Settings(index_dir=root / "index"))) as client:
         yield World(client, community, keys, chunks)
 
@@ -200,8 +198,8 @@ def test_small_generated_communities_keep_their_secrets(
         community = write_community(root / "corpus", seed, threads, resources, visibilities)
         ingest([root / "corpus"], IndexDir(root / "index"), embedder)
         library = Library(IndexDir(root / "index"), embedder)
-        db = library.snapshot().db
-        chunks = dict(db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id").fetchall())
+        catalog = library.snapshot().catalog
+        chunks = {doc: len(ids) for doc, ids in catalog.chunk_ids([d.id for d in community.docs], GROUPS).items()}
         markers = sorted({s for d in community.docs for s in d.secrets if s.startswith(("qz", "rz"))})
         for groups in VISIBILITIES:  # anonymous, each group alone, two groups
             forbidden = community.forbidden(groups)
@@ -209,11 +207,11 @@ def test_small_generated_communities_keep_their_secrets(
                 _check([str(vars(h)) for h in library.searcher().search(marker, k=20, groups=groups)],
                        forbidden, "search")
             seen = [d for d in community.docs if d.visible_to(groups)]
-            assert visible_counts(db, groups) == {
+            assert catalog.counts(groups) == {
                 "threads": sum(d.kind == "thread" for d in seen), "posts": sum(d.posts for d in seen),
                 "resources": sum(d.kind == "resource" for d in seen), "chunks": sum(chunks[d.id] for d in seen),
                 "members": len(community.visible_members(groups))}
-            assert {m["id"] for m in list_members(db, groups)} == community.visible_members(groups)
+            assert {m["id"] for m in list_members(catalog, groups)} == community.visible_members(groups)
         tried.append(len(community.docs))
 
     community_case()

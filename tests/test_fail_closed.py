@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from ingest.pipeline import ingest
 from ingest.sources.base import Report
 from ingest.sources.front_matter import FrontMatterError, split_front_matter
 from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.index import SQLITE_FILE, IndexDir
+from retrieval.index import IndexDir
 from retrieval.library import Library
 
 BODY = "# Site notes\n\nThe {canary} apiary gate code is kept here for mentors only.\n"
@@ -64,9 +63,11 @@ def test_private_files_in_every_shape_stay_private_or_are_skipped(
     summary = ingest([tmp_path / "corpus"], IndexDir(tmp_path / "index"), embedder)
     failed = {p.where.split(":", 1)[0].removesuffix(".meta.yaml") for p in summary.problems if p.level == "error"}
     assert failed == set(SKIPPED), summary.problems
-    db = sqlite3.connect(IndexDir(tmp_path / "index").current_path() / SQLITE_FILE)  # type: ignore[operator]
-    stored = {row[0]: (row[1], row[2]) for row in db.execute("SELECT id, is_public, visibility FROM documents")}
-    assert stored == {name: (0, '["mentors"]') for name in READ_PRIVATE}
+    catalog = IndexDir(tmp_path / "index").open().catalog
+    names = [*READ_PRIVATE, *SKIPPED]
+    assert catalog.documents(names, ()) == {}  # nothing public
+    assert {d.id: d.groups for d in catalog.documents(names, ("mentors",)).values()} == {
+        name: ("mentors",) for name in READ_PRIVATE}
     searcher = Library(IndexDir(tmp_path / "index"), embedder).searcher()
     for name in {**READ_PRIVATE, **SKIPPED}:
         canary = _canary(name)

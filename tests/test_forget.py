@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from app.activity import ActivityLog
 from app.cli import cli
 from ingest.pipeline import ingest
 from retrieval.embedding import SentenceTransformerEmbedder
-from retrieval.index import SQLITE_FILE, IndexDir
+from retrieval.index import IndexDir
 from tests.helpers import write_small_corpus
 
 pytestmark = pytest.mark.integration
@@ -31,11 +30,10 @@ def test_forget_removes_activity_and_keeps_posts_out_of_the_next_ingest(
     result = CliRunner().invoke(cli, ["forget", "m01", "--posts", "--index", str(index.root)])
     assert result.exit_code == 0 and "Deleted 1 question(s) and 1 feedback" in result.output, result.output
     summary = ingest([corpus], index, embedder)
-    db = sqlite3.connect(index.current_path() / SQLITE_FILE)  # type: ignore[operator]
-    assert db.execute("SELECT count(*) FROM posts WHERE author = 'm01'").fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM authorship WHERE member_id = 'm01'").fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM members WHERE id = 'm01'").fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM posts WHERE author = 'm02'").fetchone()[0] == 3
+    catalog = index.open().catalog
+    authors = [p.author for p in catalog.posts_of(["a-1", "a-2", "a-3"], ())]
+    assert "m01" not in authors and authors.count("m02") == 3
+    assert catalog.member_contributions(["m01"], ()) == [] and "m01" not in catalog.members()
     assert summary.documents_changed == 4 and summary.errors == 0
     left = ActivityLog(index.root / "activity.sqlite").weak_questions("2000-01-01", 1.0, ("hosts",))
     assert [r["question"] for r in left] == ["Another person's question"]
