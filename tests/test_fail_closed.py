@@ -98,6 +98,6 @@ def test_symlinks_leaving_the_folder_are_skipped(tmp_path: Path) -> None:
     os.symlink(outside, corpus / "linked-dir")
     os.symlink(corpus / "guide.md", corpus / "inner" / "same.md")  # stays inside: kept
     report = Report()
-    found = {f.rel for f in discover([corpus], report, 10**6)}
+    found = {source.rel for source, _ in discover([corpus], report, 10**6)}
     assert found == {"guide.md", "inner/same.md"}
     assert {p.where for p in report.warnings if "symlink" in p.message} >= {"linked.md"}
