@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.cli_forget import forget
+from app.cli_keys import keys_cli
 from app.settings import Settings, get_settings
 from retrieval.errors import TownsquareError
 
@@ -20,6 +24,8 @@ cli = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+cli.add_typer(keys_cli, name="keys")
+cli.command("forget")(forget)
 console = Console()
 err = Console(stderr=True)
 
@@ -134,17 +140,19 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from app.keys import KeyStore
     from app.main import create_app
 
     settings = _settings(index)
     from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
 
-    # fail fast, with the CLI's one-line message, on no index, an unknown embedder or another model's
-    # index; the app's lifespan then reuses this process's already loaded embedder
+    # fail fast, with the CLI's one-line message, on no index, an unknown embedder, another model's
+    # index or an unreadable keys file; the app's lifespan then reuses the already loaded embedder
     index_dir = IndexDir(settings.index_dir, settings.backend_config())
     index_dir.open().close()
     index_dir.open(embedder_for_index(index_dir.root, settings.model_path, settings.embedder).model_id).close()
+    KeyStore(settings.index_dir).records()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
@@ -199,6 +207,9 @@ def main() -> None:
         cli()
     except TownsquareError as e:
         err.print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(2)
+    except (ValidationError, SettingsError) as e:  # inputs are hidden: keys never reach the screen
+        err.print(f"[red]configuration error:[/red] {' '.join(str(e).split())}", highlight=False)
         sys.exit(2)
 
 

@@ -29,28 +29,42 @@ def settings(request: Request) -> Settings:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: ``key`` is None for anonymous callers, who see public content only."""
+    """Who is calling: ``name`` is the key's name (None for anonymous callers, who see public
+    content only); ``role`` is ``anonymous``, ``member`` or ``facilitator``. Never the key."""
 
-    key: str | None
+    name: str | None
     groups: tuple[str, ...]
+    role: str = "anonymous"
+
+    @property
+    def key(self) -> str | None:
+        """The key's name (kept under its old attribute name); None for anonymous callers."""
+        return self.name
 
 
 def caller(
     request: Request, x_api_key: Annotated[str | None, Header(description="API key (optional for reads)")] = None
 ) -> Caller:
-    """Map the ``X-API-Key`` header to the caller's groups; an unknown key is refused."""
+    """Map the ``X-API-Key`` header to the caller's name, groups and role; an unknown key is refused."""
     if x_api_key is None:
         return Caller(None, ())
-    groups = request.app.state.settings.api_keys.get(x_api_key)
-    if groups is None:
+    identity = request.app.state.keyring.identify(x_api_key)
+    if identity is None:
         raise HTTPException(status_code=401, detail="unknown API key")
-    return Caller(x_api_key, tuple(sorted(groups)))
+    return Caller(identity.name, identity.groups, identity.role)
 
 
 def writer(who: Annotated[Caller, Depends(caller)]) -> Caller:
     """Callers allowed to write: those with a valid key."""
-    if who.key is None:
+    if who.name is None:
         raise HTTPException(status_code=401, detail="this endpoint needs an API key (header X-API-Key)")
+    return who
+
+
+def facilitator(who: Annotated[Caller, Depends(writer)]) -> Caller:
+    """Callers allowed to see admin views: facilitator keys (403 for members)."""
+    if who.role != "facilitator":
+        raise HTTPException(status_code=403, detail="this endpoint needs a facilitator key")
     return who
 
 
@@ -78,3 +92,4 @@ ActivityDep = Annotated[ActivityLog, Depends(activity)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]
 WriterDep = Annotated[Caller, Depends(writer)]
+FacilitatorDep = Annotated[Caller, Depends(facilitator)]

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.activity import ActivityLog
+from app.auth import KeyRing
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.backends import limit_threads
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         index_dir = IndexDir(config.index_dir, config.backend_config())
         embedder = embedder_for_index(index_dir.root, config.model_path, config.embedder)
         app.state.library = Library(index_dir, embedder, config.search.model_dump())
-        app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")
+        app.state.activity = ActivityLog(index_dir.root / "activity.sqlite", config.activity_retention_days)
         log.info("serving %s", app.state.library.snapshot().path)
         yield
         app.state.activity.close()
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = config
+    app.state.keyring = KeyRing.for_index(config.api_keys, config.index_dir)
     for router in (search.router, ask.router, content.router, admin.router, overview.router):
         app.include_router(router)
 

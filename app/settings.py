@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from app.auth import normalise_env_keys
 from retrieval.backends import DEFAULT_BACKEND, BackendConfig
 from retrieval.backends.options import FaissOptions, Fts5Options, MilvusOptions
 
@@ -56,7 +57,9 @@ class LexicalSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable, read once through :func:`get_settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="TOWNSQUARE_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(
+        env_prefix="TOWNSQUARE_", env_nested_delimiter="__", hide_input_in_errors=True  # keys never echoed
+    )
 
     index_dir: Path = Path("var/index")
     model_path: Path | None = None
@@ -65,7 +68,10 @@ class Settings(BaseSettings):
     existing index keeps the runtime that built it, a new one gets the default."""
     embed_batch_size: int = Field(32, ge=1, le=1024)
     max_file_mb: float = Field(50.0, gt=0)
-    api_keys: dict[str, list[str]] = Field(default_factory=dict)
+    api_keys: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """``{key: [groups]}`` or ``{key: {"groups", "role", "name"}}`` (see :mod:`app.auth`)."""
+    activity_retention_days: int = Field(180, ge=0)
+    """Asked questions and feedback older than this are deleted; 0 keeps them forever."""
     search: SearchOptions = Field(default_factory=SearchOptions)
     backend: str = DEFAULT_BACKEND
     """Storage backend of new indexes (``retrieval/backends``); an index keeps the one it was built with."""
@@ -80,15 +86,11 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(1000, ge=10)
     max_k: int = Field(100, ge=1)
     api_url: str = "http://127.0.0.1:8000"
-    api_key: str | None = None
 
-    @field_validator("api_keys")
+    @field_validator("api_keys", mode="before")
     @classmethod
-    def _keys_are_usable(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for key in value:
-            if len(key) < 8:
-                raise ValueError(f"API key {key[:3]}... is shorter than 8 characters")
-        return value
+    def _keys_are_usable(cls, value: Any) -> dict[str, dict[str, Any]]:
+        return normalise_env_keys(value)
 
     @property
     def max_file_bytes(self) -> int:

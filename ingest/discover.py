@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ingest.safety import leaves_root
 from ingest.sources import loader_for
 from ingest.sources.base import DEFAULT_MAX_BYTES, Report, SourceFile, SourceLoader
 from ingest.sources.resource_meta import SIDECAR_SUFFIX
@@ -44,6 +45,9 @@ def discover(
 
 def _detect(path: Path, root: Path, report: Report, max_bytes: int) -> Iterator[Found]:
     source = SourceFile(path, _rel(path, root), max_bytes)
+    if path != root and leaves_root(path, root):
+        report.warning(source.rel, "skipped: a symlink to outside the ingested folder")
+        return
     if path.is_dir() or is_zip(path):
         loader = loader_for(source, tree=True)
         if loader is not None:
@@ -70,6 +74,9 @@ def _forced(root: Path, loader: SourceLoader, report: Report, max_bytes: int) ->
         return
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)):
         source = SourceFile(path, _rel(path, root), max_bytes)
+        if leaves_root(path, root):
+            report.warning(source.rel, "skipped: a symlink to outside the ingested folder")
+            continue
         if not source.rel.endswith(SIDECAR_SUFFIX) and _fits(source, loader, report):
             yield source, loader
 

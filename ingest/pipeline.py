@@ -20,6 +20,7 @@ from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import Found, discover
+from ingest.forget import drop_forgotten, forgotten_members
 from ingest.sources import get_loader
 from ingest.sources.base import Problem, Record, Report
 from ingest.validate import Loaded, collect
@@ -78,6 +79,8 @@ class Plan:
     remove: list[str]
     new_ids: set[str]
     members: list[Member]
+    forget: list[str] = field(default_factory=list)
+    """Stored members to delete (``townsquare forget --posts``)."""
 
 
 def ingest(
@@ -103,9 +106,11 @@ def ingest(
         current = index_dir.open(embedder.model_id) if index_dir.exists() else None
         sources = discover(paths, report, max_file_bytes, forced)
         summary.files = len(sources)
-        records = load_files(sources, report, progress)
-        loaded = collect(records, report, _indexed_members(current))
+        forgotten = forgotten_members(index_dir.root)
+        records = drop_forgotten(load_files(sources, report, progress), forgotten, report)
+        loaded = collect(records, report, [m for m in _indexed_members(current) if m.id not in forgotten])
         plan = make_plan(loaded, current, embedder.model_id, prune, report)
+        plan.forget = sorted(forgotten & {m.id for m in _indexed_members(current)})
         if current is not None:
             current.close()
         summary.documents_unchanged = plan.unchanged
@@ -113,7 +118,7 @@ def ingest(
         summary.documents_changed = len(plan.write) - len(plan.new_ids)
         summary.documents_removed = len(plan.remove)
         summary.members = len(loaded.members)
-        if plan.write or plan.remove or plan.members or current is None:
+        if plan.write or plan.remove or plan.members or plan.forget or current is None:
             write_plan(plan, index_dir, embedder, summary, batch_size, progress, started)
     summary.skipped_files = len({p.where.split(":", 1)[0] for p in report.problems if "skipped" in p.message})
     summary.seconds = round(time.perf_counter() - started, 2)
@@ -199,6 +204,7 @@ def write_plan(
         vectors = embed_chunks(all_chunks, writer, embedder, summary, batch_size, progress)
         writer.delete_documents(plan.remove)
         writer.put_members(plan.members)
+        writer.delete_members(plan.forget)
         offset = 0
         for doc, chunks in chunked:
             writer.put_document(

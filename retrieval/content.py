@@ -77,14 +77,15 @@ def _profiles(catalog: Catalog, members: list[Member], groups: tuple[str, ...]) 
 
 
 def member_profile(catalog: Catalog, member_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
-    """A member with counts and top channels/tags computed from content the caller may see."""
-    member = catalog.members([member_id]).get(member_id)
+    """A member with counts and top channels/tags computed from content the caller may see;
+    a member known only from documents the caller may not see is as missing (404)."""
+    member = catalog.members([member_id], groups).get(member_id)
     if member is None:
         raise NotFoundError(f"no member {member_id!r}")
     return _profiles(catalog, [member], groups)[0]
 
 
 def list_members(catalog: Catalog, groups: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every member's profile, most helpful (answers) first."""
-    profiles = _profiles(catalog, list(catalog.members().values()), groups)
+    """The profile of every member the caller may know of, most helpful (answers) first."""
+    profiles = _profiles(catalog, list(catalog.members(groups=groups).values()), groups)
     return sorted(profiles, key=lambda p: (-p["accepted_answers"], -p["answers"], p["name"]))

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from typing import Any
 
 from retrieval.answer import ANSWER_HITS, Answer, compose_answer
+from retrieval.caller_stats import caller_stats
 from retrieval.embedding import Embedder
 from retrieval.experts import EXPERT_HITS, Expert, MemberStats, find_experts, suggest_experts
 from retrieval.filters import Filters
@@ -61,9 +62,12 @@ class Library:
             # the old snapshot stays open: requests in flight may still read it
             self._snapshot, self._searcher = snapshot, Searcher(snapshot, self.embedder, **self.search_options)
 
-    def stats(self) -> dict[str, Any]:
-        """See :func:`retrieval.index.snapshot_stats`."""
-        return snapshot_stats(self.snapshot())
+    def stats(self, groups: tuple[str, ...] | None = None, whole_index: bool = True) -> dict[str, Any]:
+        """See :func:`retrieval.index.snapshot_stats`; with ``groups``, counts over what they
+        may see (see :func:`retrieval.caller_stats.caller_stats`)."""
+        if groups is None:
+            return snapshot_stats(self.snapshot())
+        return caller_stats(self.snapshot(), groups, whole_index)
 
     def ask(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,

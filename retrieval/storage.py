@@ -47,9 +47,10 @@ class Catalog(Protocol):
     """The read model of one immutable snapshot. Methods taking ``groups`` return only what
     members of those groups may see (public content, plus content of their groups)."""
 
-    def counts(self) -> dict[str, int]:
-        """Totals of ``threads``, ``posts``, ``resources``, ``chunks`` and ``members``
-        (every document, whatever its visibility: for the manifest and admins)."""
+    def counts(self, groups: Groups | None = None) -> dict[str, int]:
+        """Totals of ``threads``, ``posts``, ``resources``, ``chunks`` and ``members``: of
+        every document, whatever its visibility, when ``groups`` is None (for the manifest);
+        else of what ``groups`` may see, members counted as :meth:`members` lists them."""
         ...
 
     def select_chunks(self, where: Filters, groups: Groups) -> np.ndarray | None:
@@ -93,8 +94,11 @@ class Catalog(Protocol):
         (member id, doc id)."""
         ...
 
-    def members(self, ids: Collection[str] | None = None) -> dict[str, Member]:
-        """Members by id: those of ``ids`` that exist, or all of them when ``ids`` is None."""
+    def members(self, ids: Collection[str] | None = None, groups: Groups | None = None) -> dict[str, Member]:
+        """Members by id: those of ``ids`` that exist, or all of them when ``ids`` is None.
+        With ``groups``, only members they may know of: those with a post or authorship in a
+        document ``groups`` may see, and those with none at all (listed only in a members
+        file). A member seen only in private documents does not exist for outsiders."""
         ...
 
     def facets(self, groups: Groups) -> dict[str, list[tuple[str, int]]]:
@@ -173,6 +177,10 @@ class VectorIndex(Protocol):
 class CatalogBuilder(Catalog, Protocol):
     """A catalog being built into a new snapshot, seeded with the previous snapshot's
     content. Reads see the writes made so far."""
+
+    def delete_members(self, member_ids: Collection[str]) -> None:
+        """Delete members and their authorship (forgotten ones: their posts are already out)."""
+        ...
 
     def put_members(self, members: Sequence[Member]) -> None:
         """Insert or update members (by id)."""

@@ -112,6 +112,10 @@ class SnapshotWriter:
         """Insert or update members."""
         self.parts.catalog.put_members(members)
 
+    def delete_members(self, member_ids: list[str]) -> None:
+        """Delete members (forgotten ones: their posts are already left out)."""
+        self.parts.catalog.delete_members(member_ids)
+
     def put_document(
         self, doc: Document, content_hash: str, source_path: str, chunks: Sequence[Chunk], vectors: np.ndarray,
     ) -> None:

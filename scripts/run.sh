@@ -9,13 +9,15 @@ export HF_HUB_OFFLINE=1
 export TOWNSQUARE_INDEX_DIR="$INDEX"
 export TOWNSQUARE_API_URL="http://127.0.0.1:$API_PORT"
 
-# Without configured keys, make one facilitator key for this run so the page's admin view and
-# feedback work out of the box; it lives only in this process's environment.
-if [ -z "${TOWNSQUARE_API_KEYS:-}" ]; then
-  key="local-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  export TOWNSQUARE_API_KEYS="{\"$key\": [\"facilitators\"]}"
-  export TOWNSQUARE_API_KEY="$key"
-fi
+OPERATOR_GROUPS=${OPERATOR_GROUPS:-mentors}
+
+# A fresh facilitator key for the person who started this run, made with `townsquare keys add`
+# (only its hash is stored, in $INDEX/keys.json) and printed below for them to paste into the
+# page's sidebar. The page itself never holds a key: visitors read anonymously or enter theirs.
+"$VENV/bin/townsquare" keys revoke make-run --index "$INDEX" >/dev/null 2>&1 || true
+key=$("$VENV/bin/townsquare" keys add make-run --groups "$OPERATOR_GROUPS" --role facilitator \
+  --index "$INDEX" 2>/dev/null | tail -n 1) || { echo "could not make a key in $INDEX" >&2; exit 1; }
+unset TOWNSQUARE_API_KEY
 
 pids=()
 stop() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -33,6 +35,7 @@ for _ in $(seq 1 120); do
 done
 echo "Townsquare API:  http://127.0.0.1:$API_PORT  (OpenAPI docs at /docs)"
 echo "Townsquare page: http://127.0.0.1:$UI_PORT"
-[ -n "${key:-}" ] && echo "Facilitator API key for this run: $key (the page already uses it)"
+echo "Your facilitator key (groups: $OPERATOR_GROUPS), for the page's sidebar > Connection:"
+echo "  $key"
 echo "Press Ctrl-C to stop both."
 wait -n "${pids[@]}"

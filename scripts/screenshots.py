@@ -70,9 +70,27 @@ def save(page: Page, name: str) -> None:
     print(f"saved {OUT / name}")
 
 
-def shoot(page: Page, base: str, view: str, ready: str, name: str) -> None:
-    """Open ``view``, wait for the text ``ready``, save ``name``."""
-    page.goto(f"{base}/?view={view}")
+def sign_in(page: Page) -> None:
+    """Type the key into the sidebar, as a visitor does; it lives in this browser session only,
+    so from here on views are opened with the sidebar, never by reloading the page."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Connection").click()
+    field = sidebar.get_by_label("Your API key")
+    field.fill(KEY)
+    field.press("Enter")
+    sidebar.get_by_text("Signed in with your key").wait_for(timeout=60_000)
+    sidebar.get_by_text("Connection").click()
+
+
+def open_view(page: Page, label: str) -> None:
+    """Switch views with the sidebar's radio (keeps the session, and so the key)."""
+    page.get_by_test_id("stSidebar").get_by_text(label, exact=True).click()
+    settle(page)
+
+
+def shoot(page: Page, label: str, ready: str, name: str) -> None:
+    """Open the view ``label``, wait for the text ``ready``, save ``name``."""
+    open_view(page, label)
     page.get_by_text(ready, exact=False).first.wait_for(timeout=60_000)
     save(page, name)
 
@@ -80,13 +98,14 @@ def shoot(page: Page, base: str, view: str, ready: str, name: str) -> None:
 def views(page: Page, base: str) -> None:
     """Ask, Search (results, then an opened thread), Start here, People, Admin."""
     page.goto(f"{base}/?view=ask")
+    sign_in(page)
     box = page.get_by_test_id("stChatInputTextArea")
     box.wait_for(timeout=60_000)
     box.fill(QUESTION)
     box.press("Enter")
     page.get_by_text("People who can help").wait_for(timeout=90_000)
     save(page, "ask.png")
-    page.goto(f"{base}/?view=search")
+    open_view(page, "Search")
     search = page.get_by_label("Search threads and resources")
     search.wait_for(timeout=60_000)
     search.fill("oxalic acid dribble or vaporise")
@@ -96,9 +115,9 @@ def views(page: Page, base: str) -> None:
     page.get_by_role("button", name="Open thread").first.click()
     page.get_by_text("Related").first.wait_for(timeout=60_000)
     save(page, "thread.png")
-    shoot(page, base, "start-here", "Most discussed topics", "start-here.png")
-    shoot(page, base, "people", "Opted out of suggestions", "people.png")
-    shoot(page, base, "admin", "Knowledge gaps", "admin.png")
+    shoot(page, "Start here", "Most discussed topics", "start-here.png")
+    shoot(page, "People", "Opted out of suggestions", "people.png")
+    shoot(page, "Admin", "Knowledge gaps", "admin.png")
 
 
 def main() -> None:
@@ -106,9 +125,10 @@ def main() -> None:
     ensure_index()
     OUT.mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="townsquare-shots-"))
-    with serve_api(INDEX, {KEY: ["mentors"]}, logs / "api.log") as api:
+    keys = {KEY: {"groups": ["mentors"], "role": "facilitator", "name": "screenshots"}}
+    with serve_api(INDEX, keys, logs / "api.log") as api:
         seed_activity(api)
-        with serve_page(api, logs / "page.log", api_key=KEY) as base, sync_playwright() as p:
+        with serve_page(api, logs / "page.log") as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
             try:

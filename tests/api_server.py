@@ -63,7 +63,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve_api(index_root: Path, api_keys: dict[str, list[str]], log: Path) -> Iterator[str]:
+def serve_api(index_root: Path, api_keys: dict[str, object], log: Path) -> Iterator[str]:
     """``townsquare serve`` on ``index_root``; yields the base URL once /health answers."""
     port = free_port()
     command = [str(BIN / "townsquare"), "serve", "--index", str(index_root), "--port", str(port)]
@@ -73,7 +73,7 @@ def serve_api(index_root: Path, api_keys: dict[str, list[str]], log: Path) -> It
 
 
 @contextmanager
-def serve_page(api_url: str, log: Path, api_key: str | None = None) -> Iterator[str]:
+def serve_page(api_url: str, log: Path) -> Iterator[str]:
     """``streamlit run ui/page.py`` talking to ``api_url``; yields the page URL once it is healthy."""
     port = free_port()
     command = [
@@ -81,7 +81,7 @@ def serve_page(api_url: str, log: Path, api_key: str | None = None) -> Iterator[
         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]
-    extra = {"TOWNSQUARE_API_URL": api_url, **({"TOWNSQUARE_API_KEY": api_key} if api_key else {})}
+    extra = {"TOWNSQUARE_API_URL": api_url}
     url = f"http://127.0.0.1:{port}"
     with _running(command, _env(**extra), f"{url}/_stcore/health", log):
         yield url

@@ -21,7 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
 MENTOR_KEY = "mentor-key-0001"
 MEMBER_KEY = "member-key-0002"
-API_KEYS = {MENTOR_KEY: ["mentors"], MEMBER_KEY: ["members"]}
+API_KEYS: dict[str, object] = {
+    MENTOR_KEY: {"groups": ["mentors"], "role": "facilitator", "name": "mentor"},  # the new shape
+    MEMBER_KEY: ["members"],  # the old shape: a member of these groups
+}
 
 
 @pytest.fixture(autouse=True)

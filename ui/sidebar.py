@@ -1,4 +1,4 @@
-"""The sidebar: view switcher, API connection (URL and key) and the search filters."""
+"""The sidebar: view switcher, API connection (URL and the visitor's key) and the search filters."""
 
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ def navigation() -> str:
 
 
 def connection() -> Client:
-    """API URL and key inputs, defaulting to ``TOWNSQUARE_API_URL`` / ``TOWNSQUARE_API_KEY``."""
-    settings = get_settings()
+    """API URL and the visitor's own key. The key lives only in this visitor's session: the
+    page never reads a key from its server's settings, so opening the page grants nothing."""
+    default_url = get_settings().api_url
     with st.sidebar.expander("Connection", expanded=False):
-        url = st.text_input("API URL", value=settings.api_url, key="api_url")
-        key = st.text_input("API key", value=settings.api_key or "", type="password", key="api_key",
-                            help="Needed for feedback and the Admin view; also shows content of your groups.")
-    return Client(url.strip() or settings.api_url, key.strip() or None)
+        url = st.text_input("API URL", value=default_url, key="api_url")
+        key = st.text_input("Your API key", type="password", key="api_key",
+                            help="Optional: shows content of your groups and enables feedback; a facilitator "
+                                 "key opens the Admin view. Kept in this browser session only.")
+        st.caption("Signed in with your key." if key.strip() else "Reading as an anonymous visitor.")
+    return Client(url.strip() or default_url, key.strip() or None)
 
 
 def filters(client: Client) -> Filters:

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from app.deps import ActivityDep, CallerDep, LibraryDep, WriterDep
+from app.deps import ActivityDep, CallerDep, FacilitatorDep, LibraryDep, WriterDep
 from app.gaps import group_questions
 from app.schemas import FeedbackIn, FeedbackOut
 
@@ -22,8 +22,9 @@ def health(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
 
 @router.get("/stats")
 def stats(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
-    """Counts of threads, posts, resources, chunks and members; model; index size; last ingest."""
-    return library.stats()
+    """Counts of the threads, posts, resources, chunks and members the caller may see; model;
+    for facilitators also the index size and the last ingest's report."""
+    return library.stats(who.groups, whole_index=who.role == "facilitator")
 
 
 @router.post("/feedback", response_model=FeedbackOut, status_code=201)
@@ -36,19 +37,23 @@ def feedback(body: FeedbackIn, activity: ActivityDep, who: WriterDep) -> Feedbac
     if body.answer_id and not activity.answer_exists(body.answer_id):
         raise HTTPException(status_code=404, detail=f"no answer {body.answer_id!r}")
     feedback_id = activity.record_feedback(
-        body.target, body.helpful, body.answer_id, body.member_id, body.comment, who.groups
+        body.target, body.helpful, body.answer_id, body.member_id, body.comment, who.groups, who.name
     )
     return FeedbackOut(id=feedback_id)
 
 
 @router.get("/admin/feedback")
-def feedback_summary(activity: ActivityDep, who: WriterDep) -> dict[str, Any]:
-    """Feedback counts and the latest comments (needs an API key)."""
-    return activity.feedback_summary()
+def feedback_summary(activity: ActivityDep, who: FacilitatorDep) -> dict[str, Any]:
+    """Feedback counts and the latest comments from callers sharing a group with the
+    facilitator, or anonymous (needs a facilitator key)."""
+    return activity.feedback_summary(who.groups)
 
 
 @router.get("/admin/gaps")
-def gaps(activity: ActivityDep, who: WriterDep, days: int = 30, max_confidence: float = 0.5) -> dict[str, Any]:
-    """Recent questions that abstained or had low confidence, grouped by similarity (needs a key)."""
+def gaps(
+    activity: ActivityDep, who: FacilitatorDep, days: int = 30, max_confidence: float = 0.5
+) -> dict[str, Any]:
+    """Recent questions that abstained or had low confidence, grouped by similarity, from
+    callers sharing a group with the facilitator, or anonymous (needs a facilitator key)."""
     since = (datetime.now(UTC) - timedelta(days=max(1, days))).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"gaps": group_questions(activity.weak_questions(since, max_confidence))}
+    return {"gaps": group_questions(activity.weak_questions(since, max_confidence, who.groups))}

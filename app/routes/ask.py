@@ -23,7 +23,9 @@ def ask(body: AskIn, library: LibraryDep, activity: ActivityDep, config: Setting
     answer = library.ask(question, filters=filters, groups=who.groups, k_experts=body.k_experts)
     weak = answer.abstained or answer.confidence < WEAK_CONFIDENCE
     vector = library.embedder.embed([question])[0] if weak else None  # kept to group knowledge gaps
-    answer_id = activity.record_question(question, who.groups, answer.confidence, answer.abstained, vector)
+    answer_id = activity.record_question(
+        question, who.groups, answer.confidence, answer.abstained, vector, who.name
+    )
     return AskOut(
         answer_id=answer_id, answer=answer.text, citations=[citation_out(c) for c in answer.citations],
         confidence=round(answer.confidence, 4), abstained=answer.abstained,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from bs4 import BeautifulSoup, Tag
 
 from ingest.sources.base import Record, Report, SourceFile, read_text
-from ingest.sources.resource_meta import ResourceMeta, make_resource, parse_meta, sidecar_meta
+from ingest.sources.resource_meta import SIDECAR_SUFFIX, ResourceMeta, make_resource, parse_meta, sidecar_meta
 
 DROPPED = ("script", "style", "nav", "header", "footer", "noscript", "template", "form")
 BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd")
@@ -43,9 +43,8 @@ def meta_from_head(soup: BeautifulSoup) -> dict[str, object]:
             found["author"] = content
         elif name == "keywords" and content:
             found["tags"] = [k.strip() for k in content.split(",") if k.strip()]
-        elif name == "visibility" and content:
-            groups = [g.strip() for g in content.split(",") if g.strip()]
-            found["visibility"] = "public" if groups == ["public"] else groups
+        elif name == "visibility":  # an empty one is kept, and refused, rather than read as public
+            found["visibility"] = content
     return found
 
 
@@ -68,6 +67,9 @@ class HtmlLoader:
         sidecar = sidecar_meta(source, report)
         head = parse_meta(meta_from_head(soup), f"{source.rel}: <meta>", report)
         if sidecar is None or head is None:
+            return
+        if {"visibility"} <= head.model_fields_set & sidecar.model_fields_set and head.visibility != sidecar.visibility:
+            report.error(source.rel, f"<meta name=visibility> and {SIDECAR_SUFFIX} disagree; file skipped")
             return
         meta = ResourceMeta.model_validate({**head.model_dump(exclude_unset=True),
                                             **sidecar.model_dump(exclude_unset=True)})

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from retrieval.backends.sqlite_sql import batched, chunk_filter_sql, visible_sql
+from retrieval.backends.sqlite_sql import batched, chunk_filter_sql, known_member_sql, visible_sql
 from retrieval.filters import Filters
 from retrieval.records import Member
 from retrieval.storage import CatalogBuilder, Place
@@ -83,14 +83,21 @@ class SqliteCatalog:
             self._has_private = bool(self._run("SELECT 1 FROM documents WHERE is_public = 0 LIMIT 1"))
         return self._has_private
 
-    def counts(self) -> dict[str, int]:
-        one = lambda sql: int(self._run(sql)[0][0])  # noqa: E731
+    def counts(self, groups: Groups | None = None) -> dict[str, int]:
+        params: list[object] = []
+        known_params: list[object] = []
+        if groups is None:
+            visible, known = "1", "1"
+        else:
+            visible, params = visible_sql(groups)
+            known, known_params = known_member_sql(groups)
+        one = lambda sql, values: int(self._run(sql, values)[0][0])  # noqa: E731
         return {
-            "threads": one("SELECT count(*) FROM documents WHERE kind='thread'"),
-            "posts": one("SELECT count(*) FROM posts"),
-            "resources": one("SELECT count(*) FROM documents WHERE kind='resource'"),
-            "chunks": one("SELECT count(*) FROM chunks"),
-            "members": one("SELECT count(*) FROM members"),
+            "threads": one(f"SELECT count(*) FROM documents d WHERE d.kind='thread' AND {visible}", params),
+            "posts": one(f"SELECT count(*) FROM posts p JOIN documents d ON d.id = p.doc_id WHERE {visible}", params),
+            "resources": one(f"SELECT count(*) FROM documents d WHERE d.kind='resource' AND {visible}", params),
+            "chunks": one(f"SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {visible}", params),
+            "members": one(f"SELECT count(*) FROM members m WHERE {known}", known_params),
         }
 
     def select_chunks(self, where: Filters, groups: Groups) -> np.ndarray | None:
@@ -154,11 +161,13 @@ class SqliteCatalog:
         rows.sort(key=lambda r: (r["doc_id"], -1 if r["position"] is None else r["position"]))
         return [contribution(r) for r in rows]
 
-    def members(self, ids: Collection[str] | None = None) -> dict[str, Member]:
+    def members(self, ids: Collection[str] | None = None, groups: Groups | None = None) -> dict[str, Member]:
+        known, params = ("1", list[object]()) if groups is None else known_member_sql(groups)
         if ids is None:
-            rows: list[sqlite3.Row] = self._run("SELECT * FROM members ORDER BY id")
+            rows: list[sqlite3.Row] = self._run(f"SELECT * FROM members m WHERE {known} ORDER BY id", params)
         else:
-            rows = list(batched(self.connection, "SELECT * FROM members WHERE id IN ({marks})", ids))
+            sql = "SELECT * FROM members m WHERE id IN ({marks}) AND " + known  # no braces in ``known``
+            rows = list(batched(self.connection, sql, ids, params))
         return {r["id"]: Member(r["id"], r["name"], json.loads(r["handles"]), bool(r["opt_out"])) for r in rows}
 
     def facets(self, groups: Groups) -> dict[str, list[tuple[str, int]]]:

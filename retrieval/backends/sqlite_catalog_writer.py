@@ -51,6 +51,11 @@ class SqliteCatalogBuilder(SqliteCatalog):
             [(m.id, m.name, json.dumps(m.handles), int(m.opt_out)) for m in members],
         )
 
+    def delete_members(self, member_ids: Collection[str]) -> None:
+        """See :class:`~retrieval.storage.CatalogBuilder`."""
+        for table, column in (("members", "id"), ("authorship", "member_id")):
+            self.connection.executemany(f"DELETE FROM {table} WHERE {column}=?", [(m,) for m in member_ids])
+
     def put_document(self, doc: Document, content_hash: str, source_path: str, chunks: Sequence[Chunk]) -> None:
         """See :class:`~retrieval.storage.CatalogBuilder`."""
         is_thread = isinstance(doc, Thread)

@@ -29,6 +29,18 @@ def visible_sql(groups: tuple[str, ...], doc: str = "d") -> tuple[str, list[obje
     )
 
 
+def known_member_sql(groups: tuple[str, ...]) -> tuple[str, list[object]]:
+    """SQL condition (on members aliased ``m``) for members ``groups`` may know of (see
+    :meth:`retrieval.storage.Catalog.members`)."""
+    visible, params = visible_sql(groups)
+    wrote = ("EXISTS (SELECT 1 FROM authorship a JOIN documents d ON d.id = a.doc_id "
+             f"WHERE a.member_id = m.id AND {visible})")
+    posted = f"EXISTS (SELECT 1 FROM posts p JOIN documents d ON d.id = p.doc_id WHERE p.author = m.id AND {visible})"
+    silent = ("(NOT EXISTS (SELECT 1 FROM authorship a WHERE a.member_id = m.id) "
+              "AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.author = m.id))")
+    return f"({wrote} OR {posted} OR {silent})", [*params, *params]
+
+
 def chunk_filter_sql(filters: Filters, groups: tuple[str, ...]) -> tuple[str, list[object]]:
     """``SELECT c.id ...`` of every chunk passing ``filters`` and visible to ``groups``."""
     condition, params = visible_sql(groups)

@@ -1,11 +1,11 @@
-"""Admin (facilitators; needs an API key): index statistics, last ingest, feedback, knowledge gaps."""
+"""Admin (facilitators; needs a facilitator key): index statistics, last ingest, feedback, knowledge gaps."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from ui import render
-from ui.client import Client, Filters, Json
+from ui.client import ApiError, Client, Filters, Json
 
 COUNTS = ("threads", "posts", "resources", "chunks", "members")
 
@@ -19,8 +19,15 @@ def render_view(client: Client, filters: Filters) -> None:
     stats = client.stats()
     _index(stats)
     _last_ingest(stats)
-    _feedback(client.feedback_summary())
-    _gaps(client.gaps())
+    try:
+        summary, gaps = client.feedback_summary(), client.gaps()
+    except ApiError as e:
+        if e.status != 403:
+            raise
+        st.info("Feedback and knowledge gaps need a facilitator key; yours is a member key.")
+        return
+    _feedback(summary)
+    _gaps(gaps)
 
 
 def _index(stats: Json) -> None:
@@ -28,15 +35,17 @@ def _index(stats: Json) -> None:
     for col, name in zip(st.columns(len(COUNTS)), COUNTS, strict=True):
         col.metric(name.capitalize(), stats["counts"].get(name, 0))
     model = stats["model"]
+    size = f"{stats['size_bytes'] / 1024 / 1024:.1f} MB" if stats.get("size_bytes") is not None else ""
     st.caption(render.meta(f"model {model['name']} ({model['dimension']} dims)", f"{stats['vector_index']} index",
-                           f"{stats['size_bytes'] / 1024 / 1024:.1f} MB", f"snapshot {stats['snapshot']}"))
+                           size, f"snapshot {stats['snapshot']}"))
+    st.caption("Counts of what your key may see.")
 
 
 def _last_ingest(stats: Json) -> None:
     st.subheader("Last ingest")
     last = stats.get("last_ingest") or {}
     if not last:
-        st.caption("No ingest recorded in this snapshot.")
+        st.caption("No ingest report: it is shown to facilitator keys only.")
         return
     st.markdown(
         f"{render.moment(stats.get('created_at'))} · {last.get('files', 0)} files in {last.get('seconds', 0):g} s · "
