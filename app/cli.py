@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.settings import Settings, get_settings
-from retrieval.errors import TownsquareError
+from app.settings import Settings, get_settings, setting_problem
+from retrieval.errors import ConfigError, TownsquareError
 
 cli = typer.Typer(
     help="Townsquare: search and cited answers over a community's knowledge.",
@@ -26,9 +26,26 @@ err = Console(stderr=True)
 IndexOption = Annotated[Path | None, typer.Option("--index", help="Index directory (default: settings.index_dir).")]
 
 
-def _settings(index: Path | None) -> Settings:
-    settings = get_settings()
+def _settings(index: Path | None, needs_keys: bool = False) -> Settings:
+    """The settings, with ``--index`` applied. Commands that do not serve the API still run
+    when only ``TOWNSQUARE_API_KEYS`` is bad (with a one-line warning)."""
+    try:
+        settings = get_settings()
+    except ConfigError as e:
+        if needs_keys or "TOWNSQUARE_API_KEYS" not in str(e):
+            raise
+        settings = _settings_without_keys()
+        err.print(f"[yellow]warning[/yellow] {e}; ignored: this command does not use API keys", highlight=False, soft_wrap=True)
     return settings.model_copy(update={"index_dir": index}) if index else settings
+
+
+def _settings_without_keys() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings(api_keys={})
+    except ValidationError as e:
+        raise ConfigError(f"bad setting: {setting_problem(e)}") from None
 
 
 @cli.command()
@@ -124,11 +141,14 @@ def serve(
 
     from app.main import create_app
 
-    settings = _settings(index)
+    settings = _settings(index, needs_keys=True)
     from retrieval.index import IndexDir
 
     IndexDir(settings.index_dir).open()  # fail fast, with the CLI's one-line message, if there is no index
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # header bounds: h11 refuses a header block over the limit while parsing; the Guard
+    # middleware checks count and size for either parser (431)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                h11_max_incomplete_event_size=settings.max_header_kb * 1024, timeout_keep_alive=15)
 
 
 @cli.command()
@@ -180,7 +200,7 @@ def main() -> None:
     try:
         cli()
     except TownsquareError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
 
 from app.activity import ActivityLog
+from app.problems import invalid
 from app.settings import Settings
 from retrieval.library import Library
 
@@ -35,9 +37,10 @@ class Caller:
     groups: tuple[str, ...]
 
 
-def caller(
-    request: Request, x_api_key: Annotated[str | None, Header(description="API key (optional for reads)")] = None
-) -> Caller:
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (optional for reads)")
+
+
+def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)] = None) -> Caller:
     """Map the ``X-API-Key`` header to the caller's groups; an unknown key is refused."""
     if x_api_key is None:
         return Caller(None, ())
@@ -54,22 +57,18 @@ def writer(who: Annotated[Caller, Depends(caller)]) -> Caller:
     return who
 
 
-def checked_query(text: str, config: Settings) -> str:
-    """A non-empty question within the configured length; 422 otherwise."""
-    text = text.strip()
-    if not text:
-        raise HTTPException(status_code=422, detail="the question is empty")
+def checked_query(text: str, config: Settings, field: str = "q", where: str = "query") -> str:
+    """The question within the configured length (422 naming ``field`` otherwise), stripped.
+    A blank question is answered (no hits, an abstention), not refused: the schema allows it."""
     if len(text) > config.max_query_chars:
-        raise HTTPException(
-            status_code=422, detail=f"the question is {len(text)} characters; the limit is {config.max_query_chars}"
-        )
-    return text
+        raise invalid(field, f"at most {config.max_query_chars} characters, not {len(text)}", where)
+    return text.strip()
 
 
-def checked_k(k: int, config: Settings) -> int:
-    """A result count within 1..max_k; 422 otherwise."""
+def checked_k(k: int, config: Settings, field: str = "k") -> int:
+    """A result count within 1..max_k; 422 naming ``field`` otherwise."""
     if not 1 <= k <= config.max_k:
-        raise HTTPException(status_code=422, detail=f"k must be between 1 and {config.max_k}, not {k}")
+        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}")
     return k
 
 

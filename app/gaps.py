@@ -15,17 +15,18 @@ def group_questions(rows: list[sqlite3.Row], threshold: float = SAME_GAP) -> lis
     """Greedy single-pass grouping: each question joins the first group whose first question
     is similar enough, else starts a group. Groups are returned largest first."""
     groups: list[dict[str, Any]] = []
-    heads: list[np.ndarray] = []
+    heads: list[np.ndarray | None] = []  # None: a question stored without a vector joins no group
     for row in rows:
         vector = np.frombuffer(row["vector"], dtype=np.float32) if row["vector"] else None
         entry = {"question": row["question"], "asked_at": row["asked_at"], "confidence": row["confidence"],
                  "abstained": bool(row["abstained"])}
         match = None
         if vector is not None:
-            match = next((i for i, head in enumerate(heads) if float(head @ vector) >= threshold), None)
+            match = next((i for i, head in enumerate(heads) if head is not None
+                          and head.shape == vector.shape and float(head @ vector) >= threshold), None)
         if match is None:
             groups.append({"label": row["question"], "questions": [entry]})
-            heads.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
+            heads.append(vector)
         else:
             groups[match]["questions"].append(entry)
     for group in groups:

@@ -6,20 +6,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from app import problems
 from app.activity import ActivityLog
+from app.guard import Guard
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.embedding import load_embedder
-from retrieval.errors import BadQueryError, IndexStateError, NotFoundError, TownsquareError
 from retrieval.index import IndexDir
 from retrieval.library import Library
 
 log = logging.getLogger(__name__)
-
-STATUS = {NotFoundError: 404, BadQueryError: 422, IndexStateError: 503}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,11 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = config
     for router in (search.router, ask.router, content.router, admin.router, overview.router):
-        app.include_router(router)
-
-    @app.exception_handler(TownsquareError)
-    async def townsquare_error(request: Request, error: TownsquareError) -> JSONResponse:
-        status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
-        return JSONResponse(status_code=status, content={"detail": str(error)})
-
+        app.include_router(router, responses=problems.COMMON_RESPONSES)
+    problems.install(app)
+    app.add_middleware(Guard, settings=config)
     return app

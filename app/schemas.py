@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_QUESTION_CHARS = 10_000
+MAX_FILTER_CHARS = 200
+
+
+def _valid_unicode(value: str) -> str:
+    """JSON may carry lone surrogates (``"\\ud800"``) that no UTF-8 store accepts: each
+    becomes U+FFFD, so the rest of the text is still used."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+
+
+Text = Annotated[str, AfterValidator(_valid_unicode)]
+FilterText = Annotated[Text, Field(max_length=MAX_FILTER_CHARS)]
 
 
 class FiltersIn(BaseModel):
     """Metadata filters for /ask (the same as /search's query parameters)."""
 
-    channel: str | None = None
-    source: str | None = None
-    author: str | None = None
-    tag: str | None = None
-    since: str | None = Field(None, description="ISO 8601 date or date-time")
-    until: str | None = Field(None, description="ISO 8601 date or date-time")
+    model_config = ConfigDict(strict=True)
+
+    channel: FilterText | None = None
+    source: FilterText | None = None
+    author: FilterText | None = None
+    tag: FilterText | None = None
+    since: FilterText | None = Field(None, description="ISO 8601 date or date-time")
+    until: FilterText | None = Field(None, description="ISO 8601 date or date-time; a date includes its whole day")
     kind: Literal["thread", "resource"] | None = None
 
 
@@ -55,7 +74,9 @@ class SearchOut(BaseModel):
 class AskIn(BaseModel):
     """Body of POST /ask."""
 
-    question: str = Field(min_length=1)
+    model_config = ConfigDict(strict=True)
+
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     filters: FiltersIn = Field(default_factory=FiltersIn)
     k_experts: int = Field(3, ge=0, le=20)
 
@@ -120,11 +141,13 @@ class ExpertsOut(BaseModel):
 class FeedbackIn(BaseModel):
     """Body of POST /feedback: on an answer (``answer_id``) or a suggested member."""
 
+    model_config = ConfigDict(strict=True)
+
     target: Literal["answer", "expert"] = "answer"
     helpful: bool
-    answer_id: str | None = None
-    member_id: str | None = None
-    comment: str = Field("", max_length=2000)
+    answer_id: FilterText | None = None
+    member_id: FilterText | None = None
+    comment: Text = Field("", max_length=2000)
 
 
 class FeedbackOut(BaseModel):

@@ -20,6 +20,7 @@ from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import discover
+from ingest.prune import checked_roots, prunable, unreadable_folders
 from ingest.sources import loader_for
 from ingest.sources.base import Problem, Record, Report, SourceFile
 from ingest.validate import Loaded, collect
@@ -78,6 +79,8 @@ class Plan:
     remove: list[str]
     new_ids: set[str]
     members: list[Member]
+    source_paths: dict[str, str] = field(default_factory=dict)
+    """Document id -> absolute path of the file it came from (what a later prune checks)."""
 
 
 def ingest(
@@ -87,18 +90,28 @@ def ingest(
     """Bring ``index_dir`` up to date with the sources under ``paths``.
 
     Bad input is reported in the summary and skipped; everything else is ingested. Any
-    exception leaves the previously served snapshot untouched.
+    exception leaves the previously served snapshot untouched. ``prune`` removes only
+    documents from under ``paths`` whose source is gone (see :mod:`ingest.prune`).
+
+    Raises:
+        IngestError: with ``prune``, a given path is missing or unreadable (nothing changes).
     """
     started = time.perf_counter()
     report = Report()
     summary = IngestSummary(problems=report.problems)
+    paths = list(paths)
+    roots = checked_roots(paths) if prune else []
     with index_dir.lock():
+        index_dir.sweep_unserved()  # copies left by a killed ingest
         current = index_dir.open(embedder.model_id) if index_dir.exists() else None
         files = discover(paths, report, max_file_bytes)
         summary.files = len(files)
-        records = load_files(files, report, progress)
+        source_paths: dict[str, str] = {}
+        records = load_files(files, report, progress, source_paths)
         loaded = collect(records, report, _member_ids(current))
-        plan = make_plan(loaded, current, embedder.model_id, prune, report)
+        report.close()
+        plan = make_plan(loaded, current, embedder.model_id, prune, report, roots, files)
+        plan.source_paths = source_paths
         if current is not None:
             current.close()
         summary.documents_unchanged = plan.unchanged
@@ -113,15 +126,21 @@ def ingest(
     return summary
 
 
-def load_files(files: list[SourceFile], report: Report, progress: Progress | None) -> list[tuple[str, Record]]:
-    """Run each file's loader; a loader that crashes costs that file only."""
+def load_files(
+    files: list[SourceFile], report: Report, progress: Progress | None, source_paths: dict[str, str] | None = None,
+) -> list[tuple[str, Record]]:
+    """Run each file's loader; a loader that crashes costs that file only. ``source_paths``
+    receives each document's id -> the absolute path of its file."""
     records: list[tuple[str, Record]] = []
     task = progress.add_task("loading", total=len(files)) if progress else None
     for source in files:
         loader = loader_for(source)
         assert loader is not None  # discover() kept only files a loader reads
         try:
-            records.extend((source.rel, record) for record in loader.load(source, report))
+            for record in loader.load(source, report):
+                records.append((source.rel, record))
+                if source_paths is not None and not isinstance(record, Member):
+                    source_paths.setdefault(record.id, str(source.path.resolve()))
         except Exception as e:  # noqa: BLE001 - one bad file must not stop the ingest
             log.debug("loader %s failed on %s", loader.name, source.rel, exc_info=True)
             report.error(source.rel, f"could not be read ({type(e).__name__}: {e}); skipped")
@@ -138,8 +157,12 @@ def content_hash(doc: Document, model_id: str) -> str:
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
-def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report) -> Plan:
-    """Compare loaded records with the served snapshot."""
+def make_plan(
+    loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report,
+    roots: list[Path] | None = None, files: list[SourceFile] | None = None,
+) -> Plan:
+    """Compare loaded records with the served snapshot; with ``prune``, plan the removal of
+    documents from under ``roots`` (absolute) whose file is gone."""
     stored: dict[str, str] = {}
     stored_paths: dict[str, str] = {}
     stored_members: set[tuple[str, str, str, int]] = set()
@@ -148,11 +171,7 @@ def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bo
             stored[row[0]], stored_paths[row[0]] = row[1], row[2]
         stored_members = {tuple(r) for r in current.db.execute("SELECT id, name, handles, opt_out FROM members")}
     write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
-    seen = {d.id for d in loaded.documents}
-    broken = report.files_with_errors()
-    remove = (
-        sorted(i for i in stored if i not in seen and stored_paths[i] not in broken) if prune else []
-    )
+    remove = _removals(loaded, stored_paths, report, roots or [], files or []) if prune else []
     members = [
         m for m in loaded.members
         if (m.id, m.name, json.dumps(m.handles), int(m.opt_out)) not in stored_members
@@ -161,6 +180,19 @@ def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bo
         write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members,
     )
+
+
+def _removals(
+    loaded: Loaded, stored_paths: dict[str, str], report: Report, roots: list[Path], files: list[SourceFile],
+) -> list[str]:
+    """Stored documents from under ``roots`` that were not loaded again; files with errors
+    and folders that could not be listed keep theirs (reported as errors)."""
+    broken = report.files_with_errors()
+    kept = [f.path.resolve() for f in files if f.rel in broken]
+    for folder in unreadable_folders(roots):
+        report.error(str(folder), "folder cannot be read; its documents are kept, not pruned")
+        kept.append(folder.resolve())
+    return prunable(stored_paths, {d.id for d in loaded.documents}, roots, kept)
 
 
 def write_plan(
@@ -183,7 +215,7 @@ def write_plan(
         offset = 0
         for doc, chunks in chunked:
             writer.put_document(
-                doc, content_hash(doc, embedder.model_id), doc.origin.split(":", 1)[0],
+                doc, content_hash(doc, embedder.model_id), plan.source_paths.get(doc.id, doc.origin.split(":", 1)[0]),
                 chunks, vectors[offset : offset + len(chunks)],
             )
             offset += len(chunks)

@@ -106,11 +106,18 @@ def to_iso(moment: datetime | None) -> str | None:
 def parse_iso(value: str) -> datetime:
     """Parse an ISO 8601 date or date-time; naive values are taken as UTC.
 
+    Returns:
+        An aware datetime in UTC.
+
     Raises:
-        ValueError: naming the value when it is not ISO 8601.
+        ValueError: naming the value when it is not ISO 8601 or falls outside the years
+            1-9999 once moved to UTC (``0001-01-01T00:00:00+01:00``).
     """
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except (ValueError, AttributeError) as e:
-        raise ValueError(f"not an ISO 8601 date: {value!r}") from e
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise ValueError(f"not an ISO 8601 date: {str(value)[:40]!r}") from e
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError as e:
+        raise ValueError(f"date out of range once in UTC: {str(value)[:40]!r}") from e

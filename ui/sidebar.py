@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.settings import get_settings
 from ui import cached, state
 from ui.client import Client, Filters
+from ui.settings import PageSettings
 
 ANY = ""
 
@@ -22,7 +22,7 @@ def navigation() -> str:
 
 def connection() -> Client:
     """API URL and key inputs, defaulting to ``TOWNSQUARE_API_URL`` / ``TOWNSQUARE_API_KEY``."""
-    settings = get_settings()
+    settings = PageSettings()
     with st.sidebar.expander("Connection", expanded=False):
         url = st.text_input("API URL", value=settings.api_url, key="api_url")
         key = st.text_input("API key", value=settings.api_key or "", type="password", key="api_key",
