@@ -35,7 +35,8 @@ def _settings(index: Path | None, needs_keys: bool = False) -> Settings:
         if needs_keys or "TOWNSQUARE_API_KEYS" not in str(e):
             raise
         settings = _settings_without_keys()
-        err.print(f"[yellow]warning[/yellow] {e}; ignored: this command does not use API keys", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning[/yellow] {e}; ignored: this command does not use API keys",
+                  highlight=False, soft_wrap=True)
     return settings.model_copy(update={"index_dir": index}) if index else settings
 
 

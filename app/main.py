@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from app import problems
 from app.activity import ActivityLog
+from app.deps import writer
 from app.guard import Guard
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
@@ -45,8 +50,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = config
-    for router in (search.router, ask.router, content.router, admin.router, overview.router):
+    routers = (search.router, ask.router, content.router, admin.router, overview.router)
+    for router in routers:
         app.include_router(router, responses=problems.COMMON_RESPONSES)
     problems.install(app)
     app.add_middleware(Guard, settings=config)
+    _keys_optional_for_reads(app, [r for router in routers for r in router.routes])
     return app
+
+
+def _keys_optional_for_reads(app: FastAPI, routes: list[BaseRoute]) -> None:
+    """In the OpenAPI schema, mark the API key optional (``security: [{}, ...]``) on every
+    operation that does not depend on :func:`app.deps.writer`: reads work without a key."""
+    keyed = {
+        (route.path_format, method.lower())
+        for route in routes if isinstance(route, APIRoute) and _uses(route.dependant, writer)
+        for method in route.methods or ()
+    }
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if operation.get("security") and (path, method) not in keyed:
+                        operation["security"] = [{}, *operation["security"]]
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _uses(dependant: Dependant, call: Any) -> bool:
+    return any(d.call is call or _uses(d, call) for d in dependant.dependencies)

@@ -37,6 +37,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("A request body that is not JSON"),
     401: _error("Unknown API key, or the endpoint needs one"),
     413: _error("Request body too large"),
     429: _error("Too many requests: retry after the Retry-After header's seconds"),

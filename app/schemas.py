@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 MAX_QUESTION_CHARS = 10_000
 MAX_FILTER_CHARS = 200
@@ -20,8 +20,21 @@ def _valid_unicode(value: str) -> str:
         return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
 
 
+def _not_a_bool(value: object) -> object:
+    """JSON ``true``/``false`` is not a number (pydantic's lax mode would take it as 1/0);
+    ``10.0`` still is an integer, as JSON Schema says."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_valid_unicode)]
 FilterText = Annotated[Text, Field(max_length=MAX_FILTER_CHARS)]
+DateText = Annotated[str, WithJsonSchema({
+    "type": "string", "maxLength": 40, "description": "ISO 8601 date or date-time (empty: no limit)",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],
+})]
+"""A since/until value; parsed (and refused with a 422 naming the field) by the route."""
 
 
 class FiltersIn(BaseModel):
@@ -33,8 +46,8 @@ class FiltersIn(BaseModel):
     source: FilterText | None = None
     author: FilterText | None = None
     tag: FilterText | None = None
-    since: FilterText | None = Field(None, description="ISO 8601 date or date-time")
-    until: FilterText | None = Field(None, description="ISO 8601 date or date-time; a date includes its whole day")
+    since: DateText | None = None
+    until: DateText | None = Field(None, description="a date includes its whole day")
     kind: Literal["thread", "resource"] | None = None
 
 
@@ -78,7 +91,7 @@ class AskIn(BaseModel):
 
     question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    k_experts: int = Field(3, ge=0, le=20)
+    k_experts: Annotated[int, BeforeValidator(_not_a_bool)] = Field(3, ge=0, le=20, strict=False)
 
 
 class CitationOut(BaseModel):
@@ -138,16 +151,32 @@ class ExpertsOut(BaseModel):
     experts: list[ExpertOut]
 
 
-class FeedbackIn(BaseModel):
-    """Body of POST /feedback: on an answer (``answer_id``) or a suggested member."""
+class AnswerFeedbackIn(BaseModel):
+    """Feedback on an answer (``answer_id`` from POST /ask)."""
 
     model_config = ConfigDict(strict=True)
 
-    target: Literal["answer", "expert"] = "answer"
+    target: Literal["answer"] = "answer"
     helpful: bool
-    answer_id: FilterText | None = None
+    answer_id: Annotated[FilterText, Field(min_length=1)]
     member_id: FilterText | None = None
     comment: Text = Field("", max_length=2000)
+
+
+class ExpertFeedbackIn(BaseModel):
+    """Feedback on a suggested member."""
+
+    model_config = ConfigDict(strict=True)
+
+    target: Literal["expert"]
+    helpful: bool
+    member_id: Annotated[FilterText, Field(min_length=1)]
+    answer_id: FilterText | None = None
+    comment: Text = Field("", max_length=2000)
+
+
+FeedbackIn = AnswerFeedbackIn | ExpertFeedbackIn
+"""Body of POST /feedback: on an answer or on a suggested member."""
 
 
 class FeedbackOut(BaseModel):

@@ -93,7 +93,10 @@ class Searcher:
         """The best ``k`` hits for ``query`` that ``groups`` may see and ``filters`` allow.
 
         With ``collapse``, one hit per document (its best chunk, the rest in ``Hit.more``).
+        A blank query finds nothing.
         """
+        if not query.strip():
+            return []
         filters = filters or Filters()
         vector = self.embedder.embed([query])[0]
         allowed = self.allowed_ids(filters, groups)
