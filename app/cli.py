@@ -24,6 +24,16 @@ console = Console()
 err = Console(stderr=True)
 
 IndexOption = Annotated[Path | None, typer.Option("--index", help="Index directory (default: settings.index_dir).")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="Only posts from this ISO date or date-time on.")]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Only posts up to this ISO date (the whole day) or date-time.")
+]
+
+
+def _dates(since: str | None, until: str | None):  # noqa: ANN202 - lazy import keeps `--help` fast
+    from retrieval.filters import Filters, parse_date
+
+    return Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
 
 
 def _settings(index: Path | None, needs_keys: bool = False) -> Settings:
@@ -113,12 +123,13 @@ def search(
     k: Annotated[int, typer.Option("-k", help="Number of results.", min=1, max=100)] = 10,
     index: IndexOption = None,
     group: Annotated[list[str], typer.Option("--group", help="Search as a member of this group.")] = [],  # noqa: B006
+    since: SinceOption = None,
+    until: UntilOption = None,
 ) -> None:
     """Print the best matching chunks: thread title, author, date, score."""
-    from retrieval.filters import Filters
-
+    filters = _dates(since, until)
     library = _library(index)
-    hits = library.searcher().search(query, k=k, filters=Filters(), groups=tuple(group))
+    hits = library.searcher().search(query, k=k, filters=filters, groups=tuple(group))
     if not hits:
         console.print("No results.")
     for rank, hit in enumerate(hits, start=1):
@@ -157,9 +168,11 @@ def ask(
     question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
     index: IndexOption = None,
     group: Annotated[list[str], typer.Option("--group", help="Ask as a member of this group.")] = [],  # noqa: B006
+    since: SinceOption = None,
+    until: UntilOption = None,
 ) -> None:
     """Print a cited answer and who to ask."""
-    answer = _library(index).ask(question, groups=tuple(group))
+    answer = _library(index).ask(question, filters=_dates(since, until), groups=tuple(group))
     console.print(answer.text, highlight=False)
     console.print(f"[dim]confidence {answer.confidence:.2f}{' · abstained' if answer.abstained else ''}[/dim]")
     for citation in answer.citations:

@@ -21,6 +21,7 @@ from app.settings import Settings, get_settings
 from retrieval.embedding import load_embedder
 from retrieval.index import IndexDir
 from retrieval.library import Library
+from retrieval.query_cache import QueryCachedEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         torch.set_num_threads(config.serve_threads)
         faiss.omp_set_num_threads(config.serve_threads)
         index_dir = IndexDir(config.index_dir)
-        app.state.library = Library(index_dir, load_embedder(config.model_path), config.search.model_dump())
+        embedder = QueryCachedEmbedder(load_embedder(config.model_path))
+        app.state.library = Library(index_dir, embedder, config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")
         log.info("serving %s", app.state.library.snapshot().path)
         yield

@@ -20,6 +20,7 @@ from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import discover
+from ingest.duplicates import find_duplicates, resource_key
 from ingest.prune import checked_roots, prunable, unreadable_folders
 from ingest.sources import loader_for
 from ingest.sources.base import Problem, Record, Report, SourceFile
@@ -109,8 +110,9 @@ def ingest(
         source_paths: dict[str, str] = {}
         records = load_files(files, report, progress, source_paths)
         loaded = collect(records, report, _member_ids(current))
+        duplicate_of = drop_duplicates(loaded, current, report)
         report.close()
-        plan = make_plan(loaded, current, embedder.model_id, prune, report, roots, files)
+        plan = make_plan(loaded, current, embedder.model_id, prune, report, roots, files, set(duplicate_of.values()))
         plan.source_paths = source_paths
         if current is not None:
             current.close()
@@ -159,10 +161,11 @@ def content_hash(doc: Document, model_id: str) -> str:
 
 def make_plan(
     loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report,
-    roots: list[Path] | None = None, files: list[SourceFile] | None = None,
+    roots: list[Path] | None = None, files: list[SourceFile] | None = None, also_seen: set[str] | None = None,
 ) -> Plan:
     """Compare loaded records with the served snapshot; with ``prune``, plan the removal of
-    documents from under ``roots`` (absolute) whose file is gone."""
+    documents from under ``roots`` (absolute) whose file is gone (``also_seen``: ids whose
+    content was loaded under another id, so they count as present)."""
     stored: dict[str, str] = {}
     stored_paths: dict[str, str] = {}
     stored_members: set[tuple[str, str, str, int]] = set()
@@ -171,7 +174,8 @@ def make_plan(
             stored[row[0]], stored_paths[row[0]] = row[1], row[2]
         stored_members = {tuple(r) for r in current.db.execute("SELECT id, name, handles, opt_out FROM members")}
     write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
-    remove = _removals(loaded, stored_paths, report, roots or [], files or []) if prune else []
+    seen = {d.id for d in loaded.documents} | (also_seen or set())
+    remove = _removals(seen, stored_paths, report, roots or [], files or []) if prune else []
     members = [
         m for m in loaded.members
         if (m.id, m.name, json.dumps(m.handles), int(m.opt_out)) not in stored_members
@@ -183,7 +187,7 @@ def make_plan(
 
 
 def _removals(
-    loaded: Loaded, stored_paths: dict[str, str], report: Report, roots: list[Path], files: list[SourceFile],
+    seen: set[str], stored_paths: dict[str, str], report: Report, roots: list[Path], files: list[SourceFile],
 ) -> list[str]:
     """Stored documents from under ``roots`` that were not loaded again; files with errors
     and folders that could not be listed keep theirs (reported as errors)."""
@@ -192,7 +196,23 @@ def _removals(
     for folder in unreadable_folders(roots):
         report.error(str(folder), "folder cannot be read; its documents are kept, not pruned")
         kept.append(folder.resolve())
-    return prunable(stored_paths, {d.id for d in loaded.documents}, roots, kept)
+    return prunable(stored_paths, seen, roots, kept)
+
+
+def drop_duplicates(loaded: Loaded, current: Snapshot | None, report: Report) -> dict[str, str]:
+    """Take resources that repeat an indexed or earlier one out of ``loaded`` (a warning
+    each); returns duplicate id -> the id kept."""
+    stored: dict[str, str] = {}
+    if current is not None:
+        rows = current.db.execute("SELECT id, body, visibility FROM documents WHERE kind = 'resource'")
+        stored = {r[0]: resource_key(r[1] or "", json.loads(r[2])) for r in rows}
+    duplicate_of = find_duplicates(loaded.resources, stored)
+    for resource in loaded.resources:
+        if resource.id in duplicate_of:
+            report.warning(resource.origin or resource.id,
+                           f"same content as {duplicate_of[resource.id]!r}; not indexed twice")
+    loaded.resources = [r for r in loaded.resources if r.id not in duplicate_of]
+    return duplicate_of
 
 
 def write_plan(
