@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -83,7 +84,8 @@ def install(app: FastAPI) -> None:
 
 class CatchAll:
     """ASGI middleware: an unexpected exception becomes a JSON 500 (the connection stays
-    usable) and is logged by type and stack only — its message may quote the caller's input."""
+    usable) and is logged by type and stack frames (file, line, function) only: its message,
+    and any source line, may quote the caller's input."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -102,8 +104,9 @@ class CatchAll:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as e:  # noqa: BLE001 - the last line of defence
-            stack = "".join(traceback.format_tb(e.__traceback__))
-            log.error("500 on %s %s: %s\n%s", scope.get("method"), scope.get("path"), type(e).__name__, stack)
+            stack = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                for f in reversed(traceback.extract_tb(e.__traceback__)))
+            log.error("500 on %s %s: %s at %s", scope.get("method"), scope.get("path"), type(e).__name__, stack)
             if not started:
                 response = JSONResponse(status_code=500, content={"detail": "internal error (logged on the server)"})
                 await response(scope, receive, send)

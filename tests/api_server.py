@@ -26,7 +26,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 240.0) -> None:
     """Poll ``url`` until it answers 200; fail with the log's tail if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -69,8 +69,8 @@ def serve_api(index_root: Path, api_keys: dict[str, list[str]], log: Path, **set
     port = free_port()
     command = [str(BIN / "townsquare"), "serve", "--index", str(index_root), "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    env = _env(TOWNSQUARE_API_KEYS=json.dumps(api_keys), TOWNSQUARE_RATE_LIMIT__PER_MINUTE="0",
-               TOWNSQUARE_RATE_LIMIT__PER_MINUTE_KEY="0", **settings)
+    defaults = {"TOWNSQUARE_RATE_LIMIT__PER_MINUTE": "0", "TOWNSQUARE_RATE_LIMIT__PER_MINUTE_KEY": "0"}
+    env = _env(TOWNSQUARE_API_KEYS=json.dumps(api_keys), **{**defaults, **settings})
     with _running(command, env, f"{url}/health", log):
         yield url
 
