@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,12 +12,15 @@ from fastapi.security import APIKeyHeader
 from app.activity import ActivityLog
 from app.problems import invalid
 from app.settings import Settings
-from retrieval.library import Library
+from retrieval.library import Library, Pinned
 
 
-def library(request: Request) -> Library:
-    """The library loaded in the lifespan."""
-    return request.app.state.library
+def library(request: Request) -> Iterator[Pinned]:
+    """The library loaded in the lifespan, its current snapshot pinned for this request (an
+    ingest swapping in a newer one meanwhile neither changes nor closes it under the request)."""
+    served: Library = request.app.state.library
+    with served.lease() as pinned:
+        yield pinned
 
 
 def activity(request: Request) -> ActivityLog:
@@ -72,7 +76,7 @@ def checked_k(k: int, config: Settings, field: str = "k") -> int:
     return k
 
 
-LibraryDep = Annotated[Library, Depends(library)]
+LibraryDep = Annotated[Pinned, Depends(library)]
 ActivityDep = Annotated[ActivityLog, Depends(activity)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]
