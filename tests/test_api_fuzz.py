@@ -13,38 +13,51 @@ import logging
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 
 from app.problems import CatchAll
 from tests.conftest import MENTOR_KEY
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = 12
-"""Examples per operation and caller: ~17 operations x 2 callers x 12 stay within ~2 minutes here."""
+EXAMPLES = 10
+"""Examples per operation and generation mode: 14 operations x 2 modes x (10 with a key + 5
+anonymous), about 420 requests and under two minutes here (the fuzzer's pytest plugin does not work with pytest 9, so
+the operations are walked here, each a Hypothesis test of its own)."""
 
 
-@pytest.fixture(scope="module")
-def api_schema(api_server: str):  # type: ignore[no-untyped-def]
-    """The schema the running server publishes."""
-    return schemathesis.openapi.from_url(f"{api_server}/openapi.json")
+def _fuzz(url: str, headers: dict[str, str], examples: int) -> list[str]:
+    """Run every operation of the served schema, valid and invalid requests; the failures."""
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=list(HealthCheck))
+            def check(case) -> None:  # type: ignore[no-untyped-def]
+                case.call_and_validate(headers=headers, timeout=60)
+
+            try:
+                check()
+            except Unsatisfiable:
+                pass  # no invalid request exists for this operation (no parameters, no body)
+            except Exception as e:  # noqa: BLE001 - collect every operation's failure, then fail once
+                failures.append(f"{operation.label} ({mode.value}): {str(e)[:1500]}")
+    return failures
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+def test_api_with_a_key(api_server: str) -> None:
+    failures = _fuzz(api_server, {"X-API-Key": MENTOR_KEY}, EXAMPLES)
+    assert not failures, "\n\n".join(failures)
 
 
-@schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_api_with_a_key(case) -> None:  # type: ignore[no-untyped-def]
-    case.call_and_validate(headers={"X-API-Key": MENTOR_KEY}, timeout=30)
-
-
-@schema.parametrize()
-@settings(max_examples=EXAMPLES // 2, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_api_anonymous(case) -> None:  # type: ignore[no-untyped-def]
-    case.call_and_validate(timeout=30)
+def test_api_anonymous(api_server: str) -> None:
+    failures = _fuzz(api_server, {}, EXAMPLES // 2)
+    assert not failures, "\n\n".join(failures)
 
 
 def test_replayed_findings_answer_without_5xx(api_server: str) -> None:
@@ -63,9 +76,9 @@ def test_replayed_findings_answer_without_5xx(api_server: str) -> None:
             client.get("/search", params={"q": " "}),
         ]
     statuses = [r.status_code for r in cases]
-    assert statuses == [422, 200, 422, 200, 422, 422, 200], [r.text[:200] for r in cases]
+    assert statuses == [422, 200, 200, 200, 422, 422, 200], [r.text[:200] for r in cases]
     assert all(isinstance(r.json()["detail"], list) for r in cases if r.status_code == 422)
-    assert secret not in cases[2].text and secret not in cases[4].text  # 422s do not echo the input
+    assert secret not in cases[4].text  # a 422 does not echo the input
 
 
 def test_an_unexpected_error_is_a_json_500_and_the_log_holds_no_input(caplog: pytest.LogCaptureFixture) -> None:
