@@ -1,19 +1,26 @@
-"""Crash safety: ``townsquare ingest`` SIGKILLed at random moments — while starting and
-loading, while embedding and writing the new snapshot, and while committing it. After each
+"""Crash safety: ``townsquare ingest`` SIGKILLed at random moments — while loading and
+chunking, while embedding and writing the new snapshot, and while committing it. After each
 kill the index opens and answers with one whole snapshot (the previous one, or the new one
 when the kill came after the swap), and the next ingest completes and removes the killed
 run's leftover snapshot copy.
+
+Each ingest is the real CLI (``app.cli.main``) in a process forked from a helper that has
+already imported it and loaded the model: a SIGKILL still hits a real ingest process, but
+the test does not pay the model's start-up eleven times.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,8 +32,77 @@ from tests.helpers import thread_line, write_small_corpus
 
 pytestmark = pytest.mark.integration
 
-TOWNSQUARE = str(Path(sys.executable).parent / "townsquare")
-PHASES = ["loading"] * 4 + ["writing"] * 4 + ["committing"] * 3
+NEW_THREADS = 6
+PHASES = ["loading"] * 4 + ["writing"] * 3 + ["committing"] * 3
+ZYGOTE = """
+import json, os, sys, threading
+from app import cli
+from retrieval.embedding import load_embedder
+load_embedder(None)  # as the CLI calls it: the forked ingests find the model loaded
+print("ready", flush=True)
+def reap(pid):
+    print("exit", pid, os.waitpid(pid, 0)[1], flush=True)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1), os.dup2(quiet, 2)
+        sys.argv = ["townsquare", *json.loads(line)]
+        try:
+            cli.main()
+        except SystemExit as e:
+            os._exit(e.code if isinstance(e.code, int) else 1)
+        os._exit(0)
+    print("pid", pid, flush=True)
+    threading.Thread(target=reap, args=(pid,), daemon=True).start()
+"""
+
+
+class Forker:
+    """The helper process: ``start(argv)`` forks a ``townsquare`` run and returns its pid."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        self.process = subprocess.Popen([sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).parents[1])
+        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
+        self.pids: list[int] = []
+        self.exits: dict[int, int] = {}
+        self.seen = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            kind, pid, *status = line.split()
+            with self.seen:
+                (self.exits.__setitem__(int(pid), int(status[0])) if kind == "exit" else self.pids.append(int(pid)))
+                self.seen.notify_all()
+
+    def start(self, argv: list[str]) -> int:
+        assert self.process.stdin is not None
+        with self.seen:
+            count = len(self.pids)
+            self.process.stdin.write(json.dumps(argv) + "\n")
+            self.process.stdin.flush()
+            self.seen.wait_for(lambda: len(self.pids) > count, timeout=30)
+            return self.pids[-1]
+
+    def wait(self, pid: int, timeout: float = 300) -> int:
+        with self.seen:
+            assert self.seen.wait_for(lambda: pid in self.exits, timeout=timeout), f"{pid} did not end"
+            return self.exits[pid]
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def forker() -> Iterator[Forker]:
+    helper = Forker()
+    yield helper
+    helper.close()
 
 
 def _ids(index_dir: IndexDir) -> frozenset[str]:
@@ -38,60 +114,81 @@ def _ids(index_dir: IndexDir) -> frozenset[str]:
 
 
 def _new_folders(index_dir: IndexDir, served: str) -> list[Path]:
-    folder = index_dir.snapshots_dir
-    return [p for p in folder.iterdir() if p.name != served] if folder.is_dir() else []
+    return [p for p in index_dir.snapshots_dir.iterdir() if p.name != served]
 
 
-def _kill_during(phase: str, command: list[str], index_dir: IndexDir, rng: random.Random, startup: float) -> str:
-    """Start the ingest and SIGKILL it in ``phase``; returns the phase it really died in."""
+def _watch(index_dir: IndexDir, until: float, event: str) -> bool:
+    """Poll until ``event`` (a new snapshot folder, or its manifest) appears or time is up."""
     served = index_dir.current_path().name  # type: ignore[union-attr]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    started = time.monotonic()
+    while time.monotonic() < until:
+        folders = _new_folders(index_dir, served)
+        if folders and (event == "folder" or any((p / MANIFEST_FILE).exists() for p in folders)):
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def _phase_times(forker: Forker, command: list[str], index_dir: IndexDir) -> tuple[float, float]:
+    """An uninterrupted run: seconds until its snapshot folder appears, then until its manifest does."""
+    start = time.monotonic()
+    pid = forker.start(command)
+    assert _watch(index_dir, start + 300, "folder")
+    folder = time.monotonic() - start
+    assert _watch(index_dir, start + 300, "manifest")
+    manifest = time.monotonic() - start
+    assert forker.wait(pid) == 0
+    return folder, manifest
+
+
+def _kill_during(phase: str, forker: Forker, command: list[str], index_dir: IndexDir,
+                 times: tuple[float, float], rng: random.Random) -> str:
+    folder, manifest = times
+    start = time.monotonic()
+    pid = forker.start(command)
     if phase == "loading":
-        time.sleep(rng.uniform(0.2, 1.0) * startup)
+        time.sleep(rng.uniform(0.05, 0.95) * folder)
+    elif phase == "writing":
+        _watch(index_dir, start + 300, "folder")
+        time.sleep(rng.uniform(0.0, 0.9) * (manifest - folder))
     else:
-        while process.poll() is None and not _new_folders(index_dir, served):
-            time.sleep(0.002)
-        if phase == "writing":
-            time.sleep(rng.uniform(0.0, 0.6))
-        else:
-            while process.poll() is None and not any((p / MANIFEST_FILE).exists()
-                                                     for p in _new_folders(index_dir, served)):
-                time.sleep(0.0005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    return f"{phase}@{time.monotonic() - started:.2f}s" if process.returncode == -signal.SIGKILL else "finished"
+        _watch(index_dir, start + 300, "manifest")
+    os.kill(pid, signal.SIGKILL)
+    status = forker.wait(pid)
+    return f"{phase}@{time.monotonic() - start:.2f}s" if os.WIFSIGNALED(status) else f"{phase}: finished first"
 
 
-def test_killed_ingests_leave_a_whole_index_and_the_next_one_completes(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_killed_ingests_leave_a_whole_index_and_the_next_one_completes(
+    tmp_path: Path, embedder, forker: Forker  # type: ignore[no-untyped-def]
+) -> None:
     corpus = write_small_corpus(tmp_path / "src")
     base = IndexDir(tmp_path / "base")
     ingest([corpus], base, embedder)
     old_ids = _ids(base)
     with (corpus / "threads.jsonl").open("a") as f:  # work for the killed runs: load, embed, write
-        for i in range(40):
+        for i in range(NEW_THREADS):
             texts = [f"Question {i} about frame spacing and brace comb in hive {i}?",
                      f"Answer {i}: keep {i % 5 + 6} mm bee space and straight starter strips."]
             f.write(thread_line(f"n-{i}", f"Spacing question {i}", texts) + "\n")
+
+    def fresh(name: str) -> tuple[IndexDir, list[str]]:
+        index_dir = IndexDir(tmp_path / name)
+        shutil.copytree(base.root, index_dir.root)
+        return index_dir, ["ingest", str(corpus), "--index", str(index_dir.root)]
+
+    reference, command = fresh("reference")
+    times = _phase_times(forker, command, reference)
+    new_ids = _ids(reference)
+    assert len(new_ids) == len(old_ids) + NEW_THREADS
     rng = random.Random(20261130)
-    startup = 4.0
     outcomes = []
     for n, phase in enumerate(PHASES):
-        index_dir = IndexDir(tmp_path / f"run-{n}")
-        shutil.copytree(base.root, index_dir.root)
-        command = [TOWNSQUARE, "ingest", str(corpus), "--index", str(index_dir.root)]
-        t0 = time.monotonic()
-        outcomes.append(_kill_during(phase, command, index_dir, rng, startup))
-        if phase != "loading":
-            startup = max(1.0, time.monotonic() - t0 - 1.0)  # learn how long start-up takes here
-        served_ids = _ids(index_dir)  # opens: a whole snapshot is served
-        assert served_ids == old_ids or (served_ids > old_ids and len(served_ids) == len(old_ids) + 40), outcomes
-        hits = Library(index_dir, embedder).searcher().search("smoker fuel", k=3)
-        assert hits, outcomes
+        index_dir, command = fresh(f"run-{n}")
+        outcomes.append(_kill_during(phase, forker, command, index_dir, times, rng))
+        assert _ids(index_dir) in (old_ids, new_ids), outcomes  # one whole snapshot is served
+        assert Library(index_dir, embedder).searcher().search("smoker fuel", k=3), outcomes
         leftovers = {p.name for p in _new_folders(index_dir, index_dir.current_path().name)}  # type: ignore[union-attr]
         summary = ingest([corpus], index_dir, embedder)
-        assert summary.errors == 0 and len(_ids(index_dir)) == len(old_ids) + 40
+        assert summary.errors == 0 and _ids(index_dir) == new_ids, outcomes
         assert not leftovers & {p.name for p in index_dir.snapshots_dir.iterdir()}, outcomes
-    killed = [o for o in outcomes if o != "finished"]
-    assert len(killed) >= 10, outcomes
+    killed = [o for o in outcomes if "finished" not in o]
+    assert len(killed) >= 10, (times, outcomes)
