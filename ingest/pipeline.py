@@ -21,6 +21,7 @@ from rich.progress import Progress
 from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import discover
 from ingest.duplicates import find_duplicates, resource_key
+from ingest.normalise import nfc_documents
 from ingest.prune import checked_roots, prunable, unreadable_folders
 from ingest.sources import loader_for
 from ingest.sources.base import Problem, Record, Report, SourceFile
@@ -110,6 +111,7 @@ def ingest(
         source_paths: dict[str, str] = {}
         records = load_files(files, report, progress, source_paths)
         loaded = collect(records, report, _member_ids(current))
+        loaded.threads, loaded.resources = nfc_documents(loaded.threads, loaded.resources)
         duplicate_of = drop_duplicates(loaded, current, report)
         report.close()
         plan = make_plan(loaded, current, embedder.model_id, prune, report, roots, files, set(duplicate_of.values()))

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from retrieval.cjk import CJK_CHARS, CJK_RUN, bigrams, nfc
 from retrieval.embedding import Embedder
 from retrieval.filters import Filters, chunk_filter_sql
 from retrieval.fusion import get_fuser
@@ -24,6 +25,7 @@ COMMON_SHARE = 0.05
 COMMON_MIN_CHUNKS = 2000
 """Query words found in more than COMMON_SHARE of the chunks, and in more than
 COMMON_MIN_CHUNKS of them, are left out of the lexical query (small indexes keep every word)."""
+WORDS = re.compile(rf"[{CJK_CHARS}]+|[^\W{CJK_CHARS}]+")
 STOPWORDS = frozenset(
     "a an and are as at be but by can do does for from has have how i if in into is it its "
     "me my no not of on or should so than that the their them then there these they this to "
@@ -60,13 +62,26 @@ class Hit:
 
 
 def content_words(text: str) -> list[str]:
-    """The question's distinct words that are not stopwords, in order."""
-    return list(dict.fromkeys(w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 1))
+    """The question's distinct words that are not stopwords, in order (NFC, lower-cased). A run
+    of CJK characters gives its character pairs, each written as the two-token phrase the
+    lexical index holds (``"糖 饼"``; see :mod:`retrieval.cjk`)."""
+    words: list[str] = []
+    for word in WORDS.findall(nfc(text).lower()):
+        if CJK_RUN.fullmatch(word):
+            words.extend(" ".join(pair) for pair in bigrams(word))
+        elif word not in STOPWORDS and len(word) > 1:
+            words.append(word)
+    return list(dict.fromkeys(words))
 
 
 def fts_query(text: str) -> str:
     """An FTS5 MATCH expression: the question's content words, OR-ed, each quoted."""
-    return " OR ".join(f'"{w}"' for w in content_words(text))
+    return match_words(content_words(text))
+
+
+def match_words(words: list[str]) -> str:
+    """An FTS5 MATCH expression OR-ing ``words`` (from :func:`content_words`), each quoted."""
+    return " OR ".join(f'"{w}"' for w in words)
 
 
 class Searcher:
@@ -97,6 +112,7 @@ class Searcher:
         """
         if not query.strip():
             return []
+        query = nfc(query)  # indexed text is NFC too
         filters = filters or Filters()
         vector = self.embedder.embed([query])[0]
         allowed = self.allowed_ids(filters, groups)
@@ -129,7 +145,7 @@ class Searcher:
 
     def _lexical(self, query: str, pool: int, filters: Filters, groups: tuple[str, ...]) -> list[tuple[int, float]]:
         """FTS5 candidates as (chunk id, -bm25) pairs, best first (bm25() is lower-is-better)."""
-        match = fts_query(" ".join(self._selective(content_words(query))))
+        match = match_words(self._selective(content_words(query)))
         if not match:
             return []
         sql = "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"

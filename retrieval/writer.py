@@ -10,6 +10,7 @@ from types import TracebackType
 
 import numpy as np
 
+from retrieval.cjk import spaced
 from retrieval.hashing import text_hash
 from retrieval.index import (
     VECTORS_FILE,
@@ -163,7 +164,7 @@ class SnapshotWriter:
             ],
         )
         self.db.executemany(
-            "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)", [(c.id, c.text) for c in chunks]
+            "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)", [(c.id, spaced(c.text)) for c in chunks]
         )
         self.vectors.add(np.array([c.id for c in chunks], dtype=np.int64), vectors)
 

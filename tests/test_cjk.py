@@ -42,3 +42,30 @@ def test_terms_indexing_and_queries_for_cjk() -> None:
 def test_nfc_makes_composed_and_decomposed_text_equal() -> None:
     decomposed = unicodedata.normalize("NFD", "café crème")
     assert decomposed != "café crème" and nfc(decomposed) == "café crème" == spaced(decomposed)
+
+
+@pytest.mark.integration
+def test_chinese_keywords_are_found_and_a_chinese_question_is_answered_from_chinese(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from ingest.pipeline import ingest
+    from retrieval.index import IndexDir
+    from retrieval.library import Library
+    from retrieval.search import Searcher
+    from tests.helpers import thread_line, write_small_corpus
+
+    corpus = write_small_corpus(tmp_path / "src")
+    with (corpus / "threads.jsonl").open("a") as f:
+        f.write(thread_line("zh-1", "冬季喂蜂", ["冬天怎么喂蜜蜂？", POST, "糖饼要放在蜂团上方，不要放在边上。"]) + "\n")
+        f.write(thread_line("fr-1", unicodedata.normalize("NFD", "Crème de cire"),
+                            [unicodedata.normalize("NFD", "Une crème à la cire d'abeille pour le cuir.")]) + "\n")
+    index_dir = IndexDir(tmp_path / "ix")
+    assert ingest([corpus], index_dir, embedder).errors == 0
+    library = Library(index_dir, embedder)
+    searcher: Searcher = library.searcher()
+    lexical = searcher.search("糖饼", k=3, mode="lexical", collapse=False)
+    assert lexical and lexical[0].doc_id == "zh-1"
+    assert searcher.search("crème", k=1, mode="lexical")[0].doc_id == "fr-1"  # composed query, decomposed text
+    answer = library.ask("糖饼应该放在哪里？")
+    cited = {c.doc_id for c in answer.citations}
+    assert answer.abstained or cited == {"zh-1"}, (answer.text, cited)
+    if not answer.abstained:
+        assert "糖饼" in answer.text
