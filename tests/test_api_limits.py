@@ -90,3 +90,15 @@ def test_gaps_answer_for_any_max_confidence(api_server: str) -> None:
     for value in (0, 0.25, 0.5, 0.99, 1.0):
         response = httpx.get(f"{api_server}/admin/gaps", params={"max_confidence": value}, headers=headers, timeout=30)
         assert response.status_code == 200, (value, response.text[:300])
+
+
+def test_the_page_client_shows_a_429_as_one_line_with_the_wait(limited_server: str) -> None:
+    from ui.client import ApiError, Client
+
+    client = Client(limited_server)
+    with pytest.raises(ApiError) as caught:
+        for _ in range(40):
+            client.search("swarm")
+    message = str(caught.value)
+    assert caught.value.status == 429 and "\n" not in message
+    assert "answered 429" in message and "Try again in" in message

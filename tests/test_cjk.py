@@ -54,7 +54,8 @@ def test_chinese_keywords_are_found_and_a_chinese_question_is_answered_from_chin
 
     corpus = write_small_corpus(tmp_path / "src")
     with (corpus / "threads.jsonl").open("a") as f:
-        f.write(thread_line("zh-1", "冬季喂蜂", ["冬天怎么喂蜜蜂？", POST, "糖饼要放在蜂团上方，不要放在边上。"]) + "\n")
+        texts = ["冬天怎么喂蜜蜂？", POST, "糖饼要放在蜂团上方，不要放在边上。"]
+        f.write(thread_line("zh-1", "冬季喂蜂", texts) + "\n")
         f.write(thread_line("fr-1", unicodedata.normalize("NFD", "Crème de cire"),
                             [unicodedata.normalize("NFD", "Une crème à la cire d'abeille pour le cuir.")]) + "\n")
     index_dir = IndexDir(tmp_path / "ix")
