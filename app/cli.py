@@ -64,19 +64,30 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     index: IndexOption = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose source is gone.")] = False,
+    format: Annotated[
+        str | None, typer.Option("--format", help="Read every path with this loader instead of detecting it.")
+    ] = None,
 ) -> None:
     """Load, chunk and embed sources into the index (incremental; atomic swap)."""
     from ingest.pipeline import ingest as run_ingest
+    from ingest.sources import UnknownFormatError, get_loader
     from retrieval.embedding import load_embedder
     from retrieval.index import IndexDir
 
+    if format is not None:
+        try:
+            get_loader(format)
+        except UnknownFormatError as e:
+            err.print(f"[red]error[/red] --format: {e}", highlight=False)
+            raise typer.Exit(2) from None
     settings = _settings(index)
     embedder = load_embedder(settings.model_path)
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         summary = run_ingest(
-            paths, IndexDir(settings.index_dir), embedder, prune=prune,
+            paths, IndexDir(settings.index_dir, settings.backend_config()), embedder, prune=prune,
             max_file_bytes=settings.max_file_bytes, batch_size=settings.embed_batch_size, progress=progress,
+            format=format,
         )
     for problem in summary.problems:
         style = "red" if problem.level == "error" else "yellow"
@@ -105,7 +116,8 @@ def stats(index: IndexOption = None) -> None:
     """Print the index's counts, model and size."""
     from retrieval.index import IndexDir, snapshot_stats
 
-    snapshot = IndexDir(_settings(index).index_dir).open()
+    settings = _settings(index)
+    snapshot = IndexDir(settings.index_dir, settings.backend_config()).open()
     info = snapshot_stats(snapshot)
     table = Table(title=f"Index {snapshot.path.parent.parent}", show_header=False)
     for name, value in info["counts"].items():
@@ -156,7 +168,8 @@ def serve(
     settings = _settings(index, needs_keys=True)
     from retrieval.index import IndexDir
 
-    IndexDir(settings.index_dir).open()  # fail fast, with the CLI's one-line message, if there is no index
+    # fail fast, with the CLI's one-line message, if there is no index
+    IndexDir(settings.index_dir, settings.backend_config()).open()
     # header bounds: h11 refuses a header block over the limit while parsing; the Guard
     # middleware checks count and size for either parser (431)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
@@ -204,7 +217,8 @@ def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` f
     from retrieval.library import Library
 
     settings = _settings(index)
-    return Library(IndexDir(settings.index_dir), load_embedder(settings.model_path), settings.search.model_dump())
+    index_dir = IndexDir(settings.index_dir, settings.backend_config())
+    return Library(index_dir, load_embedder(settings.model_path), settings.search.model_dump())
 
 
 def main() -> None:

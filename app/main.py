@@ -18,6 +18,7 @@ from app.deps import writer
 from app.guard import Guard
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
+from retrieval.backends import limit_threads
 from retrieval.embedding import load_embedder
 from retrieval.index import IndexDir
 from retrieval.library import Library
@@ -32,12 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import faiss
         import torch
 
         torch.set_num_threads(config.serve_threads)
-        faiss.omp_set_num_threads(config.serve_threads)
-        index_dir = IndexDir(config.index_dir)
+        limit_threads(config.serve_threads)
+        index_dir = IndexDir(config.index_dir, config.backend_config())
         embedder = QueryCachedEmbedder(load_embedder(config.model_path))
         app.state.library = Library(index_dir, embedder, config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")

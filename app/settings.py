@@ -1,13 +1,16 @@
 """The one settings object: environment (``TOWNSQUARE_*``) over an optional TOML file.
 
 Set ``TOWNSQUARE_CONFIG=/path/to/townsquare.toml`` to read a file; nested options use a
-double underscore in the environment (``TOWNSQUARE_SEARCH__RRF_K=30``).
+double underscore in the environment (``TOWNSQUARE_SEARCH__RRF_K=30``). Storage backend
+options sit under the backend's own name: ``[vectors.faiss] hnsw_threshold = 200000``
+(``TOWNSQUARE_VECTORS__FAISS__HNSW_THRESHOLD``), ``[lexical.fts5] common_share = 0.05``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +24,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from retrieval.backends import DEFAULT_BACKEND, BackendConfig
+from retrieval.backends.options import FaissOptions, Fts5Options
 from retrieval.errors import ConfigError
 
 
@@ -47,6 +52,18 @@ class RateLimit(BaseModel):
     per_minute_key: int = Field(600, ge=0)
 
 
+class VectorSettings(BaseModel):
+    """Options of each vector backend, under its registry name."""
+
+    faiss: FaissOptions = Field(default_factory=FaissOptions)
+
+
+class LexicalSettings(BaseModel):
+    """Options of each lexical backend, under its registry name."""
+
+    fts5: Fts5Options = Field(default_factory=Fts5Options)
+
+
 class Settings(BaseSettings):
     """Everything configurable, read once through :func:`get_settings`."""
 
@@ -58,6 +75,10 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, gt=0)
     api_keys: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
     search: SearchOptions = Field(default_factory=SearchOptions)
+    backend: str = DEFAULT_BACKEND
+    """Storage backend of new indexes (``retrieval/backends``); an index keeps the one it was built with."""
+    vectors: VectorSettings = Field(default_factory=VectorSettings)
+    lexical: LexicalSettings = Field(default_factory=LexicalSettings)
     serve_threads: int = Field(1, ge=1, le=64)
     """OpenMP threads torch and FAISS may use per query in the API server. One is faster
     here: a query is tiny work, and with one thread per core any other load (another
@@ -101,6 +122,15 @@ class Settings(BaseSettings):
     def max_file_bytes(self) -> int:
         """The size limit of one source file, in bytes."""
         return int(self.max_file_mb * 1024 * 1024)
+
+    def backend_options(self) -> dict[str, dict[str, Any]]:
+        """Every storage component's options, keyed by its registry name."""
+        parts = (self.vectors, self.lexical)
+        return {name: asdict(value) for part in parts for name, value in vars(part).items()}
+
+    def backend_config(self) -> BackendConfig:
+        """What :class:`retrieval.index.IndexDir` needs to open and build snapshots."""
+        return BackendConfig(self.backend, self.backend_options())
 
     @classmethod
     def settings_customise_sources(

@@ -168,7 +168,8 @@ def timings(library: object, questions: list[str], rounds: int) -> tuple[float, 
     for _ in range(rounds):
         for q in questions:
             start = time.perf_counter()
-            compose_answer(q, hits[q], library.embedder, searcher.snapshot.db)  # type: ignore[attr-defined]
+            compose_answer(q, hits[q], library.embedder, searcher.snapshot.catalog,  # type: ignore[attr-defined]
+                           searcher.snapshot.lexical)
             compose.append(time.perf_counter() - start)
             start = time.perf_counter()
             library.ask(q)  # type: ignore[attr-defined]

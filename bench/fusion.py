@@ -17,7 +17,6 @@ first):
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -48,16 +47,17 @@ class Candidates:
 
 def fetch_candidates(searcher: Any, vector: np.ndarray, query: str, depth: int) -> Candidates:
     """The top ``depth`` dense and lexical candidates of ``searcher`` (public corpus, no
-    filters), lexical ones from the Searcher's own FTS5 query so the replay stays exact."""
-    ids, scores = searcher.snapshot.vectors.search(vector, depth)
-    lexical = searcher._lexical(query, depth, Filters(), ())
-    return Candidates([int(i) for i in ids], [float(s) for s in scores], [int(i) for i, _ in lexical],
+    filters), both from the snapshot's own indexes (as the Searcher asks them) so the replay stays exact."""
+    dense = searcher.snapshot.vectors.search(vector, depth, Filters(), ())
+    lexical = searcher.snapshot.lexical.search(query, depth, Filters(), ())
+    return Candidates([i for i, _ in dense], [s for _, s in dense], [int(i) for i, _ in lexical],
                       [float(s) for _, s in lexical], depth)
 
 
-def chunk_documents(db: sqlite3.Connection) -> dict[int, str]:
-    """Chunk id -> document id for a whole snapshot."""
-    return {int(r[0]): r[1] for r in db.execute("SELECT id, doc_id FROM chunks")}
+def chunk_documents(catalog: Any) -> dict[int, str]:
+    """Chunk id -> document id for every public document of a snapshot's catalog."""
+    found = catalog.chunk_ids(list(catalog.document_hashes()), ())
+    return {int(c): doc_id for doc_id, ids in found.items() for c in ids}
 
 
 def collapse(chunk_ids: Sequence[int], doc_of: dict[int, str]) -> Ranking:

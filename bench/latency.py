@@ -10,7 +10,7 @@
    about 0.98 to the original) so that FAISS does not see exact duplicates. The rows are written
    with the same schema into a snapshot built by the real ``SnapshotWriter`` (atomic commit,
    manifest), so the real API opens it. The vector index kind is the one
-   ``retrieval.vectors.kind_for_size`` picks for the final size (flat below 200k, HNSW above).
+   ``FaissVectors.kind_for_size`` picks for the final size (flat below 200k, HNSW above).
 3. Each index is served by ``townsquare serve`` (uvicorn) in a subprocess and queried from
    this process with httpx, one request at a time, after a warm-up: p50/p95/p99 of ``/search``
    (k=10) and ``/ask`` over a few hundred StackFAQ queries; the server's resident memory.
@@ -140,22 +140,26 @@ COPY_SQL = {
 
 def grow(base: Path, target: int, out: Path, noise: float, seed: int = 0) -> SizeResult:
     """Write an index of about ``target`` chunks at ``out`` by replicating ``base``."""
+    from retrieval.backends.faiss_index import FaissVectors
+    from retrieval.backends.options import FaissOptions
+    from retrieval.backends.sqlite_catalog import SQLITE_FILE
     from retrieval.hashing import chunk_id
-    from retrieval.index import SQLITE_FILE, IndexDir
-    from retrieval.vectors import FaissVectors, kind_for_size
+    from retrieval.index import IndexDir
     from retrieval.writer import SnapshotWriter
 
     snapshot = IndexDir(base).open()
     manifest = snapshot.manifest
-    rows = snapshot.db.execute("SELECT id, doc_id, post_id, ordinal FROM chunks ORDER BY id").fetchall()
-    base_vectors = snapshot.vectors.reconstruct(np.array([r[0] for r in rows], dtype=np.int64))
-    plan = replica_plan(snapshot.db, target)
+    base_db = snapshot.catalog.connection  # type: ignore[attr-defined]  # the default backend's SQLite
+    rows = base_db.execute("SELECT id, doc_id, post_id, ordinal FROM chunks ORDER BY id").fetchall()
+    base_vectors = snapshot.vectors.vectors([r[0] for r in rows])
+    plan = replica_plan(base_db, target)
     snapshot.close()
     rows_of: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         rows_of[row[1]].append(i)
     total = sum(len(rows_of[d]) for _, docs in plan for d in docs)
-    result = SizeResult(target=target, kind=kind_for_size(total))
+    options = FaissOptions()
+    result = SizeResult(target=target, kind=FaissVectors.empty(1, options=options).kind_for_size(total))
     rng = np.random.default_rng(seed)
     index_dir = IndexDir(out)
     base_sqlite = base / "snapshots" / _current(base) / SQLITE_FILE
@@ -163,8 +167,9 @@ def grow(base: Path, target: int, out: Path, noise: float, seed: int = 0) -> Siz
         index_dir, manifest.model_id, manifest.model_name, manifest.dimension
     ) as writer:
         # the kind the final size calls for (a fresh writer would size it for an empty index)
-        writer.vectors = FaissVectors.empty(manifest.dimension, result.kind)
-        db = writer.db
+        vectors_builder = writer.parts.vectors  # the default backend's FAISS builder
+        vectors_builder.index = FaissVectors.empty(manifest.dimension, result.kind, options)  # type: ignore[attr-defined]
+        db = writer.parts.catalog.connection  # type: ignore[attr-defined]
         db.create_function("cid", 3, chunk_id, deterministic=True)
         db.execute("ATTACH DATABASE ? AS b", (f"file:{base_sqlite}?mode=ro",))
         db.execute("INSERT INTO members SELECT * FROM b.members")
@@ -179,7 +184,7 @@ def grow(base: Path, target: int, out: Path, noise: float, seed: int = 0) -> Siz
                 vectors = vectors + rng.normal(0.0, noise, vectors.shape).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             with timer() as add:
-                writer.vectors.add(ids, vectors)
+                vectors_builder.index.add(ids, vectors)  # type: ignore[attr-defined]
             result.vectors_s += add["s"]
         db.commit()
         db.execute("DETACH DATABASE b")

@@ -140,7 +140,7 @@ def run_modes(searcher: Any, queries: list[Query], qrels: dict[str, dict[str, fl
 def run_sweep(searcher: Any, queries: list[Query], qrels: dict[str, dict[str, float]], result: LevelResult) -> None:
     """Score every grid setting on every query, from candidates fetched once per query."""
     snapshot, embedder = searcher.snapshot, searcher.embedder
-    doc_of = chunk_documents(snapshot.db)
+    doc_of = chunk_documents(snapshot.catalog)
     settings = grid()
     per_setting: dict[Setting, dict[str, list[float]]] = {s: {"ndcg@10": [], "mrr@10": []} for s in settings}
     agree = 0
@@ -179,7 +179,7 @@ def evaluate_level(data: Path, level: str, queries: list[Query], embedder: Cache
         with timer() as t:
             summary = ingest_or_fail([source], Path(tmp) / "index", embedder)
         searcher = open_searcher(Path(tmp) / "index", embedder)
-        chunks = int(searcher.snapshot.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        chunks = searcher.snapshot.catalog.counts()["chunks"]
         print(f"StackFAQ {level}: {summary.documents_new} documents, {chunks} chunks "
               f"(ingest {t['s']:.0f} s, {summary.chunks_embedded} embedded)", flush=True)
         embedder.embed([q.text for q in queries])  # warm the cache in batches
@@ -362,7 +362,7 @@ def rank_experts(searcher: Any, hits: list[Any], thread: dict[str, Any], k: int)
     from retrieval.experts import suggest_experts
 
     question = thread["question"]
-    experts = suggest_experts(hits, searcher.snapshot.db, k=k + 1, now=parse_when(question["created"]))
+    experts = suggest_experts(hits, searcher.snapshot.catalog, k=k + 1, now=parse_when(question["created"]))
     return [e.member_id for e in experts if e.member_id != question.get("author")][:k]
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from retrieval.hashing import chunk_id
-from retrieval.records import Chunk, Document, Resource, Thread
+from retrieval.records import Chunk, Document, Post, Resource, Thread
 
 CHUNKER_VERSION = "1"
 """Bump when chunking changes, so unchanged documents are re-chunked once."""
@@ -52,7 +52,7 @@ class Chunker:
         for position, post in enumerate(thread.posts):
             role = "question" if position == 0 else "accepted answer" if post.accepted else "reply"
             header = f"{thread.title} ({place}, {role})"
-            for ordinal, span in enumerate(self._split(post.text, header)):
+            for ordinal, span in enumerate(self._post_spans(post, header)):
                 yield Chunk(
                     id=chunk_id(thread.id, post.id, ordinal), doc_id=thread.id, post_id=post.id,
                     ordinal=ordinal, section="", text=f"{header}\n{span.text}", body=span.text,
@@ -75,6 +75,14 @@ class Chunker:
                     created_at=resource.created_at,
                 )
                 ordinal += 1
+
+    def _post_spans(self, post: Post, header: str) -> list[Span]:
+        """The pieces of a post to embed: its text minus the ``unembedded`` ranges, each kept
+        stretch split on its own so every span still indexes ``post.text``."""
+        spans: list[Span] = []
+        for start, end in kept_ranges(len(post.text), post.unembedded):
+            spans += [Span(s.text, start + s.start) for s in self._split(post.text[start:end], header)]
+        return spans
 
     def _split(self, text: str, header: str) -> list[Span]:
         """Pieces of ``text`` that fit beside ``header`` in the model's input."""
@@ -106,6 +114,20 @@ def _splitter(count_tokens: Callable[[str], int], budget: int) -> RecursiveChara
         keep_separator="end",
         strip_whitespace=True,
     )
+
+
+def kept_ranges(length: int, left_out: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """The ``(start, end)`` ranges of ``range(length)`` not covered by ``left_out`` (ranges
+    in any order, possibly overlapping or out of bounds)."""
+    kept, cursor = [], 0
+    for start, end in sorted(left_out):
+        start, end = max(start, 0), min(end, length)
+        if start > cursor:
+            kept.append((cursor, start))
+        cursor = max(cursor, end)
+    if cursor < length:
+        kept.append((cursor, length))
+    return kept
 
 
 def markdown_sections(text: str) -> list[tuple[tuple[str, ...], Span]]:

@@ -10,7 +10,10 @@ import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from ingest.sources.base import Report
+from ingest.validate import Loaded
 from retrieval.records import Resource
+from retrieval.storage import Catalog
 
 
 def resource_key(text: str, visibility: Sequence[str]) -> str:
@@ -38,3 +41,20 @@ def find_duplicates(loaded: Iterable[Resource], stored: dict[str, str]) -> dict[
         if kept != resource.id:
             duplicates[resource.id] = kept
     return duplicates
+
+
+def drop_duplicates(loaded: Loaded, catalog: Catalog | None, report: Report) -> dict[str, str]:
+    """Take resources that repeat an indexed or earlier one out of ``loaded`` (a warning
+    each); returns duplicate id -> the id kept. Only indexed resources some loaded resource
+    could equal are read: those visible with the loaded resources' groups."""
+    stored: dict[str, str] = {}
+    if catalog is not None and loaded.resources:
+        groups = tuple(sorted({g for r in loaded.resources for g in r.visibility}))
+        stored = {d.id: resource_key(d.body or "", d.groups) for d in catalog.list_documents("resource", groups)}
+    duplicate_of = find_duplicates(loaded.resources, stored)
+    for resource in loaded.resources:
+        if resource.id in duplicate_of:
+            report.warning(resource.origin or resource.id,
+                           f"same content as {duplicate_of[resource.id]!r}; not indexed twice")
+    loaded.resources = [r for r in loaded.resources if r.id not in duplicate_of]
+    return duplicate_of

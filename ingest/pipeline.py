@@ -19,17 +19,17 @@ import numpy as np
 from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
-from ingest.discover import discover
-from ingest.duplicates import find_duplicates, resource_key
+from ingest.discover import Found, discover
+from ingest.duplicates import drop_duplicates
 from ingest.normalise import nfc_documents
-from ingest.prune import checked_roots, prunable, unreadable_folders
-from ingest.sources import loader_for
-from ingest.sources.base import Problem, Record, Report, SourceFile
+from ingest.prune import checked_roots, removals
+from ingest.sources import get_loader
+from ingest.sources.base import Problem, Record, Report
 from ingest.validate import Loaded, collect
 from retrieval.embedding import Embedder
 from retrieval.hashing import text_hash
 from retrieval.index import IndexDir, Snapshot
-from retrieval.records import Chunk, Document, Member
+from retrieval.records import Chunk, Document, Member, Resource, Thread
 from retrieval.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
@@ -88,17 +88,22 @@ class Plan:
 def ingest(
     paths: Iterable[Path], index_dir: IndexDir, embedder: Embedder, *, prune: bool = False,
     max_file_bytes: int = 50 * 1024 * 1024, batch_size: int = 32, progress: Progress | None = None,
+    format: str | None = None,
 ) -> IngestSummary:
     """Bring ``index_dir`` up to date with the sources under ``paths``.
 
-    Bad input is reported in the summary and skipped; everything else is ingested. Any
-    exception leaves the previously served snapshot untouched. ``prune`` removes only
-    documents from under ``paths`` whose source is gone (see :mod:`ingest.prune`).
+    ``format`` forces one loader for every path given (see ``ingest.sources.LOADERS``);
+    without it each source is detected by its content. Bad input is reported in the summary
+    and skipped; everything else is ingested. Any exception leaves the previously served
+    snapshot untouched. ``prune`` removes only documents from under ``paths`` whose source
+    is gone (see :mod:`ingest.prune`).
 
     Raises:
+        UnknownFormatError: ``format`` names no loader (the message lists the known ones).
         IngestError: with ``prune``, a given path is missing or unreadable (nothing changes).
     """
     started = time.perf_counter()
+    forced = get_loader(format) if format else None
     report = Report()
     summary = IngestSummary(problems=report.problems)
     paths = list(paths)
@@ -106,15 +111,19 @@ def ingest(
     with index_dir.lock():
         index_dir.sweep_unserved()  # copies left by a killed ingest
         current = index_dir.open(embedder.model_id) if index_dir.exists() else None
-        files = discover(paths, report, max_file_bytes)
-        summary.files = len(files)
+        sources = discover(paths, report, max_file_bytes, forced)
+        summary.files = len(sources)
         source_paths: dict[str, str] = {}
-        records = load_files(files, report, progress, source_paths)
-        loaded = collect(records, report, _member_ids(current))
+        records = load_files(sources, report, progress, source_paths)
+        loaded = collect(records, report, _indexed_members(current))
         loaded.threads, loaded.resources = nfc_documents(loaded.threads, loaded.resources)
-        duplicate_of = drop_duplicates(loaded, current, report)
+        duplicate_of = drop_duplicates(loaded, current.catalog if current else None, report)
         report.close()
-        plan = make_plan(loaded, current, embedder.model_id, prune, report, roots, files, set(duplicate_of.values()))
+        plan = make_plan(loaded, current, embedder.model_id, prune, report)
+        if prune:
+            seen = {d.id for d in loaded.documents} | set(duplicate_of.values())
+            kept = [source.path for source, _ in sources if source.rel in report.files_with_errors()]
+            plan.remove = sorted({*plan.remove, *removals(_stored_paths(current), seen, roots, kept, report)})
         plan.source_paths = source_paths
         if current is not None:
             current.close()
@@ -131,19 +140,18 @@ def ingest(
 
 
 def load_files(
-    files: list[SourceFile], report: Report, progress: Progress | None, source_paths: dict[str, str] | None = None,
+    sources: list[Found], report: Report, progress: Progress | None, source_paths: dict[str, str] | None = None,
 ) -> list[tuple[str, Record]]:
-    """Run each file's loader; a loader that crashes costs that file only. ``source_paths``
-    receives each document's id -> the absolute path of its file."""
+    """Run each source's loader; a loader that crashes costs that source only (what it
+    yielded before the crash is kept, as for any other error it reports). ``source_paths``
+    receives each document's id -> the absolute path of its file (or claimed folder)."""
     records: list[tuple[str, Record]] = []
-    task = progress.add_task("loading", total=len(files)) if progress else None
-    for source in files:
-        loader = loader_for(source)
-        assert loader is not None  # discover() kept only files a loader reads
+    task = progress.add_task("loading", total=len(sources)) if progress else None
+    for source, loader in sources:
         try:
             for record in loader.load(source, report):
                 records.append((source.rel, record))
-                if source_paths is not None and not isinstance(record, Member):
+                if source_paths is not None and isinstance(record, Thread | Resource):
                     source_paths.setdefault(record.id, str(source.path.resolve()))
         except Exception as e:  # noqa: BLE001 - one bad file must not stop the ingest
             log.debug("loader %s failed on %s", loader.name, source.rel, exc_info=True)
@@ -161,60 +169,36 @@ def content_hash(doc: Document, model_id: str) -> str:
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
-def make_plan(
-    loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report,
-    roots: list[Path] | None = None, files: list[SourceFile] | None = None, also_seen: set[str] | None = None,
-) -> Plan:
-    """Compare loaded records with the served snapshot; with ``prune``, plan the removal of
-    documents from under ``roots`` (absolute) whose file is gone (``also_seen``: ids whose
-    content was loaded under another id, so they count as present)."""
-    stored: dict[str, str] = {}
-    stored_paths: dict[str, str] = {}
-    stored_members: set[tuple[str, str, str, int]] = set()
-    if current is not None:
-        for row in current.db.execute("SELECT id, content_hash, source_path FROM documents"):
-            stored[row[0]], stored_paths[row[0]] = row[1], row[2]
-        stored_members = {tuple(r) for r in current.db.execute("SELECT id, name, handles, opt_out FROM members")}
+def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report) -> Plan:
+    """Compare loaded records with the served snapshot. What ``prune`` removes is added by
+    :func:`ingest`, which knows the paths given (:func:`ingest.prune.removals`)."""
+    hashes = current.catalog.document_hashes() if current is not None else {}
+    stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
+    stored_members = current.catalog.members() if current is not None else {}
     write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
-    seen = {d.id for d in loaded.documents} | (also_seen or set())
-    remove = _removals(seen, stored_paths, report, roots or [], files or []) if prune else []
-    members = [
-        m for m in loaded.members
-        if (m.id, m.name, json.dumps(m.handles), int(m.opt_out)) not in stored_members
-    ]
+    remove = sorted(_superseded(current, write, report))
+    members = [m for m in loaded.members if stored_members.get(m.id) != m]
     return Plan(
         write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members,
     )
 
 
-def _removals(
-    seen: set[str], stored_paths: dict[str, str], report: Report, roots: list[Path], files: list[SourceFile],
-) -> list[str]:
-    """Stored documents from under ``roots`` that were not loaded again; files with errors
-    and folders that could not be listed keep theirs (reported as errors)."""
-    broken = report.files_with_errors()
-    kept = [f.path.resolve() for f in files if f.rel in broken]
-    for folder in unreadable_folders(roots):
-        report.error(str(folder), "folder cannot be read; its documents are kept, not pruned")
-        kept.append(folder.resolve())
-    return prunable(stored_paths, seen, roots, kept)
-
-
-def drop_duplicates(loaded: Loaded, current: Snapshot | None, report: Report) -> dict[str, str]:
-    """Take resources that repeat an indexed or earlier one out of ``loaded`` (a warning
-    each); returns duplicate id -> the id kept."""
-    stored: dict[str, str] = {}
-    if current is not None:
-        rows = current.db.execute("SELECT id, body, visibility FROM documents WHERE kind = 'resource'")
-        stored = {r[0]: resource_key(r[1] or "", json.loads(r[2])) for r in rows}
-    duplicate_of = find_duplicates(loaded.resources, stored)
-    for resource in loaded.resources:
-        if resource.id in duplicate_of:
-            report.warning(resource.origin or resource.id,
-                           f"same content as {duplicate_of[resource.id]!r}; not indexed twice")
-    loaded.resources = [r for r in loaded.resources if r.id not in duplicate_of]
-    return duplicate_of
+def _superseded(current: Snapshot | None, write: list[Document], report: Report) -> set[str]:
+    """Stored threads holding a post that a thread being written now carries: the message was
+    regrouped (a mail whose ancestors arrived later, a chat conversation whose gap filled
+    in), so the old thread is replaced and each post stays stored once."""
+    carried = {p.id: (d.id, d.origin) for d in write if isinstance(d, Thread) for p in d.posts}
+    if current is None or not carried:
+        return set()
+    found: set[str] = set()
+    for post_id, doc_id in current.catalog.post_documents(list(carried)).items():
+        new_id, origin = carried[post_id]
+        if doc_id != new_id and doc_id not in found:
+            found.add(doc_id)
+            report.warning(origin, f"post {post_id!r} moved from thread {doc_id!r} to {new_id!r}; "
+                           "the old thread is replaced")
+    return found
 
 
 def write_plan(
@@ -272,7 +256,11 @@ def embed_chunks(
     return out
 
 
-def _member_ids(current: Snapshot | None) -> set[str]:
+def _indexed_members(current: Snapshot | None) -> list[Member]:
     if current is None:
-        return set()
-    return {r[0] for r in current.db.execute("SELECT id FROM members")}
+        return []
+    return list(current.catalog.members().values())
+
+
+def _stored_paths(current: Snapshot | None) -> dict[str, str]:
+    return {doc_id: path for doc_id, (_, path) in current.catalog.document_hashes().items()} if current else {}

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ingest.sources.base import Report
 from retrieval.errors import IngestError
 
 
@@ -64,3 +65,14 @@ def prunable(stored: dict[str, str], seen: set[str], roots: list[Path], kept: li
         doc_id for doc_id, source in stored.items()
         if doc_id not in seen and under(source, roots) and not under(source, kept)
     )
+
+
+def removals(stored: dict[str, str], seen: set[str], roots: list[Path], kept_files: list[Path],
+             report: Report) -> list[str]:
+    """:func:`prunable` for one ingest run: files with errors and folders under ``roots`` that
+    could not be listed keep their documents (each folder reported as an error)."""
+    kept = [path.resolve() for path in kept_files]
+    for folder in unreadable_folders(roots):
+        report.error(str(folder), "folder cannot be read; its documents are kept, not pruned")
+        kept.append(folder.resolve())
+    return prunable(stored, seen, roots, kept)

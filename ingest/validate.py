@@ -1,11 +1,14 @@
-"""Checks across files: duplicate ids, posts by members nobody listed."""
+"""Checks across files: duplicate ids, thread pages to merge, accounts to resolve to members,
+posts by members nobody listed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC
 
-from ingest.sources.base import Record, Report
-from retrieval.records import Member, Resource, Thread
+from ingest.members import MemberResolver, rename_authors
+from ingest.sources.base import Account, Record, Report, ThreadPage
+from retrieval.records import Member, Post, Resource, Thread
 
 
 @dataclass
@@ -22,40 +25,95 @@ class Loaded:
         return [*self.threads, *self.resources]
 
 
-def collect(records: list[tuple[str, Record]], report: Report, indexed_members: set[str]) -> Loaded:
-    """Sort records by kind, dropping duplicates (each reported with both places) and
-    creating a member for every post author nobody listed."""
-    loaded = Loaded()
-    doc_seen: dict[str, str] = {}
-    post_seen: dict[str, str] = {}
-    member_seen: dict[str, str] = {}
+def collect(records: list[tuple[str, Record]], report: Report, indexed_members: list[Member]) -> Loaded:
+    """Sort records by kind, dropping duplicates (each reported with both places), merging
+    thread pages, resolving platform accounts to members (through the handles declared in
+    this run's members files or in the index), and creating a member for every post author
+    nobody listed."""
+    collector = _Collector(report)
+    accounts: list[Account] = []
+    pages: dict[str, list[tuple[str, Thread]]] = {}
     for where, record in records:
         where = getattr(record, "origin", "") or where
-        if isinstance(record, Member):
-            if _is_duplicate("member", record.id, where, member_seen, report):
-                continue
-            loaded.members.append(record)
-        elif _is_duplicate("document", record.id, where, doc_seen, report):
-            continue
-        elif isinstance(record, Thread):
-            clash = next((p.id for p in record.posts if p.id in post_seen), None)
-            if clash is not None:
-                report.error(where, f"duplicate post id {clash!r} (first seen at {post_seen[clash]}); thread skipped")
-                continue
-            post_seen.update({p.id: where for p in record.posts})
-            loaded.threads.append(record)
+        if isinstance(record, Account):
+            accounts.append(record)
+        elif isinstance(record, ThreadPage):
+            pages.setdefault(record.thread.id, []).append((where, record.thread))
         else:
-            loaded.resources.append(record)
-    _add_unknown_authors(loaded, report, indexed_members)
+            collector.add(where, record)
+    for parts in pages.values():
+        merged = merge_pages([thread for _, thread in parts], report)
+        if merged is not None:
+            collector.add(parts[0][0], merged)
+    loaded = collector.loaded
+    _resolve_accounts(loaded, accounts, indexed_members)
+    _add_unknown_authors(loaded, report, {m.id for m in indexed_members})
     return loaded
 
 
-def _is_duplicate(kind: str, record_id: str, where: str, seen: dict[str, str], report: Report) -> bool:
-    if record_id in seen:
-        report.error(where, f"duplicate {kind} id {record_id!r} (first seen at {seen[record_id]}); skipped")
-        return True
-    seen[record_id] = where
-    return False
+class _Collector:
+    def __init__(self, report: Report) -> None:
+        self.loaded = Loaded()
+        self.report = report
+        self.seen: dict[str, dict[str, str]] = {"member": {}, "document": {}, "post": {}}
+
+    def add(self, where: str, record: Record) -> None:
+        if isinstance(record, Member):
+            if not self._duplicate("member", record.id, where):
+                self.loaded.members.append(record)
+        elif isinstance(record, Thread | Resource) and not self._duplicate("document", record.id, where):
+            if isinstance(record, Resource):
+                self.loaded.resources.append(record)
+                return
+            posts = self.seen["post"]
+            clash = next((p.id for p in record.posts if p.id in posts), None)
+            if clash is not None:
+                self.report.error(where, f"duplicate post id {clash!r} (first seen at {posts[clash]}); thread skipped")
+                return
+            posts.update({p.id: where for p in record.posts})
+            self.loaded.threads.append(record)
+
+    def _duplicate(self, kind: str, record_id: str, where: str) -> bool:
+        seen = self.seen[kind]
+        if record_id in seen:
+            self.report.error(where, f"duplicate {kind} id {record_id!r} (first seen at {seen[record_id]}); skipped")
+            return True
+        seen[record_id] = where
+        return False
+
+
+def merge_pages(parts: list[Thread], report: Report) -> Thread | None:
+    """One thread from its pages: posts deduplicated by id (the first copy wins) in time order
+    (posts without a date keep their place after dated ones). Pages that disagree on
+    visibility are an error and the thread is skipped: guessing could expose private posts."""
+    first = parts[0]
+    visibilities = {part.visibility for part in parts}
+    if len(visibilities) > 1:
+        report.error(first.origin, f"thread {first.id!r}: its pages disagree on visibility; skipped")
+        return None
+    posts: dict[str, Post] = {}
+    for part in parts:
+        for post in part.posts:
+            posts.setdefault(post.id, post)
+    ordered = sorted(posts.values(), key=_time_key)
+    title = next((part.title for part in parts if part.title), first.title)
+    tags = tuple(dict.fromkeys(tag for part in parts for tag in part.tags))
+    return replace(first, title=title, tags=tags, posts=tuple(ordered))
+
+
+def _time_key(post: Post) -> tuple[bool, float]:
+    when = post.created_at
+    if when is None:
+        return True, 0.0
+    return False, (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _resolve_accounts(loaded: Loaded, accounts: list[Account], indexed_members: list[Member]) -> None:
+    declared = {m.id: m for m in [*indexed_members, *loaded.members]}
+    renamed, created = MemberResolver(declared.values()).resolve(accounts)
+    loaded.members.extend(m for m in created if m.id not in declared)
+    if renamed:
+        loaded.threads = [rename_authors(t, renamed) for t in loaded.threads]
 
 
 def _add_unknown_authors(loaded: Loaded, report: Report, indexed_members: set[str]) -> None:
@@ -66,3 +124,6 @@ def _add_unknown_authors(loaded: Loaded, report: Report, indexed_members: set[st
                 known.add(post.author)
                 loaded.members.append(Member(id=post.author, name=post.author))
                 report.warning(thread.origin, f"author {post.author!r} is not in members.jsonl; added as a member")
+
+
+

@@ -14,15 +14,15 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from retrieval.embedding import Embedder
 from retrieval.experts import Expert
 from retrieval.search import Hit
 from retrieval.sentences import Sentence, candidates, content_words, load_sources, stem, term_weights
+from retrieval.storage import Catalog, LexicalIndex
+from retrieval.views import PostInfo
 
 log = logging.getLogger(__name__)
 WORDS = re.compile(r"[a-z0-9][a-z0-9'\u2019-]*")
@@ -134,25 +134,25 @@ class Answer:
     experts: list[Expert] = field(default_factory=list)
 
 
-def corrected_posts(posts: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+def corrected_posts(posts: Sequence[PostInfo]) -> dict[str, str]:
     """Posts that a later post of the same thread calls outdated, mapped to that later post.
 
     "my reply above is outdated" corrects the author's own earlier answers; otherwise the
     post replied to, or, replying to the question, every earlier answer of the thread.
     """
     corrected: dict[str, str] = {}
-    earlier: list[Mapping[str, Any]] = []
+    earlier: list[PostInfo] = []
     for post in posts:
-        if earlier and earlier[-1]["doc_id"] != post["doc_id"]:
+        if earlier and earlier[-1].doc_id != post.doc_id:
             earlier = []
-        if post["position"] > 0 and CORRECTION.search(post["text"]):
-            answers = [e for e in earlier if e["position"] > 0]
-            if OWN_POST.search(post["text"]):
-                answers = [e for e in answers if e["author"] == post["author"]]
-            elif any(e["id"] == post["reply_to"] for e in answers):
-                answers = [e for e in answers if e["id"] == post["reply_to"]]
+        if post.position > 0 and CORRECTION.search(post.text):
+            answers = [e for e in earlier if e.position > 0]
+            if OWN_POST.search(post.text):
+                answers = [e for e in answers if e.author == post.author]
+            elif any(e.id == post.reply_to for e in answers):
+                answers = [e for e in answers if e.id == post.reply_to]
             for target in answers:
-                corrected.setdefault(target["id"], post["id"])
+                corrected.setdefault(target.id, post.id)
         earlier.append(post)
     return corrected
 
@@ -340,8 +340,8 @@ def abstention(question: str, closest: list[Hit], confidence: float) -> Answer:
 
 
 def compose_answer(
-    question: str, hits: list[Hit], embedder: Embedder, db: sqlite3.Connection | None = None,
-    abstain_below: float = ABSTAIN_BELOW,
+    question: str, hits: list[Hit], embedder: Embedder, catalog: Catalog | None = None,
+    lexical: LexicalIndex | None = None, groups: tuple[str, ...] = (), abstain_below: float = ABSTAIN_BELOW,
 ) -> Answer:
     """An extractive answer to ``question`` from ``hits``, each sentence cited, or an abstention.
 
@@ -351,17 +351,20 @@ def compose_answer(
             restricted to what the asker may see.
         embedder: the index's embedder. The extractive scorer runs no model at all (the
             question was embedded once, by the search); kept so scorers that need it fit.
-        db: the hits' snapshot: full source texts, thread corrections and idf (optional: without
-            it, quotes come from the chunks and idf from the candidate sentences).
+        catalog: the hits' snapshot catalog, for full source texts and thread corrections
+            (optional: without it, quotes come from the chunks).
+        lexical: the hits' snapshot lexical index, for index-wide idf (optional: without it,
+            idf comes from the candidate sentences).
+        groups: the asker's groups (the hits' documents are visible to them).
         abstain_below: confidence under which the answer abstains.
 
     Returns:
         An :class:`Answer` whose citations quote their sources exactly; ``experts`` is empty.
     """
-    sources, posts = load_sources(hits, db)
+    sources, posts = load_sources(hits, catalog, groups)
     corrected = corrected_posts(posts)
     pool = candidates(hits, sources)
-    weights = term_weights(question, db, (s.terms for s in pool))
+    weights = term_weights(question, lexical, (s.terms for s in pool))
     score_sentences(pool, weights, corrected, question)
     confidence = confidence_of(hits, pool, weights)
     closest = closest_documents(hits)

@@ -1,84 +1,90 @@
-"""Reading whole threads, resources and member profiles, always through the visibility rule."""
+"""Reading whole threads, resources and member profiles, always through the visibility rule
+(the catalog returns only what the caller's groups may see)."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
+from collections import Counter
 from typing import Any
 
 from retrieval.errors import NotFoundError
-from retrieval.filters import visible_sql
+from retrieval.records import Member
+from retrieval.storage import Catalog
+from retrieval.views import DocumentInfo
+
+TOP = 5
+"""Channels and tags listed per member profile."""
 
 
-def _visible_document(db: sqlite3.Connection, doc_id: str, kind: str, groups: tuple[str, ...]) -> sqlite3.Row:
-    condition, params = visible_sql(groups)
-    row = db.execute(
-        f"SELECT * FROM documents d WHERE d.id = ? AND d.kind = ? AND {condition}", [doc_id, kind, *params]
-    ).fetchone()
-    if row is None:  # missing and hidden look the same, so ids of private threads do not leak
+def _visible_document(catalog: Catalog, doc_id: str, kind: str, groups: tuple[str, ...]) -> DocumentInfo:
+    doc = catalog.documents([doc_id], groups).get(doc_id)
+    if doc is None or doc.kind != kind:  # missing and hidden look the same, so ids of private threads do not leak
         raise NotFoundError(f"no {kind} {doc_id!r}")
-    return row
+    return doc
 
 
-def _document_fields(row: sqlite3.Row) -> dict[str, Any]:
+def _document_fields(doc: DocumentInfo) -> dict[str, Any]:
     return {
-        "id": row["id"], "title": row["title"], "channel": row["channel"], "url": row["url"],
-        "source": row["source"], "tags": json.loads(row["tags"]), "created_at": row["created_at"],
-        "visibility": json.loads(row["visibility"]) or "public",
+        "id": doc.id, "title": doc.title, "channel": doc.channel, "url": doc.url, "source": doc.source,
+        "tags": list(doc.tags), "created_at": doc.created_at, "visibility": list(doc.groups) or "public",
     }
 
 
-def get_thread(db: sqlite3.Connection, thread_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
+def get_thread(catalog: Catalog, thread_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
     """A thread with its posts (author names joined), if the caller may see it."""
-    row = _visible_document(db, thread_id, "thread", groups)
+    doc = _visible_document(catalog, thread_id, "thread", groups)
     posts = [
-        {**dict(p), "accepted": bool(p["accepted"])}
-        for p in db.execute(
-            "SELECT p.id, p.author, m.name AS author_name, p.created_at, p.text, p.reply_to, p.accepted, p.score "
-            "FROM posts p LEFT JOIN members m ON m.id = p.author WHERE p.doc_id = ? ORDER BY p.position",
-            (thread_id,),
-        )
+        {"id": p.id, "author": p.author, "author_name": p.author_name, "created_at": p.created_at, "text": p.text,
+         "reply_to": p.reply_to, "accepted": p.accepted, "score": p.score}
+        for p in catalog.posts_of([thread_id], groups)
     ]
-    return {**_document_fields(row), "posts": posts}
+    return {**_document_fields(doc), "posts": posts}
 
 
-def get_resource(db: sqlite3.Connection, resource_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
+def get_resource(catalog: Catalog, resource_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
     """A shared resource with its full text, if the caller may see it."""
-    row = _visible_document(db, resource_id, "resource", groups)
-    authors = [r[0] for r in db.execute("SELECT member_id FROM authorship WHERE doc_id = ?", (resource_id,))]
-    return {**_document_fields(row), "authors": authors, "text": row["body"]}
+    doc = _visible_document(catalog, resource_id, "resource", groups)
+    authors = [c.member_id for c in catalog.contributions([resource_id], groups)]
+    return {**_document_fields(doc), "authors": authors, "text": doc.body}
 
 
-def member_profile(db: sqlite3.Connection, member_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
+def _top(counts: Counter[str]) -> list[str]:
+    return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]]
+
+
+def _profiles(catalog: Catalog, members: list[Member], groups: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Profiles of ``members``: counts and top channels/tags from content ``groups`` may see."""
+    contributions = catalog.member_contributions([m.id for m in members], groups)
+    docs = catalog.documents({c.doc_id for c in contributions}, groups)
+    roles = {m.id: Counter[str]() for m in members}
+    channels = {m.id: Counter[str]() for m in members}
+    tags = {m.id: Counter[str]() for m in members}
+    for c in contributions:
+        doc = docs.get(c.doc_id)
+        if doc is None:
+            continue
+        roles[c.member_id][c.role] += 1
+        if c.role in ("answer", "accepted", "author"):
+            if doc.channel:
+                channels[c.member_id][doc.channel] += 1
+            tags[c.member_id].update(doc.tags)
+    return [
+        {"id": m.id, "name": m.name, "handles": m.handles, "opt_out": m.opt_out,
+         "questions": roles[m.id]["question"], "answers": roles[m.id]["answer"] + roles[m.id]["accepted"],
+         "accepted_answers": roles[m.id]["accepted"], "resources": roles[m.id]["author"],
+         "top_channels": _top(channels[m.id]), "top_tags": _top(tags[m.id])}
+        for m in members
+    ]
+
+
+def member_profile(catalog: Catalog, member_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
     """A member with counts and top channels/tags computed from content the caller may see."""
-    member = db.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
+    member = catalog.members([member_id]).get(member_id)
     if member is None:
         raise NotFoundError(f"no member {member_id!r}")
-    condition, params = visible_sql(groups)
-    visible = f"SELECT a.role, d.id, d.channel, d.tags FROM authorship a JOIN documents d ON d.id = a.doc_id " \
-              f"WHERE a.member_id = ? AND {condition}"
-    roles: dict[str, int] = {}
-    channels: dict[str, int] = {}
-    tags: dict[str, int] = {}
-    for row in db.execute(visible, [member_id, *params]):
-        roles[row["role"]] = roles.get(row["role"], 0) + 1
-        if row["role"] in ("answer", "accepted", "author"):
-            if row["channel"]:
-                channels[row["channel"]] = channels.get(row["channel"], 0) + 1
-            for tag in json.loads(row["tags"]):
-                tags[tag] = tags.get(tag, 0) + 1
-    top = lambda counts: [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]]  # noqa: E731
-    return {
-        "id": member["id"], "name": member["name"], "handles": json.loads(member["handles"]),
-        "opt_out": bool(member["opt_out"]),
-        "questions": roles.get("question", 0), "answers": roles.get("answer", 0) + roles.get("accepted", 0),
-        "accepted_answers": roles.get("accepted", 0), "resources": roles.get("author", 0),
-        "top_channels": top(channels), "top_tags": top(tags),
-    }
+    return _profiles(catalog, [member], groups)[0]
 
 
-def list_members(db: sqlite3.Connection, groups: tuple[str, ...]) -> list[dict[str, Any]]:
+def list_members(catalog: Catalog, groups: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every member's profile, most helpful (answers) first."""
-    ids = [r[0] for r in db.execute("SELECT id FROM members ORDER BY id")]
-    profiles = [member_profile(db, member_id, groups) for member_id in ids]
+    profiles = _profiles(catalog, list(catalog.members().values()), groups)
     return sorted(profiles, key=lambda p: (-p["accepted_answers"], -p["answers"], p["name"]))

@@ -18,23 +18,22 @@ A member's score for a question is ``p(q|ca) * p(ca)``:
 
 Visibility: the hits are already restricted to what the asker may see, and every other fact
 read here (thread contributors, activity, volume) comes only from documents ``groups`` may
-see (:func:`retrieval.filters.visible_sql`). Members who opted out are never suggested.
+see (the catalog applies the visibility rule). Members who opted out are never suggested.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 from bisect import bisect_left
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from retrieval.filters import Filters, visible_sql
+from retrieval.filters import Filters
 from retrieval.records import parse_iso, to_iso
 from retrieval.search import Hit
+from retrieval.storage import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,6 @@ Stack Exchange time split (cardano) stronger normalisation cost a lot of MRR."""
 MIN_SIMILARITY = 0.3
 """Cosine similarity of chance level for the embedder: no evidence at or below it."""
 MAX_EVIDENCE = 3
-BATCH = 500
-"""SQL parameters per IN (...) list."""
 
 
 @dataclass
@@ -127,29 +124,17 @@ def relevance(similarity: float) -> float:
     return max(similarity - MIN_SIMILARITY, 0.0) / (1.0 - MIN_SIMILARITY)
 
 
-def in_batches(ids: list[str]) -> Iterable[tuple[list[str], str]]:
-    """``ids`` in slices of :data:`BATCH`, each with its ``?,?,...`` placeholder list."""
-    for start in range(0, len(ids), BATCH):
-        part = ids[start : start + BATCH]
-        yield part, ",".join("?" * len(part))
-
-
-def contributors(db: sqlite3.Connection, hits: list[Hit]) -> dict[str, list[Contribution]]:
-    """Every contribution to the documents of ``hits``: their authorship rows, and the hits'
-    own authors (so hits are evidence even where authorship is incomplete). The documents are
+def contributors(catalog: Catalog, hits: list[Hit], groups: tuple[str, ...]) -> dict[str, list[Contribution]]:
+    """Every contribution to the documents of ``hits``: their authorship, and the hits' own
+    authors (so hits are evidence even where authorship is incomplete). The documents are
     the hits', which the asker may see, so all their contributors may be shown."""
     found: dict[str, list[Contribution]] = {}
     for hit in hits:
         if hit.author:
             found.setdefault(hit.doc_id, []).append(
                 Contribution(hit.author, role_of(hit), hit.post_id, hit.created_at, hit.post_score))
-    for part, marks in in_batches(sorted({h.doc_id for h in hits})):
-        for doc_id, member, role, post_id, created, score in db.execute(
-            "SELECT a.doc_id, a.member_id, a.role, a.post_id, COALESCE(p.created_at, d.created_at), "
-            "COALESCE(p.score, 0) FROM authorship a JOIN documents d ON d.id = a.doc_id "
-            f"LEFT JOIN posts p ON p.id = a.post_id WHERE a.doc_id IN ({marks})", part,
-        ):
-            found.setdefault(doc_id, []).append(Contribution(member, role, post_id, created, int(score or 0)))
+    for c in catalog.contributions({h.doc_id for h in hits}, groups):
+        found.setdefault(c.doc_id, []).append(Contribution(c.member_id, c.role, c.post_id, c.created_at, c.score))
     return found
 
 
@@ -179,44 +164,40 @@ class MemberFacts:
 
 
 class MemberStats:
-    """Member facts read from one snapshot, only from documents ``groups`` may see.
+    """Member facts read from one snapshot's catalog, only from documents ``groups`` may see.
 
     Members are read on first use and kept, so reuse one instance per immutable snapshot and
     group set (as :class:`retrieval.library.Library` does); a fresh one reads afresh.
     """
 
-    def __init__(self, db: sqlite3.Connection, groups: tuple[str, ...] = ()) -> None:
-        self.db, self.groups = db, groups
+    def __init__(self, catalog: Catalog, groups: tuple[str, ...] = ()) -> None:
+        self.catalog, self.groups = catalog, groups
         self.known: dict[str, MemberFacts] = {}
 
     def get(self, ids: list[str]) -> dict[str, MemberFacts]:
         """Facts of each member in ``ids`` (unknown ids: named by their id, no contributions)."""
         missing = sorted(set(ids) - self.known.keys())
-        visible, params = visible_sql(self.groups)
-        for part, marks in in_batches(missing):
-            names = {r[0]: (r[1], bool(r[2])) for r in self.db.execute(
-                f"SELECT id, name, opt_out FROM members WHERE id IN ({marks})", part)}
-            rows: dict[str, list[tuple[str, str, str]]] = {m: [] for m in part}
-            for member, doc_id, role, created in self.db.execute(
-                "SELECT a.member_id, a.doc_id, a.role, COALESCE(p.created_at, d.created_at, '') FROM authorship a "
-                "JOIN documents d ON d.id = a.doc_id LEFT JOIN posts p ON p.id = a.post_id "
-                f"WHERE a.member_id IN ({marks}) AND {visible}", [*part, *params],
-            ):
-                rows[member].append((created, role, doc_id))
-            for member in part:
+        if missing:
+            members = self.catalog.members(missing)
+            rows: dict[str, list[tuple[str, str, str]]] = {m: [] for m in missing}
+            for c in self.catalog.member_contributions(missing, self.groups):
+                rows[c.member_id].append((c.created_at or "", c.role, c.doc_id))
+            for member in missing:
                 contributions = sorted(c for c in rows[member] if c[0])
                 first: dict[str, str] = {}
                 for created, _, doc_id in sorted(rows[member]):
                     first.setdefault(doc_id, created)
+                known = members.get(member)
                 self.known[member] = MemberFacts(
-                    *names.get(member, (member, False)), dates=[c[0] for c in contributions],
-                    weights=[ROLE_WEIGHTS.get(c[1], 1.0) for c in contributions], first=sorted(first.values()),
+                    known.name if known else member, known.opt_out if known else False,
+                    dates=[c[0] for c in contributions], weights=[ROLE_WEIGHTS.get(c[1], 1.0) for c in contributions],
+                    first=sorted(first.values()),
                 )
         return {m: self.known[m] for m in ids}
 
 
 def evidence_by_member(
-    hits: list[Hit], db: sqlite3.Connection, now: datetime,
+    hits: list[Hit], catalog: Catalog, now: datetime, groups: tuple[str, ...] = (),
 ) -> dict[str, list[Evidence]]:
     """Each member's evidence: one record per retrieved document they contributed to (their
     strongest contribution there), credited relevance x association x recency. Contributions
@@ -227,7 +208,7 @@ def evidence_by_member(
         if relevance(hit.similarity) > 0 and (hit.doc_id not in best or hit.similarity > best[hit.doc_id].similarity):
             best[hit.doc_id] = hit
     found: dict[str, list[Evidence]] = {}
-    for doc_id, contributions in contributors(db, [h for h in hits if h.doc_id in best]).items():
+    for doc_id, contributions in contributors(catalog, [h for h in hits if h.doc_id in best], groups).items():
         top, rel = best[doc_id], relevance(best[doc_id].similarity)
         strongest: dict[str, tuple[float, Contribution]] = {}
         for c in contributions:
@@ -245,7 +226,7 @@ def evidence_by_member(
 
 
 def suggest_experts(
-    hits: list[Hit], db: sqlite3.Connection, k: int = 5, now: datetime | None = None, groups: tuple[str, ...] = (),
+    hits: list[Hit], catalog: Catalog, k: int = 5, now: datetime | None = None, groups: tuple[str, ...] = (),
     stats: MemberStats | None = None,
 ) -> list[Expert]:
     """Rank the contributors of the documents in ``hits`` as experts on the question.
@@ -253,7 +234,7 @@ def suggest_experts(
     Args:
         hits: chunk-level hits (``collapse=False``, :data:`EXPERT_HITS` of them), already
             restricted to what the asker may see.
-        db: the snapshot the hits came from.
+        catalog: the catalog of the snapshot the hits came from.
         k: how many experts to return.
         now: the moment recency and activity are measured from (default: the current time);
             contributions after it are ignored.
@@ -266,8 +247,8 @@ def suggest_experts(
         (best first); members who opted out are never included.
     """
     now = now or datetime.now(UTC)
-    stats = stats or MemberStats(db, groups)
-    evidence = evidence_by_member(hits, db, now)
+    stats = stats or MemberStats(catalog, groups)
+    evidence = evidence_by_member(hits, catalog, now, groups)
     facts = stats.get(sorted(evidence))
     experts = []
     for member, records in evidence.items():
@@ -289,4 +270,4 @@ def find_experts(
     """Search ``question`` for :data:`EXPERT_HITS` chunks ``groups`` may see and rank their
     contributors (see :func:`suggest_experts`); ``searcher`` is a :class:`retrieval.search.Searcher`."""
     hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False, mode=mode)
-    return suggest_experts(hits, searcher.snapshot.db, k=k, now=now, groups=groups, stats=stats)
+    return suggest_experts(hits, searcher.snapshot.catalog, k=k, now=now, groups=groups, stats=stats)

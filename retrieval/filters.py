@@ -1,16 +1,22 @@
-"""Search filters and visibility, turned into SQL that selects the chunks a caller may see.
+"""Search filters and the visibility rule, as plain values and pure functions.
 
-This is the one place the visibility rule lives: a document is visible when it is public or
-when the caller belongs to one of its groups.
+This is the one place the visibility rule is defined: a document is visible when it is public
+or when the caller belongs to one of its groups. Backends translate :class:`Filters` and the
+caller's groups into their own terms (SQL, id selectors, engine expressions); :func:`admits`
+is the reference those translations must agree with (the contract tests check it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from retrieval.errors import BadQueryError
 from retrieval.records import parse_iso, to_iso
+
+if TYPE_CHECKING:
+    from retrieval.views import ChunkEntry
 
 KINDS = ("thread", "resource")
 
@@ -37,39 +43,27 @@ class Filters:
         return all(value is None for value in vars(self).values())
 
 
-def visible_sql(groups: tuple[str, ...], doc: str = "d") -> tuple[str, list[object]]:
-    """SQL condition (on documents aliased ``doc``) for what members of ``groups`` may see."""
-    if not groups:
-        return f"{doc}.is_public = 1", []
-    marks = ",".join("?" * len(groups))
-    return (
-        f"({doc}.is_public = 1 OR EXISTS (SELECT 1 FROM doc_groups g "
-        f"WHERE g.doc_id = {doc}.id AND g.grp IN ({marks})))",
-        list(groups),
-    )
+def visible_to(doc_groups: tuple[str, ...] | list[str], groups: tuple[str, ...]) -> bool:
+    """The visibility rule: a document without groups is public; otherwise members of any of
+    its groups may see it."""
+    return not doc_groups or any(g in groups for g in doc_groups)
 
 
-def chunk_filter_sql(filters: Filters, groups: tuple[str, ...]) -> tuple[str, list[object]]:
-    """``SELECT c.id ...`` of every chunk passing ``filters`` and visible to ``groups``."""
-    condition, params = visible_sql(groups)
-    where = [condition]
-    simple = {"channel": "d.channel", "source": "d.source", "kind": "d.kind", "author": "c.author"}
-    for name, column in simple.items():
-        value = getattr(filters, name)
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if filters.tag is not None:
-        where.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND t.tag = ?)")
-        params.append(filters.tag)
-    if filters.since is not None:
-        where.append("c.created_at >= ?")
-        params.append(to_iso(filters.since))
-    if filters.until is not None:
-        where.append("c.created_at <= ?")
-        params.append(to_iso(filters.until))
-    sql = "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE " + " AND ".join(where)
-    return sql, params
+def admits(filters: Filters, entry: ChunkEntry, groups: tuple[str, ...]) -> bool:
+    """True when ``entry`` passes ``filters`` and ``groups`` may see it (the reference
+    semantics every backend's translation must match)."""
+    if not visible_to(entry.groups, groups):
+        return False
+    for name in ("channel", "source", "author", "kind"):
+        wanted = getattr(filters, name)
+        if wanted is not None and getattr(entry, name) != wanted:
+            return False
+    if filters.tag is not None and filters.tag not in entry.tags:
+        return False
+    created = entry.created_at
+    if filters.since is not None and (created is None or created < (to_iso(filters.since) or "")):
+        return False
+    return filters.until is None or (created is not None and created <= (to_iso(filters.until) or ""))
 
 
 def parse_date(value: str | None, name: str) -> datetime | None:

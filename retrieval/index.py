@@ -1,15 +1,17 @@
-"""One index directory: immutable snapshots (SQLite + FAISS + manifest) and an atomic swap.
+"""One index directory: immutable snapshots (storage backend files + manifest) and an atomic swap.
 
-Layout::
+Layout (default backend ``sqlite-faiss``)::
 
     DIR/CURRENT                  name of the snapshot being served
     DIR/snapshots/<name>/index.sqlite, vectors.faiss, manifest.json
     DIR/ingest.lock              held while a writer builds a new snapshot
 
-A writer copies the current snapshot into a new folder, applies its changes there, writes
-the manifest last and then replaces ``CURRENT`` with ``os.replace``. A reader therefore
-sees either the old snapshot or the new one, never half an ingest; a failed or killed
-writer leaves ``CURRENT`` untouched and its folder is swept by the next successful write.
+A writer (``writer.py``) builds a new folder seeded from the current snapshot through the
+backend's builders, writes the manifest last and then replaces ``CURRENT`` with
+``os.replace``. A reader therefore sees either the old snapshot or the new one, never half an
+ingest; a failed or killed writer leaves ``CURRENT`` untouched and its folder is swept by the
+next successful write. The manifest names the backend that built the snapshot; readers open
+it with that backend (options from the :class:`~retrieval.backends.BackendConfig`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -27,14 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retrieval.errors import IndexStateError, IngestError, ModelMismatchError
-from retrieval.schema import SCHEMA, SCHEMA_VERSION
-from retrieval.vectors import FaissVectors, kind_for_size
+from retrieval.backends import DEFAULT_BACKEND, BackendConfig, drop_storage, open_storage
+from retrieval.errors import ConfigError, IndexStateError, IngestError, ModelMismatchError
+from retrieval.storage import Catalog, LexicalIndex, VectorIndex
 
 log = logging.getLogger(__name__)
 
-SQLITE_FILE = "index.sqlite"
-VECTORS_FILE = "vectors.faiss"
+SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 
 
@@ -50,6 +50,10 @@ class Manifest:
     created_at: str = ""
     schema_version: int = SCHEMA_VERSION
     last_ingest: dict[str, object] = field(default_factory=dict)
+    backend: str = DEFAULT_BACKEND
+    """The backend that built the snapshot (manifests older than the field: the default)."""
+    storage: dict[str, dict[str, object]] = field(default_factory=dict)
+    """Facts each index reported at commit (``vectors.kind``, ...)."""
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -68,15 +72,16 @@ class Manifest:
 
 
 class Snapshot:
-    """A read-only, immutable index snapshot: SQLite connection, vectors and manifest."""
+    """A read-only, immutable index snapshot: catalog, lexical and vector indexes, manifest."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, backend: BackendConfig | None = None) -> None:
         self.path = path
         self.manifest = Manifest.read(path)
-        uri = f"file:{path / SQLITE_FILE}?mode=ro&immutable=1"
-        self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.vectors = FaissVectors.load(path / VECTORS_FILE)
+        storage = open_storage(backend or BackendConfig(), self.manifest.backend, path, self.manifest.dimension)
+        self._storage = storage
+        self.catalog: Catalog = storage.catalog
+        self.lexical: LexicalIndex = storage.lexical
+        self.vectors: VectorIndex = storage.vectors
 
     @property
     def name(self) -> str:
@@ -88,15 +93,16 @@ class Snapshot:
         return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
 
     def close(self) -> None:
-        """Release the SQLite connection."""
-        self.db.close()
+        """Release the backend's files and connections."""
+        self._storage.close()
 
 
 class IndexDir:
     """An index directory on disk; opens snapshots for reading and builds new ones."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, backend: BackendConfig | None = None) -> None:
         self.root = Path(root)
+        self.backend = backend or BackendConfig()
 
     @property
     def snapshots_dir(self) -> Path:
@@ -130,7 +136,7 @@ class IndexDir:
             raise IndexStateError(
                 f"no index at {self.root} (build one with: townsquare ingest PATH --index {self.root})"
             )
-        snapshot = Snapshot(path)
+        snapshot = Snapshot(path, self.backend)
         check_model(snapshot.manifest, model_id, self.root)
         return snapshot
 
@@ -156,26 +162,17 @@ class IndexDir:
         removed = []
         for other in self.snapshots_dir.iterdir():
             if current is None or other.name != current.name:
-                shutil.rmtree(other, ignore_errors=True)
+                self.sweep(other)
                 removed.append(other.name)
         if removed:
             log.info("removed unserved snapshot folders: %s", ", ".join(sorted(removed)))
         return removed
 
     def new_snapshot_path(self) -> Path:
-        """A fresh folder for a snapshot being built, seeded with a copy of the current one."""
+        """A fresh, empty folder for a snapshot being built."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         path = self.snapshots_dir / f"snap-{stamp}-{os.getpid()}"
         path.mkdir(parents=True)
-        current = self.current_path()
-        if current is not None:
-            source = sqlite3.connect(f"file:{current / SQLITE_FILE}?mode=ro", uri=True)
-            target = sqlite3.connect(path / SQLITE_FILE)
-            with target:
-                source.backup(target)
-            source.close()
-            target.close()
-            shutil.copy2(current / VECTORS_FILE, path / VECTORS_FILE)
         return path
 
     def commit(self, path: Path) -> None:
@@ -191,7 +188,30 @@ class IndexDir:
         keep = {path.name, previous.name if previous else ""}
         for other in self.snapshots_dir.iterdir():
             if other.name not in keep:
-                shutil.rmtree(other, ignore_errors=True)
+                self.sweep(other)
+
+    def sweep(self, path: Path) -> None:
+        """Remove a snapshot that is not served, with what its backend keeps elsewhere. A
+        folder without a manifest (a killed ingest) is taken to be the configured backend's."""
+        try:
+            manifest = Manifest.read(path)
+            backend, dimension = manifest.backend, manifest.dimension
+        except IndexStateError:
+            backend, dimension = self.backend.name, 0
+        try:
+            drop_storage(self.backend, backend, path, dimension)
+        except Exception:  # noqa: BLE001 - a stale leftover must not fail a committed ingest
+            log.warning("could not release the storage of %s", path, exc_info=True)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def check_backend(manifest: Manifest, backend: str, root: Path) -> None:
+    """Refuse to build onto a snapshot written by a different backend."""
+    if manifest.backend != backend:
+        raise ConfigError(
+            f"index {root} was built with backend {manifest.backend!r}, but the configured backend is "
+            f"{backend!r}; ingest into a new --index directory"
+        )
 
 
 def check_model(manifest: Manifest, model_id: str | None, root: Path) -> None:
@@ -201,32 +221,6 @@ def check_model(manifest: Manifest, model_id: str | None, root: Path) -> None:
             f"index {root} was built with model {manifest.model_name} ({manifest.model_id}), "
             f"but the configured model is {model_id}; re-ingest into a new --index directory"
         )
-
-
-def open_writable(path: Path) -> sqlite3.Connection:
-    """Open a snapshot's SQLite file for building (WAL while writing), schema ensured."""
-    db = sqlite3.connect(path / SQLITE_FILE)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(SCHEMA)
-    return db
-
-
-def seal(db: sqlite3.Connection) -> None:
-    """Fold the WAL into the main file so the snapshot is one self-contained, immutable file."""
-    db.commit()
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.execute("PRAGMA journal_mode=DELETE")
-    db.close()
-
-
-def load_or_create_vectors(path: Path, dimension: int, expected: int) -> FaissVectors:
-    """The snapshot's vectors, or an empty index of the kind that fits ``expected`` vectors."""
-    file = path / VECTORS_FILE
-    if file.exists():
-        return FaissVectors.load(file)
-    return FaissVectors.empty(dimension, kind_for_size(expected))
 
 
 def _fsync(path: Path) -> None:

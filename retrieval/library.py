@@ -113,9 +113,10 @@ class Library:
         from ``searcher`` (a pinned one) or the current snapshot."""
         searcher = searcher or self.searcher()
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
-        answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, searcher.snapshot.db)
+        snapshot = searcher.snapshot
+        answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
         if answer.confidence >= WHO_TO_ASK_FROM:
-            answer.experts = suggest_experts(hits, searcher.snapshot.db, k=k_experts, groups=groups,
+            answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                              stats=self.member_stats(searcher, groups))
         if answer.abstained and answer.experts:
             answer.text += " You could ask " + " or ".join(e.name for e in answer.experts[:2]) + "."
@@ -137,7 +138,7 @@ class Library:
         with self._lock:
             stats = self._member_stats.get(key)
             if stats is None:
-                stats = self._member_stats[key] = MemberStats(searcher.snapshot.db, key[1])
+                stats = self._member_stats[key] = MemberStats(searcher.snapshot.catalog, key[1])
                 while len(self._member_stats) > MEMBER_STATS_KEPT:
                     self._member_stats.popitem(last=False)
         return stats

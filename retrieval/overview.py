@@ -6,20 +6,18 @@ the channels and tags in use (facets for filters).
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-import faiss
 import numpy as np
 
-from retrieval.filters import visible_sql
+from retrieval.clustering import spherical_kmeans
 from retrieval.index import Snapshot
-from retrieval.search import STOPWORDS
+from retrieval.storage import Catalog
+from retrieval.words import STOPWORDS
 
 MAX_THREADS = 5000
 """Only the most recent visible threads are clustered (reconstructing vectors is linear)."""
@@ -70,37 +68,19 @@ class Overview:
         return asdict(self)
 
 
-THREADS_SQL = """
-SELECT d.id, d.title, d.channel, d.url, d.created_at, d.tags,
-       count(p.id) AS posts, coalesce(sum(p.score), 0) AS score
-FROM documents d JOIN posts p ON p.doc_id = d.id
-WHERE d.kind = 'thread' AND {visible}
-GROUP BY d.id ORDER BY d.created_at DESC LIMIT ?
-"""
-
-
-def visible_threads(db: sqlite3.Connection, groups: tuple[str, ...], limit: int = MAX_THREADS) -> list[ThreadSummary]:
+def visible_threads(catalog: Catalog, groups: tuple[str, ...], limit: int = MAX_THREADS) -> list[ThreadSummary]:
     """The most recent threads ``groups`` may see, with post counts and summed post scores."""
-    condition, params = visible_sql(groups)
-    rows = db.execute(THREADS_SQL.format(visible=condition), [*params, limit])
-    return [
-        ThreadSummary(r["id"], r["title"], r["channel"], r["url"], r["created_at"], json.loads(r["tags"]),
-                      int(r["posts"]), int(r["score"]))
-        for r in rows
-    ]
+    return [ThreadSummary(t.id, t.title, t.channel, t.url, t.created_at, list(t.tags), t.posts, t.score)
+            for t in catalog.thread_stats(groups, limit)]
 
 
-def thread_vectors(snapshot: Snapshot, thread_ids: list[str]) -> np.ndarray:
+def thread_vectors(snapshot: Snapshot, thread_ids: list[str], groups: tuple[str, ...]) -> np.ndarray:
     """One unit vector per thread: the normalised mean of its chunk vectors."""
-    chunks: dict[str, list[int]] = {doc_id: [] for doc_id in thread_ids}
-    for doc_id, chunk_id in snapshot.db.execute("SELECT doc_id, id FROM chunks WHERE doc_id IN "
-                                                "(SELECT id FROM documents WHERE kind = 'thread')"):
-        if doc_id in chunks:
-            chunks[doc_id].append(chunk_id)
+    chunks = snapshot.catalog.chunk_ids(thread_ids, groups)
     out = np.zeros((len(thread_ids), snapshot.vectors.dimension), dtype=np.float32)
     for row, doc_id in enumerate(thread_ids):
-        if chunks[doc_id]:
-            out[row] = snapshot.vectors.reconstruct(np.array(chunks[doc_id], dtype=np.int64)).mean(axis=0)
+        if chunks.get(doc_id):
+            out[row] = snapshot.vectors.vectors(chunks[doc_id]).mean(axis=0)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms == 0, 1.0, norms)
 
@@ -109,11 +89,7 @@ def cluster(vectors: np.ndarray, k: int, seed: int = 7) -> np.ndarray:
     """Spherical k-means assignments (one cluster number per row), deterministic for a seed."""
     if k <= 1 or len(vectors) <= k:
         return np.zeros(len(vectors), dtype=np.int64) if k <= 1 else np.arange(len(vectors))
-    kmeans = faiss.Kmeans(vectors.shape[1], k, niter=25, nredo=3, seed=seed, spherical=True, verbose=False,
-                          min_points_per_centroid=1)
-    kmeans.train(np.ascontiguousarray(vectors))
-    _, assigned = kmeans.index.search(np.ascontiguousarray(vectors), 1)
-    return assigned[:, 0]
+    return spherical_kmeans(vectors, k, seed)
 
 
 def topic_count(n_threads: int) -> int:
@@ -135,29 +111,28 @@ def label_topic(ordered: list[ThreadSummary], tag_totals: Counter[str]) -> tuple
     return ", ".join(w for w, _ in words.most_common(3)) or "other", []
 
 
-def topic_people(db: sqlite3.Connection, thread_ids: list[str], limit: int = 3) -> list[dict[str, Any]]:
+def topic_people(
+    catalog: Catalog, thread_ids: list[str], groups: tuple[str, ...], limit: int = 3,
+) -> list[dict[str, Any]]:
     """Members who answered most in these threads (accepted answers count double); opted-out
     members are left out."""
-    marks = ",".join("?" * len(thread_ids))
-    rows = db.execute(
-        f"SELECT a.member_id, m.name, a.role FROM authorship a JOIN members m ON m.id = a.member_id "
-        f"WHERE a.doc_id IN ({marks}) AND a.role IN ('answer', 'accepted') AND m.opt_out = 0", thread_ids
-    )
     scores: dict[str, float] = {}
-    names: dict[str, str] = {}
-    for row in rows:
-        scores[row["member_id"]] = scores.get(row["member_id"], 0.0) + ANSWER_WEIGHT[row["role"]]
-        names[row["member_id"]] = row["name"]
-    ranked = sorted(scores, key=lambda m: (-scores[m], names[m]))[:limit]
-    return [{"member_id": m, "name": names[m], "answers": scores[m]} for m in ranked]
+    for c in catalog.contributions(thread_ids, groups):
+        if c.role in ANSWER_WEIGHT:
+            scores[c.member_id] = scores.get(c.member_id, 0.0) + ANSWER_WEIGHT[c.role]
+    members = {m.id: m for m in catalog.members(list(scores)).values() if not m.opt_out}
+    ranked = sorted(members, key=lambda m: (-scores[m], members[m].name))[:limit]
+    return [{"member_id": m, "name": members[m].name, "answers": scores[m]} for m in ranked]
 
 
-def topics(snapshot: Snapshot, threads: list[ThreadSummary], k: int | None = None) -> list[Topic]:
+def topics(
+    snapshot: Snapshot, threads: list[ThreadSummary], groups: tuple[str, ...] = (), k: int | None = None,
+) -> list[Topic]:
     """Threads clustered into about :func:`topic_count` topics, most discussed (posts) first;
     each lists its most representative threads (nearest its centre) first."""
     if not threads:
         return []
-    vectors = thread_vectors(snapshot, [t.id for t in threads])
+    vectors = thread_vectors(snapshot, [t.id for t in threads], groups)
     assigned = cluster(vectors, k or topic_count(len(threads)))
     tag_totals = Counter(tag for t in threads for tag in t.tags)
     found = []
@@ -168,56 +143,49 @@ def topics(snapshot: Snapshot, threads: list[ThreadSummary], k: int | None = Non
         top = [members[i] for i in np.argsort(-closeness, kind="stable")]
         label, tags = label_topic(top, tag_totals)
         found.append(Topic(label, tags, len(members), sum(t.posts for t in members), top[:4],
-                           topic_people(snapshot.db, [t.id for t in members])))
+                           topic_people(snapshot.catalog, [t.id for t in members], groups)))
     return sorted(found, key=lambda t: (-t.post_count, t.label))
 
 
-def best_threads(db: sqlite3.Connection, threads: list[ThreadSummary], limit: int = 8) -> list[ThreadSummary]:
+def best_threads(
+    catalog: Catalog, threads: list[ThreadSummary], groups: tuple[str, ...], limit: int = 8,
+) -> list[ThreadSummary]:
     """Answered threads whose accepted answer was best received (post score), then busiest."""
     by_id = {t.id: t for t in threads}
-    rows = db.execute(
-        "SELECT p.doc_id, p.score, m.name FROM posts p LEFT JOIN members m ON m.id = p.author WHERE p.accepted = 1"
-    )
-    answered = []
-    for row in rows:
-        thread = by_id.get(row["doc_id"])
-        if thread is not None:
-            answered.append(replace(thread, answered_by=row["name"], answer_score=int(row["score"])))
+    answered = [
+        replace(by_id[p.doc_id], answered_by=p.author_name, answer_score=p.score)
+        for p in catalog.posts_of(list(by_id), groups) if p.accepted
+    ]
     return sorted(answered, key=lambda t: (-t.answer_score, -t.score, t.title))[:limit]
 
 
-def resources(db: sqlite3.Connection, groups: tuple[str, ...]) -> list[dict[str, Any]]:
+def resources(catalog: Catalog, groups: tuple[str, ...]) -> list[dict[str, Any]]:
     """The shared resources ``groups`` may see, with their authors' names, by title."""
-    condition, params = visible_sql(groups)
-    rows = db.execute(
-        f"SELECT d.id, d.title, d.url, d.tags, d.created_at, group_concat(m.name, ', ') AS authors "
-        f"FROM documents d LEFT JOIN authorship a ON a.doc_id = d.id LEFT JOIN members m ON m.id = a.member_id "
-        f"WHERE d.kind = 'resource' AND {condition} GROUP BY d.id ORDER BY d.title",
-        params,
-    )
-    return [{**dict(r), "tags": json.loads(r["tags"]), "authors": r["authors"] or ""} for r in rows]
+    docs = catalog.list_documents("resource", groups)
+    authors: dict[str, list[str]] = {}
+    for c in catalog.contributions([d.id for d in docs], groups):
+        authors.setdefault(c.doc_id, []).append(c.member_id)
+    names = {m.id: m.name for m in catalog.members({a for ids in authors.values() for a in ids}).values()}
+    return [
+        {"id": d.id, "title": d.title, "url": d.url, "tags": list(d.tags), "created_at": d.created_at,
+         "authors": ", ".join(names[a] for a in authors.get(d.id, []) if a in names)}
+        for d in docs
+    ]
 
 
-def facets(db: sqlite3.Connection, groups: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+def facets(catalog: Catalog, groups: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
     """Channels and tags of visible documents, with document counts, most used first."""
-    condition, params = visible_sql(groups)
-    channels = db.execute(
-        f"SELECT d.channel AS value, count(*) AS count FROM documents d WHERE d.channel != '' AND {condition} "
-        f"GROUP BY d.channel ORDER BY count DESC, value", params,
-    )
-    tags = db.execute(
-        f"SELECT t.tag AS value, count(*) AS count FROM doc_tags t JOIN documents d ON d.id = t.doc_id "
-        f"WHERE {condition} GROUP BY t.tag ORDER BY count DESC, value", params,
-    )
-    return {"channels": [dict(r) for r in channels], "tags": [dict(r) for r in tags]}
+    return {name: [{"value": value, "count": count} for value, count in found]
+            for name, found in catalog.facets(groups).items()}
 
 
 def build_overview(snapshot: Snapshot, groups: tuple[str, ...] = ()) -> Overview:
     """The overview of ``snapshot`` as members of ``groups`` may see it."""
-    threads = visible_threads(snapshot.db, groups)
+    threads = visible_threads(snapshot.catalog, groups)
     return Overview(
-        snapshot=snapshot.name, topics=topics(snapshot, threads), best_threads=best_threads(snapshot.db, threads),
-        resources=resources(snapshot.db, groups), facets=facets(snapshot.db, groups),
+        snapshot=snapshot.name, topics=topics(snapshot, threads, groups),
+        best_threads=best_threads(snapshot.catalog, threads, groups),
+        resources=resources(snapshot.catalog, groups), facets=facets(snapshot.catalog, groups),
     )
 
 

@@ -24,7 +24,13 @@ class Member:
 
 @dataclass(frozen=True)
 class Post:
-    """One message of a thread; the first post of a thread is its question or opener."""
+    """One message of a thread; the first post of a thread is its question or opener.
+
+    ``text`` is the whole message as shown to readers. ``unembedded`` lists ``(start, end)``
+    character ranges of ``text`` that are shown but neither embedded nor searched nor quoted
+    in answers (a mail's quoted reply, signature and list footer); chunk spans always index
+    ``text`` itself.
+    """
 
     id: str
     thread_id: str
@@ -34,6 +40,7 @@ class Post:
     reply_to: str | None = None
     accepted: bool = False
     score: int = 0
+    unembedded: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-from retrieval.cjk import CJK_CHAR, CJK_CHARS, CJK_RUN, bigrams, nfc, spaced
-from retrieval.search import STOPWORDS, Hit
+from retrieval.cjk import CJK_CHAR, CJK_CHARS, CJK_RUN, bigrams, nfc
+from retrieval.search import Hit
+from retrieval.storage import Catalog, LexicalIndex
+from retrieval.views import Groups, PostInfo
+from retrieval.words import STOPWORDS
 
 MIN_WORDS = 5
 STEM_LENGTH = 6
@@ -114,55 +115,32 @@ def is_quotable(text: str) -> bool:
     return words >= MIN_WORDS and starts and last not in (":", "?", "\uff1a", "\uff1f")
 
 
-@lru_cache(maxsize=4096)
-def document_frequency(db: sqlite3.Connection, word: str) -> int:
-    """Chunks containing ``word`` (FTS5 applies the index's own stemming)."""
-    try:
-        phrase = '"' + " ".join(spaced(word).split()) + '"'  # a CJK pair is two tokens in the index
-        return int(db.execute("SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?", (phrase,)).fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
-@lru_cache(maxsize=16)
-def chunk_count(db: sqlite3.Connection) -> int:
-    """Chunks in the snapshot behind ``db``."""
-    return int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-
-
-def term_weights(question: str, db: sqlite3.Connection | None, pool: Iterable[frozenset[str]]) -> dict[str, float]:
-    """Idf of each stemmed content word of the question: index-wide from FTS5 when ``db`` is
-    given, else over ``pool`` (the term sets of the candidate sentences)."""
+def term_weights(question: str, lexical: LexicalIndex | None, pool: Iterable[frozenset[str]]) -> dict[str, float]:
+    """Idf of each stemmed content word of the question: index-wide from ``lexical`` when
+    given (its own analysis counts the chunks holding the word), else over ``pool`` (the term
+    sets of the candidate sentences)."""
     weights: dict[str, float] = {}
     pool = list(pool)
-    total = chunk_count(db) if db is not None else len(pool)
+    total = lexical.count() if lexical is not None else len(pool)
     for word in dict.fromkeys(content_words(question)):
         term = stem(word)
-        df = document_frequency(db, word) if db is not None else sum(term in terms for terms in pool)
+        df = lexical.document_frequency(word) if lexical is not None else sum(term in terms for terms in pool)
         weights[term] = max(weights.get(term, 0.0), math.log((total + 1) / (df + 0.5)))
     return weights
 
 
 def load_sources(
-    hits: list[Hit], db: sqlite3.Connection | None,
-) -> tuple[dict[SourceKey, str], list[dict[str, Any]]]:
-    """Full source texts keyed (doc_id, post_id), and every post of the hits' threads in order."""
-    if db is None:
+    hits: list[Hit], catalog: Catalog | None, groups: Groups = (),
+) -> tuple[dict[SourceKey, str], list[PostInfo]]:
+    """Full source texts keyed (doc_id, post_id), and every post of the hits' threads in order
+    (only documents ``groups`` may see, as the hits are)."""
+    if catalog is None:
         return {}, []
-    threads = sorted({h.doc_id for h in hits if h.post_id})
-    resources = sorted({h.doc_id for h in hits if h.post_id is None})
-    columns = ("id", "doc_id", "position", "author", "reply_to", "text")
-    sql = f"SELECT {', '.join(columns)} FROM posts WHERE doc_id IN ({marks(threads)}) ORDER BY doc_id, position"
-    posts = [dict(zip(columns, row, strict=True)) for row in db.execute(sql, threads)]
-    sources: dict[SourceKey, str] = {(p["doc_id"], p["id"]): p["text"] for p in posts}
-    for doc_id, body in db.execute(f"SELECT id, body FROM documents WHERE id IN ({marks(resources)})", resources):
-        sources[(doc_id, None)] = body or ""
+    posts = catalog.posts_of({h.doc_id for h in hits if h.post_id}, groups)
+    sources: dict[SourceKey, str] = {(p.doc_id, p.id): p.text for p in posts}
+    for doc_id, doc in catalog.documents({h.doc_id for h in hits if h.post_id is None}, groups).items():
+        sources[(doc_id, None)] = doc.body or ""
     return sources, posts
-
-
-def marks(values: list[str]) -> str:
-    """SQL placeholders for ``values``."""
-    return ",".join("?" * len(values))
 
 
 def candidates(hits: list[Hit], sources: dict[SourceKey, str]) -> list[Sentence]:

@@ -1,9 +1,19 @@
-"""Small builders of native-format input files for tests."""
+"""Small builders of test data: native-format input files, and catalogs written through the
+real snapshot writer."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.index import IndexDir, Snapshot
+from retrieval.records import Member, Post, Thread, parse_iso
+from retrieval.storage import Catalog
+from retrieval.writer import SnapshotWriter
 
 
 def thread_line(thread_id: str, title: str, texts: list[str], channel: str = "general",
@@ -37,3 +47,68 @@ def write_small_corpus(folder: Path) -> Path:
         "## Lighting\n\nLight newspaper first, then add pine needles.\n\n## Fuel\n\nBurlap smoulders slowly.\n"
     )
     return folder
+
+
+def private_ids(catalog: Catalog, group: str = "mentors") -> set[str]:
+    """Ids of the documents only members of ``group`` may see."""
+    def ids(groups: tuple[str, ...]) -> set[str]:
+        return {d.id for kind in ("thread", "resource") for d in catalog.list_documents(kind, groups)}
+
+    return ids((group,)) - ids(())
+
+
+class Community:
+    """Threads and members written through the real :class:`SnapshotWriter` (no chunks, so no
+    model): for fast tests of logic that reads the catalog. ``catalog()`` commits what was
+    added since the last call as a new snapshot and opens it."""
+
+    def __init__(self, root: Path) -> None:
+        self.index_dir = IndexDir(root)
+        self.members: list[Member] = []
+        self.threads: dict[str, Thread] = {}
+        self._changed: set[str] = set()
+        self._open: Snapshot | None = None
+
+    def add_post(self, doc_id: str, author: str, role: str, created_at: str | None, score: int = 0,
+                 group: str | None = None) -> None:
+        """Add a post of ``role`` (question, answer, accepted) to thread ``doc_id`` (created,
+        public unless ``group`` is given, on first use). A thread whose first post is not a
+        question opens with an undated question by ``m00``, who is not a member."""
+        thread = self.threads.get(doc_id) or Thread(doc_id, "test", "general", f"Title {doc_id}", (),
+                                                    visibility=(group,) if group else ())
+        posts = list(thread.posts)
+        if not posts and role != "question":
+            posts.append(Post(f"{doc_id}-q", doc_id, "m00", None, "..."))
+        moment = parse_iso(created_at) if created_at else None
+        posts.append(Post(f"{doc_id}-{author}-{role}", doc_id, author, moment, "...", accepted=role == "accepted",
+                          score=score))
+        self.threads[doc_id] = replace(thread, posts=tuple(posts))
+        self._changed.add(doc_id)
+
+    def catalog(self) -> Catalog:
+        """The catalog of a snapshot holding everything added so far."""
+        if self._open is None or self._changed:
+            with self.index_dir.lock(), SnapshotWriter(self.index_dir, "test-model", "test", 8) as writer:
+                writer.put_members(self.members)
+                for doc_id in sorted(self._changed):
+                    writer.put_document(self.threads[doc_id], "h", "test", [], np.zeros((0, 8), np.float32))
+                writer.commit({})
+            self._changed.clear()
+            if self._open is not None:
+                self._open.close()
+            self._open = self.index_dir.open("test-model")
+        return self._open.catalog
+
+
+def stored_posts(snapshot: Any, groups: tuple[str, ...] = ()) -> list[Any]:
+    """Every post of the snapshot's documents that ``groups`` may see (``PostInfo`` records),
+    read through the catalog as the features read them."""
+    catalog = snapshot.catalog
+    return list(catalog.posts_of(list(catalog.document_hashes()), groups))
+
+
+def stored_chunk_bodies(snapshot: Any, groups: tuple[str, ...] = ()) -> list[str]:
+    """The body of every chunk ``groups`` may see (the text without its context header)."""
+    catalog = snapshot.catalog
+    ids = [i for chunk_ids in catalog.chunk_ids(list(catalog.document_hashes()), groups).values() for i in chunk_ids]
+    return [info.body for info in catalog.chunks(ids, groups).values()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import asdict
 
 import numpy as np
@@ -13,6 +12,9 @@ from retrieval.answer import Answer, compose_answer, corrected_posts
 from retrieval.library import Library
 from retrieval.search import Hit
 from retrieval.sentences import split_sentences, stem
+from retrieval.storage import Catalog
+from retrieval.views import PostInfo
+from tests.helpers import private_ids
 
 ON_TOPIC = [
     "When should I treat my bees with oxalic acid against varroa?",
@@ -45,10 +47,10 @@ def make_hit(doc_id: str, post_id: str, text: str, similarity: float, created_at
     )
 
 
-def source_of(db: sqlite3.Connection, doc_id: str, post_id: str | None) -> str:
+def source_of(catalog: Catalog, doc_id: str, post_id: str | None, groups: tuple[str, ...] = ()) -> str:
     if post_id is not None:
-        return db.execute("SELECT text FROM posts WHERE id = ?", (post_id,)).fetchone()[0]
-    return db.execute("SELECT body FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+        return next(p.text for p in catalog.posts_of([doc_id], groups) if p.id == post_id)
+    return catalog.documents([doc_id], groups)[doc_id].body or ""
 
 
 def assert_well_formed(answer: Answer) -> None:
@@ -74,8 +76,8 @@ def test_stems_match_word_forms() -> None:
 
 @pytest.mark.unit
 def test_corrections_target_the_right_posts() -> None:
-    def post(i: int, author: str, text: str, reply_to: str | None = None) -> dict[str, object]:
-        return {"id": f"p{i}", "doc_id": "t", "position": i, "author": author, "reply_to": reply_to, "text": text}
+    def post(i: int, author: str, text: str, reply_to: str | None = None) -> PostInfo:
+        return PostInfo(f"p{i}", "t", i, author, None, None, text, reply_to, False, 0)
 
     thread = [post(0, "a", "Q?"), post(1, "b", "Do X."), post(2, "c", "Do Y.")]
     assert corrected_posts([*thread, post(3, "b", "My reply above is outdated.")]) == {"p1": "p3"}
@@ -119,9 +121,9 @@ def test_on_topic_answer_cites_exact_source_text(library: Library, question: str
     assert not answer.abstained and answer.citations
     assert 0.0 <= answer.confidence <= 1.0
     assert_well_formed(answer)
-    db = library.snapshot().db
+    catalog = library.snapshot().catalog
     for citation in answer.citations:
-        source = source_of(db, citation.doc_id, citation.post_id)
+        source = source_of(catalog, citation.doc_id, citation.post_id)
         assert source[citation.start : citation.end] == citation.quote
         for start, end in citation.spans:
             assert citation.start <= start < end <= citation.end
@@ -155,8 +157,7 @@ def test_newer_correction_beats_outdated_advice(library: Library) -> None:
 
 @pytest.mark.integration
 def test_private_channel_stays_private(library: Library) -> None:
-    db = library.snapshot().db
-    private = {r[0] for r in db.execute("SELECT id FROM documents WHERE is_public = 0")}
+    private = private_ids(library.snapshot().catalog)
     question = "What are the terms of the Quarry Lane lease?"
     outside = library.ask(question)
     assert "quarry lane" not in outside.text.lower()

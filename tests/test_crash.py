@@ -108,7 +108,7 @@ def forker() -> Iterator[Forker]:
 def _ids(index_dir: IndexDir) -> frozenset[str]:
     snapshot = index_dir.open()
     try:
-        return frozenset(r[0] for r in snapshot.db.execute("SELECT id FROM documents"))
+        return frozenset(snapshot.catalog.document_hashes())
     finally:
         snapshot.close()
 

@@ -102,10 +102,9 @@ def test_awkward_files_are_handled_without_tracebacks(tmp_path: Path, embedder) 
     assert any("'m99' is not in members.jsonl" in m for m in messages)
     assert summary.errors == 2  # the duplicate and the oversize file
     snapshot = IndexDir(tmp_path / "ix").open()
-    names = {r[0]: r[1] for r in snapshot.db.execute("SELECT id, name FROM members")}
-    assert names["m99"] == "m99"
-    body = snapshot.db.execute("SELECT body FROM documents WHERE id = 'latin1.txt'").fetchone()[0]
-    assert "Caf\ufffd hives" in body
+    assert snapshot.catalog.members()["m99"].name == "m99"
+    body = snapshot.catalog.documents(["latin1.txt"], ())["latin1.txt"].body
+    assert body is not None and "Caf\ufffd hives" in body
 
 
 class FailingEmbedder:

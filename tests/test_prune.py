@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 def _doc_ids(index_dir: IndexDir) -> set[str]:
     snapshot = index_dir.open()
     try:
-        return {r[0] for r in snapshot.db.execute("SELECT id FROM documents")}
+        return set(snapshot.catalog.document_hashes())
     finally:
         snapshot.close()
 

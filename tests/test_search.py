@@ -10,7 +10,8 @@ from retrieval.errors import BadQueryError
 from retrieval.filters import Filters
 from retrieval.fusion import convex, get_fuser, rrf
 from retrieval.library import Library
-from retrieval.search import fts_query, related_documents
+from retrieval.search import related_documents
+from retrieval.words import query_words
 
 PRIVATE_TERMS = ("quarry lane", "mentor stipend")
 
@@ -38,8 +39,10 @@ def test_convex_fusion_keeps_score_gaps() -> None:
 
 @pytest.mark.unit
 def test_fts_query_quotes_content_words_only() -> None:
-    assert fts_query('How do I "fix" the AND-gate?') == '"fix" OR "gate"'
-    assert fts_query("the and of") == ""
+    from retrieval.backends.fts5 import fts_query
+
+    assert fts_query(query_words('How do I "fix" the AND-gate?')) == '"fix" OR "gate"'
+    assert fts_query(query_words("the and of")) == ""
 
 
 @pytest.mark.integration
@@ -102,24 +105,29 @@ def test_related_threads_exclude_the_thread_and_private_ones(library: Library) -
 
 
 @pytest.mark.integration
-def test_very_common_words_leave_the_lexical_query_on_big_indexes(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import retrieval.search as search_module
+def test_very_common_words_leave_the_lexical_query_on_big_indexes(library: Library) -> None:
+    from retrieval.backends.fts5 import Fts5Index
+    from retrieval.backends.options import Fts5Options
+    from retrieval.backends.sqlite_catalog import SqliteCatalog
 
-    searcher = library.searcher()
-    assert searcher._selective(["bees", "refractometer"]) == ["bees", "refractometer"]  # small index: all kept
-    monkeypatch.setattr(search_module, "COMMON_MIN_CHUNKS", 0)  # treat the sample as a big index
-    assert searcher._selective(["bees", "refractometer"]) == ["refractometer"]
-    assert searcher._selective(["bees", "hive"]) in (["bees"], ["hive"])  # all common: the rarest stays
-    hits = searcher.search("refractometer reading for bees honey", k=3, mode="lexical")
-    assert hits and "refractometer" in (hits[0].title + hits[0].text).lower()
+    catalog = library.snapshot().catalog
+    assert isinstance(catalog, SqliteCatalog)
+    small = Fts5Index(catalog, Fts5Options())
+    assert small.selective(["bees", "refractometer"]) == ["bees", "refractometer"]  # small index: all kept
+    big = Fts5Index(catalog, Fts5Options(common_min_chunks=0))  # treat the sample as a big index
+    assert big.selective(["bees", "refractometer"]) == ["refractometer"]
+    assert big.selective(["bees", "hive"]) in (["bees"], ["hive"])  # all common: the rarest stays
+    [(best, _), *_] = big.search("refractometer reading for bees honey", 3, Filters(), ())
+    info = catalog.chunks([best], ())[best]
+    assert "refractometer" in (info.title + info.body).lower()
 
 
 @pytest.mark.unit
-def test_vectors_change_kind_when_the_index_outgrows_exact_search(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_vectors_change_kind_when_the_index_outgrows_exact_search() -> None:
     import numpy as np
 
-    import retrieval.vectors as vectors_module
-    from retrieval.vectors import FaissVectors
+    from retrieval.backends.faiss_index import FaissVectors
+    from retrieval.backends.options import FaissOptions
 
     rng = np.random.default_rng(0)
     data = rng.normal(size=(50, 8)).astype(np.float32)
@@ -127,8 +135,9 @@ def test_vectors_change_kind_when_the_index_outgrows_exact_search(monkeypatch) -
     flat = FaissVectors.empty(8, "flat")
     flat.add(np.arange(50, dtype=np.int64) + 1000, data)
     assert flat.resized() is flat
-    monkeypatch.setattr(vectors_module, "HNSW_THRESHOLD", 10)
-    grown = flat.resized()
+    grown = FaissVectors.empty(8, "flat", FaissOptions(hnsw_threshold=10))
+    grown.add(np.arange(50, dtype=np.int64) + 1000, data)
+    grown = grown.resized()
     assert grown.kind == "hnsw" and len(grown) == 50
     ids, _ = grown.search(data[7], 1)
     assert list(ids) == [1007]

@@ -196,8 +196,7 @@ def test_overview_endpoint_respects_visibility(api_server: str, sample_index: In
     public_threads = {t["id"] for topic in public["topics"] for t in topic["threads"]}
     assert not any(t.startswith("mt-") for t in public_threads | {t["id"] for t in public["best_threads"]})
     assert all(topic["label"] and topic["people"] for topic in public["topics"])
-    db = sample_index.open().db
-    public_count = db.execute("SELECT count(*) FROM documents WHERE kind = 'thread' AND is_public = 1").fetchone()[0]
+    public_count = len(sample_index.open().catalog.list_documents("thread", ()))
     assert sum(topic["thread_count"] for topic in public["topics"]) == public_count
 
 

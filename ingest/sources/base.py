@@ -1,4 +1,5 @@
-"""The loader contract, the problem report every loader writes to, and shared file reading."""
+"""The loader contract, the records loaders yield, the problem report every loader writes
+to, and shared file reading."""
 
 from __future__ import annotations
 
@@ -13,15 +14,60 @@ from retrieval.records import Member, Resource, Thread
 
 log = logging.getLogger(__name__)
 
-Record = Thread | Resource | Member
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file to load: its path on disk and its name relative to the ingested folder."""
+    """A source to load: a file, or a folder or zip claimed whole by one loader.
+
+    ``rel`` is its name relative to the ingested folder, used in problems and as the
+    documents' source path. ``max_bytes`` bounds what a loader may read into memory at once
+    from one file (streaming loaders may read more, piece by piece).
+    """
 
     path: Path
     rel: str
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class Account:
+    """A person as one platform knows them, before they are resolved to a member.
+
+    ``handles`` are this person's names on ``source``, the canonical one first (a Slack user
+    id, a Discourse username, a lower-cased mail address); any of them may appear in a
+    member's ``handles`` in members.jsonl, which then makes the account that member. Posts by
+    an account carry :meth:`member_id` as their author until it is resolved.
+    """
+
+    source: str
+    handles: tuple[str, ...]
+    name: str
+    origin: str = ""
+
+    @property
+    def member_id(self) -> str:
+        """The author id posts of this account carry, and the id of the member created for it
+        when no member claims it."""
+        return account_id(self.source, self.handles[0])
+
+
+def account_id(source: str, handle: str) -> str:
+    """The provisional member id of ``handle`` on ``source`` (``"slack:U024BE7LH"``)."""
+    return f"{source}:{handle}"
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    """Part of a thread that may continue in other files (paged API dumps, overlapping chat
+    exports). Pages with the same thread id are merged into one thread, posts deduplicated by
+    id, before anything is indexed."""
+
+    thread: Thread
+
+
+Record = Thread | Resource | Member | Account | ThreadPage
 
 
 @dataclass(frozen=True)
@@ -88,17 +134,36 @@ class Report:
 
 
 class SourceLoader(Protocol):
-    """Reads one kind of file and yields Thread, Resource and Member records."""
+    """Reads one kind of source and yields records.
+
+    A file loader (``claims_trees = False``) is offered single files. A tree loader
+    (``claims_trees = True``) is offered folders and zip archives, and when it claims one the
+    whole of it is its source: nothing inside is offered to other loaders. Matching should
+    look at content (a few KB at most, see :func:`head`), not only at names.
+    """
 
     name: str
+    claims_trees: bool
+    streams: bool
+    """True when the loader reads its source piece by piece, so files over the size limit
+    (``SourceFile.max_bytes``) are still offered to it; it must then bound its own memory."""
 
     def matches(self, source: SourceFile) -> bool:
-        """True when this loader reads ``source``."""
+        """True when this loader reads ``source``; must not raise on unreadable input."""
         ...
 
     def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
         """Yield the records of ``source``; report bad parts and go on with the rest."""
         ...
+
+
+def head(path: Path, size: int = 4096) -> bytes:
+    """The first ``size`` bytes of a file, or b"" when it cannot be read (for content sniffing)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
 
 
 def read_text(source: SourceFile, report: Report) -> str:

@@ -82,6 +82,8 @@ class HtmlLoader:
     """Loader for ``.html`` and ``.htm`` files."""
 
     name = "html"
+    claims_trees = False
+    streams = False
 
     def matches(self, source: SourceFile) -> bool:
         """See :class:`ingest.sources.base.SourceLoader`."""

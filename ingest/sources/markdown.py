@@ -18,6 +18,8 @@ class MarkdownLoader:
     """Loader for ``.md`` and ``.markdown`` files."""
 
     name = "markdown"
+    claims_trees = False
+    streams = False
 
     def matches(self, source: SourceFile) -> bool:
         """See :class:`ingest.sources.base.SourceLoader`."""

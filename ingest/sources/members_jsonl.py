@@ -24,6 +24,8 @@ class MembersLoader:
     """Loader for files named ``members.jsonl``."""
 
     name = "members"
+    claims_trees = False
+    streams = False
 
     def matches(self, source: SourceFile) -> bool:
         """See :class:`ingest.sources.base.SourceLoader`."""

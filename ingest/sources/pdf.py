@@ -25,6 +25,8 @@ class PdfLoader:
     """Loader for ``.pdf`` files."""
 
     name = "pdf"
+    claims_trees = False
+    streams = False
 
     def matches(self, source: SourceFile) -> bool:
         """See :class:`ingest.sources.base.SourceLoader`."""

@@ -12,6 +12,8 @@ class TextLoader:
     """Loader for ``.txt`` files."""
 
     name = "text"
+    claims_trees = False
+    streams = False
 
     def matches(self, source: SourceFile) -> bool:
         """See :class:`ingest.sources.base.SourceLoader`."""

@@ -71,6 +71,8 @@ class ThreadsLoader:
     """Loader for ``*.jsonl`` files other than ``members.jsonl``."""
 
     name = "threads"
+    claims_trees = False
+    streams = False
 
     def matches(self, source: SourceFile) -> bool:
         """See :class:`ingest.sources.base.SourceLoader`."""

@@ -1,4 +1,5 @@
-"""The SQLite schema of one index snapshot."""
+"""The SQLite schema of a snapshot's catalog (``index.sqlite``); the FTS5 table is the lexical
+backend's own (``fts5.py``)."""
 
 SCHEMA_VERSION = 1
 
@@ -65,5 +66,4 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks (text_hash);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5 (text, tokenize = 'porter unicode61');
 """

@@ -1,0 +1,131 @@
+"""Dense vectors keyed by chunk id in one FAISS ``IndexIDMap2`` over a flat or HNSW
+inner-product index (vectors are L2-normalised, so inner product is cosine similarity).
+
+The kind is chosen by size (exact search below ``FaissOptions.hnsw_threshold`` vectors) and
+recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from retrieval.backends.options import FaissOptions
+
+
+class FaissVectors:
+    """A FAISS index of (chunk id, vector) pairs; the FAISS calls of the ``faiss`` backend."""
+
+    def __init__(self, index: faiss.Index, kind: str, options: FaissOptions) -> None:
+        self._index = index
+        self.kind = kind
+        self.options = options
+
+    @classmethod
+    def empty(cls, dimension: int, kind: str = "flat", options: FaissOptions | None = None) -> FaissVectors:
+        """A new empty index of ``kind`` ("flat" or "hnsw")."""
+        options = options or FaissOptions()
+        inner: Any
+        if kind == "flat":
+            inner = faiss.IndexFlatIP(dimension)
+        elif kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(dimension, options.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = options.ef_construction
+            inner.hnsw.efSearch = options.ef_search
+        else:
+            raise ValueError(f"unknown vector index kind {kind!r}; known: flat, hnsw")
+        return cls(faiss.IndexIDMap2(inner), kind, options)
+
+    @classmethod
+    def load(cls, path: Path, options: FaissOptions | None = None) -> FaissVectors:
+        """Read an index written by :meth:`save`; its kind is read from the file."""
+        index = faiss.read_index(str(path))
+        inner = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
+        return cls(index, "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat", options or FaissOptions())
+
+    @property
+    def dimension(self) -> int:
+        """Vector width."""
+        return int(self._index.d)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add ``vectors`` (n, d) under int64 ``ids`` (n,); ids must be new."""
+        if len(ids):
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Drop the vectors of ``ids`` (unknown ids are ignored). HNSW cannot delete in
+        place, so it is rebuilt."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids) or not len(self):
+            return
+        if self.kind == "flat":
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+            return
+        keep = np.setdiff1d(self.ids(), ids)
+        rebuilt = FaissVectors.empty(self.dimension, self.kind, self.options)
+        rebuilt.add(keep, self.reconstruct(keep))
+        self._index = rebuilt._index
+
+    def kind_for_size(self, n_vectors: int) -> str:
+        """Exact search while it is fast enough; HNSW above the threshold."""
+        return "flat" if n_vectors < self.options.hnsw_threshold else "hnsw"
+
+    def resized(self) -> FaissVectors:
+        """This index, rebuilt as the kind that fits its current size if it is not already."""
+        kind = self.kind_for_size(len(self))
+        if kind == self.kind:
+            return self
+        ids = self.ids()
+        rebuilt = FaissVectors.empty(self.dimension, kind, self.options)
+        rebuilt.add(ids, self.reconstruct(ids))
+        return rebuilt
+
+    def ids(self) -> np.ndarray:
+        """All ids held."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)  # type: ignore[attr-defined]
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids`` (n, d); an unknown id raises KeyError."""
+        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        for row, chunk_id in enumerate(np.asarray(ids, dtype=np.int64)):
+            try:
+                out[row] = self._index.reconstruct(int(chunk_id))
+            except RuntimeError as e:  # FAISS: "key not found"
+                raise KeyError(int(chunk_id)) from e
+        return out
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (ids, scores) for one query vector, best first. ``allowed`` restricts
+        the search to those ids *before* the top k is cut."""
+        if not len(self) or k <= 0 or (allowed is not None and not len(allowed)):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        params = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            params = (
+                faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.options.ef_search, k))  # type: ignore[attr-defined]
+                if self.kind == "hnsw"
+                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            )
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        scores, ids = self._index.search(q, min(k, len(self)), params=params)
+        found = ids[0] >= 0
+        return ids[0][found], scores[0][found]
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path``."""
+        faiss.write_index(self._index, str(path))
+
+
+def limit_threads(threads: int) -> None:
+    """Cap the OpenMP threads FAISS uses per search."""
+    faiss.omp_set_num_threads(threads)

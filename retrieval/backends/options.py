@@ -1,0 +1,42 @@
+"""Options of the built-in backends, one frozen dataclass per component, named as in the
+settings (``[vectors.faiss]``, ``[lexical.fts5]``). Light on purpose: the settings import it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from retrieval.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FaissOptions:
+    """FAISS vector index: exact (flat) search below ``hnsw_threshold`` vectors, HNSW above."""
+
+    hnsw_threshold: int = 200_000
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 128
+
+
+@dataclass(frozen=True)
+class Fts5Options:
+    """FTS5 lexical index. Query words found in more than ``common_share`` of the chunks, and
+    in more than ``common_min_chunks`` of them, are left out of the query: they barely move
+    BM25, yet their long posting lists are most of the query's cost on a big index
+    (docs/benchmarks.md, latency); small indexes keep every word."""
+
+    common_share: float = 0.05
+    common_min_chunks: int = 2000
+
+
+def options_of(kind: type[T], given: Mapping[str, Any], name: str) -> T:
+    """``kind`` built from ``given``; an unknown key is a :class:`ConfigError` naming it."""
+    known = {f.name for f in fields(kind)}  # type: ignore[arg-type]
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ConfigError(f"unknown {name} option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return kind(**given)

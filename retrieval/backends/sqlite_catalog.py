@@ -1,0 +1,200 @@
+""":class:`~retrieval.storage.Catalog` on the snapshot's SQLite file (``index.sqlite``), opened
+read-only and immutable; the builder lives in ``sqlite_catalog_writer.py``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from retrieval.backends.sqlite_sql import batched, chunk_filter_sql, visible_sql
+from retrieval.filters import Filters
+from retrieval.records import Member
+from retrieval.storage import CatalogBuilder, Place
+from retrieval.views import ChunkInfo, ContributionInfo, DocumentInfo, Groups, PostInfo, ThreadStats
+
+SQLITE_FILE = "index.sqlite"
+
+CHUNK_SQL = """
+SELECT c.id, c.doc_id, c.post_id, c.section, c.body, c.start, c."end", c.author, c.created_at,
+       d.kind, d.title, d.channel, d.url, d.tags, m.name AS author_name,
+       p.position, p.accepted, p.score AS post_score
+FROM chunks c JOIN documents d ON d.id = c.doc_id
+LEFT JOIN members m ON m.id = c.author
+LEFT JOIN posts p ON p.id = c.post_id
+WHERE c.id IN ({marks}) AND """
+CONTRIBUTION_SQL = """
+SELECT a.doc_id, a.member_id, a.role, a.post_id, COALESCE(p.created_at, d.created_at) AS created_at,
+       COALESCE(p.score, 0) AS score, p.position
+FROM authorship a JOIN documents d ON d.id = a.doc_id LEFT JOIN posts p ON p.id = a.post_id
+WHERE a.{column} IN ({{marks}}) AND """
+THREADS_SQL = """
+SELECT d.id, d.title, d.channel, d.url, d.created_at, d.tags,
+       count(p.id) AS posts, coalesce(sum(p.score), 0) AS score
+FROM documents d JOIN posts p ON p.doc_id = d.id
+WHERE d.kind = 'thread' AND {visible}
+GROUP BY d.id ORDER BY d.created_at DESC, d.id LIMIT ?
+"""
+
+
+def chunk_info(r: sqlite3.Row) -> ChunkInfo:
+    """A :class:`ChunkInfo` from a :data:`CHUNK_SQL` row."""
+    return ChunkInfo(
+        id=r["id"], doc_id=r["doc_id"], kind=r["kind"], post_id=r["post_id"], title=r["title"],
+        channel=r["channel"], url=r["url"], section=r["section"], body=r["body"], start=r["start"], end=r["end"],
+        author=r["author"], author_name=r["author_name"], created_at=r["created_at"], tags=tuple(json.loads(r["tags"])),
+        position=r["position"], accepted=bool(r["accepted"]), post_score=int(r["post_score"] or 0),
+    )
+
+
+def document_info(r: sqlite3.Row) -> DocumentInfo:
+    """A :class:`DocumentInfo` from a ``documents`` row."""
+    return DocumentInfo(
+        id=r["id"], kind=r["kind"], source=r["source"], channel=r["channel"], title=r["title"], url=r["url"],
+        tags=tuple(json.loads(r["tags"])), groups=tuple(json.loads(r["visibility"])), created_at=r["created_at"],
+        body=r["body"],
+    )
+
+
+def contribution(r: sqlite3.Row) -> ContributionInfo:
+    """A :class:`ContributionInfo` from a :data:`CONTRIBUTION_SQL` row."""
+    return ContributionInfo(r["doc_id"], r["member_id"], r["role"], r["post_id"], r["created_at"], int(r["score"]))
+
+
+class SqliteCatalog:
+    """:class:`~retrieval.storage.Catalog` over one SQLite connection (see there for contracts).
+
+    ``connection`` is shared with the FTS5 index of the same snapshot.
+    """
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.connection.row_factory = sqlite3.Row
+        self._has_private: bool | None = None
+
+    def _run(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        return self.connection.execute(sql, params).fetchall()
+
+    def has_private(self) -> bool:
+        """True when some document is not public (read once: the snapshot never changes)."""
+        if self._has_private is None:
+            self._has_private = bool(self._run("SELECT 1 FROM documents WHERE is_public = 0 LIMIT 1"))
+        return self._has_private
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: int(self._run(sql)[0][0])  # noqa: E731
+        return {
+            "threads": one("SELECT count(*) FROM documents WHERE kind='thread'"),
+            "posts": one("SELECT count(*) FROM posts"),
+            "resources": one("SELECT count(*) FROM documents WHERE kind='resource'"),
+            "chunks": one("SELECT count(*) FROM chunks"),
+            "members": one("SELECT count(*) FROM members"),
+        }
+
+    def select_chunks(self, where: Filters, groups: Groups) -> np.ndarray | None:
+        if where.is_empty() and not self.has_private():
+            return None
+        sql, params = chunk_filter_sql(where, groups)
+        return np.array([r[0] for r in self._run(sql, params)], dtype=np.int64)
+
+    def chunks(self, ids: Sequence[int], groups: Groups) -> dict[int, ChunkInfo]:
+        condition, params = visible_sql(groups)
+        rows = batched(self.connection, CHUNK_SQL + condition, [int(i) for i in ids], params)
+        return {r["id"]: chunk_info(r) for r in rows}
+
+    def chunk_ids(self, doc_ids: Collection[str], groups: Groups) -> dict[str, list[int]]:
+        visible = self.documents(doc_ids, groups)
+        found: dict[str, list[int]] = {doc_id: [] for doc_id in visible}
+        sql = ("SELECT c.doc_id, c.id FROM chunks c LEFT JOIN posts p ON p.id = c.post_id WHERE c.doc_id IN ({marks}) "
+               "ORDER BY c.doc_id, COALESCE(p.position, 0), c.ordinal, c.id")
+        for row in batched(self.connection, sql, list(visible)):
+            found[row[0]].append(row[1])
+        return found
+
+    def documents(self, doc_ids: Collection[str], groups: Groups) -> dict[str, DocumentInfo]:
+        condition, params = visible_sql(groups)
+        sql = "SELECT * FROM documents d WHERE d.id IN ({marks}) AND " + condition
+        return {r["id"]: document_info(r) for r in batched(self.connection, sql, doc_ids, params)}
+
+    def list_documents(self, kind: str, groups: Groups) -> list[DocumentInfo]:
+        condition, params = visible_sql(groups)
+        rows = self._run(f"SELECT * FROM documents d WHERE d.kind = ? AND {condition} ORDER BY d.title, d.id",
+                         [kind, *params])
+        return [document_info(r) for r in rows]
+
+    def thread_stats(self, groups: Groups, limit: int) -> list[ThreadStats]:
+        condition, params = visible_sql(groups)
+        rows = self._run(THREADS_SQL.format(visible=condition), [*params, limit])
+        return [ThreadStats(r["id"], r["title"], r["channel"], r["url"], r["created_at"], tuple(json.loads(r["tags"])),
+                            int(r["posts"]), int(r["score"])) for r in rows]
+
+    def posts_of(self, doc_ids: Collection[str], groups: Groups) -> list[PostInfo]:
+        condition, params = visible_sql(groups)
+        sql = ("SELECT p.*, m.name AS author_name FROM posts p JOIN documents d ON d.id = p.doc_id "
+               "LEFT JOIN members m ON m.id = p.author WHERE p.doc_id IN ({marks}) AND " + condition)
+        posts = [
+            PostInfo(r["id"], r["doc_id"], r["position"], r["author"], r["author_name"], r["created_at"], r["text"],
+                     r["reply_to"], bool(r["accepted"]), int(r["score"]))
+            for r in batched(self.connection, sql, doc_ids, params)
+        ]
+        return sorted(posts, key=lambda p: (p.doc_id, p.position))
+
+    def contributions(self, doc_ids: Collection[str], groups: Groups) -> list[ContributionInfo]:
+        return self._contributions("doc_id", doc_ids, groups)
+
+    def member_contributions(self, member_ids: Collection[str], groups: Groups) -> list[ContributionInfo]:
+        found = self._contributions("member_id", member_ids, groups)
+        return sorted(found, key=lambda c: (c.member_id, c.doc_id))
+
+    def _contributions(self, column: str, values: Collection[str], groups: Groups) -> list[ContributionInfo]:
+        condition, params = visible_sql(groups)
+        rows = list(batched(self.connection, CONTRIBUTION_SQL.format(column=column) + condition, values, params))
+        rows.sort(key=lambda r: (r["doc_id"], -1 if r["position"] is None else r["position"]))
+        return [contribution(r) for r in rows]
+
+    def members(self, ids: Collection[str] | None = None) -> dict[str, Member]:
+        if ids is None:
+            rows: list[sqlite3.Row] = self._run("SELECT * FROM members ORDER BY id")
+        else:
+            rows = list(batched(self.connection, "SELECT * FROM members WHERE id IN ({marks})", ids))
+        return {r["id"]: Member(r["id"], r["name"], json.loads(r["handles"]), bool(r["opt_out"])) for r in rows}
+
+    def facets(self, groups: Groups) -> dict[str, list[tuple[str, int]]]:
+        condition, params = visible_sql(groups)
+        channels = self._run(
+            f"SELECT d.channel, count(*) AS n FROM documents d WHERE d.channel != '' AND {condition} "
+            "GROUP BY d.channel ORDER BY n DESC, d.channel", params)
+        tags = self._run(
+            f"SELECT t.tag, count(*) AS n FROM doc_tags t JOIN documents d ON d.id = t.doc_id WHERE {condition} "
+            "GROUP BY t.tag ORDER BY n DESC, t.tag", params)
+        return {"channels": [(r[0], r[1]) for r in channels], "tags": [(r[0], r[1]) for r in tags]}
+
+    def post_documents(self, post_ids: Collection[str]) -> dict[str, str]:
+        rows = batched(self.connection, "SELECT id, doc_id FROM posts WHERE id IN ({marks})", post_ids)
+        return {r[0]: r[1] for r in rows}
+
+    def document_hashes(self) -> dict[str, tuple[str, str]]:
+        return {r[0]: (r[1], r[2]) for r in self._run("SELECT id, content_hash, source_path FROM documents")}
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class SqliteCatalogFactory:
+    """Registered as ``sqlite``: the catalog in ``index.sqlite`` inside the snapshot folder."""
+
+    def open(self, place: Place) -> SqliteCatalog:
+        """See :class:`~retrieval.storage.CatalogFactory`."""
+        uri = f"file:{place.path / SQLITE_FILE}?mode=ro&immutable=1"
+        return SqliteCatalog(sqlite3.connect(uri, uri=True, check_same_thread=False))
+
+    def build(self, place: Place) -> CatalogBuilder:
+        """See :class:`~retrieval.storage.CatalogFactory`."""
+        from retrieval.backends.sqlite_catalog_writer import SqliteCatalogBuilder
+
+        return SqliteCatalogBuilder.create(place.path / SQLITE_FILE, place.previous and place.previous / SQLITE_FILE)
+
+    def drop(self, place: Place) -> None:
+        """Nothing lives outside the snapshot folder."""

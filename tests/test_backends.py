@@ -1,0 +1,57 @@
+"""Backend registries, options under the backend's name, and the backend recorded per index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+from retrieval.backends import BACKENDS, VECTOR_INDEXES, BackendConfig, Combination, combination, pick
+from retrieval.backends.options import FaissOptions, options_of
+from retrieval.errors import ConfigError
+from retrieval.index import IndexDir
+from tests.contract.world import DOCUMENTS, HashingEmbedder, write
+
+pytestmark = pytest.mark.unit
+
+
+def test_unknown_names_list_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown backend 'cassandra'; known: .*sqlite-faiss"):
+        combination("cassandra")
+    with pytest.raises(ConfigError, match=r"unknown vector backend 'annoy'; known: .*faiss"):
+        pick(VECTOR_INDEXES, "annoy", "vector")
+    with pytest.raises(ConfigError, match=r"unknown faiss option\(s\) nprobe; known: .*hnsw_threshold"):
+        options_of(FaissOptions, {"nprobe": 2}, "faiss")
+
+
+def test_settings_put_backend_options_under_their_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "townsquare.toml"
+    config.write_text('backend = "sqlite-faiss"\n[vectors.faiss]\nhnsw_threshold = 5000\n'
+                      "[lexical.fts5]\ncommon_share = 0.1\n")
+    monkeypatch.setenv("TOWNSQUARE_CONFIG", str(config))
+    monkeypatch.setenv("TOWNSQUARE_VECTORS__FAISS__EF_SEARCH", "64")
+    backend = Settings().backend_config()
+    assert backend.name == "sqlite-faiss"
+    assert backend.options["faiss"] == {"hnsw_threshold": 5000, "hnsw_m": 32, "ef_construction": 80, "ef_search": 64}
+    assert backend.options["fts5"]["common_share"] == 0.1
+
+
+def test_options_reach_the_backend(tmp_path: Path) -> None:
+    index_dir = IndexDir(tmp_path / "ix", BackendConfig(options={"faiss": {"hnsw_threshold": 5}}))
+    write(index_dir, DOCUMENTS)
+    snapshot = index_dir.open(HashingEmbedder.model_id)
+    assert snapshot.manifest.vector_kind == snapshot.vectors.kind == "hnsw"
+    assert snapshot.manifest.backend == "sqlite-faiss"
+    snapshot.close()
+
+
+def test_an_index_keeps_the_backend_it_was_built_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BACKENDS, "twin", Combination("sqlite", "fts5", "faiss"))
+    write(IndexDir(tmp_path / "ix"), DOCUMENTS)
+    other = IndexDir(tmp_path / "ix", BackendConfig("twin"))
+    snapshot = other.open(HashingEmbedder.model_id)  # readers follow the manifest
+    assert snapshot.manifest.backend == "sqlite-faiss" and len(snapshot.vectors) == 12
+    snapshot.close()
+    with pytest.raises(ConfigError, match="built with backend 'sqlite-faiss'.*configured backend is 'twin'"):
+        write(other, DOCUMENTS[:1])
