@@ -4,6 +4,7 @@ oversize bodies (413 before reading them whole), header bounds (431), bounded pa
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 
@@ -19,11 +20,13 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def limited_server(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server with small limits: 20 requests a minute per address, keys unlimited, 64 KiB bodies."""
+    """A server with small limits: 20 requests a minute per address, keys unlimited, 64 KiB
+    bodies, one request worked on at a time and one waiting."""
     folder = tmp_path_factory.mktemp("limited")
     shutil.copytree(sample_index.root, folder / "index")
     with serve_api(folder / "index", API_KEYS, folder / "api.log", TOWNSQUARE_RATE_LIMIT__PER_MINUTE="20",
-                   TOWNSQUARE_RATE_LIMIT__PER_MINUTE_KEY="0", TOWNSQUARE_MAX_BODY_KB="64") as url:
+                   TOWNSQUARE_RATE_LIMIT__PER_MINUTE_KEY="0", TOWNSQUARE_MAX_BODY_KB="64",
+                   TOWNSQUARE_SERVE_CONCURRENCY="1", TOWNSQUARE_SERVE_QUEUE="1") as url:
         yield url
 
 
@@ -102,3 +105,16 @@ def test_the_page_client_shows_a_429_as_one_line_with_the_wait(limited_server: s
     message = str(caught.value)
     assert caught.value.status == 429 and "\n" not in message
     assert "answered 429" in message and "Try again in" in message
+
+
+def test_beyond_capacity_requests_get_503_with_retry_after(limited_server: str) -> None:
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=limited_server, timeout=120,
+                                     headers={"X-API-Key": MENTOR_KEY}) as client:
+            questions = [f"How do I keep hive {n} from swarming in May?" for n in range(12)]
+            return await asyncio.gather(*(client.post("/ask", json={"question": q}) for q in questions))
+
+    responses = asyncio.run(burst())
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) == {200, 503} and statuses.count(200) >= 2, statuses
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in responses if r.status_code == 503)
