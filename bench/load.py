@@ -132,6 +132,13 @@ def main(argv: list[str] | None = None) -> None:
         write_section(args.section, body)
 
 
+def verdict(rows: list[tuple[object, ...]]) -> str:
+    """Whether the ``all`` row meets the targets, in words."""
+    _, _, rate, _, _, p99, errors = rows[-1]
+    met = float(rate) >= 40 and float(p99) <= 2000 and errors == "0"  # type: ignore[arg-type]
+    return f"{rate} requests/s, p99 {p99} ms, errors {errors}: " + ("targets met" if met else "targets NOT met")
+
+
 def report(args: argparse.Namespace, rows: list[tuple[object, ...]], rss: float, peak: float, wall: float) -> str:
     """The Markdown section."""
     command = (f".venv/bin/python bench/load.py --chunks {args.chunks} --clients {args.clients} "
@@ -146,6 +153,8 @@ def report(args: argparse.Namespace, rows: list[tuple[object, ...]], rss: float,
         "2 cores as the server.\n",
         table(["endpoint", "requests", "req/s", "p50", "p95", "p99", "errors"], rows),
         f"\nServer memory: {rss:.0f} MB resident at the end, {peak:.0f} MB peak.",
+        f"\nTargets of issue 10 (a quiet machine, 10k chunks, 50 clients): >= 40 requests/s, p99 <= 2,000 ms, "
+        f"0 errors. This run: {verdict(rows)}.",
     ]
     return "\n".join(lines)
 
