@@ -76,7 +76,8 @@ def test_replayed_findings_answer_without_5xx(api_server: str) -> None:
             client.get("/search", params={"q": " "}),
         ]
     statuses = [r.status_code for r in cases]
-    assert statuses == [422, 200, 200, 200, 422, 422, 200], [r.text[:200] for r in cases]
+    # a lone surrogate: 422 from the JSON parser (a string that is not Unicode), never a 500
+    assert statuses == [422, 200, 200, 422, 422, 422, 200], [r.text[:200] for r in cases]
     assert all(isinstance(r.json()["detail"], list) for r in cases if r.status_code == 422)
     assert secret not in cases[4].text  # a 422 does not echo the input
 
