@@ -16,8 +16,8 @@ from rich.table import Table
 
 from app.cli_forget import forget
 from app.cli_keys import keys_cli
-from app.settings import Settings, get_settings
-from retrieval.errors import TownsquareError
+from app.settings import Settings, get_settings, setting_problem
+from retrieval.errors import ConfigError, TownsquareError
 
 cli = typer.Typer(
     help="Townsquare: search and cited answers over a community's knowledge.",
@@ -30,11 +30,39 @@ console = Console()
 err = Console(stderr=True)
 
 IndexOption = Annotated[Path | None, typer.Option("--index", help="Index directory (default: settings.index_dir).")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="Only posts from this ISO date or date-time on.")]
+UntilOption = Annotated[
+    str | None, typer.Option("--until", help="Only posts up to this ISO date (the whole day) or date-time.")
+]
 
 
-def _settings(index: Path | None) -> Settings:
-    settings = get_settings()
+def _dates(since: str | None, until: str | None):  # noqa: ANN202 - lazy import keeps `--help` fast
+    from retrieval.filters import Filters, parse_date
+
+    return Filters(since=parse_date(since, "since"), until=parse_date(until, "until"))
+
+
+def _settings(index: Path | None, needs_keys: bool = False) -> Settings:
+    """The settings, with ``--index`` applied. Commands that do not serve the API still run
+    when only ``TOWNSQUARE_API_KEYS`` is bad (with a one-line warning)."""
+    try:
+        settings = get_settings()
+    except ConfigError as e:
+        if needs_keys or "TOWNSQUARE_API_KEYS" not in str(e):
+            raise
+        settings = _settings_without_keys()
+        err.print(f"[yellow]warning[/yellow] {e}; ignored: this command does not use API keys",
+                  highlight=False, soft_wrap=True)
     return settings.model_copy(update={"index_dir": index}) if index else settings
+
+
+def _settings_without_keys() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings(api_keys={})
+    except ValidationError as e:
+        raise ConfigError(f"bad setting: {setting_problem(e)}") from None
 
 
 @cli.command()
@@ -113,12 +141,13 @@ def search(
     k: Annotated[int, typer.Option("-k", help="Number of results.", min=1, max=100)] = 10,
     index: IndexOption = None,
     group: Annotated[list[str], typer.Option("--group", help="Search as a member of this group.")] = [],  # noqa: B006
+    since: SinceOption = None,
+    until: UntilOption = None,
 ) -> None:
     """Print the best matching chunks: thread title, author, date, score."""
-    from retrieval.filters import Filters
-
+    filters = _dates(since, until)
     library = _library(index)
-    hits = library.searcher().search(query, k=k, filters=Filters(), groups=tuple(group))
+    hits = library.searcher().search(query, k=k, filters=filters, groups=tuple(group))
     if not hits:
         console.print("No results.")
     for rank, hit in enumerate(hits, start=1):
@@ -143,7 +172,7 @@ def serve(
     from app.keys import KeyStore
     from app.main import create_app
 
-    settings = _settings(index)
+    settings = _settings(index, needs_keys=True)
     from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
 
@@ -153,7 +182,10 @@ def serve(
     index_dir.open().close()
     index_dir.open(embedder_for_index(index_dir.root, settings.model_path, settings.embedder).model_id).close()
     KeyStore(settings.index_dir).records()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # header bounds: h11 refuses a header block over the limit while parsing; the Guard
+    # middleware checks count and size for either parser (431)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                h11_max_incomplete_event_size=settings.max_header_kb * 1024, timeout_keep_alive=15)
 
 
 @cli.command()
@@ -161,9 +193,11 @@ def ask(
     question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
     index: IndexOption = None,
     group: Annotated[list[str], typer.Option("--group", help="Ask as a member of this group.")] = [],  # noqa: B006
+    since: SinceOption = None,
+    until: UntilOption = None,
 ) -> None:
     """Print a cited answer and who to ask."""
-    answer = _library(index).ask(question, groups=tuple(group))
+    answer = _library(index).ask(question, filters=_dates(since, until), groups=tuple(group))
     console.print(answer.text, highlight=False)
     console.print(f"[dim]confidence {answer.confidence:.2f}{' · abstained' if answer.abstained else ''}[/dim]")
     for citation in answer.citations:
@@ -206,7 +240,7 @@ def main() -> None:
     try:
         cli()
     except TownsquareError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (ValidationError, SettingsError) as e:  # inputs are hidden: keys never reach the screen
         err.print(f"[red]configuration error:[/red] {' '.join(str(e).split())}", highlight=False)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
 
 from app.activity import ActivityLog
+from app.problems import invalid
 from app.settings import Settings
-from retrieval.library import Library
+from retrieval.library import Library, Pinned
 
 
-def library(request: Request) -> Library:
-    """The library loaded in the lifespan."""
-    return request.app.state.library
+def library(request: Request) -> Iterator[Pinned]:
+    """The library loaded in the lifespan, its current snapshot pinned for this request (an
+    ingest swapping in a newer one meanwhile neither changes nor closes it under the request)."""
+    served: Library = request.app.state.library
+    with served.lease() as pinned:
+        yield pinned
 
 
 def activity(request: Request) -> ActivityLog:
@@ -42,10 +48,11 @@ class Caller:
         return self.name
 
 
-def caller(
-    request: Request, x_api_key: Annotated[str | None, Header(description="API key (optional for reads)")] = None
-) -> Caller:
-    """Map the ``X-API-Key`` header to the caller's name, groups and role; an unknown key is refused."""
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (optional for reads)")
+
+
+def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)] = None) -> Caller:
+    """Map the ``X-API-Key`` header to the caller's groups; an unknown key is refused."""
     if x_api_key is None:
         return Caller(None, ())
     identity = request.app.state.keyring.identify(x_api_key)
@@ -68,26 +75,22 @@ def facilitator(who: Annotated[Caller, Depends(writer)]) -> Caller:
     return who
 
 
-def checked_query(text: str, config: Settings) -> str:
-    """A non-empty question within the configured length; 422 otherwise."""
-    text = text.strip()
-    if not text:
-        raise HTTPException(status_code=422, detail="the question is empty")
+def checked_query(text: str, config: Settings, field: str = "q", where: str = "query") -> str:
+    """The question within the configured length (422 naming ``field`` otherwise), stripped.
+    A blank question is answered (no hits, an abstention), not refused: the schema allows it."""
     if len(text) > config.max_query_chars:
-        raise HTTPException(
-            status_code=422, detail=f"the question is {len(text)} characters; the limit is {config.max_query_chars}"
-        )
-    return text
+        raise invalid(field, f"at most {config.max_query_chars} characters, not {len(text)}", where)
+    return text.strip()
 
 
-def checked_k(k: int, config: Settings) -> int:
-    """A result count within 1..max_k; 422 otherwise."""
+def checked_k(k: int, config: Settings, field: str = "k") -> int:
+    """A result count within 1..max_k; 422 naming ``field`` otherwise."""
     if not 1 <= k <= config.max_k:
-        raise HTTPException(status_code=422, detail=f"k must be between 1 and {config.max_k}, not {k}")
+        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}")
     return k
 
 
-LibraryDep = Annotated[Library, Depends(library)]
+LibraryDep = Annotated[Pinned, Depends(library)]
 ActivityDep = Annotated[ActivityLog, Depends(activity)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 CallerDep = Annotated[Caller, Depends(caller)]

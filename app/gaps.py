@@ -22,9 +22,8 @@ def group_questions(rows: list[sqlite3.Row], threshold: float = SAME_GAP) -> lis
                  "abstained": bool(row["abstained"])}
         match = None
         if vector is not None:
-            match = next(
-                (i for i, head in enumerate(heads) if head is not None and float(head @ vector) >= threshold), None
-            )
+            match = next((i for i, head in enumerate(heads) if head is not None
+                          and head.shape == vector.shape and float(head @ vector) >= threshold), None)
         if match is None:
             groups.append({"label": row["question"], "questions": [entry]})
             heads.append(vector)

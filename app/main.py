@@ -5,23 +5,27 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
+from app import problems
 from app.activity import ActivityLog
 from app.auth import KeyRing
+from app.deps import writer
+from app.guard import Guard
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.backends import limit_threads
 from retrieval.embedding import embedder_for_index
-from retrieval.errors import BadQueryError, IndexStateError, NotFoundError, TownsquareError
 from retrieval.index import IndexDir
 from retrieval.library import Library
+from retrieval.query_cache import QueryCachedEmbedder
 
 log = logging.getLogger(__name__)
-
-STATUS = {NotFoundError: 404, BadQueryError: 422, IndexStateError: 503}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         torch.set_num_threads(config.serve_threads)
         limit_threads(config.serve_threads)
         index_dir = IndexDir(config.index_dir, config.backend_config())
-        embedder = embedder_for_index(index_dir.root, config.model_path, config.embedder)
+        embedder = QueryCachedEmbedder(embedder_for_index(index_dir.root, config.model_path, config.embedder))
         app.state.library = Library(index_dir, embedder, config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite", config.activity_retention_days)
         log.info("serving %s", app.state.library.snapshot().path)
@@ -50,12 +54,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = config
     app.state.keyring = KeyRing.for_index(config.api_keys, config.index_dir)
-    for router in (search.router, ask.router, content.router, admin.router, overview.router):
-        app.include_router(router)
-
-    @app.exception_handler(TownsquareError)
-    async def townsquare_error(request: Request, error: TownsquareError) -> JSONResponse:
-        status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
-        return JSONResponse(status_code=status, content={"detail": str(error)})
-
+    routers = (search.router, ask.router, content.router, admin.router, overview.router)
+    for router in routers:
+        app.include_router(router, responses=problems.COMMON_RESPONSES)
+    problems.install(app)
+    app.add_middleware(Guard, settings=config)
+    _keys_optional_for_reads(app, [r for router in routers for r in router.routes])
     return app
+
+
+def _keys_optional_for_reads(app: FastAPI, routes: list[BaseRoute]) -> None:
+    """In the OpenAPI schema, mark the API key optional (``security: [{}, ...]``) on every
+    operation that does not depend on :func:`app.deps.writer`: reads work without a key."""
+    keyed = {
+        (route.path_format, method.lower())
+        for route in routes if isinstance(route, APIRoute) and _uses(route.dependant, writer)
+        for method in route.methods or ()
+    }
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if operation.get("security") and (path, method) not in keyed:
+                        operation["security"] = [{}, *operation["security"]]
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _uses(dependant: Dependant, call: Any) -> bool:
+    return any(d.call is call or _uses(d, call) for d in dependant.dependencies)

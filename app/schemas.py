@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+MAX_QUESTION_CHARS = 10_000
+MAX_FILTER_CHARS = 200
+
+
+def _valid_unicode(value: str) -> str:
+    """JSON may carry lone surrogates (``"\\ud800"``) that no UTF-8 store accepts: each
+    becomes U+FFFD, so the rest of the text is still used."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+
+
+def _not_a_bool(value: object) -> object:
+    """JSON ``true``/``false`` is not a number (pydantic's lax mode would take it as 1/0);
+    ``10.0`` still is an integer, as JSON Schema says."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_valid_unicode)]
+FilterText = Annotated[Text, Field(max_length=MAX_FILTER_CHARS)]
+DateText = Annotated[str, WithJsonSchema({
+    "type": "string", "maxLength": 40, "description": "ISO 8601 date or date-time (empty: no limit)",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],
+})]
+"""A since/until value; parsed (and refused with a 422 naming the field) by the route."""
 
 
 class FiltersIn(BaseModel):
     """Metadata filters for /ask (the same as /search's query parameters)."""
 
-    channel: str | None = None
-    source: str | None = None
-    author: str | None = None
-    tag: str | None = None
-    since: str | None = Field(None, description="ISO 8601 date or date-time")
-    until: str | None = Field(None, description="ISO 8601 date or date-time")
+    model_config = ConfigDict(strict=True)
+
+    channel: FilterText | None = None
+    source: FilterText | None = None
+    author: FilterText | None = None
+    tag: FilterText | None = None
+    since: DateText | None = None
+    until: DateText | None = Field(None, description="a date includes its whole day")
     kind: Literal["thread", "resource"] | None = None
 
 
@@ -55,9 +87,11 @@ class SearchOut(BaseModel):
 class AskIn(BaseModel):
     """Body of POST /ask."""
 
-    question: str = Field(min_length=1)
+    model_config = ConfigDict(strict=True)
+
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    k_experts: int = Field(3, ge=0, le=20)
+    k_experts: Annotated[int, BeforeValidator(_not_a_bool)] = Field(3, ge=0, le=20, strict=False)
 
 
 class CitationOut(BaseModel):
@@ -117,14 +151,32 @@ class ExpertsOut(BaseModel):
     experts: list[ExpertOut]
 
 
-class FeedbackIn(BaseModel):
-    """Body of POST /feedback: on an answer (``answer_id``) or a suggested member."""
+class AnswerFeedbackIn(BaseModel):
+    """Feedback on an answer (``answer_id`` from POST /ask)."""
 
-    target: Literal["answer", "expert"] = "answer"
+    model_config = ConfigDict(strict=True)
+
+    target: Literal["answer"] = "answer"
     helpful: bool
-    answer_id: str | None = None
-    member_id: str | None = None
-    comment: str = Field("", max_length=2000)
+    answer_id: Annotated[FilterText, Field(min_length=1)]
+    member_id: FilterText | None = None
+    comment: Text = Field("", max_length=2000)
+
+
+class ExpertFeedbackIn(BaseModel):
+    """Feedback on a suggested member."""
+
+    model_config = ConfigDict(strict=True)
+
+    target: Literal["expert"]
+    helpful: bool
+    member_id: Annotated[FilterText, Field(min_length=1)]
+    answer_id: FilterText | None = None
+    comment: Text = Field("", max_length=2000)
+
+
+FeedbackIn = AnswerFeedbackIn | ExpertFeedbackIn
+"""Body of POST /feedback: on an answer or on a suggested member."""
 
 
 class FeedbackOut(BaseModel):

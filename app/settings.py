@@ -8,15 +8,17 @@ options sit under the backend's own name: ``[vectors.faiss] hnsw_threshold = 200
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -25,6 +27,7 @@ from pydantic_settings import (
 from app.auth import normalise_env_keys
 from retrieval.backends import DEFAULT_BACKEND, BackendConfig
 from retrieval.backends.options import FaissOptions, Fts5Options, MilvusOptions
+from retrieval.errors import ConfigError
 
 
 class SearchOptions(BaseModel):
@@ -40,6 +43,14 @@ class SearchOptions(BaseModel):
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(0.5, ge=0)
     candidates: int = Field(100, ge=10, le=2000)
+
+
+class RateLimit(BaseModel):
+    """Requests per minute per client address (anonymous callers and unknown keys) and per
+    API key; 0 turns that limit off (e.g. for benchmarks)."""
+
+    per_minute: int = Field(120, ge=0)
+    per_minute_key: int = Field(600, ge=0)
 
 
 class VectorSettings(BaseModel):
@@ -68,7 +79,7 @@ class Settings(BaseSettings):
     existing index keeps the runtime that built it, a new one gets the default."""
     embed_batch_size: int = Field(32, ge=1, le=1024)
     max_file_mb: float = Field(50.0, gt=0)
-    api_keys: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    api_keys: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(default_factory=dict)
     """``{key: [groups]}`` or ``{key: {"groups", "role", "name"}}`` (see :mod:`app.auth`)."""
     activity_retention_days: int = Field(180, ge=0)
     """Asked questions and feedback older than this are deleted; 0 keeps them forever."""
@@ -83,13 +94,30 @@ class Settings(BaseSettings):
     """OpenMP threads torch and FAISS may use per query in the API server. One is faster
     here: a query is tiny work, and with one thread per core any other load (another
     request) stalls the thread barriers (docs/benchmarks.md, latency)."""
-    max_query_chars: int = Field(1000, ge=10)
-    max_k: int = Field(100, ge=1)
+    max_query_chars: int = Field(10_000, ge=10, le=10_000)
+    """Longest question accepted (a pasted error log fits); the embedder's window truncates."""
+    max_k: int = Field(100, ge=1, le=100)
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+    max_body_kb: int = Field(1024, ge=1)
+    """Larger request bodies get 413 before they are read whole."""
+    max_header_count: int = Field(64, ge=8)
+    max_header_kb: int = Field(16, ge=1)
+    serve_concurrency: int = Field(0, ge=0, le=256)
+    """Requests the API works on at once; 0 = the CPU count."""
+    serve_queue: int = Field(64, ge=0)
+    """Requests that may wait beyond those; more get 503 with Retry-After."""
     api_url: str = "http://127.0.0.1:8000"
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _keys_are_usable(cls, value: Any) -> dict[str, dict[str, Any]]:
+        """The environment gives a string: parse it here, so a bad value is one clear error
+        (never echoing the keys) instead of a settings-source traceback."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value or "{}")
+            except ValueError:
+                raise ValueError('not valid JSON; expected {"key": ["group", ...]}') from None
         return normalise_env_keys(value)
 
     @property
@@ -125,7 +153,23 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def setting_problem(error: ValidationError) -> str:
+    """One line naming each bad setting as its environment variable, without the values."""
+    parts = []
+    for item in error.errors():
+        name = "TOWNSQUARE_" + "__".join(str(p) for p in item["loc"] if not isinstance(p, int)).upper()
+        parts.append(f"{name}: {item['msg']}")
+    return "; ".join(parts)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once.
+
+    Raises:
+        ConfigError: one line naming each bad setting (values are not repeated: they may be secrets).
+    """
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise ConfigError(f"bad setting: {setting_problem(e)}") from None

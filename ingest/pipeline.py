@@ -20,14 +20,17 @@ from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import Found, discover
+from ingest.duplicates import drop_duplicates
 from ingest.forget import drop_forgotten, forgotten_members
+from ingest.normalise import nfc_documents
+from ingest.prune import checked_roots, removals
 from ingest.sources import get_loader
 from ingest.sources.base import Problem, Record, Report
 from ingest.validate import Loaded, collect
 from retrieval.embedding import Embedder
 from retrieval.hashing import text_hash
 from retrieval.index import IndexDir, Snapshot
-from retrieval.records import Chunk, Document, Member, Thread
+from retrieval.records import Chunk, Document, Member, Resource, Thread
 from retrieval.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,8 @@ class Plan:
     members: list[Member]
     forget: list[str] = field(default_factory=list)
     """Stored members to delete (``townsquare forget --posts``)."""
+    source_paths: dict[str, str] = field(default_factory=dict)
+    """Document id -> absolute path of the file it came from (what a later prune checks)."""
 
 
 def ingest(
@@ -93,24 +98,39 @@ def ingest(
     ``format`` forces one loader for every path given (see ``ingest.sources.LOADERS``);
     without it each source is detected by its content. Bad input is reported in the summary
     and skipped; everything else is ingested. Any exception leaves the previously served
-    snapshot untouched.
+    snapshot untouched. ``prune`` removes only documents from under ``paths`` whose source
+    is gone (see :mod:`ingest.prune`).
 
     Raises:
         UnknownFormatError: ``format`` names no loader (the message lists the known ones).
+        IngestError: with ``prune``, a given path is missing or unreadable (nothing changes).
     """
     started = time.perf_counter()
     forced = get_loader(format) if format else None
     report = Report()
     summary = IngestSummary(problems=report.problems)
+    paths = list(paths)
+    roots = checked_roots(paths) if prune else []
     with index_dir.lock():
+        index_dir.sweep_unserved()  # copies left by a killed ingest
         current = index_dir.open(embedder.model_id) if index_dir.exists() else None
         sources = discover(paths, report, max_file_bytes, forced)
         summary.files = len(sources)
+        source_paths: dict[str, str] = {}
         forgotten = forgotten_members(index_dir.root)
-        records = drop_forgotten(load_files(sources, report, progress), forgotten, report)
-        loaded = collect(records, report, [m for m in _indexed_members(current) if m.id not in forgotten])
+        records = drop_forgotten(load_files(sources, report, progress, source_paths), forgotten, report)
+        indexed = _indexed_members(current)
+        loaded = collect(records, report, [m for m in indexed if m.id not in forgotten])
+        loaded.threads, loaded.resources = nfc_documents(loaded.threads, loaded.resources)
+        duplicate_of = drop_duplicates(loaded, current.catalog if current else None, report)
+        report.close()
         plan = make_plan(loaded, current, embedder.model_id, prune, report)
-        plan.forget = sorted(forgotten & {m.id for m in _indexed_members(current)})
+        plan.forget = sorted(forgotten & {m.id for m in indexed})
+        if prune:
+            seen = {d.id for d in loaded.documents} | set(duplicate_of.values())
+            kept = [source.path for source, _ in sources if source.rel in report.files_with_errors()]
+            plan.remove = sorted({*plan.remove, *removals(_stored_paths(current), seen, roots, kept, report)})
+        plan.source_paths = source_paths
         if current is not None:
             current.close()
         summary.documents_unchanged = plan.unchanged
@@ -125,14 +145,20 @@ def ingest(
     return summary
 
 
-def load_files(sources: list[Found], report: Report, progress: Progress | None) -> list[tuple[str, Record]]:
+def load_files(
+    sources: list[Found], report: Report, progress: Progress | None, source_paths: dict[str, str] | None = None,
+) -> list[tuple[str, Record]]:
     """Run each source's loader; a loader that crashes costs that source only (what it
-    yielded before the crash is kept, as for any other error it reports)."""
+    yielded before the crash is kept, as for any other error it reports). ``source_paths``
+    receives each document's id -> the absolute path of its file (or claimed folder)."""
     records: list[tuple[str, Record]] = []
     task = progress.add_task("loading", total=len(sources)) if progress else None
     for source, loader in sources:
         try:
-            records.extend((source.rel, record) for record in loader.load(source, report))
+            for record in loader.load(source, report):
+                records.append((source.rel, record))
+                if source_paths is not None and isinstance(record, Thread | Resource):
+                    source_paths.setdefault(record.id, str(source.path.resolve()))
         except Exception as e:  # noqa: BLE001 - one bad file must not stop the ingest
             log.debug("loader %s failed on %s", loader.name, source.rel, exc_info=True)
             report.error(source.rel, f"could not be read ({type(e).__name__}: {e}); skipped")
@@ -150,19 +176,13 @@ def content_hash(doc: Document, model_id: str) -> str:
 
 
 def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report) -> Plan:
-    """Compare loaded records with the served snapshot."""
+    """Compare loaded records with the served snapshot. What ``prune`` removes is added by
+    :func:`ingest`, which knows the paths given (:func:`ingest.prune.removals`)."""
     hashes = current.catalog.document_hashes() if current is not None else {}
     stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
-    stored_paths = {doc_id: path for doc_id, (_, path) in hashes.items()}
     stored_members = current.catalog.members() if current is not None else {}
     write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
-    seen = {d.id for d in loaded.documents}
-    broken = report.files_with_errors()
-    remove = (
-        sorted(i for i in stored if i not in seen and stored_paths[i] not in broken) if prune else []
-    )
-    superseded = _superseded(current, write, report)
-    remove = sorted(set(remove) | superseded)
+    remove = sorted(_superseded(current, write, report))
     members = [m for m in loaded.members if stored_members.get(m.id) != m]
     return Plan(
         write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
@@ -208,7 +228,7 @@ def write_plan(
         offset = 0
         for doc, chunks in chunked:
             writer.put_document(
-                doc, content_hash(doc, embedder.model_id), doc.origin.split(":", 1)[0],
+                doc, content_hash(doc, embedder.model_id), plan.source_paths.get(doc.id, doc.origin.split(":", 1)[0]),
                 chunks, vectors[offset : offset + len(chunks)],
             )
             offset += len(chunks)
@@ -247,3 +267,7 @@ def _indexed_members(current: Snapshot | None) -> list[Member]:
     if current is None:
         return []
     return list(current.catalog.members().values())
+
+
+def _stored_paths(current: Snapshot | None) -> dict[str, str]:
+    return {doc_id: path for doc_id, (_, path) in current.catalog.document_hashes().items()} if current else {}

@@ -9,7 +9,7 @@ is the reference those translations must agree with (the contract tests check it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from retrieval.errors import BadQueryError
@@ -36,8 +36,7 @@ class Filters:
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
             raise BadQueryError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
-        if self.since and self.until and self.since > self.until:
-            raise BadQueryError("since is after until")
+        # since after until is allowed: an empty range, so no results (not an error)
 
     def is_empty(self) -> bool:
         """True when nothing is restricted."""
@@ -68,10 +67,20 @@ def admits(filters: Filters, entry: ChunkEntry, groups: tuple[str, ...]) -> bool
 
 
 def parse_date(value: str | None, name: str) -> datetime | None:
-    """Parse a since/until value; a bad one is a :class:`BadQueryError` naming ``name``."""
+    """Parse a since/until value; a bad one is a :class:`BadQueryError` naming ``name``.
+
+    A date without a time means the whole day (UTC): ``until=2025-04-02`` includes every post
+    of April 2nd, ``since=2025-04-02`` starts at its midnight.
+    """
     if value is None or not value.strip():
         return None
     try:
-        return parse_iso(value)
+        moment = parse_iso(value)
     except ValueError as e:
         raise BadQueryError(f"{name}: {e}") from e
+    if name == "until" and not any(mark in value for mark in "T t:"):
+        try:
+            return moment + timedelta(days=1, microseconds=-1)
+        except OverflowError:
+            return datetime.max.replace(tzinfo=UTC)
+    return moment

@@ -151,6 +151,23 @@ class IndexDir:
                 raise IngestError(f"another ingest is writing to {self.root}") from e
             yield
 
+    def sweep_unserved(self) -> list[str]:
+        """Remove every snapshot folder but the served one (the caller holds :meth:`lock`):
+        copies left by a killed writer, and older snapshots. Readers that still have an old
+        snapshot open keep their open files (POSIX); new readers only open ``CURRENT``.
+        Returns the names removed."""
+        current = self.current_path()
+        if not self.snapshots_dir.is_dir():
+            return []
+        removed = []
+        for other in self.snapshots_dir.iterdir():
+            if current is None or other.name != current.name:
+                self.sweep(other)
+                removed.append(other.name)
+        if removed:
+            log.info("removed unserved snapshot folders: %s", ", ".join(sorted(removed)))
+        return removed
+
     def new_snapshot_path(self) -> Path:
         """A fresh, empty folder for a snapshot being built."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -1,12 +1,19 @@
 """The served knowledge base: the current snapshot of an index directory, reopened when an
-ingest swaps in a new one, plus the embedder and the search settings."""
+ingest swaps in a new one, plus the embedder and the search settings.
+
+A request pins the snapshot it started with (:meth:`Library.lease`) and uses it throughout;
+a snapshot that is no longer current is closed as soon as no lease holds it, so serving
+while ingesting keeps one snapshot open (two during a swap), not one per ingest.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from retrieval.answer import ANSWER_HITS, Answer, compose_answer
@@ -38,6 +45,8 @@ class Library:
         self._searcher = Searcher(self._snapshot, embedder, **self.search_options)
         self._checked = time.monotonic()
         self._member_stats: OrderedDict[tuple[str, tuple[str, ...]], MemberStats] = OrderedDict()
+        self._leases: Counter[str] = Counter()
+        self._retired: list[Snapshot] = []
 
     def snapshot(self) -> Snapshot:
         """The current snapshot (swapped for a newer one at most every second)."""
@@ -59,8 +68,39 @@ class Library:
                 return
             snapshot = self.index_dir.open(self.embedder.model_id)
             log.info("serving new snapshot %s", snapshot.name)
-            # the old snapshot stays open: requests in flight may still read it
+            self._retired.append(self._snapshot)  # closed once no lease holds it
             self._snapshot, self._searcher = snapshot, Searcher(snapshot, self.embedder, **self.search_options)
+            self._close_unused()
+
+    @contextmanager
+    def lease(self) -> Iterator[Pinned]:
+        """The current snapshot, pinned for the ``with`` block: it stays open (even if an
+        ingest swaps in a newer one meanwhile) until the block ends."""
+        self._refresh()
+        with self._lock:
+            searcher = self._searcher
+            self._leases[searcher.snapshot.name] += 1
+        try:
+            yield Pinned(self, searcher)
+        finally:
+            with self._lock:
+                self._leases[searcher.snapshot.name] -= 1
+                self._close_unused()
+
+    def open_snapshots(self) -> list[str]:
+        """Names of the snapshots this library holds open (the current one first)."""
+        with self._lock:
+            return [self._snapshot.name, *(s.name for s in self._retired)]
+
+    def _close_unused(self) -> None:
+        """Close retired snapshots no lease holds (the caller holds ``_lock``)."""
+        for snapshot in [s for s in self._retired if self._leases[s.name] <= 0]:
+            self._retired.remove(snapshot)
+            self._leases.pop(snapshot.name, None)
+            for key in [k for k in self._member_stats if k[0] == snapshot.name]:
+                del self._member_stats[key]
+            snapshot.close()
+            log.info("closed snapshot %s", snapshot.name)
 
     def stats(self, groups: tuple[str, ...] | None = None, whole_index: bool = True) -> dict[str, Any]:
         """See :func:`retrieval.index.snapshot_stats`; with ``groups``, counts over what they
@@ -71,9 +111,11 @@ class Library:
 
     def ask(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,
+        searcher: Searcher | None = None,
     ) -> Answer:
-        """A cited answer from what ``groups`` may see, with who to ask (see :func:`compose_answer`)."""
-        searcher = self.searcher()
+        """A cited answer from what ``groups`` may see, with who to ask (see :func:`compose_answer`),
+        from ``searcher`` (a pinned one) or the current snapshot."""
+        searcher = searcher or self.searcher()
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
         snapshot = searcher.snapshot
         answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
@@ -86,9 +128,10 @@ class Library:
 
     def experts(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
+        searcher: Searcher | None = None,
     ) -> list[Expert]:
         """Members to ask about ``question``, on evidence ``groups`` may see (see :func:`find_experts`)."""
-        searcher = self.searcher()
+        searcher = searcher or self.searcher()
         return find_experts(searcher, question, filters=filters, groups=groups, k=k,
                             stats=self.member_stats(searcher, groups))
 
@@ -99,9 +142,40 @@ class Library:
         with self._lock:
             stats = self._member_stats.get(key)
             if stats is None:
-                for stale in [k for k in self._member_stats if k[0] != key[0]]:
-                    del self._member_stats[stale]
                 stats = self._member_stats[key] = MemberStats(searcher.snapshot.catalog, key[1])
                 while len(self._member_stats) > MEMBER_STATS_KEPT:
                     self._member_stats.popitem(last=False)
         return stats
+
+
+class Pinned:
+    """One snapshot of a :class:`Library`, held for one request: the library's read methods,
+    all answering from that snapshot."""
+
+    def __init__(self, library: Library, searcher: Searcher) -> None:
+        self.library, self._searcher = library, searcher
+        self.embedder = library.embedder
+
+    def snapshot(self) -> Snapshot:
+        """The pinned snapshot."""
+        return self._searcher.snapshot
+
+    def searcher(self) -> Searcher:
+        """A searcher over the pinned snapshot."""
+        return self._searcher
+
+    def stats(self, groups: tuple[str, ...] | None = None, whole_index: bool = True) -> dict[str, Any]:
+        """See :meth:`Library.stats` (over the pinned snapshot)."""
+        if groups is None:
+            return snapshot_stats(self._searcher.snapshot)
+        return caller_stats(self._searcher.snapshot, groups, whole_index)
+
+    def ask(self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (),
+            k_experts: int = 3) -> Answer:
+        """See :meth:`Library.ask`."""
+        return self.library.ask(question, filters, groups, k_experts, searcher=self._searcher)
+
+    def experts(self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (),
+                k: int = 5) -> list[Expert]:
+        """See :meth:`Library.experts`."""
+        return self.library.experts(question, filters, groups, k, searcher=self._searcher)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from pydantic import TypeAdapter, ValidationError
 
 PUBLIC: tuple[str, ...] = ()
 """Visibility of public content: no groups required."""
@@ -113,11 +116,27 @@ def to_iso(moment: datetime | None) -> str | None:
 def parse_iso(value: str) -> datetime:
     """Parse an ISO 8601 date or date-time; naive values are taken as UTC.
 
+    Returns:
+        An aware datetime in UTC; a moment beyond the years 1-9999 once moved to UTC
+        (``0001-01-01T00:00:00+01:00``) is clamped to the first or last representable one.
+
     Raises:
         ValueError: naming the value when it is not ISO 8601.
     """
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except (ValueError, AttributeError) as e:
-        raise ValueError(f"not an ISO 8601 date: {value!r}") from e
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except (ValueError, AttributeError):
+        try:  # RFC 3339 forms Python's parser refuses (e.g. nanoseconds)
+            if not _RFC3339_SHAPE.fullmatch(str(value).strip()):
+                raise ValueError(value) from None
+            moment = _RFC3339.validate_python(value.strip())
+        except (ValidationError, ValueError) as e:
+            raise ValueError(f"not an ISO 8601 date: {str(value)[:40]!r}") from e
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+_RFC3339 = TypeAdapter(datetime)
+_RFC3339_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")

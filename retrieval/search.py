@@ -10,6 +10,7 @@ from typing import Literal
 
 import numpy as np
 
+from retrieval.cjk import nfc
 from retrieval.embedding import Embedder
 from retrieval.filters import Filters
 from retrieval.fusion import get_fuser
@@ -68,7 +69,11 @@ class Searcher:
         """The best ``k`` hits for ``query`` that ``groups`` may see and ``filters`` allow.
 
         With ``collapse``, one hit per document (its best chunk, the rest in ``Hit.more``).
+        A blank query finds nothing.
         """
+        if not query.strip():
+            return []
+        query = nfc(query)  # indexed text is NFC too
         filters = filters or Filters()
         vector = self.embedder.embed([query])[0]
         pool = max(self.candidates, k)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from retrieval.cjk import CJK_CHAR, CJK_CHARS, CJK_RUN, bigrams, nfc
 from retrieval.search import Hit
 from retrieval.storage import Catalog, LexicalIndex
 from retrieval.views import Groups, PostInfo
@@ -20,8 +21,11 @@ from retrieval.words import STOPWORDS
 MIN_WORDS = 5
 STEM_LENGTH = 6
 LINE = re.compile(r"[^\n]+")
-WORD = re.compile(r"[a-z0-9][a-z0-9'-]*[a-z0-9]|[a-z0-9]")
-BOUNDARY = re.compile(r"[.!?]+[\"')\]*]*(\s+)(?=[\"'(\[*]*[A-Z0-9])")
+WORD = re.compile(rf"[a-z0-9][a-z0-9'-]*[a-z0-9]|[a-z0-9]|[{CJK_CHARS}]+")
+BOUNDARY = re.compile(
+    r"[.!?]+[\"')\]*]*(\s+)(?=[\"'(\[*]*[A-Z0-9])"  # Latin: end mark, space, a capital or digit next
+    r"|[\u3002\uff01\uff1f\uff1b]+[\u300d\u300f\uff09\"')]*(\s*)"  # CJK: 。！？； end a sentence, spaces or not
+)
 LIST_MARK = re.compile(r"\s*(?:[-*+>]|\d+[.)])\s+")
 SourceKey = tuple[str, str | None]
 MORE_STOPWORDS = frozenset(
@@ -69,9 +73,11 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` without stopwords."""
-    words = WORD.findall(text.lower().replace("\u2019", "'"))
-    return [w for w in words if w not in STOPWORDS and w not in MORE_STOPWORDS]
+    """Lower-cased words of ``text`` without stopwords; a run of CJK characters (no spaces
+    between words) gives its character pairs."""
+    words = WORD.findall(nfc(text).lower().replace("\u2019", "'"))
+    out = [w for w in words if w not in STOPWORDS and w not in MORE_STOPWORDS]
+    return [pair for w in out for pair in (bigrams(w) if CJK_RUN.fullmatch(w) else [w])]
 
 
 def split_sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
@@ -89,17 +95,24 @@ def split_marked(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[in
         marker = LIST_MARK.match(text, start, end)
         cursor = marker.end() if marker else start
         for boundary in BOUNDARY.finditer(text, cursor, end):
-            spans.append((cursor, boundary.start(1), marker is not None))
-            cursor = boundary.end(1)
+            gap = 1 if boundary.group(1) is not None else 2
+            spans.append((cursor, boundary.start(gap), marker is not None))
+            cursor = boundary.end(gap)
         spans.append((cursor, end, marker is not None))
     trimmed = ((a, a + len(text[a:b].rstrip()), listed) for a, b, listed in spans)
     return [(a, b, listed) for a, b, listed in trimmed if b > a]
 
 
 def is_quotable(text: str) -> bool:
-    """A sentence stands on its own: long enough, starts like a sentence, not a lead-in."""
-    first, last = text.lstrip("*_\"'(\u201c")[:1], text.rstrip("*_\"')\u201d")[-1:]
-    return len(text.split()) >= MIN_WORDS and (first.isupper() or first.isdigit()) and last not in (":", "?")
+    """A sentence stands on its own: long enough, starts like a sentence, not a lead-in.
+
+    Scripts without spaces count about two characters a word; scripts without letter case
+    (Chinese, Japanese, ...) start a sentence with any letter.
+    """
+    first, last = text.lstrip("*_\"'(\u201c\u300c")[:1], text.rstrip("*_\"')\u201d\u300d")[-1:]
+    words = len(text.split()) + len(CJK_CHAR.findall(text)) // 2
+    starts = first.isupper() or first.isdigit() or (first.isalpha() and not first.islower())
+    return words >= MIN_WORDS and starts and last not in (":", "?", "\uff1a", "\uff1f")
 
 
 def term_weights(question: str, lexical: LexicalIndex | None, pool: Iterable[frozenset[str]]) -> dict[str, float]:

@@ -26,7 +26,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 240.0) -> None:
     """Poll ``url`` until it answers 200; fail with the log's tail if the process dies or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,12 +63,15 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve_api(index_root: Path, api_keys: dict[str, object], log: Path) -> Iterator[str]:
-    """``townsquare serve`` on ``index_root``; yields the base URL once /health answers."""
+def serve_api(index_root: Path, api_keys: dict[str, object], log: Path, **settings: str) -> Iterator[str]:
+    """``townsquare serve`` on ``index_root``; yields the base URL once /health answers.
+    Rate limits are off unless ``settings`` (``TOWNSQUARE_*`` variables) set them."""
     port = free_port()
     command = [str(BIN / "townsquare"), "serve", "--index", str(index_root), "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    with _running(command, _env(TOWNSQUARE_API_KEYS=json.dumps(api_keys)), f"{url}/health", log):
+    defaults = {"TOWNSQUARE_RATE_LIMIT__PER_MINUTE": "0", "TOWNSQUARE_RATE_LIMIT__PER_MINUTE_KEY": "0"}
+    env = _env(TOWNSQUARE_API_KEYS=json.dumps(api_keys), **{**defaults, **settings})
+    with _running(command, env, f"{url}/health", log):
         yield url
 
 

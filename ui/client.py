@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -76,7 +77,9 @@ class Client:
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ApiError(f"Cannot reach the Townsquare API at {self.base_url} ({reason}).") from e
         if response.status_code >= 400:
-            raise ApiError(f"The API at {url} answered {response.status_code}: {_detail(response)}",
+            retry = response.headers.get("Retry-After")
+            later = f" Try again in {retry} s." if retry and response.status_code in (429, 503) else ""
+            raise ApiError(f"The API at {url} answered {response.status_code}: {_detail(response).rstrip('.')}.{later}",
                            response.status_code)
         try:
             return response.json()
@@ -107,15 +110,15 @@ class Client:
 
     def thread(self, thread_id: str) -> Json:
         """GET /threads/{id}: the thread with all its posts."""
-        return self.request("GET", f"/threads/{thread_id}")
+        return self.request("GET", f"/threads/{_segment(thread_id)}")
 
     def related(self, thread_id: str, k: int = 5) -> list[Json]:
         """GET /threads/{id}/related: similar threads and resources."""
-        return self.request("GET", f"/threads/{thread_id}/related", params={"k": k})["hits"]
+        return self.request("GET", f"/threads/{_segment(thread_id)}/related", params={"k": k})["hits"]
 
     def resource(self, resource_id: str) -> Json:
         """GET /resources/{id}: the resource with its text."""
-        return self.request("GET", f"/resources/{resource_id}")
+        return self.request("GET", f"/resources/{_segment(resource_id)}")
 
     def members(self) -> list[Json]:
         """GET /members: the directory, most helpful first."""
@@ -133,6 +136,11 @@ class Client:
     def gaps(self, days: int = 30) -> list[Json]:
         """GET /admin/gaps: weakly answered recent questions, grouped (needs an API key)."""
         return self.request("GET", "/admin/gaps", params={"days": days})["gaps"]
+
+
+def _segment(doc_id: str) -> str:
+    """An id as one URL path segment: ``forum/123`` -> ``forum%2F123`` (the API decodes it)."""
+    return quote(doc_id, safe="")
 
 
 def _detail(response: httpx.Response) -> str:

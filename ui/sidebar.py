@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.settings import get_settings
 from ui import cached, state
 from ui.client import Client, Filters
+from ui.settings import PageSettings
 
 ANY = ""
 
@@ -23,7 +23,7 @@ def navigation() -> str:
 def connection() -> Client:
     """API URL and the visitor's own key. The key lives only in this visitor's session: the
     page never reads a key from its server's settings, so opening the page grants nothing."""
-    default_url = get_settings().api_url
+    default_url = PageSettings().api_url
     with st.sidebar.expander("Connection", expanded=False):
         url = st.text_input("API URL", value=default_url, key="api_url")
         key = st.text_input("Your API key", type="password", key="api_key",

@@ -3,57 +3,57 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 
 from app.deps import ActivityDep, CallerDep, FacilitatorDep, LibraryDep, WriterDep
 from app.gaps import group_questions
+from app.problems import NOT_FOUND
 from app.schemas import FeedbackIn, FeedbackOut
+from app.schemas_read import FeedbackSummaryOut, GapsOut, HealthOut, StatsOut
 
 router = APIRouter(tags=["admin"])
 
 
-@router.get("/health")
-def health(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
+@router.get("/health", response_model=HealthOut)
+def health(library: LibraryDep, who: CallerDep) -> HealthOut:
     """Liveness plus the snapshot being served."""
-    return {"status": "ok", "snapshot": library.snapshot().name}
+    return HealthOut(status="ok", snapshot=library.snapshot().name)
 
 
-@router.get("/stats")
-def stats(library: LibraryDep, who: CallerDep) -> dict[str, Any]:
+@router.get("/stats", response_model=StatsOut)
+def stats(library: LibraryDep, who: CallerDep) -> StatsOut:
     """Counts of the threads, posts, resources, chunks and members the caller may see; model;
     for facilitators also the index size and the last ingest's report."""
-    return library.stats(who.groups, whole_index=who.role == "facilitator")
+    return StatsOut.model_validate(library.stats(who.groups, whole_index=who.role == "facilitator"))
 
 
-@router.post("/feedback", response_model=FeedbackOut, status_code=201)
+@router.post("/feedback", response_model=FeedbackOut, status_code=201, responses=NOT_FOUND)
 def feedback(body: FeedbackIn, activity: ActivityDep, who: WriterDep) -> FeedbackOut:
     """Store feedback on an answer or an expert suggestion (needs an API key)."""
-    if body.target == "answer" and not body.answer_id:
-        raise HTTPException(status_code=422, detail="answer_id is required for feedback on an answer")
-    if body.target == "expert" and not body.member_id:
-        raise HTTPException(status_code=422, detail="member_id is required for feedback on an expert")
     if body.answer_id and not activity.answer_exists(body.answer_id):
-        raise HTTPException(status_code=404, detail=f"no answer {body.answer_id!r}")
+        raise HTTPException(status_code=404, detail="no such answer")
     feedback_id = activity.record_feedback(
         body.target, body.helpful, body.answer_id, body.member_id, body.comment, who.groups, who.name
     )
     return FeedbackOut(id=feedback_id)
 
 
-@router.get("/admin/feedback")
-def feedback_summary(activity: ActivityDep, who: FacilitatorDep) -> dict[str, Any]:
+@router.get("/admin/feedback", response_model=FeedbackSummaryOut)
+def feedback_summary(activity: ActivityDep, who: FacilitatorDep) -> FeedbackSummaryOut:
     """Feedback counts and the latest comments from callers sharing a group with the
     facilitator, or anonymous (needs a facilitator key)."""
-    return activity.feedback_summary(who.groups)
+    return FeedbackSummaryOut.model_validate(activity.feedback_summary(who.groups))
 
 
-@router.get("/admin/gaps")
+@router.get("/admin/gaps", response_model=GapsOut)
 def gaps(
-    activity: ActivityDep, who: FacilitatorDep, days: int = 30, max_confidence: float = 0.5
-) -> dict[str, Any]:
+    activity: ActivityDep, who: FacilitatorDep,
+    days: Annotated[int, Query(ge=1, le=3650, description="how far back to look")] = 30,
+    max_confidence: Annotated[float, Query(ge=0, le=1, description="answers below this count as weak")] = 0.5,
+) -> GapsOut:
     """Recent questions that abstained or had low confidence, grouped by similarity, from
     callers sharing a group with the facilitator, or anonymous (needs a facilitator key)."""
-    since = (datetime.now(UTC) - timedelta(days=max(1, days))).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"gaps": group_questions(activity.weak_questions(since, max_confidence, who.groups))}
+    since = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return GapsOut.model_validate({"gaps": group_questions(activity.weak_questions(since, max_confidence, who.groups))})

@@ -18,8 +18,8 @@ WEAK_CONFIDENCE = 0.5
 @router.post("/ask", response_model=AskOut)
 def ask(body: AskIn, library: LibraryDep, activity: ActivityDep, config: SettingsDep, who: CallerDep) -> AskOut:
     """Answer from what the community said, each sentence cited; abstain when evidence is weak."""
-    question = checked_query(body.question, config)
-    filters = make_filters(**body.filters.model_dump())
+    question = checked_query(body.question, config, "question", "body")
+    filters = make_filters(**body.filters.model_dump(), where="body")
     answer = library.ask(question, filters=filters, groups=who.groups, k_experts=body.k_experts)
     weak = answer.abstained or answer.confidence < WEAK_CONFIDENCE
     vector = library.embedder.embed([question])[0] if weak else None  # kept to group knowledge gaps

@@ -8,31 +8,47 @@ from fastapi import APIRouter, Query
 
 from app.convert import expert_out, hit_out
 from app.deps import CallerDep, LibraryDep, SettingsDep, checked_k, checked_query
-from app.schemas import ExpertsOut, SearchOut
+from app.problems import invalid
+from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, DateText, ExpertsOut, SearchOut
+from retrieval.errors import BadQueryError
 from retrieval.filters import Filters, parse_date
 
 router = APIRouter(tags=["search"])
 
+Question = Annotated[str, Query(description="what to look for", min_length=1, max_length=MAX_QUESTION_CHARS)]
+Facet = Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)]
+Date = Annotated[DateText | None, Query(max_length=MAX_FILTER_CHARS)]
+
 
 def make_filters(
     channel: str | None = None, source: str | None = None, author: str | None = None, tag: str | None = None,
-    since: str | None = None, until: str | None = None, kind: str | None = None,
+    since: str | None = None, until: str | None = None, kind: str | None = None, where: str = "query",
 ) -> Filters:
-    """Filters from request values; bad dates or kinds raise BadQueryError (422)."""
-    return Filters(
-        channel=channel or None, source=source or None, author=author or None, tag=tag or None,
-        since=parse_date(since, "since"), until=parse_date(until, "until"), kind=kind or None,
-    )
+    """Filters from request values; a bad date or range is a 422 naming the field."""
+    dates = {}
+    for name, value in (("since", since), ("until", until)):
+        try:
+            dates[name] = parse_date(value, name)
+        except BadQueryError as e:
+            raise invalid(name, str(e), where) from e
+    try:
+        return Filters(
+            channel=channel or None, source=source or None, author=author or None, tag=tag or None,
+            kind=kind or None, **dates,
+        )
+    except BadQueryError as e:
+        raise invalid("until" if "until" in str(e) else "kind", str(e), where) from e
 
 
 @router.get("/search", response_model=SearchOut)
 def search(
     library: LibraryDep, config: SettingsDep, who: CallerDep,
-    q: Annotated[str, Query(description="what to look for")],
-    k: Annotated[int, Query(description="number of results")] = 10,
-    channel: str | None = None, source: str | None = None, author: str | None = None, tag: str | None = None,
-    since: Annotated[str | None, Query(description="ISO 8601 date")] = None,
-    until: Annotated[str | None, Query(description="ISO 8601 date")] = None,
+    q: Question,
+    k: Annotated[int, Query(description="number of results", ge=1, le=100)] = 10,
+    channel: Facet = None, source: Facet = None, author: Facet = None, tag: Facet = None,
+    since: Date = None,
+    until: Annotated[DateText | None, Query(description="a date includes its whole day",
+                                            max_length=MAX_FILTER_CHARS)] = None,
     kind: Literal["thread", "resource"] | None = None,
     collapse: Annotated[bool, Query(description="one hit per thread or resource")] = True,
 ) -> SearchOut:
@@ -47,9 +63,9 @@ def search(
 @router.get("/experts", response_model=ExpertsOut)
 def experts(
     library: LibraryDep, config: SettingsDep, who: CallerDep,
-    q: Annotated[str, Query(description="the topic or question")],
-    k: Annotated[int, Query(description="number of members")] = 5,
-    channel: str | None = None, tag: str | None = None,
+    q: Question,
+    k: Annotated[int, Query(description="number of members", ge=1, le=100)] = 5,
+    channel: Facet = None, tag: Facet = None,
 ) -> ExpertsOut:
     """Members who know most about ``q``, with the threads where they helped."""
     found = library.experts(

@@ -4,6 +4,7 @@ to, and shared file reading."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,21 +82,41 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
+MAX_PROBLEMS_PER_FILE = 20
+"""Problems listed per file; the rest are counted (see :meth:`Report.close`)."""
+
+
 @dataclass
 class Report:
-    """Collects problems during an ingest; errors make the command exit non-zero."""
+    """Collects problems during an ingest; errors make the command exit non-zero. At most
+    :data:`MAX_PROBLEMS_PER_FILE` are listed per file, then one line counts the others."""
 
     problems: list[Problem] = field(default_factory=list)
+    _listed: Counter[str] = field(default_factory=Counter)
+    _unlisted: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def error(self, where: str, message: str) -> None:
         """Record an error (the offending record is skipped, the rest goes on)."""
-        self.problems.append(Problem(where, message, "error"))
-        log.debug("error %s: %s", where, message)
+        self._add(Problem(where, message, "error"))
 
     def warning(self, where: str, message: str) -> None:
         """Record a warning (the input was used, or skipped harmlessly)."""
-        self.problems.append(Problem(where, message, "warning"))
-        log.debug("warning %s: %s", where, message)
+        self._add(Problem(where, message, "warning"))
+
+    def _add(self, problem: Problem) -> None:
+        log.debug("%s %s: %s", problem.level, problem.where, problem.message)
+        file = problem.where.split(":", 1)[0]
+        if self._listed[file] >= MAX_PROBLEMS_PER_FILE:
+            self._unlisted[(file, problem.level)] += 1
+            return
+        self._listed[file] += 1
+        self.problems.append(problem)
+
+    def close(self) -> None:
+        """Add one line per file and level counting the problems that were not listed."""
+        for (file, level), count in sorted(self._unlisted.items()):
+            self.problems.append(Problem(file, f"{count} more {level}(s) in this file, not listed", level))  # type: ignore[arg-type]
+        self._unlisted.clear()
 
     @property
     def errors(self) -> list[Problem]:

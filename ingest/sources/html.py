@@ -4,32 +4,61 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
 from ingest.sources.base import Record, Report, SourceFile, read_text
 from ingest.sources.resource_meta import SIDECAR_SUFFIX, ResourceMeta, make_resource, parse_meta, sidecar_meta
 
 DROPPED = ("script", "style", "nav", "header", "footer", "noscript", "template", "form")
-BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd")
+HIDDEN = frozenset(("head", "title"))
+BLOCKS = frozenset((
+    "h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "div", "section",
+    "article", "main", "aside", "body", "html", "table", "tr", "ul", "ol", "dl", "figure", "figcaption", "address",
+    "details", "summary", "caption", "hr",
+))
+NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
 
 
 def html_to_markdown(soup: BeautifulSoup) -> str:
-    """Headings become ``#`` lines, list items ``-`` lines, other blocks paragraphs."""
-    body = soup.body or soup
+    """Every visible text of the page, in order, as Markdown paragraphs.
+
+    Text is cut into paragraphs wherever its enclosing block element changes (so text
+    directly inside ``<div>`` or ``<body>`` beside a ``<p>`` is its own paragraph) and at
+    ``<br>``. Headings become ``#`` lines and list items ``-`` lines.
+    """
     lines: list[str] = []
-    for element in body.find_all(BLOCKS):
-        if element.find_parent(BLOCKS):
-            continue  # nested block (e.g. <p> in <li>): its text is in the parent's
-        text = " ".join(element.get_text(" ", strip=True).split())
-        if not text:
+    block: Tag | None = None
+    pieces: list[str] = []
+
+    def flush() -> None:
+        text = " ".join("".join(pieces).split())
+        if text:
+            lines.append(_markdown_line(block, text))
+        pieces.clear()
+
+    for node in (soup.body or soup).descendants:
+        if isinstance(node, Tag):
+            if node.name == "br":
+                flush()
             continue
-        if element.name[0] == "h":
-            lines.append("#" * int(element.name[1]) + " " + text)
-        elif element.name == "li":
-            lines.append("- " + text)
-        else:
-            lines.append(text)
+        if not isinstance(node, NavigableString) or isinstance(node, NOT_TEXT):
+            continue
+        if any(p.name in HIDDEN for p in node.parents):
+            continue
+        owner = next((p for p in node.parents if p.name in BLOCKS), None)
+        if owner is not block:
+            flush()
+            block = owner
+        pieces.append(str(node))
+    flush()
     return "\n\n".join(lines) + "\n"
+
+
+def _markdown_line(block: Tag | None, text: str) -> str:
+    name = block.name if block is not None else ""
+    if len(name) == 2 and name[0] == "h" and name[1].isdigit():
+        return "#" * int(name[1]) + " " + text
+    return "- " + text if name == "li" else text
 
 
 def meta_from_head(soup: BeautifulSoup) -> dict[str, object]:

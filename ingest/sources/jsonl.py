@@ -16,6 +16,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 def read_jsonl(source: SourceFile, model: type[ModelT], report: Report) -> Iterator[tuple[int, ModelT]]:
     """Yield (line number, parsed object); bad lines are reported as ``file:line: reason``."""
     text = read_text(source, report)
+    if "\x00" in text[:65536]:
+        report.error(source.rel, "binary data, not JSON Lines; skipped")
+        return
     if not text.strip():
         report.warning(source.rel, "empty file")
         return

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import DependencyError, PdfReadError
 
 from ingest.sources.base import Record, Report, SourceFile
 from ingest.sources.resource_meta import make_resource, sidecar_meta
@@ -39,13 +39,19 @@ class PdfLoader:
             return
         try:
             reader = PdfReader(source.path)
+            if reader.is_encrypted and not reader.decrypt(""):
+                report.error(source.rel, "encrypted PDF that needs a password; skipped")
+                return
             pages = [tidy(page.extract_text() or "") for page in reader.pages]
             title = (reader.metadata.title if reader.metadata else None) or None
-        except (PdfReadError, OSError, ValueError, KeyError) as e:
-            report.error(source.rel, f"unreadable PDF ({e})")
+        except (PdfReadError, OSError, ValueError, KeyError, DependencyError) as e:
+            report.error(source.rel, f"unreadable PDF ({type(e).__name__}: {e}); skipped")
             return
         text = "\n\n".join(p for p in pages if p)
         if not text.strip():
-            report.warning(source.rel, "PDF has no extractable text (scanned?)")
+            report.error(source.rel, "PDF has no text layer (scanned?); skipped")
             return
+        blank = [str(n) for n, page in enumerate(pages, start=1) if not page]
+        if blank:
+            report.warning(source.rel, f"page(s) {', '.join(blank[:20])} have no text layer (scanned?); left out")
         yield make_resource(source, text + "\n", meta, "text", title)

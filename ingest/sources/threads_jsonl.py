@@ -81,4 +81,10 @@ class ThreadsLoader:
     def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
         """See :class:`ingest.sources.base.SourceLoader`."""
         for number, raw in read_jsonl(source, ThreadIn, report):
-            yield to_thread(raw, "native", f"{source.rel}:{number}")
+            where = f"{source.rel}:{number}"
+            posts = {p.id for p in raw.posts}
+            for post in raw.posts:
+                if post.reply_to is not None and post.reply_to not in posts:
+                    report.warning(where, f"post {post.id!r} replies to {post.reply_to!r}, "
+                                          "which is not a post of this thread; kept as is")
+            yield to_thread(raw, "native", where)

@@ -10,6 +10,7 @@ from typing import Any
 from retrieval.backends.options import Fts5Options, options_of
 from retrieval.backends.sqlite_catalog import SqliteCatalog
 from retrieval.backends.sqlite_sql import chunk_filter_sql
+from retrieval.cjk import spaced
 from retrieval.errors import ConfigError
 from retrieval.filters import Filters
 from retrieval.storage import Catalog, CatalogBuilder, Place, Scored
@@ -78,7 +79,8 @@ class Fts5Index:
                 self._df.clear()
             try:
                 sql = "SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?"
-                self._df[word] = int(self.db.execute(sql, (f'"{word}"',)).fetchone()[0])
+                phrase = '"' + " ".join(spaced(word).split()) + '"'  # a CJK pair is two tokens here
+                self._df[word] = int(self.db.execute(sql, (phrase,)).fetchone()[0])
             except sqlite3.OperationalError:
                 self._df[word] = 0
         return self._df[word]
@@ -96,7 +98,8 @@ class Fts5Builder:
         self.db.execute(FTS_SCHEMA)
 
     def add(self, entries: Sequence[ChunkEntry]) -> None:
-        self.db.executemany("INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)", [(e.id, e.text) for e in entries])
+        self.db.executemany("INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)",
+                            [(e.id, spaced(e.text)) for e in entries])  # CJK characters as tokens
 
     def remove(self, ids: Sequence[int]) -> None:
         self.db.executemany("DELETE FROM chunk_fts WHERE rowid=?", [(int(i),) for i in ids])

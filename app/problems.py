@@ -1,0 +1,112 @@
+"""The HTTP edge's error story: domain errors and bad requests become JSON that matches the
+declared schema, and an unexpected failure becomes a plain 500 that keeps the connection.
+
+Every 4xx/5xx body is ``{"detail": ...}``: a list of ``{loc, msg, type}`` for 422 (as
+FastAPI's own validation errors), one line of text otherwise. Nothing a caller sent (a
+question, a filter value) is echoed in a 422 or written to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from retrieval.errors import BadQueryError, IndexStateError, NotFoundError, TownsquareError
+
+log = logging.getLogger(__name__)
+
+STATUS = {NotFoundError: 404, BadQueryError: 422, IndexStateError: 503}
+
+
+class ErrorOut(BaseModel):
+    """A refused or failed request: one line saying why."""
+
+    detail: str
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("A request body that is not JSON"),
+    401: _error("Unknown API key, or the endpoint needs one"),
+    413: _error("Request body too large"),
+    429: _error("Too many requests: retry after the Retry-After header's seconds"),
+    431: _error("Request headers too large or too many"),
+    503: _error("Overloaded or no index: retry after the Retry-After header's seconds"),
+}
+"""Statuses any endpoint may answer (added to every route)."""
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("Not found, or not visible to the caller")}
+
+
+def invalid(field: str, message: str, where: str = "query") -> RequestValidationError:
+    """A 422 naming ``field`` (``where`` is query, body or path), shaped like FastAPI's own."""
+    return RequestValidationError([{"loc": [where, field], "msg": message, "type": "value_error"}])
+
+
+def _clean(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without the offending input (it may be huge, private or not JSON-safe)."""
+    out = []
+    for error in errors:
+        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        msg = str(error.get("msg", "invalid value")).encode("utf-8", "replace").decode("utf-8")
+        out.append({"loc": loc, "msg": msg, "type": str(error.get("type", "value_error"))})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the error handlers and the last-resort 500 middleware on ``app``."""
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _clean(error.errors())})
+
+    @app.exception_handler(TownsquareError)
+    async def townsquare_error(request: Request, error: TownsquareError) -> JSONResponse:
+        status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
+        if status == 422:
+            return JSONResponse(status_code=422, content={"detail": _clean([{"loc": ["query"], "msg": str(error)}])})
+        headers = {"Retry-After": "5"} if status == 503 else None
+        return JSONResponse(status_code=status, content={"detail": str(error)}, headers=headers)
+
+    app.add_middleware(CatchAll)
+
+
+class CatchAll:
+    """ASGI middleware: an unexpected exception becomes a JSON 500 (the connection stays
+    usable) and is logged by type and stack frames (file, line, function) only: its message,
+    and any source line, may quote the caller's input."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as e:  # noqa: BLE001 - the last line of defence
+            stack = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                for f in reversed(traceback.extract_tb(e.__traceback__)))
+            log.error("500 on %s %s: %s at %s", scope.get("method"), scope.get("path"), type(e).__name__, stack)
+            if not started:
+                response = JSONResponse(status_code=500, content={"detail": "internal error (logged on the server)"})
+                await response(scope, receive, send)

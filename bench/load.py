@@ -1,0 +1,163 @@
+"""Load: many concurrent clients against ``/search`` and ``/ask`` over loopback (issue 10).
+
+1. An index of about ``--chunks`` chunks (default 10k): the sample community ingested with the
+   real pipeline, then grown by replicas with noisy vectors (``bench/latency.py``'s ``grow``).
+2. ``townsquare serve`` on it in a subprocess, rate limits off (``TOWNSQUARE_RATE_LIMIT__*=0``).
+3. ``--clients`` closed-loop clients (asyncio + httpx in this process) each send requests one
+   after another for ``--seconds``: ``/ask`` with probability ``--ask-share``, else ``/search``
+   (k=10), with questions drawn from the sample threads' titles and first posts.
+4. Reported: requests/s, p50/p95/p99 per endpoint and overall, errors by status (a 503 from the
+   server's load gate counts as an error), and the server's resident and peak memory.
+
+    .venv/bin/python bench/load.py [--chunks 10000] [--clients 50] [--seconds 60] [--ask-share 0.5]
+                                   [--section load] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: the repository, not bench/, goes first on the path
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench.common import REPO, section_header, table, write_section  # noqa: E402
+from bench.latency import Server, grow, memory_mb, percentile  # noqa: E402
+
+SAMPLE = REPO / "corpus" / "sample"
+BASE = REPO / "var" / "bench-load-base"
+
+
+def sample_questions() -> list[str]:
+    """Thread titles and first posts of the sample community (what members would ask)."""
+    questions = []
+    for path in sorted(SAMPLE.rglob("*.jsonl")):
+        if path.name == "members.jsonl":
+            continue
+        for line in path.read_text().splitlines():
+            thread = json.loads(line)
+            questions.append(thread["title"])
+            questions.append(" ".join(thread["posts"][0]["text"].split()[:40]))
+    return questions
+
+
+def build_index(chunks: int, out: Path) -> Path:
+    """The sample ingested once (kept under var/), grown to about ``chunks`` chunks at ``out``."""
+    from ingest.pipeline import ingest
+    from retrieval.embedding import load_embedder
+    from retrieval.index import IndexDir
+
+    summary = ingest([SAMPLE], IndexDir(BASE), load_embedder())
+    if summary.errors:
+        raise SystemExit(f"ingest of {SAMPLE} failed: {[str(p) for p in summary.problems[:5]]}")
+    grow(BASE, chunks, out, noise=0.01)
+    return out
+
+
+async def client(url: str, questions: list[str], share: float, until: float, seed: int,
+                 results: list[tuple[str, float, int]]) -> None:
+    """One closed-loop client: a request, its answer, the next request, until ``until``."""
+    import httpx
+
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+        while time.perf_counter() < until:
+            question = rng.choice(questions)
+            ask = rng.random() < share
+            start = time.perf_counter()
+            try:
+                if ask:
+                    response = await http.post("/ask", json={"question": question})
+                else:
+                    response = await http.get("/search", params={"q": question, "k": 10})
+                status = response.status_code
+            except httpx.HTTPError:
+                status = 0
+            results.append(("/ask" if ask else "/search", (time.perf_counter() - start) * 1000, status))
+
+
+async def run_load(url: str, questions: list[str], clients: int, seconds: float, share: float
+                   ) -> tuple[list[tuple[str, float, int]], float]:
+    """All clients at once; returns (endpoint, ms, status) per request and the wall time."""
+    results: list[tuple[str, float, int]] = []
+    start = time.perf_counter()
+    until = start + seconds
+    await asyncio.gather(*(client(url, questions, share, until, n, results) for n in range(clients)))
+    return results, time.perf_counter() - start
+
+
+def summarise(results: list[tuple[str, float, int]], wall: float) -> list[tuple[object, ...]]:
+    """Rows: endpoint, requests, req/s, p50, p95, p99 (ms, successful requests), errors."""
+    rows = []
+    for name in ("/search", "/ask", "all"):
+        mine = [r for r in results if name in ("all", r[0])]
+        ok = [ms for _, ms, status in mine if status == 200]
+        errors = Counter(status for _, _, status in mine if status != 200)
+        rows.append((name, len(mine), round(len(mine) / wall, 1), round(percentile(ok, 50)),
+                     round(percentile(ok, 95)), round(percentile(ok, 99)),
+                     ", ".join(f"{n}x {s or 'no answer'}" for s, n in sorted(errors.items())) or "0"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build (or reuse) the index, serve it, load it, write the section."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--ask-share", type=float, default=0.5)
+    parser.add_argument("--section", default="load")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    questions = sample_questions()
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        index = build_index(args.chunks, Path(tmp) / "index")
+        env = {"TOWNSQUARE_RATE_LIMIT__PER_MINUTE": "0", "TOWNSQUARE_RATE_LIMIT__PER_MINUTE_KEY": "0"}
+        with Server(index, Path(tmp) / "server.log", env) as server:
+            server.wait_ready()
+            asyncio.run(run_load(server.url, questions, 4, 5.0, args.ask_share))  # warm-up
+            results, wall = asyncio.run(run_load(server.url, questions, args.clients, args.seconds, args.ask_share))
+            rss, peak = memory_mb(server.proc.pid)  # type: ignore[union-attr]
+    rows = summarise(results, wall)
+    body = report(args, rows, rss, peak, wall)
+    print(body)
+    if not args.no_write:
+        write_section(args.section, body)
+
+
+def verdict(rows: list[tuple[object, ...]]) -> str:
+    """Whether the ``all`` row meets the targets, in words."""
+    _, _, rate, _, _, p99, errors = rows[-1]
+    met = float(rate) >= 40 and float(p99) <= 2000 and errors == "0"  # type: ignore[arg-type]
+    return f"{rate} requests/s, p99 {p99} ms, errors {errors}: " + ("targets met" if met else "targets NOT met")
+
+
+def report(args: argparse.Namespace, rows: list[tuple[object, ...]], rss: float, peak: float, wall: float) -> str:
+    """The Markdown section."""
+    command = (f".venv/bin/python bench/load.py --chunks {args.chunks} --clients {args.clients} "
+               f"--seconds {args.seconds:g} --ask-share {args.ask_share:g}")
+    lines = [
+        section_header("Load: concurrent clients on /search and /ask", command),
+        f"{args.clients} closed-loop clients on loopback for {wall:.0f} s against an index of about "
+        f"{args.chunks:,} chunks (the sample community grown by noisy replicas); `/ask` share "
+        f"{args.ask_share:.0%}; questions are sample thread titles and first posts, so repeats are "
+        "common (as with real traffic, the query-embedding cache helps). Latencies of successful "
+        "requests, in ms; a 503 from the load gate counts as an error. The clients run on the same "
+        "2 cores as the server.\n",
+        table(["endpoint", "requests", "req/s", "p50", "p95", "p99", "errors"], rows),
+        f"\nServer memory: {rss:.0f} MB resident at the end, {peak:.0f} MB peak.",
+        f"\nTargets of issue 10 (a quiet machine, 10k chunks, 50 clients): >= 40 requests/s, p99 <= 2,000 ms, "
+        f"0 errors. This run: {verdict(rows)}.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
