@@ -102,8 +102,9 @@ class Catalog(Protocol):
         ...
 
     def facets(self, groups: Groups) -> dict[str, list[tuple[str, int]]]:
-        """``channels`` and ``tags`` of visible documents with document counts, most used
-        first, then by value (empty channels are left out)."""
+        """``channels``, ``tags`` and ``sources`` (the platform a document came from: native,
+        slack, discourse, mail, ...) of visible documents with document counts, most used first,
+        then by value (empty channels are left out)."""
         ...
 
     def post_documents(self, post_ids: Collection[str]) -> dict[str, str]:

@@ -39,10 +39,12 @@ class Filters:
     since: date | None = None
     until: date | None = None
     kind: str = ""
+    source: str = ""
 
     def as_params(self) -> dict[str, str]:
         """Query parameters (or /ask filter fields) for the set filters; ``until`` is inclusive."""
-        params = {"channel": self.channel, "author": self.author, "tag": self.tag, "kind": self.kind}
+        params = {"channel": self.channel, "author": self.author, "tag": self.tag, "kind": self.kind,
+                  "source": self.source}
         if self.since:
             params["since"] = self.since.isoformat()
         if self.until:

@@ -34,7 +34,7 @@ def connection() -> Client:
 
 
 def filters(client: Client) -> Filters:
-    """Filter widgets (channel, author, tag, dates, kind) with options from the API."""
+    """Filter widgets (channel, author, tag, dates, kind, source) with options from the API."""
     facets = cached.overview(client)["facets"]
     names = cached.member_names(client)
     bar = st.sidebar
@@ -49,4 +49,6 @@ def filters(client: Client) -> Filters:
     until = bar.date_input("Until", value=None, key="f_until", format="YYYY-MM-DD")
     kind = bar.radio("Kind", [ANY, "thread", "resource"], key="f_kind", horizontal=True,
                      format_func=lambda v: {"": "all", "thread": "threads", "resource": "resources"}[v])
-    return Filters(channel, author, tag, since, until, kind)  # type: ignore[arg-type]
+    source = bar.selectbox("Source", [ANY, *(s["value"] for s in facets.get("sources", []))], key="f_source",
+                           format_func=lambda v: v or "Any source")
+    return Filters(channel, author, tag, since, until, kind, source)  # type: ignore[arg-type]

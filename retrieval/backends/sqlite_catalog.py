@@ -178,7 +178,11 @@ class SqliteCatalog:
         tags = self._run(
             f"SELECT t.tag, count(*) AS n FROM doc_tags t JOIN documents d ON d.id = t.doc_id WHERE {condition} "
             "GROUP BY t.tag ORDER BY n DESC, t.tag", params)
-        return {"channels": [(r[0], r[1]) for r in channels], "tags": [(r[0], r[1]) for r in tags]}
+        sources = self._run(
+            f"SELECT d.source, count(*) AS n FROM documents d WHERE d.source != '' AND {condition} "
+            "GROUP BY d.source ORDER BY n DESC, d.source", params)
+        return {"channels": [(r[0], r[1]) for r in channels], "tags": [(r[0], r[1]) for r in tags],
+                "sources": [(r[0], r[1]) for r in sources]}
 
     def post_documents(self, post_ids: Collection[str]) -> dict[str, str]:
         rows = batched(self.connection, "SELECT id, doc_id FROM posts WHERE id IN ({marks})", post_ids)

@@ -36,7 +36,7 @@ def test_empty_catalog(empty: Snapshot) -> None:
     assert empty.catalog.select_chunks(Filters(), ()) is None
     assert empty.catalog.chunks([1, 2], ()) == {}
     assert empty.catalog.list_documents("thread", ("mentors",)) == []
-    assert empty.catalog.facets(()) == {"channels": [], "tags": []}
+    assert empty.catalog.facets(()) == {"channels": [], "tags": [], "sources": []}
 
 
 @pytest.mark.parametrize("groups", GROUP_SETS)
@@ -64,6 +64,7 @@ def test_every_read_applies_the_visibility_rule(world: Snapshot, groups: tuple[s
     assert {value for value, _ in catalog.facets(groups)["channels"]} == channels
     tags = {t for d in DOCUMENTS if d.id in visible for t in d.tags}
     assert {value for value, _ in catalog.facets(groups)["tags"]} == tags
+    assert {value for value, _ in catalog.facets(groups)["sources"]} == {d.source for d in DOCUMENTS if d.id in visible}
 
 
 def test_records_read_back_as_written(world: Snapshot) -> None:
