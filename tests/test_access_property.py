@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from app.keys import KeyStore
 from app.main import create_app
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 from ingest.pipeline import ingest
 from retrieval.content import list_members
 from retrieval.embedding import SentenceTransformerEmbedder
@@ -35,6 +35,9 @@ from tests.community import GROUPS, TOPICS, VISIBILITIES, Community, write_commu
 pytestmark = pytest.mark.integration
 CALLER_GROUPS = [tuple(c) for n in range(len(GROUPS) + 2) for c in itertools.combinations((*GROUPS, "delta"), n)]
 NONCE = re.compile(r"nonce\d+")
+
+NO_RATE_LIMIT = RateLimit(per_minute=0, per_minute_key=0)
+"""These tests make many requests from one address: the rate limit has its own tests."""
 
 
 class World:
@@ -58,7 +61,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransforme
             for n, (g, role) in enumerate(itertools.product(CALLER_GROUPS, ("member", "facilitator")))}
     catalog = IndexDir(root / "index").open().catalog
     chunks = {doc: len(ids) for doc, ids in catalog.chunk_ids([d.id for d in community.docs], GROUPS).items()}
-    with TestClient(create_app(Settings(index_dir=root / "index"))) as client:
+    with TestClient(create_app(Settings(index_dir=root / "index", rate_limit=NO_RATE_LIMIT))) as client:
         yield World(client, community, keys, chunks)
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app.activity import ActivityLog
 from app.keys import KeyStore
 from app.main import create_app
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 from retrieval.index import IndexDir
 
 pytestmark = pytest.mark.integration
@@ -21,6 +21,9 @@ QUESTIONS = {
     "hosts": "Which rooftop insurance covers a garden party with goats?",
     None: "Can I paint my hive with beetroot juice?",
 }
+
+NO_RATE_LIMIT = RateLimit(per_minute=0, per_minute_key=0)
+"""These tests make many requests from one address: the rate limit has its own tests."""
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def keys_and_client(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFac
         "mem-mentors": store.add("mem-mentors", ["mentors"], "member"),
         "mem-hosts": store.add("mem-hosts", ["hosts"], "member"),
     }
-    with TestClient(create_app(Settings(index_dir=root))) as client:
+    with TestClient(create_app(Settings(index_dir=root, rate_limit=NO_RATE_LIMIT))) as client:
         yield keys, client
 
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 from ingest.pipeline import ingest
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.index import IndexDir
@@ -21,6 +21,9 @@ KEYS = {
     "facilitator-of-mentors": {"groups": ["mentors"], "role": "facilitator", "name": "fm"},
 }
 
+NO_RATE_LIMIT = RateLimit(per_minute=0, per_minute_key=0)
+"""These tests make many requests from one address: the rate limit has its own tests."""
+
 
 def test_counts_members_and_ingest_report_follow_the_caller(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
@@ -31,7 +34,8 @@ def test_counts_members_and_ingest_report_follow_the_caller(
                               visibility=["mentors"], authors=["m07", "m01"]) + "\n")
     (corpus / "broken.jsonl").write_text("{not json\n")
     ingest([corpus], IndexDir(tmp_path / "index"), embedder)
-    with TestClient(create_app(Settings(index_dir=tmp_path / "index", api_keys=KEYS))) as client:
+    settings = Settings(index_dir=tmp_path / "index", api_keys=KEYS, rate_limit=NO_RATE_LIMIT)
+    with TestClient(create_app(settings)) as client:
         views = {
             who: client.get("/stats", headers={"X-API-Key": key} if key else {}).json()
             for who, key in (("anonymous", None), ("member", "member-of-mentors"),
