@@ -1,4 +1,4 @@
-"""The ``townsquare`` command: ingest, stats, search, ask, experts, serve."""
+"""The ``townsquare`` command: ingest, stats, search, ask, experts, serve, eval."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.eval_cli import eval_app
 from app.settings import Settings, get_settings
 from retrieval.errors import TownsquareError
 
@@ -20,6 +21,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+cli.add_typer(eval_app, name="eval")
 console = Console()
 err = Console(stderr=True)
 
