@@ -162,12 +162,19 @@ class Fts5Index:
 
     def selective(self, words: list[str]) -> list[str]:
         """``words`` without the very common ones (see :class:`Fts5Options`), keeping the
-        rarest one if all are common."""
+        rarest one if all are common; then, for long questions, only the ``max_terms`` rarest
+        words found in the index (in their original order): a 600-character question would
+        otherwise walk sixty posting lists for words that barely move BM25."""
         limit = max(self.options.common_share * self.count(), self.options.common_min_chunks)
-        if len(words) < 2 or self.count() <= limit:
+        small = self.count() <= limit
+        if len(words) < 2 or (small and len(words) <= self.options.max_terms):
             return words
         frequency = {w: self.document_frequency(w) for w in words}
-        return [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)]
+        kept = words if small else [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)]
+        if len(kept) <= self.options.max_terms:
+            return kept
+        rarest = sorted((w for w in kept if frequency[w] > 0), key=frequency.__getitem__)[: self.options.max_terms]
+        return [w for w in kept if w in set(rarest)]
 
     def document_frequency(self, word: str) -> int:
         if word not in self._df:

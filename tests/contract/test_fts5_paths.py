@@ -67,3 +67,18 @@ def test_contains_is_exact_membership() -> None:
     allowed = np.array([3, 9, 2**62], dtype=np.int64)
     assert fts5.contains(allowed, [2**62, 4, 3, 10**18]).tolist() == [True, False, True, False]
     assert fts5.contains(np.array([], dtype=np.int64), [1]).tolist() == [False]
+
+
+def test_long_questions_keep_only_the_rarest_words(world: Snapshot) -> None:
+    if not isinstance(world.lexical, fts5.Fts5Index):
+        pytest.skip("FTS5 backend only")
+    from retrieval.backends.options import Fts5Options
+
+    capped = fts5.Fts5Index(world.lexical.catalog, Fts5Options(max_terms=2))
+    words = ["hive", "quarry", "zeppelin", "varroa", "lease"]
+    kept = capped.selective(words)
+    df = {w: world.lexical.document_frequency(w) for w in words}
+    assert len(kept) == 2 and "zeppelin" not in kept  # absent words never take a place
+    assert max(df[w] for w in kept) <= min(df[w] for w in words if w not in kept and df[w] > 0)
+    assert kept == [w for w in words if w in kept]  # original order
+    assert capped.selective(["hive", "quarry"]) == ["hive", "quarry"]
