@@ -170,7 +170,9 @@ class Fts5Index:
         if len(words) < 2 or (small and len(words) <= self.options.max_terms):
             return words
         frequency = {w: self.document_frequency(w) for w in words}
-        kept = words if small else [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)]
+        kept = words if small else (
+            [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)]
+        )
         if len(kept) <= self.options.max_terms:
             return kept
         rarest = sorted((w for w in kept if frequency[w] > 0), key=frequency.__getitem__)[: self.options.max_terms]
