@@ -235,7 +235,8 @@ def report(rows: list[tuple[object, ...]], args: argparse.Namespace, texts: dict
         "",
         f"- worst shipped/none ratio of total time: **{worst:.2f}x**, worst median per-query ratio "
         f"**{worst_each:.2f}x** (target <= 1.5x, judged on the per-query ratio: {verdict}). On this machine "
-        "(load average ~20 on 2 cores) a single timing is mostly scheduler noise (the same query takes 3 ms or 30 ms from one call to the next), "
+        "(load average ~20 on 2 cores) a single timing is mostly scheduler noise (the same query takes 3 ms or "
+        "30 ms from one call to the next), "
         "so the p50s of each column can land in different modes and a few preempted calls swing the totals; the "
         "per-query ratios, taken back to back, are the robust figure.",
         "- long questions: the FTS5 query keeps the 16 rarest indexed words (`Fts5Options.max_terms`); compare "
