@@ -154,9 +154,13 @@ def child(system: str, folder: Path, times: int, queries_cap: int, out: Path) ->
     }))
 
 
-def run_child(system: str, folder: Path, times: int = 1, queries_cap: int = 0) -> dict[str, Any] | None:
-    """One child run; None (and the error printed) if it failed."""
+def run_child(system: str, folder: Path, times: int = 1, queries_cap: int = 0, reuse: bool = False,
+              ) -> dict[str, Any] | None:
+    """One child run; None (and the error printed) if it failed. ``reuse``: a result file this
+    script wrote earlier for the same run is read instead (same units, queries and cache)."""
     out = folder / f"result-{system}-x{times}.json"
+    if reuse and out.exists():
+        return dict(json.loads(out.read_text()))
     command = [sys.executable, __file__, "--child", system, str(folder), str(times), str(queries_cap), str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -201,7 +205,7 @@ def verdict(dataset: str, by_system: dict[str, dict[str, Any]]) -> str:
     state = "meets" if diff >= 0.02 else ("ties or leads, short of +0.02" if diff >= 0 else "MISSES")
     return (f"- {dataset}: hybrid {ours['means']['nDCG@10']:.3f} vs best peer {best} "
             f"{peers[best]['means']['nDCG@10']:.3f}: **{diff:+.3f}** nDCG@10 (target >= +0.02: {state}; "
-            f"{test.better} queries better, {test.worse} worse, paired randomisation p = {test.p:.3f})")
+            f"{test.wins} queries better, {test.losses} worse, paired randomisation p = {test.p_value:.3f})")
 
 
 def ingest_race(folder: Path, n: int) -> dict[str, float]:
@@ -254,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ingest-docs", type=int, default=0, help="SemEval documents in the ingest race (0: skip)")
     parser.add_argument("--max-queries", type=int, default=0, help="queries per dataset (0: all)")
     parser.add_argument("--semeval-questions", type=int, default=0, help="SemEval questions pooled (0: all)")
+    parser.add_argument("--size-systems", default="", help="systems of the size runs (default: --systems)")
+    parser.add_argument("--reuse", action="store_true", help="reuse result files of an earlier run")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     data = data_dir(args.data)
@@ -267,14 +273,16 @@ def main(argv: list[str] | None = None) -> None:
         qrels = json.loads((folder / "task.json").read_text())["qrels"]
         record["quality"][dataset] = {}
         for system in systems:
-            result = run_child(system, folder)
+            result = run_child(system, folder, reuse=args.reuse)
             if result is not None:
                 record["quality"][dataset][system] = {**result, **score(result, qrels), "run": None}
+                if dataset == "semeval2015" and args.sizes:  # the x1 point of the size plots
+                    record["sizes"].setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
                 print(dataset, system, record["quality"][dataset][system]["means"], flush=True)
-    for times in (int(x) for x in args.sizes.split(",") if x):
+    for times in (int(x) for x in args.sizes.split(",") if x and x != "1"):
         folder = prepare(data, "semeval2015", args.max_queries, args.semeval_questions)
-        for system in systems:
-            result = run_child(system, folder, times, args.size_queries)
+        for system in (args.size_systems or args.systems).split(","):
+            result = run_child(system, folder, times, args.size_queries, reuse=args.reuse)
             if result is not None:
                 record["sizes"].setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
                 print("size", times, system, result["units"], result["p50_ms"], result["peak_mb"], flush=True)
