@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -146,7 +145,9 @@ def child(system: str, folder: Path, times: int, queries_cap: int, out: Path) ->
         start = time.perf_counter()
         run[query_id] = engine.search(text, DEPTH)
         times_ms.append((time.perf_counter() - start) * 1000)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM belongs to this process image (ru_maxrss would carry the parent's peak over fork + exec)
+    status = Path("/proc/self/status").read_text()
+    peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
     out.write_text(json.dumps({
         "system": system, "units": len(task["units"]), "build_s": build_s, "peak_mb": peak,
         "p50_ms": float(np.percentile(times_ms, 50)), "p95_ms": float(np.percentile(times_ms, 95)),
@@ -184,9 +185,9 @@ def quality_section(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     lines = []
     for dataset, by_system in results.items():
         rows = [(s, r["units"], *(r["means"][m] for m in ("nDCG@10", "MRR@10", "Recall@100")), r["build_s"],
-                 r["p50_ms"], r["p95_ms"], r["peak_mb"]) for s, r in by_system.items()]
+                 r["p50_ms"], r["p95_ms"]) for s, r in by_system.items()]
         lines += [f"### {dataset}", "", table(["system", "units", "nDCG@10", "MRR@10", "Recall@100", "build s",
-                                               "query p50 ms", "query p95 ms", "peak MB"], rows), ""]
+                                               "query p50 ms", "query p95 ms"], rows), ""]
         lines.append(verdict(dataset, by_system))
         lines.append("")
     return lines
@@ -276,7 +277,8 @@ def main(argv: list[str] | None = None) -> None:
             result = run_child(system, folder, reuse=args.reuse)
             if result is not None:
                 record["quality"][dataset][system] = {**result, **score(result, qrels), "run": None}
-                if dataset == "semeval2015" and args.sizes:  # the x1 point of the size plots
+                size_systems = (args.size_systems or args.systems).split(",")
+                if dataset == "semeval2015" and args.sizes and system in size_systems:  # x1 of the size plots
                     record["sizes"].setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
                 print(dataset, system, record["quality"][dataset][system]["means"], flush=True)
     for times in (int(x) for x in args.sizes.split(",") if x and x != "1"):

@@ -20,7 +20,7 @@ METHOD = (
     "Each (system, dataset) runs in a fresh child process: build s = index build from the cached "
     "vectors (Townsquare: the whole ingest pipeline); query latency = in process, one query at a "
     "time, query vector from the cache for every system (the model's encode, the same for all, is "
-    "left out); peak MB = the child's peak resident memory, imports included."
+    "left out); peak MB (size runs) = the child's peak resident memory (`VmHWM`), imports included."
 )
 
 
@@ -36,7 +36,8 @@ def report_text(record: dict[str, Any], header: str, quality_lines: list[str]) -
         "![quality](plots/quality.png)",
         "![latency vs corpus size](plots/latency_vs_size.png)",
         "![memory vs corpus size](plots/memory_vs_size.png)",
-        "![ingest throughput](plots/ingest_throughput.png)",
+        "![index build seconds](plots/build_seconds.png)",
+        "![query latency per dataset](plots/query_latency.png)",
         "",
     ]
     return "\n".join(lines)

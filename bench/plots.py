@@ -16,23 +16,36 @@ from bench.common import CACHE_DIR, REPO  # noqa: E402
 RESULTS = CACHE_DIR / "peers" / "results.json"
 OUT = REPO / "docs" / "plots"
 FILES = {"quality": "quality.png", "latency": "latency_vs_size.png", "memory": "memory_vs_size.png",
-         "ingest": "ingest_throughput.png"}
+         "ingest": "ingest_throughput.png", "build": "build_seconds.png", "query": "query_latency.png"}
 
 
-def quality(plt: Any, record: dict[str, Any]) -> None:
+def bars(plt: Any, record: dict[str, Any], value: Any, label: str, name: str, title: str, log: bool = False) -> None:
+    """One group of bars per dataset, one bar per system, of ``value(result)``."""
     datasets = list(record["quality"])
     systems = sorted({s for d in datasets for s in record["quality"][d]})
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / max(1, len(systems))
     for i, system in enumerate(systems):
-        values = [record["quality"][d].get(system, {}).get("means", {}).get("nDCG@10", 0.0) for d in datasets]
+        values = [value(record["quality"][d][system]) if system in record["quality"][d] else 0.0 for d in datasets]
         ax.bar([x + i * width for x in range(len(datasets))], values, width, label=system)
     ax.set_xticks([x + width * (len(systems) - 1) / 2 for x in range(len(datasets))], datasets)
-    ax.set_ylabel("nDCG@10")
-    ax.set_ylim(0, 1)
-    ax.set_title("Retrieval quality per system and dataset (same texts, same MiniLM vectors)")
+    ax.set_ylabel(label)
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(0, 1)
+    ax.set_title(title)
     ax.legend(fontsize=7, ncol=4, loc="lower center")
-    save(plt, fig, "quality")
+    save(plt, fig, name)
+
+
+def quality(plt: Any, record: dict[str, Any]) -> None:
+    bars(plt, record, lambda r: r["means"]["nDCG@10"], "nDCG@10", "quality",
+         "Retrieval quality per system and dataset (same texts, same MiniLM vectors)")
+    bars(plt, record, lambda r: r["build_s"], "index build seconds (log)", "build",
+         "Index build from cached vectors (Townsquare: whole ingest pipeline)", log=True)
+    bars(plt, record, lambda r: r["p50_ms"], "query p50 ms, in process (log)", "query",
+         "Query latency per system and dataset (query vector from the cache)", log=True)
 
 
 def per_size(plt: Any, record: dict[str, Any], key: str, label: str, name: str, title: str) -> None:
