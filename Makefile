@@ -6,7 +6,7 @@ INDEX ?= var/sample-index
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser index run test lint bench clean
+.PHONY: setup browser index run test lint bench bench-setup bench-peers clean
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,15 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/quality.py
 	$(PY) bench/latency.py
+
+# Peers (txtai, LangChain, bm25s) and plots: their own dependency group, never needed by
+# the product or `make test`.
+bench-setup: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+
+bench-peers: bench-setup
+	$(PY) bench/peers.py --sizes 1,5,15 --ingest-docs 300
+	$(PY) bench/plots.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -32,6 +32,8 @@ class Fts5Options:
 
     common_share: float = 0.05
     common_min_chunks: int = 2000
+    max_terms: int = 16
+    """At most this many query words (the rarest) go into the MATCH."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,312 @@
+"""Townsquare side by side with txtai, LangChain and bm25s (issue 11, parts 1-2).
+
+Datasets (read from ``../shared/data`` at run time): StackFAQ at thread and answer level
+(as in ``bench/quality.py``) and the SemEval-2015 Qatar Living pooled retrieval set (each
+comment a document, each question title + body a query, graded 2/1/0).
+
+1. Prepare (this process): each dataset goes through Townsquare's real ingest once; its chunk
+   texts and their document ids are the *units* every system indexes; every unit and query
+   is embedded once (all-MiniLM-L6-v2 from the product's model path) into the disk cache
+   ``var/bench-cache`` that all systems read.
+2. Run: each (system, dataset, size) in a fresh child process (``--child``): build seconds,
+   per-query search latency in process (query vectors come from the cache for every system),
+   peak resident memory of the child (imports included), and the top 100 documents per query.
+3. Score with ``retrieval.evaluation`` (ir_measures / trec_eval): nDCG@10, MRR@10, Recall@100.
+4. Ingest: Townsquare's pipeline with the real model vs LangChain ``FAISS.from_texts`` with
+   ``HuggingFaceEmbeddings`` (same model path) vs the raw model encode, on the same texts.
+
+``--sizes`` adds latency/memory runs on the SemEval units replicated N times (same texts,
+new ids). Results: ``docs/benchmarks.md`` (section ``peers``) and ``var/bench-cache/peers/
+results.json`` (for ``bench/plots.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (  # noqa: E402
+    CACHE_DIR,
+    data_dir,
+    ingest_or_fail,
+    paired,
+    read_jsonl,
+    section_header,
+    table,
+    write_section,
+    write_stackfaq,
+)
+from bench.peer_systems import SYSTEMS, SharedVectors, make  # noqa: E402
+
+ROOT = CACHE_DIR / "peers"
+DATASETS = ["stackfaq-thread", "stackfaq-answer", "semeval2015"]
+DEPTH = 100
+PEERS = [s for s in SYSTEMS if not s.startswith("townsquare")]
+
+
+def prepare(data: Path, name: str, max_queries: int = 0, semeval_questions: int = 0) -> Path:
+    """Sources, Townsquare index (incremental), units, queries and qrels of one dataset;
+    ``max_queries`` > 0 keeps that many queries spread over the set; ``semeval_questions`` > 0
+    pools only the comments of the first that many SemEval questions (a smaller pooled corpus)."""
+    from app.evaluate import AUTHOR, collection_threads, write_sources
+    from retrieval.evaluation import read_collection, read_qrels
+
+    folder = ROOT / name
+    if name.startswith("stackfaq"):
+        level = name.split("-")[1]
+        sources = write_stackfaq(data, level, folder / "sources")
+        queries = {r["id"]: r["text"] for r in read_jsonl(data / "stackfaq" / "queries.jsonl")}
+        qrels = read_qrels(data / "stackfaq" / ("answer_level" if level == "answer" else "") / "qrels.tsv")
+    else:
+        collection = read_collection(data / "semeval2015-qatarliving")
+        if semeval_questions:
+            collection = first_questions(collection, semeval_questions)
+        member = {"id": AUTHOR, "name": "Qatar Living", "handles": {}, "opt_out": False}
+        sources = write_sources(collection_threads(collection), [member], folder / "sources")
+        queries, qrels = collection.queries, collection.qrels
+    if max_queries and len(queries) > max_queries:
+        step = len(queries) / max_queries
+        keys = list(queries)
+        queries = {keys[int(i * step)]: queries[keys[int(i * step)]] for i in range(max_queries)}
+    vectors = SharedVectors()
+    ingest_or_fail([sources], folder / "index", vectors.cached)
+    units = chunk_units(folder / "index")
+    texts = [t for t, _ in units] + list(queries.values())
+    for start in range(0, len(texts), 128):  # fill the cache once, saved as it goes
+        vectors(texts[start : start + 128])
+    (folder / "task.json").write_text(json.dumps({"units": units, "queries": queries, "qrels": qrels,
+                                                  "sources": str(sources)}))
+    return folder
+
+
+def first_questions(collection: Any, n: int) -> Any:
+    """``collection`` cut to its first ``n`` queries and the comments judged for them."""
+    from retrieval.evaluation import Collection
+
+    keys = list(collection.queries)[:n]
+    qrels = {q: collection.qrels[q] for q in keys}
+    docs = {d for q in keys for d in qrels[q]}
+    return Collection({d: v for d, v in collection.corpus.items() if d in docs},
+                      {q: collection.queries[q] for q in keys}, qrels)
+
+
+def chunk_units(index: Path) -> list[tuple[str, str]]:
+    """(chunk text, document id) of every chunk of a Townsquare index, in id order."""
+    from retrieval.index import IndexDir
+
+    snapshot = IndexDir(index).open()
+    db = snapshot.catalog.connection  # type: ignore[attr-defined]  # the default backend's SQLite
+    units = [(r[0], r[1]) for r in db.execute("SELECT text, doc_id FROM chunks ORDER BY id")]
+    snapshot.close()
+    return units
+
+
+def replicate(task: dict[str, Any], times: int, folder: Path) -> dict[str, Any]:
+    """``task`` with its units (and Townsquare sources) repeated ``times`` (ids suffixed ~r)."""
+    units = [(t, f"{d}~{r}" if r else d) for r in range(times) for t, d in task["units"]]
+    rows = read_jsonl(Path(task["sources"]) / "threads.jsonl")
+    out = folder / "sources"
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "threads.jsonl").open("w", encoding="utf-8") as f:
+        for r in range(times):
+            for row in rows:
+                suffix = f"~{r}" if r else ""
+                posts = [{**p, "id": p["id"] + suffix} for p in row["posts"]]
+                f.write(json.dumps({**row, "id": row["id"] + suffix, "posts": posts}) + "\n")
+    (out / "members.jsonl").write_text((Path(task["sources"]) / "members.jsonl").read_text())
+    return {**task, "units": units, "sources": str(out)}
+
+
+def child(system: str, folder: Path, times: int, queries_cap: int, out: Path) -> None:
+    """Build ``system`` on one dataset, run its queries, write the measurements to ``out``."""
+    import numpy as np
+
+    task = json.loads((folder / "task.json").read_text())
+    if times > 1:
+        task = replicate(task, times, Path(os.environ.get("TMPDIR", "/tmp")) / f"peers-{os.getpid()}")
+    vectors = SharedVectors()
+    queries = list(task["queries"].items())[: queries_cap or None]
+    engine = make(system, vectors, Path(task["sources"]))
+    start = time.perf_counter()
+    engine.build([tuple(u) for u in task["units"]])
+    build_s = time.perf_counter() - start
+    for _, text in queries[:5]:
+        engine.search(text, DEPTH)  # warm-up
+    run, times_ms = {}, []
+    for query_id, text in queries:
+        start = time.perf_counter()
+        run[query_id] = engine.search(text, DEPTH)
+        times_ms.append((time.perf_counter() - start) * 1000)
+    # VmHWM belongs to this process image (ru_maxrss would carry the parent's peak over fork + exec)
+    status = Path("/proc/self/status").read_text()
+    peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+    out.write_text(json.dumps({
+        "system": system, "units": len(task["units"]), "build_s": build_s, "peak_mb": peak,
+        "p50_ms": float(np.percentile(times_ms, 50)), "p95_ms": float(np.percentile(times_ms, 95)),
+        "run": run, "load": os.getloadavg()[0],
+    }))
+
+
+def run_child(system: str, folder: Path, times: int = 1, queries_cap: int = 0, reuse: bool = False,
+              ) -> dict[str, Any] | None:
+    """One child run; None (and the error printed) if it failed. ``reuse``: a result file this
+    script wrote earlier for the same run is read instead (same units, queries and cache)."""
+    out = folder / f"result-{system}-x{times}.json"
+    if reuse and out.exists():
+        return dict(json.loads(out.read_text()))
+    command = [sys.executable, __file__, "--child", system, str(folder), str(times), str(queries_cap), str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        print(f"{system} on {folder.name} x{times} failed:\n{done.stderr[-3000:]}", flush=True)
+        return None
+    return dict(json.loads(out.read_text()))
+
+
+def score(result: dict[str, Any], qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Mean and per-query measures of one run."""
+    from retrieval.evaluation import RETRIEVAL_MEASURES, mean_scores, per_query
+
+    judged = {q: qrels[q] for q in result["run"] if q in qrels}
+    values = per_query(judged, result["run"], RETRIEVAL_MEASURES)
+    return {"means": mean_scores(values), "ndcg": values["nDCG@10"]}
+
+
+def quality_section(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """One table per dataset and the verdict of the quality target."""
+    lines = []
+    for dataset, by_system in results.items():
+        rows = [(s, r["units"], *(r["means"][m] for m in ("nDCG@10", "MRR@10", "Recall@100")), r["build_s"],
+                 r["p50_ms"], r["p95_ms"]) for s, r in by_system.items()]
+        lines += [f"### {dataset}", "", table(["system", "units", "nDCG@10", "MRR@10", "Recall@100", "build s",
+                                               "query p50 ms", "query p95 ms"], rows), ""]
+        lines.append(verdict(dataset, by_system))
+        lines.append("")
+    return lines
+
+
+def verdict(dataset: str, by_system: dict[str, dict[str, Any]]) -> str:
+    """Townsquare hybrid vs the best peer on nDCG@10, with a paired randomisation test."""
+    ours = by_system.get("townsquare-hybrid")
+    peers = {s: r for s, r in by_system.items() if s in PEERS}
+    if ours is None or not peers:
+        return f"- {dataset}: not comparable (a run failed)"
+    best = max(peers, key=lambda s: peers[s]["means"]["nDCG@10"])
+    diff = ours["means"]["nDCG@10"] - peers[best]["means"]["nDCG@10"]
+    keys = sorted(ours["ndcg"])
+    test = paired([ours["ndcg"][q] for q in keys], [peers[best]["ndcg"].get(q, 0.0) for q in keys])
+    state = "meets" if diff >= 0.02 else ("ties or leads, short of +0.02" if diff >= 0 else "MISSES")
+    return (f"- {dataset}: hybrid {ours['means']['nDCG@10']:.3f} vs best peer {best} "
+            f"{peers[best]['means']['nDCG@10']:.3f}: **{diff:+.3f}** nDCG@10 (target >= +0.02: {state}; "
+            f"{test.wins} queries better, {test.losses} worse, paired randomisation p = {test.p_value:.3f})")
+
+
+def ingest_race(folder: Path, n: int) -> dict[str, float]:
+    """Seconds for Townsquare's ingest (real model, no cache), LangChain ``FAISS.from_texts``
+    with ``HuggingFaceEmbeddings`` and the raw model encode, on the same first ``n`` units'
+    documents; torch on one thread."""
+    import tempfile
+
+    import torch
+    from langchain_community.vectorstores import FAISS
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from app.evaluate import write_sources
+    from retrieval.embedding import default_model_path, load_embedder
+
+    torch.set_num_threads(1)
+    task = json.loads((folder / "task.json").read_text())
+    rows = read_jsonl(Path(task["sources"]) / "threads.jsonl")[:n]
+    members = read_jsonl(Path(task["sources"]) / "members.jsonl")
+    embedder = load_embedder(None)
+    lc = HuggingFaceEmbeddings(model_name=str(default_model_path()), encode_kwargs={"batch_size": 32})
+    embedder.embed(["warm up"]), lc.embed_query("warm up")
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = write_sources(rows, members, Path(tmp) / "src")
+        start = time.perf_counter()
+        summary = ingest_or_fail([sources], Path(tmp) / "index", embedder)
+        ours = time.perf_counter() - start
+        texts = chunk_units(Path(tmp) / "index")
+    start = time.perf_counter()
+    FAISS.from_texts([t for t, _ in texts], lc)
+    langchain = time.perf_counter() - start
+    start = time.perf_counter()
+    embedder.embed([t for t, _ in texts])
+    raw = time.perf_counter() - start
+    return {"chunks": float(summary.chunks_embedded), "townsquare_s": ours, "langchain_s": langchain, "raw_s": raw,
+            "load": os.getloadavg()[0]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        child(argv[1], Path(argv[2]), int(argv[3]), int(argv[4]), Path(argv[5]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--sizes", default="", help="SemEval replication factors for latency/memory, e.g. 1,5,15")
+    parser.add_argument("--size-queries", type=int, default=100, help="queries per latency/memory size run")
+    parser.add_argument("--ingest-docs", type=int, default=0, help="SemEval documents in the ingest race (0: skip)")
+    parser.add_argument("--max-queries", type=int, default=0, help="queries per dataset (0: all)")
+    parser.add_argument("--semeval-questions", type=int, default=0, help="SemEval questions pooled (0: all)")
+    parser.add_argument("--size-systems", default="", help="systems of the size runs (default: --systems)")
+    parser.add_argument("--reuse", action="store_true", help="reuse result files of an earlier run")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    data = data_dir(args.data)
+    systems = args.systems.split(",")
+    import torch
+
+    torch.set_num_threads(1)  # stable on a shared machine (see bench/README.md)
+    record: dict[str, Any] = {"quality": {}, "sizes": {}, "ingest": None}
+    for dataset in args.datasets.split(","):
+        folder = prepare(data, dataset, args.max_queries, args.semeval_questions)
+        qrels = json.loads((folder / "task.json").read_text())["qrels"]
+        record["quality"][dataset] = {}
+        for system in systems:
+            result = run_child(system, folder, reuse=args.reuse)
+            if result is not None:
+                record["quality"][dataset][system] = {**result, **score(result, qrels), "run": None}
+                size_systems = (args.size_systems or args.systems).split(",")
+                if dataset == "semeval2015" and args.sizes and system in size_systems:  # x1 of the size plots
+                    record["sizes"].setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
+                print(dataset, system, record["quality"][dataset][system]["means"], flush=True)
+    for times in (int(x) for x in args.sizes.split(",") if x and x != "1"):
+        folder = prepare(data, "semeval2015", args.max_queries, args.semeval_questions)
+        for system in (args.size_systems or args.systems).split(","):
+            result = run_child(system, folder, times, args.size_queries, reuse=args.reuse)
+            if result is not None:
+                record["sizes"].setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
+                print("size", times, system, result["units"], result["p50_ms"], result["peak_mb"], flush=True)
+    if args.ingest_docs:
+        record["ingest"] = ingest_race(prepare(data, "semeval2015", args.max_queries, args.semeval_questions),
+                                       args.ingest_docs)
+        print("ingest", record["ingest"], flush=True)
+    (ROOT / "results.json").write_text(json.dumps(record, indent=1))
+    text = report(record, args)
+    print(text)
+    if not args.no_write:
+        write_section("peers", text)
+
+
+def report(record: dict[str, Any], args: argparse.Namespace) -> str:
+    """The ``peers`` section of docs/benchmarks.md."""
+    from bench.peers_report import report_text
+
+    return report_text(record, section_header("Townsquare side by side with txtai, LangChain and bm25s (issue 11)",
+                                              "python bench/peers.py " + " ".join(sys.argv[1:])),
+                       quality_section(record["quality"]))
+
+
+if __name__ == "__main__":
+    main()
