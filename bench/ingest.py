@@ -228,7 +228,7 @@ def compare_onnx(args: argparse.Namespace) -> None:
     from bench import onnx_compare
 
     results = onnx_compare.run(data_dir(args.data), args.threads, args.batch_size, args.rounds, args.onnx_threads)
-    results["torch_threads"] = args.torch_threads
+    results["torch_threads"], results["threads"] = args.torch_threads, args.threads
     command = (f".venv/bin/python bench/ingest.py --embedder onnx --threads {args.threads} --batch-size "
                f"{args.batch_size} --rounds {args.rounds}"
                + (f" --torch-threads {args.torch_threads}" if args.torch_threads else "")

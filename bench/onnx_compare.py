@@ -132,7 +132,8 @@ def report(r: dict[str, Any], command: str) -> str:
         section_header("ONNX embedder against torch (issue 8)", command),
         f"ONNX Runtime {onnxruntime.__version__}; the export is `retrieval/embedders/onnx_export.py`'s (quint8 "
         "weights per channel, dynamic activations). "
-        f"Throughput corpus: as in the ingest section ({r['documents']} documents, {r['chunks']} chunks, "
+        f"Throughput corpus: the first {r.get('threads', '?')} cardano.stackexchange threads + `corpus/sample`, "
+        f"built as in the ingest section ({r['documents']} documents, {r['chunks']} chunks, "
         f"{r['texts']} distinct chunk texts embedded); batch size {r['batch_size']}; no embedding cache; both "
         f"embedders loaded and warmed up before timing; torch threads {r['torch_threads'] or 'default'}, ONNX "
         f"Runtime threads {r['onnx_threads'] or 'default'}. Rounds alternate which runs first; the fastest round "

@@ -83,8 +83,10 @@ def _onnx(model_dir: Path | None) -> Embedder:
 EMBEDDERS: dict[str, Callable[[Path | None], Embedder]] = {"torch": _torch, "onnx": _onnx}
 """Runtime name (``TOWNSQUARE_EMBEDDER``) -> factory taking the model folder (None: default model)."""
 
-DEFAULT_EMBEDDER = "torch"
-"""The runtime a new index gets when none is configured."""
+DEFAULT_EMBEDDER = "onnx"
+"""The runtime a new index gets when none is configured. ONNX met issue 8's three targets
+(cosine to torch, StackFAQ nDCG@10, ingest speed): docs/benchmarks.md, "ONNX embedder against
+torch"; existing indexes keep the runtime that built them."""
 
 
 def check_embedder_name(name: str) -> str:
