@@ -35,16 +35,24 @@ class Caller:
     groups: tuple[str, ...]
 
 
+def groups_for_key(config: Settings, key: str | None) -> tuple[str, ...] | None:
+    """The groups an API key grants: ``()`` for no key (public content only), None for a key
+    nobody issued. The one place a key becomes groups: the HTTP API and the MCP server (both
+    transports) call this, so a change of key storage changes them all."""
+    if key is None:
+        return ()
+    groups = config.api_keys.get(key)
+    return None if groups is None else tuple(sorted(groups))
+
+
 def caller(
     request: Request, x_api_key: Annotated[str | None, Header(description="API key (optional for reads)")] = None
 ) -> Caller:
     """Map the ``X-API-Key`` header to the caller's groups; an unknown key is refused."""
-    if x_api_key is None:
-        return Caller(None, ())
-    groups = request.app.state.settings.api_keys.get(x_api_key)
+    groups = groups_for_key(request.app.state.settings, x_api_key)
     if groups is None:
         raise HTTPException(status_code=401, detail="unknown API key")
-    return Caller(x_api_key, tuple(sorted(groups)))
+    return Caller(x_api_key, groups)
 
 
 def writer(who: Annotated[Caller, Depends(caller)]) -> Caller:

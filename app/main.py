@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.activity import ActivityLog
+from app.mcp_server import http_route
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.backends import limit_threads
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.library = Library(index_dir, load_embedder(config.model_path), config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite")
         log.info("serving %s", app.state.library.snapshot().path)
-        yield
+        async with mcp_server.session_manager.run():
+            yield
         app.state.activity.close()
 
     app = FastAPI(
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = config
     for router in (search.router, ask.router, content.router, admin.router, overview.router):
         app.include_router(router)
+    mcp_server, mcp_route = http_route(lambda: app.state.library, config)  # MCP tools at /mcp
+    app.router.routes.append(mcp_route)
 
     @app.exception_handler(TownsquareError)
     async def townsquare_error(request: Request, error: TownsquareError) -> JSONResponse:
