@@ -25,6 +25,7 @@ regressions and shows what a change does, it does not prove generalisation.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import statistics
 import sys
@@ -197,10 +198,12 @@ def semeval_section(args: argparse.Namespace) -> None:
     embedder = CachedEmbedder(load_model())
     index = semeval.FOLDER / "index"
     ingest_or_fail([semeval.write_corpus(threads)], index, embedder)
+    from retrieval.answer import ExtractiveAnswerer
     from retrieval.index import IndexDir
 
     library = Library(IndexDir(index), embedder)
-    results = semeval.ask_all(library, threads)
+    ungated = Library(IndexDir(index), embedder, answerer=ExtractiveAnswerer(abstain_below=0.0))
+    results = semeval.ask_all(library, ungated, threads)
     found = semeval.figures(results, threads)
     per_bin, per_threshold = semeval.calibration(results)
     for r in results[: 10 if args.verbose else 0]:
@@ -233,6 +236,8 @@ def main() -> None:
     parser.add_argument("--set", choices=("sample", "semeval", "both"), default="both", help="which question set")
     parser.add_argument("--limit", type=int, default=0, help="SemEval: only the first N threads (0: all)")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("transformers").setLevel(logging.ERROR)
     if args.set in ("semeval", "both"):
         semeval_section(args)
     if args.set in ("sample", "both"):

@@ -26,6 +26,7 @@ rerun embeds nothing.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 
 from bench.common import REPO, table
 
+log = logging.getLogger(__name__)
 DATA = REPO.parent / "shared" / "data" / "semeval2015-qatarliving" / "threads.jsonl"
 FOLDER = REPO / "var" / "bench-cache" / "semeval"
 DENSE_POOL = 50
@@ -103,17 +105,22 @@ def dense_top(library: Any, question: str, k: int) -> list[str]:
     return list(dict.fromkeys(h.post_id for h in ranked))[:k]
 
 
-def ask_all(library: Any, threads: list[dict[str, Any]]) -> list[Asked]:
-    """Every question through ``Library.ask``, and its dense top-3 comments."""
+def ask_all(library: Any, ungated: Any, threads: list[dict[str, Any]]) -> list[Asked]:
+    """Every question through ``library.ask``, and its dense top-3 comments. For the
+    calibration only, an abstained question is asked again through ``ungated`` (the same
+    index with an answerer that never abstains), to see what it would have cited."""
     good = good_comments(threads)
     results = []
-    for thread in threads:
+    for n, thread in enumerate(threads, start=1):
         qid, question = thread["thread_id"], question_text(thread)
         answer = library.ask(question)
-        cited = [c.post_id or c.doc_id for c in answer.citations]
+        shown = ungated.ask(question) if answer.abstained else answer
+        cited = [c.post_id or c.doc_id for c in shown.citations]
         dense = dense_top(library, question, 3)
         results.append(Asked(qid, answer.abstained, answer.confidence, cited, [c in good[qid] for c in cited],
                              [d in good[qid] for d in dense], answer.text))
+        if n % 100 == 0:
+            log.info("asked %d of %d", n, len(threads))
     return results
 
 
