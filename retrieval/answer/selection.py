@@ -34,6 +34,11 @@ class Tuning:
     max_chars: int = 900
     redundant: float = 0.5
     """Term-set Jaccard above which two sentences say the same thing."""
+    focus: float = 0.0
+    """Exponent on (chunk similarity / best hit's similarity): sentences of chunks less about
+    the question than the best one go down, however well their own words match."""
+    resource: float = 1.0
+    """Prior of a section of a shared resource (curated guides), against a post's role."""
     question: float = 0.4
     asking: float = 0.7
     accepted: float = 1.15
@@ -78,6 +83,8 @@ def corrected_posts(posts: Sequence[PostInfo]) -> dict[str, str]:
 
 def prior(hit: Hit, corrected: dict[str, str], t: Tuning) -> float:
     """Weight of a sentence's source: role, reception, and whether a later post corrected it."""
+    if hit.post_id is None:
+        return t.resource
     if hit.role == "question":
         weight = t.question
     else:  # a reply that itself asks something is a weaker answer
@@ -131,6 +138,7 @@ def score_sentences(
     style). ``sentence.meaning`` (cosine to the question, or None) counts when ``t.meaning``."""
     total = sum(weights.values()) or 1.0
     question_terms = frozenset(weights)
+    top = max((max(s.hit.similarity, 1e-6) for s in pool), default=1.0)
     asks = (bool(lang.PROCEDURAL.search(question)), bool(lang.QUANTITATIVE.search(question)))
     for sentence in pool:
         lexical = sum(w for term, w in weights.items() if term in sentence.terms) / total
@@ -140,6 +148,7 @@ def score_sentences(
             parts = (parts + t.meaning * max(sentence.meaning, 0.0)) / (t.lexical + t.dense + t.meaning)
         sentence.relevance = parts * (t.no_overlap if not lexical else 1.0)
         sentence.score = sentence.relevance * prior(sentence.hit, corrected, t)
+        sentence.score *= (max(sentence.hit.similarity, 0.0) / top) ** t.focus
         sentence.score *= style_weight(sentence, question_terms, asks, t)
 
 
