@@ -199,8 +199,10 @@ def ask(
     until: UntilOption = None,
 ) -> None:
     """Print a cited answer and who to ask."""
+    from retrieval.answer import worded
+
     answer = _library(index).ask(question, filters=_dates(since, until), groups=tuple(group))
-    console.print(answer.text, highlight=False)
+    console.print(worded(answer), highlight=False)
     console.print(f"[dim]confidence {answer.confidence:.2f}{' · abstained' if answer.abstained else ''}[/dim]")
     for citation in answer.citations:
         console.print(
@@ -223,6 +225,24 @@ def experts(
         console.print(f"[bold]{rank}. {expert.name}[/bold] ({expert.member_id}) score {expert.score:.3f}")
         for item in expert.evidence:
             console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False)
+
+
+@cli.command()
+def mcp(
+    index: IndexOption = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="TOWNSQUARE_API_KEY",
+                                                help="Act as this API key's groups (none: public only).")] = None,
+) -> None:
+    """Serve the MCP tools (search, ask, experts, get_thread, get_resource) over stdio."""
+    from app.deps import groups_for_key
+    from app.mcp_server import build_server, fixed_groups
+
+    settings = _settings(index)
+    groups = groups_for_key(settings, api_key)
+    if groups is None:
+        raise TownsquareError("unknown API key (from --api-key or TOWNSQUARE_API_KEY)")
+    library = _library(index)
+    build_server(lambda: library, fixed_groups(groups), log_level="WARNING").run("stdio")
 
 
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast

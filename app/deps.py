@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -10,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from app.activity import ActivityLog
+from app.auth import KeyRing
 from app.problems import invalid
 from app.settings import Settings
 from retrieval.library import Library, Pinned
@@ -46,6 +48,27 @@ class Caller:
     def key(self) -> str | None:
         """The key's name (kept under its old attribute name); None for anonymous callers."""
         return self.name
+
+
+def groups_for_key(config: Settings, key: str | None) -> tuple[str, ...] | None:
+    """The groups an API key grants: ``()`` for no key (public content only), None for a key
+    nobody issued. The one place a key becomes groups outside a request (the MCP server on
+    both transports), through the same :class:`~app.auth.KeyRing` the API's :func:`caller`
+    uses (``TOWNSQUARE_API_KEYS`` plus the index's keys file)."""
+    if key is None:
+        return ()
+    identity = _ring(config).identify(key)
+    return None if identity is None else tuple(sorted(identity.groups))
+
+
+_RINGS: dict[tuple[str, str], KeyRing] = {}
+
+
+def _ring(config: Settings) -> KeyRing:
+    marker = (str(config.index_dir), json.dumps(config.api_keys, sort_keys=True))
+    if marker not in _RINGS:
+        _RINGS[marker] = KeyRing.for_index(config.api_keys, config.index_dir)
+    return _RINGS[marker]
 
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (optional for reads)")

@@ -17,6 +17,7 @@ from app.activity import ActivityLog
 from app.auth import KeyRing
 from app.deps import writer
 from app.guard import Guard
+from app.mcp_server import http_route
 from app.routes import admin, ask, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.backends import limit_threads
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.library = Library(index_dir, embedder, config.search.model_dump())
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite", config.activity_retention_days)
         log.info("serving %s", app.state.library.snapshot().path)
-        yield
+        async with mcp_server.session_manager.run():
+            yield
         app.state.activity.close()
 
     app = FastAPI(
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (search.router, ask.router, content.router, admin.router, overview.router)
     for router in routers:
         app.include_router(router, responses=problems.COMMON_RESPONSES)
+    mcp_server, mcp_route = http_route(lambda: app.state.library, config)  # MCP tools at /mcp
+    app.router.routes.append(mcp_route)
     problems.install(app)
     app.add_middleware(Guard, settings=config)
     _keys_optional_for_reads(app, [r for router in routers for r in router.routes])

@@ -25,6 +25,7 @@ regressions and shows what a change does, it does not prove generalisation.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import statistics
 import sys
@@ -34,7 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO, SAMPLE_CORPUS, load_model, section_header, table, write_section  # noqa: E402
+from bench.common import (  # noqa: E402
+    REPO,
+    SAMPLE_CORPUS,
+    CachedEmbedder,
+    ingest_or_fail,
+    load_model,
+    section_header,
+    table,
+    write_section,
+)
 
 INDEX = REPO / "var" / "bench-cache" / "answers" / "index"
 MARKER = re.compile(r"\[(\d+)\]")
@@ -177,14 +187,65 @@ def timings(library: object, questions: list[str], rounds: int) -> tuple[float, 
     return statistics.median(compose) * 1000, statistics.median(ask) * 1000
 
 
+def semeval_section(args: argparse.Namespace) -> None:
+    """SemEval-2015 Qatar Living: ingest, ask every question, baselines, calibration."""
+    from bench import semeval
+    from retrieval.library import Library
+
+    threads = semeval.read_threads()
+    if args.limit:
+        threads = threads[: args.limit]
+    embedder = CachedEmbedder(load_model())
+    index = semeval.FOLDER / "index"
+    ingest_or_fail([semeval.write_corpus(threads)], index, embedder)
+    from retrieval.answer import ExtractiveAnswerer
+    from retrieval.index import IndexDir
+
+    library = Library(IndexDir(index), embedder)
+    ungated = Library(IndexDir(index), embedder, answerer=ExtractiveAnswerer(abstain_below=0.0))
+    results = semeval.ask_all(library, ungated, threads)
+    found = semeval.figures(results, threads)
+    per_bin, per_threshold = semeval.calibration(results)
+    for r in results[: 10 if args.verbose else 0]:
+        print(f"{r.question_id} {r.confidence:.2f} {r.good} dense {r.dense_good}\n   {r.text[:400]}")
+    for name, value in found.items():
+        print(f"{name:56} {value:.3f}")
+    print(per_bin, per_threshold, sep="\n\n")
+    body = "\n".join([
+        section_header("Cited answers on SemEval-2015 Qatar Living (issue 12)",
+                       "python bench/answers.py --set semeval"),
+        f"{len(threads)} real forum questions; all threads in one index; each question asked through "
+        "`Library.ask` as a caller without groups. A citation is Good only if it is a comment labelled Good "
+        "for that question (comments of other threads and question posts count as not Good). Baselines on the "
+        "same index: the best 1 and 3 comments by dense similarity alone."
+        + (f" {args.label}" if args.label else ""),
+        "", table(["metric", "value"], list(found.items())),
+        "", "Calibration: precision per confidence bin (answered or not; the abstain threshold applies after)", "",
+        per_bin, "", "Per abstain threshold", "", per_threshold,
+    ])
+    if not args.no_write:
+        write_section("answers-semeval", body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds over all questions")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every answer")
     parser.add_argument("--label", default="", help="a note added to the results section")
+    parser.add_argument("--set", choices=("sample", "semeval", "both"), default="both", help="which question set")
+    parser.add_argument("--limit", type=int, default=0, help="SemEval: only the first N threads (0: all)")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    if args.set in ("semeval", "both"):
+        semeval_section(args)
+    if args.set in ("sample", "both"):
+        sample_section(args)
 
+
+def sample_section(args: argparse.Namespace) -> None:
+    """The 42-question set written for the sample community."""
     from ingest.pipeline import ingest
     from retrieval.index import IndexDir
     from retrieval.library import Library

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from retrieval.answer import ANSWER_HITS, Answer, compose_answer
+from retrieval.answer import ANSWER_HITS, Answer, Answerer, Evidence, ExtractiveAnswerer
 from retrieval.caller_stats import caller_stats
 from retrieval.embedding import Embedder
 from retrieval.experts import EXPERT_HITS, Expert, MemberStats, find_experts, suggest_experts
@@ -36,10 +36,14 @@ MEMBER_STATS_KEPT = 32
 class Library:
     """Gives callers the newest committed snapshot and a searcher over it."""
 
-    def __init__(self, index_dir: IndexDir, embedder: Embedder, search_options: dict[str, Any] | None = None):
+    def __init__(
+        self, index_dir: IndexDir, embedder: Embedder, search_options: dict[str, Any] | None = None,
+        answerer: Answerer | None = None,
+    ):
         self.index_dir = index_dir
         self.embedder = embedder
         self.search_options = search_options or {}
+        self.answerer: Answerer = answerer or ExtractiveAnswerer()
         self._lock = threading.Lock()
         self._snapshot = index_dir.open(embedder.model_id)
         self._searcher = Searcher(self._snapshot, embedder, **self.search_options)
@@ -113,17 +117,19 @@ class Library:
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,
         searcher: Searcher | None = None,
     ) -> Answer:
-        """A cited answer from what ``groups`` may see, with who to ask (see :func:`compose_answer`),
-        from ``searcher`` (a pinned one) or the current snapshot."""
+        """A cited answer from what ``groups`` may see (by :attr:`answerer`), with who to ask,
+        from ``searcher`` (a pinned one) or the current snapshot.
+
+        The result is structured (text, citations, confidence, abstained, closest documents,
+        experts); :func:`retrieval.answer.worded` words it for a reader."""
         searcher = searcher or self.searcher()
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
         snapshot = searcher.snapshot
-        answer = compose_answer(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
+        evidence = Evidence(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
+        answer = self.answerer.answer(evidence)
         if answer.confidence >= WHO_TO_ASK_FROM:
             answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                              stats=self.member_stats(searcher, groups))
-        if answer.abstained and answer.experts:
-            answer.text += " You could ask " + " or ".join(e.name for e in answer.experts[:2]) + "."
         return answer
 
     def experts(

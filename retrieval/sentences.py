@@ -51,6 +51,10 @@ class Sentence:
     """Where the sentence starts in its source, 0 (first character) to 1 (end)."""
     relevance: float = 0.0
     score: float = 0.0
+    joined: bool = False
+    """The sentence leaned on the one before it and is quoted together with it."""
+    meaning: float | None = None
+    """Cosine of the sentence's embedding to the question's, when the answerer computed it."""
 
 
 IRREGULAR = {
@@ -143,9 +147,13 @@ def load_sources(
     return sources, posts
 
 
-def candidates(hits: list[Hit], sources: dict[SourceKey, str]) -> list[Sentence]:
-    """Quotable sentences of the hits, each once, with offsets into its source text."""
-    seen: set[tuple[str, str | None, int]] = set()
+def candidates(hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern[str] | None = None) -> list[Sentence]:
+    """Quotable sentences of the hits, each once, with offsets into its source text.
+
+    A sentence whose opening matches ``leans`` (its subject is in the sentence before) is
+    quoted together with the previous sentence of the same paragraph, or left out when the
+    paragraph has none before it."""
+    seen: set[tuple[str, str | None, int, int]] = set()
     found: list[Sentence] = []
     for hit in hits:
         source, base = sources.get((hit.doc_id, hit.post_id), ""), 0
@@ -153,11 +161,18 @@ def candidates(hits: list[Hit], sources: dict[SourceKey, str]) -> list[Sentence]
             source, base = hit.text, hit.start
         lo = source.rfind("\n", 0, hit.start - base) + 1
         hi = source.find("\n", hit.end - base)
-        for a, b, listed in split_marked(source, lo, None if hi < 0 else hi):
-            key = (hit.doc_id, hit.post_id, a + base)
+        spans = split_marked(source, lo, None if hi < 0 else hi)
+        for i, (a, b, listed) in enumerate(spans):
+            joined = bool(leans and leans.match(source[a:b].lstrip("*_\"'(\u201c ")))
+            if joined:
+                if i == 0 or "\n" in source[spans[i - 1][1] : a] or not is_quotable(source[spans[i - 1][0] : b]):
+                    continue
+                a = spans[i - 1][0]
+            key = (hit.doc_id, hit.post_id, a + base, b + base)
             if key not in seen and is_quotable(source[a:b]):
                 seen.add(key)
                 words = frozenset(stem(w) for w in content_words(source[a:b]))
                 position = (a + base) / max(len(source) + base, 1)
-                found.append(Sentence(hit, source[a:b], a + base, b + base, words, source, base, listed, position))
+                found.append(Sentence(hit, source[a:b], a + base, b + base, words, source, base, listed, position,
+                                      joined=joined))
     return found

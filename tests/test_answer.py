@@ -8,7 +8,16 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from retrieval.answer import Answer, compose_answer, corrected_posts
+from retrieval.answer import (
+    ANSWERERS,
+    Answer,
+    ExtractiveAnswerer,
+    compose_answer,
+    corrected_posts,
+    get_answerer,
+    worded,
+)
+from retrieval.errors import ConfigError
 from retrieval.library import Library
 from retrieval.search import Hit
 from retrieval.sentences import split_sentences, stem
@@ -111,7 +120,8 @@ def test_weak_evidence_abstains_and_names_the_closest() -> None:
     hits = [make_hit("t1", "t1-p2", "Painting hive boxes with exterior paint is fine.", 0.21, "2024-01-01T00:00:00Z")]
     answer = compose_answer("how do I change a bicycle tyre", hits, NoVectorsEmbedder())
     assert answer.abstained and not answer.citations
-    assert "not answered" in answer.text and "Thread t1" in answer.text
+    assert answer.text == "The community has not answered this yet."
+    assert "not answered" in worded(answer) and "Thread t1" in worded(answer)
 
 
 @pytest.mark.integration
@@ -174,3 +184,45 @@ def test_private_channel_stays_private(library: Library) -> None:
 def test_answers_are_deterministic(library: Library) -> None:
     question = "How do I keep wax moth out of stored comb?"
     assert asdict(library.ask(question)) == asdict(library.ask(question))
+
+
+@pytest.mark.unit
+def test_answerer_registry_names_the_known_ones() -> None:
+    assert isinstance(get_answerer("extractive"), ExtractiveAnswerer)
+    with pytest.raises(ConfigError, match="extractive"):
+        get_answerer("nonesuch")
+    assert "extractive" in ANSWERERS
+
+
+@pytest.mark.unit
+def test_a_sentence_leaning_on_its_neighbour_is_joined_or_left_out() -> None:
+    text = ("Formic acid strips work with brood present in the hive. Why: the acid reaches mites inside capped "
+            "cells, unlike oxalic acid.\nWhy: it also evaporates fast when the weather turns hot outside.")
+    hits = [make_hit("t1", "t1-p2", text, 0.8, "2024-01-01T00:00:00Z")]
+    answer = compose_answer("Why use formic acid strips against mites in capped cells?", hits, NoVectorsEmbedder(),
+                            abstain_below=0.0)
+    assert "Why: it also" not in answer.text  # its neighbour is on another line: left out
+    for match in re.finditer(r"Why: the acid", answer.text):
+        assert answer.text[: match.start()].rstrip().endswith("brood present in the hive.")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12: still opens with cn-010's neighbour advice; the tunings that fix it "
+                   "(Tuning.focus, Tuning.resource) lowered the sample's key-fact recall, so they are not the default")
+def test_regression_swarming_answer_does_not_open_with_neighbour_advice(library: Library) -> None:
+    answer = library.ask("How do I stop my bees from swarming in spring?")
+    assert not answer.abstained
+    assert not answer.text.startswith("Tell your neighbour")
+    assert not re.search(r"winter[^.]*roof|roof[^.]*winter", answer.text, re.IGNORECASE)
+
+
+def test_regression_varroa_answer_has_no_fragment_leaning_on_another_sentence(library: Library) -> None:
+    answer = library.ask("What is the best way to treat varroa in winter?")
+    assert not answer.abstained
+    sentences = re.split(r"(?<=\]) ", answer.text)
+    assert not any(re.match(r"(Why|Because|So|That|This|It)\b:?", s) for s in sentences), answer.text
+
+
+def test_abstention_is_worded_from_structured_fields(library: Library) -> None:
+    answer = library.ask("What is the capital of Australia?")
+    assert answer.abstained and answer.text == "The community has not answered this yet."
+    assert all(h.title in worded(answer) for h in answer.closest)

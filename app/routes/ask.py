@@ -8,6 +8,7 @@ from app.convert import citation_out, expert_out, hit_out
 from app.deps import ActivityDep, CallerDep, LibraryDep, SettingsDep, checked_query
 from app.routes.search import make_filters
 from app.schemas import AskIn, AskOut
+from retrieval.answer import worded
 
 router = APIRouter(tags=["answers"])
 
@@ -27,7 +28,7 @@ def ask(body: AskIn, library: LibraryDep, activity: ActivityDep, config: Setting
         question, who.groups, answer.confidence, answer.abstained, vector, who.name
     )
     return AskOut(
-        answer_id=answer_id, answer=answer.text, citations=[citation_out(c) for c in answer.citations],
+        answer_id=answer_id, answer=worded(answer), citations=[citation_out(c) for c in answer.citations],
         confidence=round(answer.confidence, 4), abstained=answer.abstained,
         experts=[expert_out(e) for e in answer.experts], closest=[hit_out(h) for h in answer.closest],
     )

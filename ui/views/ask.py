@@ -52,8 +52,10 @@ def _turn(client: Client, turn: dict[str, Any]) -> None:
 
 def _answer(result: Json) -> None:
     if result["abstained"]:
-        st.warning("**The community has not answered this yet.** " + render.esc(
-            result["answer"].removeprefix("The community has not answered this yet.").strip()))
+        titles = list(dict.fromkeys(h["title"] for h in result.get("closest", [])))
+        named = "; ".join(f"\u201c{t}\u201d" for t in titles)
+        closest = f" The closest discussions are: {named}." if titles else ""
+        st.warning("**The community has not answered this yet.**" + render.esc(closest))
         return
     st.markdown(render.answer_markdown(result["answer"]))
     st.caption(f"Confidence {result['confidence']:.0%} · {len(result['citations'])} cited passages")

@@ -1,0 +1,120 @@
+"""The MCP server (Model Context Protocol, official ``mcp`` SDK): the knowledge base's tools
+for AI tools and agents, over stdio (``townsquare mcp``) or streamable HTTP (``/mcp`` on the
+API).
+
+Who the caller is decides what they see, exactly as on the HTTP API: the API key maps to
+groups through :func:`app.deps.groups_for_key` (no key: public content only). Over stdio the
+key is fixed when the server starts (``--api-key`` or ``TOWNSQUARE_API_KEY``); over HTTP each
+request's ``X-API-Key`` header decides, and an unknown key is refused with 401 before any
+tool runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, TextContent
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.deps import groups_for_key
+from app.mcp_tools import ToolReply, Tools
+from app.settings import Settings
+from retrieval.errors import TownsquareError
+from retrieval.library import Library
+
+GroupsOf = Callable[[Context], tuple[str, ...]]
+MCP_PATH = "/mcp"
+INSTRUCTIONS = (
+    "Search and cited answers over a community's discussions and shared resources. Use `ask` for a "
+    "cited answer, `search` for matching passages, `experts` for who to ask, and `get_thread` / "
+    "`get_resource` to read a whole source (ids come from the other tools' results)."
+)
+
+
+def _result(make: Callable[[], ToolReply]) -> CallToolResult:
+    """The reply as text + structured content; a domain error becomes an error result."""
+    try:
+        reply = make()
+    except (TownsquareError, ValueError) as error:
+        return CallToolResult(content=[TextContent(type="text", text=str(error))], is_error=True)
+    return CallToolResult(content=[TextContent(type="text", text=reply.text)], structured_content=reply.data)
+
+
+def fixed_groups(groups: tuple[str, ...]) -> GroupsOf:
+    """Every call is made with ``groups`` (stdio: one caller per process)."""
+    return lambda ctx: groups
+
+
+def header_groups(settings: Settings) -> GroupsOf:
+    """Groups of the ``X-API-Key`` header of the HTTP request carrying the call."""
+
+    def groups_of(ctx: Context) -> tuple[str, ...]:
+        headers = ctx.headers or {}
+        groups = groups_for_key(settings, headers.get("x-api-key"))
+        if groups is None:  # the guard refuses these first; never fall back to more access
+            raise PermissionError("unknown API key")
+        return groups
+
+    return groups_of
+
+
+def build_server(library: Callable[[], Library], groups_of: GroupsOf, **options: Any) -> MCPServer:
+    """An MCP server with the five tools over ``library()``, each call made as
+    ``groups_of(ctx)``; ``options`` go to :class:`MCPServer`."""
+    server: MCPServer = MCPServer("townsquare", instructions=INSTRUCTIONS, version="0.1.0", **options)
+    tools = Tools(library)
+
+    @server.tool()
+    def search(query: str, ctx: Context, k: int = 10) -> CallToolResult:
+        """Passages matching ``query`` (one per thread or resource), best first, with titles and links."""
+        return _result(lambda: tools.search(query, k, groups_of(ctx)))
+
+    @server.tool()
+    def ask(question: str, ctx: Context) -> CallToolResult:
+        """A cited answer from what the community wrote, or an honest "not answered yet"."""
+        return _result(lambda: tools.ask(question, groups_of(ctx)))
+
+    @server.tool()
+    def experts(question: str, ctx: Context, k: int = 5) -> CallToolResult:
+        """Members who know most about ``question``, with the threads where they helped."""
+        return _result(lambda: tools.experts(question, k, groups_of(ctx)))
+
+    @server.tool()
+    def get_thread(id: str, ctx: Context) -> CallToolResult:  # noqa: A002
+        """A whole thread (every post) by its id."""
+        return _result(lambda: tools.get_thread(id, groups_of(ctx)))
+
+    @server.tool()
+    def get_resource(id: str, ctx: Context) -> CallToolResult:  # noqa: A002
+        """A shared resource (guide, notes, document) with its text, by its id."""
+        return _result(lambda: tools.get_resource(id, groups_of(ctx)))
+
+    return server
+
+
+class KeyGuard:
+    """ASGI wrapper refusing requests whose ``X-API-Key`` no one issued (401, like the API)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app, self.settings = app, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            if groups_for_key(self.settings, headers.get("x-api-key")) is None:
+                await JSONResponse({"detail": "unknown API key"}, status_code=401)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def http_route(library: Callable[[], Library], settings: Settings) -> tuple[MCPServer, Route]:
+    """The server and the API's ``/mcp`` route (stateless streamable HTTP, JSON replies,
+    unknown keys refused). The caller runs ``server.session_manager.run()`` in its lifespan."""
+    server = build_server(library, header_groups(settings))
+    starlette = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True)
+    endpoint = next(r.endpoint for r in starlette.routes if isinstance(r, Route) and r.path == MCP_PATH)
+    return server, Route(MCP_PATH, endpoint=KeyGuard(endpoint, settings))

@@ -1,0 +1,108 @@
+"""What the MCP tools do, apart from any transport: each takes the caller's groups, asks the
+served :class:`~retrieval.library.Library`, and returns a :class:`ToolReply` — readable text
+with the sources' titles and links, plus the same result as JSON-ready structured content
+(the shapes of the HTTP API's responses, so a client can use either).
+
+The caller's groups are decided by the transport (``app/mcp_server.py``); nothing here reads
+a key. Every lookup goes through the same visibility rule as the HTTP API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.convert import citation_out, expert_out, hit_out
+from retrieval.answer import worded
+from retrieval.content import get_resource, get_thread
+from retrieval.filters import Filters
+from retrieval.library import Library
+
+MAX_K = 50
+"""The largest ``k`` a tool accepts (the HTTP API's default ``max_k`` too)."""
+SNIPPET = 300
+"""Characters of a hit's or post's text shown in the readable reply."""
+
+
+@dataclass(frozen=True)
+class ToolReply:
+    """A tool's result: ``text`` for a reader (or a model), ``data`` as structured content."""
+
+    text: str
+    data: dict[str, Any]
+
+
+def _k(k: int, top: int = MAX_K) -> int:
+    if not 1 <= k <= top:
+        raise ValueError(f"k must be between 1 and {top}, not {k}")
+    return k
+
+
+def _question(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("the question is empty")
+    return text
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "\u2026"
+
+
+class Tools:
+    """The five tools over the library that ``library()`` returns (looked up per call, so a
+    server created before its library is loaded works)."""
+
+    def __init__(self, library: Callable[[], Library]) -> None:
+        self._library = library
+
+    def search(self, query: str, k: int, groups: tuple[str, ...]) -> ToolReply:
+        """Hybrid search, one hit per thread or resource."""
+        hits = self._library().searcher().search(_question(query), k=_k(k), filters=Filters(), groups=groups)
+        lines = [f"{n}. {h.title} — {h.url}\n   {_snippet(h.text)}" for n, h in enumerate(hits, start=1)]
+        text = "\n".join(lines) if lines else "No results."
+        return ToolReply(text, {"hits": [hit_out(h).model_dump() for h in hits]})
+
+    def ask(self, question: str, groups: tuple[str, ...]) -> ToolReply:
+        """A cited answer (or an abstention naming the closest discussions and who to ask)."""
+        answer = self._library().ask(_question(question), groups=groups)
+        sources = [f"[{c.n}] {c.title} — {c.url}" for c in answer.citations]
+        text = worded(answer) + ("\n\nSources:\n" + "\n".join(sources) if sources else "")
+        if answer.abstained and answer.closest:
+            text += "\n\nClosest discussions:\n" + "\n".join(f"- {h.title} — {h.url}" for h in answer.closest)
+        if answer.experts and not answer.abstained:
+            text += "\n\nPeople who can help: " + ", ".join(e.name for e in answer.experts)
+        data = {
+            "answer": worded(answer), "confidence": round(answer.confidence, 4), "abstained": answer.abstained,
+            "citations": [citation_out(c).model_dump() for c in answer.citations],
+            "experts": [expert_out(e).model_dump() for e in answer.experts],
+            "closest": [hit_out(h).model_dump() for h in answer.closest],
+        }
+        return ToolReply(text, data)
+
+    def experts(self, question: str, k: int, groups: tuple[str, ...]) -> ToolReply:
+        """Members who know most about ``question``, each with the threads where they helped."""
+        found = self._library().experts(_question(question), groups=groups, k=_k(k))
+        lines = []
+        for n, expert in enumerate(found, start=1):
+            lines.append(f"{n}. {expert.name} ({expert.member_id})")
+            lines += [f"   - {e.role}: {e.title} — {e.url}" for e in expert.evidence]
+        text = "\n".join(lines) if lines else "Nobody stands out for this question."
+        return ToolReply(text, {"experts": [expert_out(e).model_dump() for e in found]})
+
+    def get_thread(self, thread_id: str, groups: tuple[str, ...]) -> ToolReply:
+        """A whole thread; NotFoundError when missing or not visible to the caller."""
+        thread = get_thread(self._library().snapshot().catalog, thread_id, groups)
+        lines = [f"{thread['title']} — {thread['url']}"]
+        for post in thread["posts"]:
+            who = post["author_name"] or post["author"] or "?"
+            mark = " (accepted)" if post["accepted"] else ""
+            lines.append(f"\n{who}, {(post['created_at'] or '')[:10]}{mark}:\n{post['text']}")
+        return ToolReply("\n".join(lines), thread)
+
+    def get_resource(self, resource_id: str, groups: tuple[str, ...]) -> ToolReply:
+        """A shared resource with its text; NotFoundError when missing or not visible."""
+        resource = get_resource(self._library().snapshot().catalog, resource_id, groups)
+        return ToolReply(f"{resource['title']} — {resource['url']}\n\n{resource['text'] or ''}", resource)

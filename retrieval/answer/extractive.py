@@ -1,0 +1,105 @@
+"""The default answerer: the sentences of the top hits that best answer the question, each
+followed by its citation, or an honest abstention.
+
+No language model. Per question it embeds at most ``meaning_pool`` candidate sentences (the
+best by the cheap signals), each once per process (an LRU cache keyed by the sentence text),
+so the sentence's own meaning counts and not only its chunk's similarity.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.answer import english as lang
+from retrieval.answer.base import ANSWERERS, Answer, Evidence
+from retrieval.answer.confidence import ConfidenceTuning, confidence_of
+from retrieval.answer.rendering import abstention, closest_documents, group_sources, render
+from retrieval.answer.selection import Tuning, corrected_posts, score_sentences, select, without_stale
+from retrieval.embedding import Embedder
+from retrieval.sentences import Sentence, candidates, load_sources, term_weights
+
+log = logging.getLogger(__name__)
+
+ANSWER_HITS = 8
+"""Chunk hits an answer is built from."""
+ABSTAIN_BELOW = 0.45
+
+
+class VectorCache:
+    """Sentence text -> unit vector, at most ``size`` entries, least recently used out first."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vectors(self, texts: list[str], embedder: Embedder) -> np.ndarray:
+        """One row per text (shape (len(texts), dimension)); only unseen texts are embedded."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = embedder.embed(missing) if missing else np.zeros((0, 0), dtype=np.float32)
+        with self._lock:
+            for text, vector in zip(missing, fresh, strict=True):
+                self._vectors[text] = vector
+            rows = []
+            for text in texts:
+                self._vectors.move_to_end(text)
+                rows.append(self._vectors[text])
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+@dataclass
+class ExtractiveAnswerer:
+    """See the module docstring. ``meaning_pool`` = 0 turns sentence embeddings off."""
+
+    tuning: Tuning = field(default_factory=Tuning)
+    confidence: ConfidenceTuning = field(default_factory=ConfidenceTuning)
+    abstain_below: float = ABSTAIN_BELOW
+    meaning_pool: int = 12
+    cache: VectorCache = field(default_factory=VectorCache)
+
+    def answer(self, evidence: Evidence) -> Answer:
+        """See :class:`retrieval.answer.base.Answerer`."""
+        sources, posts = load_sources(evidence.hits, evidence.catalog, evidence.groups)
+        corrected = corrected_posts(posts)
+        pool = candidates(evidence.hits, sources, lang.LEAN_ON_PREVIOUS)
+        weights = term_weights(evidence.question, evidence.lexical, (s.terms for s in pool))
+        score_sentences(pool, weights, corrected, evidence.question, self.tuning)
+        if self.meaning_pool and self.tuning.meaning and pool:
+            self._add_meaning(pool, evidence)
+            score_sentences(pool, weights, corrected, evidence.question, self.tuning)
+        confidence = confidence_of(evidence.hits, pool, weights, self.confidence)
+        closest = closest_documents(evidence.hits)
+        if confidence < self.abstain_below:
+            return abstention(evidence.question, closest, confidence)
+        text, citations = render(group_sources(without_stale(select(pool, self.tuning), corrected), corrected))
+        return Answer(evidence.question, text, citations, confidence, False, closest)
+
+    def _add_meaning(self, pool: list[Sentence], evidence: Evidence) -> None:
+        """Cosine of the best ``meaning_pool`` sentences to the question (the rest keep None,
+        and cannot win against them: they score on the cheap signals only)."""
+        best = sorted(pool, key=lambda s: -s.score)[: self.meaning_pool]
+        vectors = self.cache.vectors([evidence.question] + [s.text for s in best], evidence.embedder)
+        for sentence, cosine in zip(best, vectors[1:] @ vectors[0], strict=True):
+            sentence.meaning = float(cosine)
+        shortlisted = {id(s) for s in best}
+        pool[:] = [s for s in pool if id(s) in shortlisted]
+
+
+def compose_answer(
+    question: str, hits: list, embedder: Embedder, catalog=None, lexical=None,  # type: ignore[no-untyped-def,type-arg]
+    groups: tuple[str, ...] = (), abstain_below: float = ABSTAIN_BELOW,
+) -> Answer:
+    """The default extractive answer (kept for callers of the old module-level function)."""
+    evidence = Evidence(question, hits, embedder, catalog, lexical, groups)
+    return ExtractiveAnswerer(abstain_below=abstain_below).answer(evidence)
+
+
+ANSWERERS["extractive"] = ExtractiveAnswerer

@@ -1,0 +1,196 @@
+"""Scoring and choosing the sentences of an extractive answer.
+
+A sentence's relevance comes from its meaning (cosine of its embedding to the question's,
+when the answerer gives sentence vectors), the idf-weighted overlap with the question's
+stemmed terms, and the dense similarity of its chunk. That relevance is weighted by the
+source's role (accepted and well-received answers up, questions down), by correction (a post
+that a later post of its thread calls outdated goes down, and is cited only together with,
+and after, its correction) and by cheap signs of style (:mod:`retrieval.answer.english`).
+Sentences are then picked greedily with redundancy removed (MMR); of two near-duplicates the
+newer one wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from retrieval.answer import english as lang
+from retrieval.search import Hit
+from retrieval.sentences import Sentence
+from retrieval.views import PostInfo
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The extractive scorer's weights (multipliers unless said otherwise)."""
+
+    lexical: float = 0.55
+    dense: float = 0.45
+    meaning: float = 0.0
+    """Weight of the sentence's own embedding cosine; when > 0 the three are renormalised."""
+    max_sentences: int = 4
+    max_chars: int = 900
+    redundant: float = 0.5
+    """Term-set Jaccard above which two sentences say the same thing."""
+    focus: float = 0.0
+    """Exponent on (chunk similarity / best hit's similarity): sentences of chunks less about
+    the question than the best one go down, however well their own words match."""
+    resource: float = 1.0
+    """Prior of a section of a shared resource (curated guides), against a post's role."""
+    question: float = 0.4
+    asking: float = 0.7
+    accepted: float = 1.15
+    post_score: float = 0.05
+    corrected: float = 0.4
+    anaphora: float = 0.85
+    no_overlap: float = 0.7
+    self_reference: float = 0.7
+    filler: float = 0.5
+    restate: float = 0.7
+    restate_new_terms: int = 3
+    action: float = 1.25
+    number: float = 1.2
+    lead: float = 0.15
+    mmr_penalty: float = 0.3
+    keep_fraction: float = 0.6
+    """A sentence scoring under this fraction of the best one is not worth adding."""
+
+
+def corrected_posts(posts: Sequence[PostInfo]) -> dict[str, str]:
+    """Posts that a later post of the same thread calls outdated, mapped to that later post.
+
+    "my reply above is outdated" corrects the author's own earlier answers; otherwise the
+    post replied to, or, replying to the question, every earlier answer of the thread.
+    """
+    corrected: dict[str, str] = {}
+    earlier: list[PostInfo] = []
+    for post in posts:
+        if earlier and earlier[-1].doc_id != post.doc_id:
+            earlier = []
+        if post.position > 0 and lang.CORRECTION.search(post.text):
+            answers = [e for e in earlier if e.position > 0]
+            if lang.OWN_POST.search(post.text):
+                answers = [e for e in answers if e.author == post.author]
+            elif any(e.id == post.reply_to for e in answers):
+                answers = [e for e in answers if e.id == post.reply_to]
+            for target in answers:
+                corrected.setdefault(target.id, post.id)
+        earlier.append(post)
+    return corrected
+
+
+def prior(hit: Hit, corrected: dict[str, str], t: Tuning) -> float:
+    """Weight of a sentence's source: role, reception, and whether a later post corrected it."""
+    if hit.post_id is None:
+        return t.resource
+    if hit.role == "question":
+        weight = t.question
+    else:  # a reply that itself asks something is a weaker answer
+        weight = t.accepted if hit.accepted else t.asking if hit.text.rstrip().endswith("?") else 1.0
+    weight *= 1.0 + t.post_score * math.log1p(max(hit.post_score, 0))
+    return weight * (t.corrected if hit.post_id in corrected else 1.0)
+
+
+def opening(text: str) -> str:
+    """``text`` without leading emphasis, quotes and brackets."""
+    return text.lstrip("*_\"'(\u201c ")
+
+
+def is_instruction(sentence: Sentence) -> bool:
+    """A step of a list, an imperative ("Reduce the entrance ...", "Don't ...") or advice
+    addressed to the reader ("you should ...")."""
+    if sentence.listed or lang.ADVICE.search(sentence.text):
+        return True
+    words = lang.WORDS.findall(opening(sentence.text).lower())
+    if len(words) < 2 or words[0] in lang.FUNCTION_WORDS or words[0].endswith(("ing", "ed", "ly", "'s", "s")):
+        return False
+    return words[1] in lang.IMPERATIVE_NEXT or words[1][0].isdigit()
+
+
+def style_weight(sentence: Sentence, question_terms: frozenset[str], asks: tuple[bool, bool], t: Tuning) -> float:
+    """Cheap signals of whether a sentence answers rather than accompanies an answer;
+    ``asks`` = (the question asks what to do, the question asks for a figure)."""
+    text = opening(sentence.text)
+    weight = 1.0
+    if lang.SELF_REFERENCE.match(text):
+        weight *= t.self_reference
+    if lang.FILLER.match(text):
+        weight *= t.filler
+    if len(sentence.terms - question_terms) < t.restate_new_terms:
+        weight *= t.restate
+    if asks[0] and is_instruction(sentence):
+        weight *= t.action
+    if asks[1] and any(ch.isdigit() for ch in sentence.text):
+        weight *= t.number
+    if sentence.hit.post_id is not None and sentence.hit.role != "question":
+        weight *= 1.0 + t.lead * (1.0 - sentence.position)
+    if lang.ANAPHORA.match(text) and not sentence.joined:
+        weight *= t.anaphora
+    return weight
+
+
+def score_sentences(
+    pool: list[Sentence], weights: dict[str, float], corrected: dict[str, str], question: str, t: Tuning,
+) -> None:
+    """Set each sentence's ``relevance`` (to the question) and ``score`` (relevance x prior x
+    style). ``sentence.meaning`` (cosine to the question, or None) counts when ``t.meaning``."""
+    total = sum(weights.values()) or 1.0
+    question_terms = frozenset(weights)
+    top = max((max(s.hit.similarity, 1e-6) for s in pool), default=1.0)
+    asks = (bool(lang.PROCEDURAL.search(question)), bool(lang.QUANTITATIVE.search(question)))
+    for sentence in pool:
+        lexical = sum(w for term, w in weights.items() if term in sentence.terms) / total
+        dense = max(sentence.hit.similarity, 0.0)
+        parts = t.lexical * lexical + t.dense * dense
+        if t.meaning and sentence.meaning is not None:
+            parts = (parts + t.meaning * max(sentence.meaning, 0.0)) / (t.lexical + t.dense + t.meaning)
+        sentence.relevance = parts * (t.no_overlap if not lexical else 1.0)
+        sentence.score = sentence.relevance * prior(sentence.hit, corrected, t)
+        sentence.score *= (max(sentence.hit.similarity, 0.0) / top) ** t.focus
+        sentence.score *= style_weight(sentence, question_terms, asks, t)
+
+
+def jaccard(a: Sentence, b: Sentence) -> float:
+    """Overlap of two sentences' stemmed content words."""
+    union = len(a.terms | b.terms)
+    return len(a.terms & b.terms) / union if union else 0.0
+
+
+def newer(a: Sentence, b: Sentence) -> bool:
+    """True when ``a`` was written after ``b``."""
+    return (a.hit.created_at or "") > (b.hit.created_at or "")
+
+
+def select(pool: list[Sentence], t: Tuning) -> list[Sentence]:
+    """Greedy MMR over ``pool``: relevant, not redundant; of two near-duplicates, the newer."""
+    chosen: list[Sentence] = []
+    remaining = sorted(pool, key=lambda s: (-s.score, s.hit.doc_id, s.start))
+    while remaining and len(chosen) < t.max_sentences:
+        best = max(remaining, key=lambda s: s.score - t.mmr_penalty * max((jaccard(s, c) for c in chosen), default=0))
+        remaining.remove(best)
+        if chosen and best.score < t.keep_fraction * chosen[0].score:
+            break
+        if any(overlaps(best, c) for c in chosen):
+            continue
+        twin = next((c for c in chosen if jaccard(best, c) >= t.redundant), None)
+        if twin is not None:
+            if newer(best, twin) and (best.hit.doc_id, best.hit.post_id) != (twin.hit.doc_id, twin.hit.post_id):
+                chosen[chosen.index(twin)] = best
+            continue
+        if sum(len(c.text) for c in chosen) + len(best.text) <= t.max_chars or not chosen:
+            chosen.append(best)
+    return chosen
+
+
+def overlaps(a: Sentence, b: Sentence) -> bool:
+    """Two candidates share characters of the same source (a joined pair and one of its halves)."""
+    same = (a.hit.doc_id, a.hit.post_id, a.base) == (b.hit.doc_id, b.hit.post_id, b.base)
+    return same and a.start < b.end and b.start < a.end
+
+
+def without_stale(chosen: list[Sentence], corrected: dict[str, str]) -> list[Sentence]:
+    """Drop sentences of corrected posts unless their correction is cited too."""
+    cited = {s.hit.post_id for s in chosen}
+    return [s for s in chosen if s.hit.post_id not in corrected or corrected[s.hit.post_id] in cited]

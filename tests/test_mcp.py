@@ -1,0 +1,143 @@
+"""The MCP server, driven by the official SDK's client over both transports: stdio (a real
+``townsquare mcp`` subprocess) and streamable HTTP (``/mcp`` on a real uvicorn
+``townsquare serve``). Same tools, same visibility rule as the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from retrieval.index import IndexDir
+from tests.conftest import API_KEYS, MEMBER_KEY, MENTOR_KEY
+
+pytestmark = pytest.mark.e2e
+TOOLS = {"search", "ask", "experts", "get_thread", "get_resource"}
+PRIVATE_TERMS = ("quarry lane", "mentor stipend", "mt-00", '"mentors"')
+PRIVATE_QUESTION = "What are the terms of the Quarry Lane lease and the mentor stipend?"
+BIN = Path(sys.executable).parent
+Session = Callable[[ClientSession], Awaitable[Any]]
+
+
+def leaks(payload: object) -> bool:
+    text = json.dumps(payload, default=str).lower()
+    return any(term in text for term in PRIVATE_TERMS)
+
+
+async def call(session: ClientSession, tool: str, **arguments: Any) -> tuple[str, dict[str, Any] | None, bool]:
+    result = await session.call_tool(tool, arguments)
+    text = "\n".join(c.text for c in result.content if c.type == "text")
+    return text, result.structured_content, bool(result.is_error)
+
+
+async def visibility_checks(session: ClientSession, insider: bool) -> None:
+    """What a caller with (``insider``) or without the mentors' groups sees."""
+    for tool, args in (("search", {"query": PRIVATE_QUESTION, "k": 50}), ("ask", {"question": PRIVATE_QUESTION}),
+                       ("experts", {"question": PRIVATE_QUESTION, "k": 20})):
+        text, data, error = await call(session, tool, **args)
+        assert not error and data is not None
+        if not insider:
+            assert not leaks([text, data]), tool
+        elif tool == "ask":
+            assert "quarry lane" in (text + json.dumps(data)).lower()
+    text, data, error = await call(session, "get_thread", id="mt-001")
+    assert error is (not insider)
+    _, _, error = await call(session, "get_resource", id="resources/mentor-handbook.md")
+    assert error is (not insider)
+
+
+async def public_checks(session: ClientSession) -> None:
+    """The five tools exist and answer with titles, links and structured content."""
+    assert {t.name for t in (await session.list_tools()).tools} >= TOOLS
+    text, data, error = await call(session, "ask", question="What sugar syrup ratio should I feed in autumn?")
+    assert not error and data and not data["abstained"] and data["citations"]
+    for citation in data["citations"]:
+        assert citation["title"] in text and citation["url"] in text
+    text, data, _ = await call(session, "search", query="when to treat for varroa", k=3)
+    assert data and 1 <= len(data["hits"]) <= 3 and data["hits"][0]["title"] in text
+    text, data, _ = await call(session, "experts", question="queen rearing", k=2)
+    assert data and data["experts"] and data["experts"][0]["name"] in text
+    text, data, _ = await call(session, "get_thread", id="hh-001")
+    assert data and data["id"] == "hh-001" and data["title"] in text and len(data["posts"]) >= 2
+    _, _, error = await call(session, "search", query="varroa", k=0)
+    assert error
+
+
+def run_stdio(index_root: Path, key: str | None, check: Session) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TOWNSQUARE_API_KEYS=json.dumps(API_KEYS))
+    if key:
+        env["TOWNSQUARE_API_KEY"] = key
+    params = StdioServerParameters(command=str(BIN / "townsquare"), args=["mcp", "--index", str(index_root)], env=env)
+
+    async def main() -> None:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            await check(session)
+
+    asyncio.run(main())
+
+
+def run_http(url: str, key: str | None, check: Session) -> None:
+    async def main() -> None:
+        client = create_mcp_http_client(headers={"X-API-Key": key} if key else None)
+        async with client, streamable_http_client(f"{url}/mcp", http_client=client) as (read, write), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            await check(session)
+
+    asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def stdio_index(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mcp") / "index"
+    shutil.copytree(sample_index.root, root)
+    return root
+
+
+def test_stdio_tools_answer_and_keep_private_content_private(stdio_index: Path) -> None:
+    async def as_public(session: ClientSession) -> None:
+        await public_checks(session)
+        await visibility_checks(session, insider=False)
+
+    run_stdio(stdio_index, None, as_public)  # a member key is checked over HTTP: one process per key is slow
+    run_stdio(stdio_index, MENTOR_KEY, lambda s: visibility_checks(s, insider=True))
+
+
+def test_stdio_refuses_an_unknown_key(stdio_index: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    env.update(HF_HUB_OFFLINE="1", TOWNSQUARE_API_KEYS=json.dumps(API_KEYS))
+    import subprocess
+
+    done = subprocess.run([str(BIN / "townsquare"), "mcp", "--index", str(stdio_index), "--api-key", "nobody"],
+                          env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "unknown API key" in done.stderr
+
+
+def test_http_tools_answer_and_keep_private_content_private(api_server: str) -> None:
+    async def as_public(session: ClientSession) -> None:
+        await public_checks(session)
+        await visibility_checks(session, insider=False)
+
+    run_http(api_server, None, as_public)
+    run_http(api_server, MEMBER_KEY, lambda s: visibility_checks(s, insider=False))
+    run_http(api_server, MENTOR_KEY, lambda s: visibility_checks(s, insider=True))
+
+
+def test_http_refuses_an_unknown_key(api_server: str) -> None:
+    response = httpx.post(f"{api_server}/mcp", headers={"X-API-Key": "nobody", "Accept": "application/json"},
+                          json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert response.status_code == 401
