@@ -130,7 +130,10 @@ def serve(
 
     # fail fast, with the CLI's one-line message, if there is no index
     IndexDir(settings.index_dir, settings.backend_config()).open()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # GET /experts?q= carries a whole question (up to max_query_chars, percent-encoded up to 3
+    # bytes a character): allow request lines beyond h11's 16 KiB default
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                h11_max_incomplete_event_size=4 * settings.max_query_chars + 16_384)
 
 
 @cli.command()

@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     """OpenMP threads torch and FAISS may use per query in the API server. One is faster
     here: a query is tiny work, and with one thread per core any other load (another
     request) stalls the thread barriers (docs/benchmarks.md, latency)."""
-    max_query_chars: int = Field(1000, ge=10)
+    max_query_chars: int = Field(10_000, ge=10)
+    """Longest question accepted by /search, /experts and /ask: a whole question with its
+    pasted error log fits; only the embedder's input window truncates what is embedded."""
     max_k: int = Field(100, ge=1)
     api_url: str = "http://127.0.0.1:8000"
     api_key: str | None = None
