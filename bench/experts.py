@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import itertools
 import pickle
 import sys
@@ -57,6 +56,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
+FEATURES_VERSION = 1
 GRID = {
     "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
     "recent": (0.0, 0.25, 0.5, 1.0),
@@ -73,15 +73,10 @@ def tasks(data: Path) -> list[Task]:
 
 
 def cache_key(task: Task) -> str:
-    """Cache file of a task's questions: changes with the feature code and the weights it uses."""
-    from retrieval import experts, experts_clock, experts_members, experts_model
-    from retrieval.experts_model import DEFAULT_WEIGHTS
-
-    fixed = DEFAULT_WEIGHTS.with_combination((0.0,) * 6)
-    code = "".join(Path(m.__file__ or "").read_text() for m in (experts, experts_clock, experts_members))
-    code += repr(fixed) + Path(experts_model.__file__ or "").read_text().split("@dataclass(frozen=True)\nclass Features")[1]
-    digest = hashlib.sha1(f"{task.site}|{task.split}|{len(task.test)}|{code}".encode()).hexdigest()[:16]
-    return f"{task.site}-{digest}.pkl"
+    """Cache file of a task's questions. Bump :data:`FEATURES_VERSION` when the feature code
+    changes (the combination weights do not matter: features are stored before combining)."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
+    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}.pkl"
 
 
 @functools.cache
@@ -176,7 +171,8 @@ def evaluate(units: list[Unit]) -> tuple[list[tuple[object, ...]], list[str]]:
     rows, notes = [], []
     for site in SITES:
         train = [i for i, (t, _) in enumerate(units) if t.site != site]
-        kind, w = choose([units[i] for i in train], [packs[i] for i in train], {j: base[i] for j, i in enumerate(train)})
+        train_base = {j: base[i] for j, i in enumerate(train)}
+        kind, w = choose([units[i] for i in train], [packs[i] for i in train], train_base)
         notes.append(f"- {site}: chose {kind} weights on the other two sites: {np.round(w, 3).tolist()}")
         for task, questions in (u for u in units if u[0].site == site):
             rows += report_rows(task, len(questions), systems(task, questions, w))
@@ -192,7 +188,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
     parser.add_argument("--refresh", action="store_true", help="recompute features even when cached")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--collect", help="only compute and cache the features of these sites (comma-separated), "
+                                          "e.g. to run sites in parallel processes")
     args = parser.parse_args(argv)
+    if args.collect:
+        for task in tasks(data_dir(args.data)):
+            if task.site in args.collect.split(","):
+                questions_of(task, args.refresh)
+        return
     with timer() as total:
         units = [(t, questions_of(t, args.refresh)) for t in tasks(data_dir(args.data))]
         rows, notes = evaluate(units)

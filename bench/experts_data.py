@@ -141,7 +141,8 @@ def collect(task: Task, embedder: CachedEmbedder, depth: int) -> list[Question]:
             hits = searcher.search(question_text(thread), k=depth, collapse=False, mode="hybrid")
             clock, asker = question_clock(task, thread, stats), thread["question"].get("author")
             full = [c for c in candidates(hits, catalog, clock, (), stats, DEFAULT_WEIGHTS) if c.member_id != asker]
-            plain = {c.member_id: c.features.evidence for c in candidates(hits, catalog, clock, (), stats, PLAIN_MODEL_2)}
+            plain = {c.member_id: c.features.evidence
+                     for c in candidates(hits, catalog, clock, (), stats, PLAIN_MODEL_2)}
             out.append(Question(thread["thread_id"], asker, task.qrels[thread["thread_id"]],
                                 [c.member_id for c in full], [c.features.vector() for c in full],
                                 [plain.get(c.member_id, 0.0) for c in full]))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from retrieval.experts_clock import Clock, serving_clock
+from retrieval.experts_clock import Clock
 from retrieval.experts_members import MemberFacts, MemberStats
 from retrieval.experts_model import ANSWER_ROLES, DEFAULT_WEIGHTS, ExpertWeights, Features, combine
 from retrieval.experts_why import Why, topic_of

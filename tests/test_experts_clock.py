@@ -58,7 +58,7 @@ def test_an_undated_archive_gets_a_prior_from_volume(community: Community) -> No
     assert ids(suggest_experts(hits, catalog)) == ["m02", "m01"]
     # and recency is neutral: an undated question finds undated evidence at full weight
     [ada] = [e for e in suggest_experts(hits, catalog) if e.member_id == "m01"]
-    assert ada.evidence[0].score == pytest.approx((0.6 - 0.3) / 0.7)
+    assert ada.evidence[0].score == pytest.approx((0.6 - 0.3) / 0.7, abs=1e-5)
 
 
 def test_each_suggestion_says_why_in_numbers(community: Community) -> None:
