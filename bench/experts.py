@@ -67,9 +67,9 @@ GRID = {
 Unit = tuple[Task, list[Question]]
 
 
-def tasks(data: Path) -> list[Task]:
-    """Every (site, split) of the evaluation."""
-    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s) for s in SITES[1:]]
+def tasks(data: Path, limit: int | None) -> list[Task]:
+    """Every (site, split) of the evaluation (team2box sites: the first ``limit`` question ids)."""
+    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limit) for s in SITES[1:]]
 
 
 def cache_key(task: Task) -> str:
@@ -190,17 +190,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--collect", help="only compute and cache the features of these sites (comma-separated), "
                                           "e.g. to run sites in parallel processes")
+    parser.add_argument("--limit", type=int, default=1000,
+                        help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
     args = parser.parse_args(argv)
+    limit = args.limit or None
     if args.collect:
-        for task in tasks(data_dir(args.data)):
+        for task in tasks(data_dir(args.data), limit):
             if task.site in args.collect.split(","):
                 questions_of(task, args.refresh)
         return
     with timer() as total:
-        units = [(t, questions_of(t, args.refresh)) for t in tasks(data_dir(args.data))]
+        units = [(t, questions_of(t, args.refresh)) for t in tasks(data_dir(args.data), limit)]
         rows, notes = evaluate(units)
     body = "\n".join([
-        section_header("Expert finding across communities (issue 13)", ".venv/bin/python bench/experts.py"),
+        section_header("Expert finding across communities (issue 13)",
+                       f".venv/bin/python bench/experts.py --limit {args.limit}"),
         __doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else "",
         "",
         table(["site", "split", "questions", "system", "MRR@10", "MRR / popularity", "P@1", "nDCG@3",

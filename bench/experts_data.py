@@ -96,14 +96,16 @@ def team2box_thread(raw: dict[str, Any]) -> dict[str, Any]:
             "tags": list(raw.get("tags") or []), "visibility": "public", "posts": posts}
 
 
-def team2box_task(data: Path, site: str, share: float = 0.8) -> Task:
-    """Split ``site`` by question id: the first ``share`` indexed, the rest asked."""
+def team2box_task(data: Path, site: str, share: float = 0.8, limit: int | None = None) -> Task:
+    """Split ``site`` by question id: the first ``share`` indexed, the rest asked; with
+    ``limit``, only the ``limit`` lowest question ids take part (embedding time)."""
     folder = data / "expert-finding" / site
-    threads = sorted(read_jsonl(folder / "threads.jsonl"), key=lambda t: int(t["thread_id"]))
+    threads = sorted(read_jsonl(folder / "threads.jsonl"), key=lambda t: int(t["thread_id"]))[:limit]
     cut = int(len(threads) * share)
     train = [team2box_thread(t) for t in threads[:cut]]
     counts = Counter(p["author"] for t in train for p in t["posts"][1:] if p["author"] != "deleted")
-    task = Task(site, f"id {share:.0%}/{1 - share:.0%}", train, [], counts, read_qrels(folder / "expert_qrels.tsv"))
+    label = f"id {share:.0%}/{1 - share:.0%}" + (f" of the first {limit} ids" if limit else "")
+    task = Task(site, label, train, [], counts, read_qrels(folder / "expert_qrels.tsv"))
     return keep_answerable(task, threads[cut:])
 
 
