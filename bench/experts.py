@@ -188,15 +188,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
     parser.add_argument("--refresh", action="store_true", help="recompute features even when cached")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    parser.add_argument("--collect", help="only compute and cache the features of these sites (comma-separated), "
-                                          "e.g. to run sites in parallel processes")
+    parser.add_argument("--collect", help='only compute and cache the splits whose "site split" starts with one '
+                        'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
     parser.add_argument("--limit", type=int, default=1000,
                         help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
     args = parser.parse_args(argv)
     limit = args.limit or None
     if args.collect:
         for task in tasks(data_dir(args.data), limit):
-            if task.site in args.collect.split(","):
+            if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
                 questions_of(task, args.refresh)
         return
     with timer() as total:
