@@ -165,6 +165,8 @@ def experts(
     """Print the members who know most about a topic, with their evidence."""
     for rank, expert in enumerate(_library(index).experts(question, groups=tuple(group), k=k), start=1):
         console.print(f"[bold]{rank}. {expert.name}[/bold] ({expert.member_id}) score {expert.score:.3f}")
+        if expert.why:
+            console.print(f"   {expert.why.text()}", highlight=False)
         for item in expert.evidence:
             console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False)
 

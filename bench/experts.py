@@ -164,6 +164,17 @@ def report_rows(task: Task, n: int, scores: dict[str, dict[str, list[float]]]) -
     return rows
 
 
+def verdict(task: Task, scores: dict[str, dict[str, list[float]]]) -> str:
+    """One line per unit: MRR ratios to popularity against the 1.3x target."""
+    base = max(mean(scores["popularity"]["mrr"]), 1e-9)
+    parts = []
+    for name in ("Townsquare (shipped weights)", "Townsquare (tuned on the other two sites)"):
+        ratio = mean(scores[name]["mrr"]) / base
+        target = "meets 1.3x" if ratio >= 1.3 else "above popularity, MISSES 1.3x" if ratio >= 1 else "BELOW popularity"
+        parts.append(f"{name.removeprefix('Townsquare ')} {ratio:.2f}x ({target})")
+    return f"  - {task.site} {task.split}: " + "; ".join(parts)
+
+
 def evaluate(units: list[Unit]) -> tuple[list[tuple[object, ...]], list[str]]:
     """Cross-site evaluation: for each site, weights chosen on the other two; then the table."""
     packs = [pack(q) for _, q in units]
@@ -175,7 +186,9 @@ def evaluate(units: list[Unit]) -> tuple[list[tuple[object, ...]], list[str]]:
         kind, w = choose([units[i] for i in train], [packs[i] for i in train], train_base)
         notes.append(f"- {site}: chose {kind} weights on the other two sites: {np.round(w, 3).tolist()}")
         for task, questions in (u for u in units if u[0].site == site):
-            rows += report_rows(task, len(questions), systems(task, questions, w))
+            scores = systems(task, questions, w)
+            rows += report_rows(task, len(questions), scores)
+            notes.append(verdict(task, scores))
     kind, w = choose(units, packs, base)
     notes.append(f"- all three sites together ({kind}): {np.round(w, 3).tolist()} — the candidate for "
                  "`DEFAULT_WEIGHTS` (coefficients of topical, answering, recent, accepted_share, received, volume)")
