@@ -59,10 +59,10 @@ CACHE = REPO / "var" / "bench-experts"
 FEATURES_VERSION = 1
 GRID = {
     "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-    "recent": (0.0, 0.25, 0.5, 1.0),
+    "recent": (0.0, 0.25, 0.5, 1.0, 2.0),
     "accepted_share": (0.0, 1.0, 3.0),
     "received": (0.0, 0.25, 0.5, 1.0),
-    "volume": (-0.5, -0.1, 0.0, 0.5),
+    "volume": (-1.0, -0.5, -0.25, 0.0, 0.5),
 }
 Unit = tuple[Task, list[Question]]
 
@@ -72,11 +72,12 @@ def tasks(data: Path, limit: int | None) -> list[Task]:
     return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limit) for s in SITES[1:]]
 
 
-def cache_key(task: Task) -> str:
+def cache_key(task: Task, min_similarity: float | None = None) -> str:
     """Cache file of a task's questions. Bump :data:`FEATURES_VERSION` when the feature code
     changes (the combination weights do not matter: features are stored before combining)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
-    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}.pkl"
+    floor = "" if min_similarity is None else f"-floor{min_similarity:g}"
+    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}{floor}.pkl"
 
 
 @functools.cache
@@ -85,15 +86,15 @@ def embedder() -> CachedEmbedder:
     return CachedEmbedder(load_model())
 
 
-def questions_of(task: Task, refresh: bool) -> list[Question]:
+def questions_of(task: Task, refresh: bool, min_similarity: float | None = None) -> list[Question]:
     """The task's questions with features, from the cache or computed."""
     from retrieval.experts import EXPERT_HITS
 
-    file = CACHE / cache_key(task)
+    file = CACHE / cache_key(task, min_similarity)
     if file.exists() and not refresh:
         return list(pickle.loads(file.read_bytes()))
     with timer() as t:
-        found = collect(task, embedder(), EXPERT_HITS)
+        found = collect(task, embedder(), EXPERT_HITS, min_similarity)
     print(f"{task.site} {task.split}: {len(task.train)} threads, {len(found)} questions ({t['s']:.0f} s)", flush=True)
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(pickle.dumps(found))
@@ -205,15 +206,16 @@ def main(argv: list[str] | None = None) -> None:
                         'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
     parser.add_argument("--limit", type=int, default=1000,
                         help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
+    parser.add_argument("--min-similarity", type=float, help="experiment: another chance-level similarity")
     args = parser.parse_args(argv)
     limit = args.limit or None
     if args.collect:
         for task in tasks(data_dir(args.data), limit):
             if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
-                questions_of(task, args.refresh)
+                questions_of(task, args.refresh, args.min_similarity)
         return
     with timer() as total:
-        units = [(t, questions_of(t, args.refresh)) for t in tasks(data_dir(args.data), limit)]
+        units = [(t, questions_of(t, args.refresh, args.min_similarity)) for t in tasks(data_dir(args.data), limit)]
         rows, notes = evaluate(units)
     body = "\n".join([
         section_header("Expert finding across communities (issue 13)",

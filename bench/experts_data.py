@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,13 +122,18 @@ def question_clock(task: Task, thread: dict[str, Any], stats: Any) -> Any:
     return Clock(parse_when(created)) if created else stats.clock()
 
 
-def collect(task: Task, embedder: CachedEmbedder, depth: int) -> list[Question]:
+def collect(task: Task, embedder: CachedEmbedder, depth: int, min_similarity: float | None = None) -> list[Question]:
     """Index ``task.train`` through the real ingest, ask every test question, and keep each
     question's candidates with their features (default weights) and plain model 2 evidence."""
     from bench.quality import open_searcher
     from retrieval.experts import candidates
     from retrieval.experts_members import MemberStats
     from retrieval.experts_model import DEFAULT_WEIGHTS, PLAIN_MODEL_2
+
+    weights, plain_weights = DEFAULT_WEIGHTS, PLAIN_MODEL_2
+    if min_similarity is not None:
+        weights = replace(weights, min_similarity=min_similarity)
+        plain_weights = replace(plain_weights, min_similarity=min_similarity)
 
     with tempfile.TemporaryDirectory(prefix="bench-experts-") as tmp:
         src = Path(tmp) / "src"
@@ -142,9 +147,9 @@ def collect(task: Task, embedder: CachedEmbedder, depth: int) -> list[Question]:
         for thread in task.test:
             hits = searcher.search(question_text(thread), k=depth, collapse=False, mode="hybrid")
             clock, asker = question_clock(task, thread, stats), thread["question"].get("author")
-            full = [c for c in candidates(hits, catalog, clock, (), stats, DEFAULT_WEIGHTS) if c.member_id != asker]
+            full = [c for c in candidates(hits, catalog, clock, (), stats, weights) if c.member_id != asker]
             plain = {c.member_id: c.features.evidence
-                     for c in candidates(hits, catalog, clock, (), stats, PLAIN_MODEL_2)}
+                     for c in candidates(hits, catalog, clock, (), stats, plain_weights)}
             out.append(Question(thread["thread_id"], asker, task.qrels[thread["thread_id"]],
                                 [c.member_id for c in full], [c.features.vector() for c in full],
                                 [plain.get(c.member_id, 0.0) for c in full]))
