@@ -184,10 +184,13 @@ def serve(
     index_dir.open().close()
     index_dir.open(embedder_for_index(index_dir.root, settings.model_path, settings.embedder).model_id).close()
     KeyStore(settings.index_dir).records()
-    # header bounds: h11 refuses a header block over the limit while parsing; the Guard
-    # middleware checks count and size for either parser (431)
+    # header bounds: h11 refuses a header block over the limit while parsing, so it must let
+    # through a request line carrying a whole question (GET /experts?q=, up to max_query_chars,
+    # percent-encoded up to 3 bytes a character); the Guard middleware bounds header count and
+    # size for either parser (431)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                h11_max_incomplete_event_size=settings.max_header_kb * 1024, timeout_keep_alive=15)
+                h11_max_incomplete_event_size=max(settings.max_header_kb * 1024, 4 * settings.max_query_chars + 16_384),
+                timeout_keep_alive=15)
 
 
 @cli.command()
@@ -223,6 +226,8 @@ def experts(
     """Print the members who know most about a topic, with their evidence."""
     for rank, expert in enumerate(_library(index).experts(question, groups=tuple(group), k=k), start=1):
         console.print(f"[bold]{rank}. {expert.name}[/bold] ({expert.member_id}) score {expert.score:.3f}")
+        if expert.why:
+            console.print(f"   {expert.why.text()}", highlight=False)
         for item in expert.evidence:
             console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.schemas import CitationOut, EvidenceOut, ExpertOut, HitOut
+from app.schemas import CitationOut, EvidenceOut, ExpertOut, HitOut, WhyOut
 from retrieval.search import Hit
 
 
@@ -32,4 +32,8 @@ def expert_out(expert) -> ExpertOut:  # type: ignore[no-untyped-def]
         )
         for e in expert.evidence
     ]
-    return ExpertOut(member_id=expert.member_id, name=expert.name, score=round(expert.score, 4), evidence=evidence)
+    why = expert.why
+    return ExpertOut(
+        member_id=expert.member_id, name=expert.name, score=round(expert.score, 4), evidence=evidence,
+        why=why.text() if why else "", why_numbers=WhyOut.model_validate(vars(why)) if why else None,
+    )

@@ -124,6 +124,21 @@ class EvidenceOut(BaseModel):
     url: str
 
 
+class WhyOut(BaseModel):
+    """The numbers behind a suggestion, over what the caller may see, up to the index's
+    latest activity: ``answered``/``accepted``/``asked`` count the threads this question
+    found; the ``*_total`` fields and ``last_active`` are the member's whole record."""
+
+    topic: str = Field(description="the tag most of the found threads share ('' when none)")
+    answered: int
+    accepted: int
+    asked: int
+    related_last: str | None = Field(description="date of their latest contribution to the found threads")
+    answers_total: int
+    accepted_total: int
+    last_active: str | None
+
+
 class ExpertOut(BaseModel):
     """A suggested member with the evidence for the suggestion."""
 
@@ -131,6 +146,9 @@ class ExpertOut(BaseModel):
     name: str
     score: float
     evidence: list[EvidenceOut]
+    why: str = Field("", description='why in words, e.g. "Answered 14 questions about varroa, 5 accepted, '
+                                     'last in March 2026; 120 answers in all, 40 accepted"')
+    why_numbers: WhyOut | None = None
 
 
 class AskOut(BaseModel):

@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     here: a query is tiny work, and with one thread per core any other load (another
     request) stalls the thread barriers (docs/benchmarks.md, latency)."""
     max_query_chars: int = Field(10_000, ge=10, le=10_000)
-    """Longest question accepted (a pasted error log fits); the embedder's window truncates."""
+    """Longest question accepted by /search, /experts and /ask: a whole question with its
+    pasted error log fits; only the embedder's input window truncates what is embedded."""
     max_k: int = Field(100, ge=1, le=100)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     max_body_kb: int = Field(1024, ge=1)

@@ -94,6 +94,12 @@ class Catalog(Protocol):
         (member id, doc id)."""
         ...
 
+    def latest_activity(self, groups: Groups) -> str | None:
+        """The date (ISO, UTC) of the latest dated contribution (a post, else its document's
+        date) to a document ``groups`` may see; None when nothing visible is dated. The
+        serving clock of expert suggestions: archives are measured against their own time."""
+        ...
+
     def members(self, ids: Collection[str] | None = None, groups: Groups | None = None) -> dict[str, Member]:
         """Members by id: those of ``ids`` that exist, or all of them when ``ids`` is None.
         With ``groups``, only members they may know of: those with a post or authorship in a

@@ -94,6 +94,17 @@ def test_feedback_is_sent_with_a_key(page: Page, api_server: str) -> None:
     assert any(f["comment"] == "clear and cited" for f in summary["latest"])
 
 
+def test_suggested_people_say_why_and_take_feedback(page: Page, api_server: str) -> None:
+    at = ask(page(key=MEMBER_KEY), ANSWERABLE)
+    assert any("in all" in text and ("Answered" in text or "Asked" in text) for text in texts(at)), "no why-numbers"
+    good = next(b for b in at.button if (b.key or "").startswith("eup-"))
+    member_id = (good.key or "").rsplit(":", 1)[1]
+    at = good.click().run()
+    assert not at.exception and any("feedback was recorded" in c.value for c in at.caption)
+    summary = httpx.get(f"{api_server}/admin/feedback", headers={"X-API-Key": MENTOR_KEY}).json()
+    assert any(f["target"] == "expert" and f["member_id"] == member_id and f["helpful"] for f in summary["latest"])
+
+
 def search(at: AppTest, query: str) -> AppTest:
     return at.text_input(key="search_q").set_value(query).run()
 

@@ -131,6 +131,11 @@ class Client:
         body = {"target": "answer", "helpful": helpful, "answer_id": answer_id, "comment": comment}
         return self.request("POST", "/feedback", body=body)
 
+    def expert_feedback(self, helpful: bool, member_id: str, answer_id: str | None = None) -> Json:
+        """POST /feedback on a suggested member, for the answer they were suggested with."""
+        body = {"target": "expert", "helpful": helpful, "member_id": member_id, "answer_id": answer_id}
+        return self.request("POST", "/feedback", body=body)
+
     def feedback_summary(self) -> Json:
         """GET /admin/feedback (needs an API key)."""
         return self.request("GET", "/admin/feedback")

@@ -18,8 +18,9 @@ class PostIn(BaseModel):
 
     id: str = Field(min_length=1)
     author: str = Field(min_length=1)
-    created_at: datetime
-    text: str
+    created_at: datetime | None
+    text: str | None = None
+    """None or blank: a post whose text was not exported; stored for authorship, not chunked."""
     reply_to: str | None = None
     accepted: bool = False
     score: int = 0
@@ -56,7 +57,7 @@ def to_thread(raw: ThreadIn, source: str, origin: str) -> Thread:
     visibility = PUBLIC if raw.visibility == "public" else tuple(sorted(set(raw.visibility)))
     posts = tuple(
         Post(
-            id=p.id, thread_id=raw.id, author=p.author, created_at=p.created_at, text=p.text,
+            id=p.id, thread_id=raw.id, author=p.author, created_at=p.created_at, text=p.text or "",
             reply_to=p.reply_to, accepted=p.accepted, score=p.score,
         )
         for p in raw.posts

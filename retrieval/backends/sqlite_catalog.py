@@ -161,6 +161,13 @@ class SqliteCatalog:
         rows.sort(key=lambda r: (r["doc_id"], -1 if r["position"] is None else r["position"]))
         return [contribution(r) for r in rows]
 
+    def latest_activity(self, groups: Groups) -> str | None:
+        condition, params = visible_sql(groups)
+        rows = self._run(
+            "SELECT max(COALESCE(p.created_at, d.created_at)) FROM authorship a JOIN documents d ON d.id = a.doc_id "
+            f"LEFT JOIN posts p ON p.id = a.post_id WHERE {condition}", params)
+        return rows[0][0] if rows else None
+
     def members(self, ids: Collection[str] | None = None, groups: Groups | None = None) -> dict[str, Member]:
         known, params = ("1", list[object]()) if groups is None else known_member_sql(groups)
         if ids is None:

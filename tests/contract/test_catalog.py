@@ -6,7 +6,7 @@ import pytest
 
 from retrieval.filters import Filters, admits, visible_to
 from retrieval.index import IndexDir, Snapshot
-from retrieval.records import Thread
+from retrieval.records import Thread, to_iso
 from tests.contract.cases import FILTER_CASES
 from tests.contract.world import DOCUMENTS, GROUP_SETS, MEMBERS, HashingEmbedder, entries_of, thread, write
 
@@ -102,3 +102,15 @@ def test_add_remove_and_replace(index_dir: IndexDir) -> None:
     assert [p.id for p in catalog.posts_of(["t-pub-2"], ())] == ["t-pub-2-p0"]
     assert catalog.contributions(["t-pub-1"], ()) == []
     snapshot.close()
+
+
+@pytest.mark.parametrize("groups", GROUP_SETS)
+def test_latest_activity_is_the_latest_visible_date(world: Snapshot, groups: tuple[str, ...]) -> None:
+    dates = [p.created_at for d in DOCUMENTS if visible_to(d.visibility, groups) for p in getattr(d, "posts", ())]
+    dates += [d.created_at for d in DOCUMENTS if visible_to(d.visibility, groups) and not hasattr(d, "posts")]
+    expected = max(to_iso(x) or "" for x in dates if x is not None)
+    assert world.catalog.latest_activity(groups) == expected
+
+
+def test_latest_activity_of_nothing_dated(empty: Snapshot) -> None:
+    assert empty.catalog.latest_activity(()) is None

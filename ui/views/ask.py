@@ -69,9 +69,12 @@ def _people(client: Client, result: Json, question: str) -> None:
         for col, expert in zip(cols, experts, strict=True):
             with col.container(border=True):
                 st.markdown(f"**{render.esc(expert['name'])}**")
+                if expert.get("why"):
+                    st.markdown(render.esc(expert["why"]))
                 for item in expert["evidence"]:
                     verb = render.ROLE_WORDS.get(item["role"], item["role"])
                     st.caption(f"{verb} {render.link(item['title'], item['url'])} · {render.day(item['created_at'])}")
+                feedback.expert_buttons(client, result["answer_id"], expert["member_id"])
     if result["abstained"]:
         who = "them" if experts else "the community"
         st.markdown(f"**Ask {who} directly** — copy this into the forum or chat:")

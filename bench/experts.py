@@ -1,0 +1,237 @@
+"""Expert finding on three dev communities, with weights chosen across sites (issue 13).
+
+Sites and splits (see ``bench/experts_data.py``): cardano.stackexchange by time (50/70/85%
+cuts), team2box_dba and team2box_physics by question id (80/20; no answer texts, no dates).
+Each split is indexed through the real ingest into a temp folder; each test question (title +
+body) is searched (hybrid, ``collapse=False``, ``EXPERT_HITS``) and its candidates' features
+are computed by ``retrieval.experts.candidates`` (clock: the question's date, else the
+index's serving clock). Features are cached in ``var/bench-experts/`` (embeddings in
+``var/bench-cache/``), so a rerun only re-tunes.
+
+Systems: popularity (most answers in the indexed part), plain model 2 (no roles, recency or
+priors), Townsquare with the shipped ``DEFAULT_WEIGHTS``, and — the honest out-of-site figure —
+Townsquare with weights chosen on the *other two* sites (grid search on MRR, and a logistic
+regression, whichever scores better on those two). Metrics MRR@10, P@1, nDCG@3; p-values of a
+paired randomisation test (and Wilcoxon signed-rank) against popularity.
+
+    .venv/bin/python bench/experts.py [--data DIR] [--no-write] [--refresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench.common import (  # noqa: E402
+    REPO,
+    CachedEmbedder,
+    data_dir,
+    load_model,
+    mean,
+    paired,
+    section_header,
+    table,
+    timer,
+    write_section,
+)
+from bench.experts_data import SITES, Question, Task, cardano_task, collect, team2box_task  # noqa: E402
+from bench.experts_rank import (  # noqa: E402
+    Packed,
+    fast_mrr,
+    fit_logistic,
+    linear,
+    metrics,
+    pack,
+    plain_model_2,
+    popularity,
+)
+
+CACHE = REPO / "var" / "bench-experts"
+FEATURES_VERSION = 1
+GRID = {
+    "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
+    "recent": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "accepted_share": (0.0, 1.0, 3.0),
+    "received": (0.0, 0.25, 0.5, 1.0),
+    "volume": (-1.0, -0.5, -0.25, 0.0, 0.5),
+}
+Unit = tuple[Task, list[Question]]
+
+
+def tasks(data: Path, limit: int | None) -> list[Task]:
+    """Every (site, split) of the evaluation (team2box sites: the first ``limit`` question ids)."""
+    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limit) for s in SITES[1:]]
+
+
+def cache_key(task: Task, min_similarity: float | None = None) -> str:
+    """Cache file of a task's questions. Bump :data:`FEATURES_VERSION` when the feature code
+    changes (the combination weights do not matter: features are stored before combining)."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
+    floor = "" if min_similarity is None else f"-floor{min_similarity:g}"
+    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}{floor}.pkl"
+
+
+@functools.cache
+def embedder() -> CachedEmbedder:
+    """The model behind a disk cache of embeddings, loaded on first need."""
+    return CachedEmbedder(load_model())
+
+
+def questions_of(task: Task, refresh: bool, min_similarity: float | None = None) -> list[Question]:
+    """The task's questions with features, from the cache or computed."""
+    from retrieval.experts import EXPERT_HITS
+
+    file = CACHE / cache_key(task, min_similarity)
+    if file.exists() and not refresh:
+        return list(pickle.loads(file.read_bytes()))
+    with timer() as t:
+        found = collect(task, embedder(), EXPERT_HITS, min_similarity)
+    print(f"{task.site} {task.split}: {len(task.train)} threads, {len(found)} questions ({t['s']:.0f} s)", flush=True)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_bytes(pickle.dumps(found))
+    return found
+
+
+def site_mrr(units: list[Unit], packs: list[Packed], coefficients: np.ndarray, base: dict[int, float]) -> float:
+    """Geometric mean over sites of (mean over the site's splits of MRR / popularity MRR)."""
+    ratios: dict[str, list[float]] = {}
+    for i, ((task, _), p) in enumerate(zip(units, packs, strict=True)):
+        ratios.setdefault(task.site, []).append(fast_mrr(p, coefficients) / max(base[i], 1e-9))
+    return float(np.exp(np.mean([np.log(max(mean(r), 1e-9)) for r in ratios.values()])))
+
+
+def grid_search(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> tuple[np.ndarray, float]:
+    """The grid point (topical weight 1) with the best :func:`site_mrr` on ``units``."""
+    best, best_value = np.zeros(6), -1.0
+    for values in itertools.product(*GRID.values()):
+        w = np.array([1.0, *values])
+        value = site_mrr(units, packs, w, base)
+        if value > best_value:
+            best, best_value = w, value
+    return best, best_value
+
+
+def choose(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> tuple[str, np.ndarray]:
+    """Hand weights (grid) or logistic regression, whichever scores better on ``units``."""
+    grid_w, grid_value = grid_search(units, packs, base)
+    lr_w = fit_logistic(packs)
+    lr_value = site_mrr(units, packs, lr_w, base)
+    print(f"  on {sorted({t.site for t, _ in units})}: grid {grid_value:.3f} {np.round(grid_w, 2)}, "
+          f"logistic {lr_value:.3f} {np.round(lr_w, 2)}", flush=True)
+    return ("grid", grid_w) if grid_value >= lr_value else ("logistic", lr_w)
+
+
+def wilcoxon_p(a: list[float], b: list[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired scores (1.0 when all equal)."""
+    from scipy.stats import wilcoxon
+
+    if all(abs(x - y) < 1e-12 for x, y in zip(a, b, strict=True)):
+        return 1.0
+    return float(wilcoxon(a, b, zero_method="wilcox").pvalue)
+
+
+def systems(task: Task, questions: list[Question], held_out: np.ndarray) -> dict[str, dict[str, list[float]]]:
+    """Per-question metrics of every system on one unit."""
+    from retrieval.experts_model import DEFAULT_WEIGHTS
+
+    ranked = {
+        "popularity": [popularity(task, q.asker) for q in questions],
+        "plain model 2": [plain_model_2(q) for q in questions],
+        "Townsquare (shipped weights)": [linear(DEFAULT_WEIGHTS.combination())(q) for q in questions],
+        "Townsquare (tuned on the other two sites)": [linear(tuple(held_out))(q) for q in questions],
+    }
+    return {name: metrics(r, questions) for name, r in ranked.items()}
+
+
+def report_rows(task: Task, n: int, scores: dict[str, dict[str, list[float]]]) -> list[tuple[object, ...]]:
+    """Table rows of one unit: each system's means, ratio and p-values against popularity."""
+    base = scores["popularity"]
+    rows = []
+    for name, s in scores.items():
+        ratio = mean(s["mrr"]) / max(mean(base["mrr"]), 1e-9)
+        test = paired(s["mrr"], base["mrr"])
+        p = "-" if name == "popularity" else f"{test.p_value:.3f} / {wilcoxon_p(s['mrr'], base['mrr']):.3f}"
+        rows.append((task.site, task.split, n, name, mean(s["mrr"]), f"{ratio:.2f}x", mean(s["p@1"]),
+                     mean(s["ndcg@3"]), p))
+    return rows
+
+
+def verdict(task: Task, scores: dict[str, dict[str, list[float]]]) -> str:
+    """One line per unit: MRR ratios to popularity against the 1.3x target."""
+    base = max(mean(scores["popularity"]["mrr"]), 1e-9)
+    parts = []
+    for name in ("Townsquare (shipped weights)", "Townsquare (tuned on the other two sites)"):
+        ratio = mean(scores[name]["mrr"]) / base
+        target = "meets 1.3x" if ratio >= 1.3 else "above popularity, MISSES 1.3x" if ratio >= 1 else "BELOW popularity"
+        parts.append(f"{name.removeprefix('Townsquare ')} {ratio:.2f}x ({target})")
+    return f"  - {task.site} {task.split}: " + "; ".join(parts)
+
+
+def evaluate(units: list[Unit]) -> tuple[list[tuple[object, ...]], list[str]]:
+    """Cross-site evaluation: for each site, weights chosen on the other two; then the table."""
+    packs = [pack(q) for _, q in units]
+    base = {i: mean(metrics([popularity(t, q.asker) for q in qs], qs)["mrr"]) for i, (t, qs) in enumerate(units)}
+    rows, notes = [], []
+    for site in SITES:
+        train = [i for i, (t, _) in enumerate(units) if t.site != site]
+        train_base = {j: base[i] for j, i in enumerate(train)}
+        kind, w = choose([units[i] for i in train], [packs[i] for i in train], train_base)
+        notes.append(f"- {site}: chose {kind} weights on the other two sites: {np.round(w, 3).tolist()}")
+        for task, questions in (u for u in units if u[0].site == site):
+            scores = systems(task, questions, w)
+            rows += report_rows(task, len(questions), scores)
+            notes.append(verdict(task, scores))
+    kind, w = choose(units, packs, base)
+    notes.append(f"- all three sites together ({kind}): {np.round(w, 3).tolist()} — the candidate for "
+                 "`DEFAULT_WEIGHTS` (coefficients of topical, answering, recent, accepted_share, received, volume)")
+    return rows, notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Collect (or load) every unit's features, evaluate across sites, write the section."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
+    parser.add_argument("--refresh", action="store_true", help="recompute features even when cached")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--collect", help='only compute and cache the splits whose "site split" starts with one '
+                        'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
+    parser.add_argument("--limit", type=int, default=1000,
+                        help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
+    parser.add_argument("--min-similarity", type=float, help="experiment: another chance-level similarity")
+    args = parser.parse_args(argv)
+    limit = args.limit or None
+    if args.collect:
+        for task in tasks(data_dir(args.data), limit):
+            if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
+                questions_of(task, args.refresh, args.min_similarity)
+        return
+    with timer() as total:
+        units = [(t, questions_of(t, args.refresh, args.min_similarity)) for t in tasks(data_dir(args.data), limit)]
+        rows, notes = evaluate(units)
+    body = "\n".join([
+        section_header("Expert finding across communities (issue 13)",
+                       f".venv/bin/python bench/experts.py --limit {args.limit}"),
+        __doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else "",
+        "",
+        table(["site", "split", "questions", "system", "MRR@10", "MRR / popularity", "P@1", "nDCG@3",
+               "p vs popularity (randomisation / Wilcoxon)"], rows),
+        "",
+        *notes,
+        f"\nRun time {total['s'] / 60:.1f} min.",
+    ])
+    print(body)
+    if not args.no_write:
+        write_section("experts", body)
+
+
+if __name__ == "__main__":
+    main()

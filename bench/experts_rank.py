@@ -1,0 +1,95 @@
+"""Ranking and scoring helpers of bench/experts.py: vectorised MRR for the weight search, the
+exact per-question metrics for the report, and the learned (logistic regression) ranker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.common import mrr_at, ndcg_at, precision_at
+from bench.experts_data import Question, Task
+
+Ranking = list[str]
+
+
+@dataclass
+class Packed:
+    """One task's questions as padded arrays: features (Q, C, F), relevance (Q, C), mask."""
+
+    features: np.ndarray
+    relevance: np.ndarray
+    mask: np.ndarray
+
+
+def pack(questions: Sequence[Question]) -> Packed:
+    """Pad the questions' candidates (sorted by member id, so a stable sort breaks ties by id)."""
+    width = max((len(q.members) for q in questions), default=1) or 1
+    dims = len(questions[0].vectors[0]) if questions and questions[0].vectors else 6
+    features = np.zeros((len(questions), width, dims))
+    relevance = np.zeros((len(questions), width))
+    mask = np.zeros((len(questions), width), dtype=bool)
+    for i, q in enumerate(questions):
+        order = sorted(range(len(q.members)), key=lambda j: q.members[j])
+        for col, j in enumerate(order):
+            features[i, col] = q.vectors[j]
+            relevance[i, col] = q.relevant.get(q.members[j], 0.0)
+            mask[i, col] = True
+    return Packed(features, relevance, mask)
+
+
+def fast_mrr(packed: Packed, coefficients: np.ndarray, k: int = 10) -> float:
+    """Mean MRR@k of ranking each question's candidates by ``features @ coefficients``."""
+    scores = np.where(packed.mask, packed.features @ coefficients, -np.inf)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    hits = np.take_along_axis(packed.relevance, order, axis=1) > 0
+    first = hits.argmax(axis=1)
+    found = hits.any(axis=1)
+    return float(np.where(found, 1.0 / (first + 1), 0.0).mean()) if len(found) else 0.0
+
+
+def rank_by(question: Question, scores: Sequence[float], k: int = 10) -> Ranking:
+    """Candidates with a positive-evidence score, best first, ties by member id."""
+    pairs = sorted(zip(question.members, scores, strict=True), key=lambda p: (-p[1], p[0]))
+    return [m for m, _ in pairs][:k]
+
+
+def popularity(task: Task, asker: str | None, k: int = 10) -> Ranking:
+    """The baseline: the most active answerers of the indexed part (asker removed)."""
+    ranked = sorted(task.answer_counts, key=lambda m: (-task.answer_counts[m], m))
+    return [m for m in ranked if m != asker][:k]
+
+
+def linear(coefficients: Sequence[float]) -> Callable[[Question], Ranking]:
+    """A ranker scoring each candidate by its feature vector times ``coefficients``."""
+    w = np.asarray(coefficients, dtype=float)
+    return lambda q: rank_by(q, [float(np.dot(w, v)) for v in q.vectors])
+
+
+def plain_model_2(question: Question) -> Ranking:
+    """Plain model 2: summed relevance of the retrieved documents contributed to."""
+    return rank_by(question, question.plain)
+
+
+def metrics(rankings: Sequence[Ranking], questions: Sequence[Question]) -> dict[str, list[float]]:
+    """MRR@10, P@1 and nDCG@3 per question."""
+    out: dict[str, list[float]] = {"mrr": [], "p@1": [], "ndcg@3": []}
+    for ranked, q in zip(rankings, questions, strict=True):
+        out["mrr"].append(mrr_at(ranked, q.relevant, 10))
+        out["p@1"].append(precision_at(ranked, q.relevant, 1))
+        out["ndcg@3"].append(ndcg_at(ranked, q.relevant, 3))
+    return out
+
+
+def fit_logistic(packs: Sequence[Packed], c: float = 1.0) -> np.ndarray:
+    """Coefficients of a pointwise logistic regression (scikit-learn) predicting whether a
+    candidate answered, on the candidates of ``packs`` (features standardised, then mapped
+    back so the coefficients apply to raw feature vectors; the intercept does not rank)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.concatenate([p.features[p.mask] for p in packs])
+    y = np.concatenate([p.relevance[p.mask] > 0 for p in packs])
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit((x - mean) / std, y)
+    return np.asarray(model.coef_[0] / std)

@@ -1,0 +1,54 @@
+"""The clock expert suggestions are measured against: the data's own time, not the wall clock.
+
+Recency of evidence and recent activity are measured from a :class:`Clock`:
+
+- evaluation (``bench/experts.py``): the moment the question was asked, so nothing written
+  after it counts and "recent" means recent *then*;
+- serving (``GET /experts``, ``POST /ask``): the latest dated contribution the asker may see
+  (:meth:`retrieval.storage.Catalog.latest_activity`), so an archive imported years later is
+  measured against its own last day, not against today;
+- undated data (no visible contribution has a date, or the question has none): an *undated*
+  clock. Recency is neutral (every contribution counts fully) and the recent-activity prior
+  is replaced by the member's volume (see :meth:`retrieval.experts_members.MemberFacts.recent`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from retrieval.records import parse_iso, to_iso
+from retrieval.storage import Catalog
+from retrieval.views import Groups
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A moment to measure from, or None for undated data."""
+
+    now: datetime | None
+
+    @property
+    def iso(self) -> str | None:
+        """:attr:`now` as a sortable ISO string (None when undated)."""
+        return to_iso(self.now) if self.now is not None else None
+
+    def happened(self, created_at: str | None) -> bool:
+        """Whether a contribution dated ``created_at`` had happened by :attr:`now` (undated
+        contributions, and everything on an undated clock, have)."""
+        iso = self.iso
+        return iso is None or not created_at or created_at <= iso
+
+    def recency(self, created_at: str | None, half_life_days: float) -> float:
+        """Exponential decay with ``half_life_days`` from :attr:`now`: 1.0 for undated
+        contributions, on an undated clock, for an infinite half-life, and for the future."""
+        if self.now is None or not created_at or half_life_days == float("inf"):
+            return 1.0
+        age_days = max((self.now - parse_iso(created_at)).total_seconds() / 86400.0, 0.0)
+        return float(0.5 ** (age_days / half_life_days))
+
+
+def serving_clock(catalog: Catalog, groups: Groups) -> Clock:
+    """The serving clock: the latest contribution ``groups`` may see (undated when none is dated)."""
+    latest = catalog.latest_activity(groups)
+    return Clock(parse_iso(latest) if latest else None)

@@ -1,0 +1,125 @@
+"""Members' track records as of a clock, read through the Catalog from what the asker may see.
+
+Every fact here comes from ``Catalog.member_contributions(ids, groups)``: only documents the
+caller's groups may see count (a private thread never adds to anyone's numbers shown to an
+outsider). Facts are kept per member as date-sorted prefix sums, so one read serves every
+question whatever its clock (evaluation asks each question at its own date).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import accumulate
+
+from retrieval.experts_clock import Clock, serving_clock
+from retrieval.experts_model import ANSWER_ROLES, ExpertWeights
+from retrieval.records import to_iso
+from retrieval.storage import Catalog
+from retrieval.views import ContributionInfo
+
+
+@dataclass(frozen=True)
+class Record:
+    """A member's totals up to some moment."""
+
+    answers: int = 0
+    accepted: int = 0
+    received: int = 0
+    documents: int = 0
+    last: str | None = None
+    """Date of their latest dated contribution (None: none dated)."""
+
+
+@dataclass
+class MemberFacts:
+    """One member's contributions, as prefix sums over their dated ones plus undated totals."""
+
+    name: str
+    opt_out: bool
+    dates: list[str] = field(default_factory=list)
+    """Dates of the dated contributions, sorted."""
+    roles: list[str] = field(default_factory=list)
+    answers: list[int] = field(default_factory=lambda: [0])
+    """answers[i]: answering contributions among the first i dated ones (len(dates) + 1)."""
+    accepted: list[int] = field(default_factory=lambda: [0])
+    received: list[int] = field(default_factory=lambda: [0])
+    undated: Record = Record()
+    undated_roles: list[str] = field(default_factory=list)
+    first: list[str] = field(default_factory=list)
+    """Per document contributed to: date of the first contribution ('' when undated), sorted."""
+
+    def record(self, clock: Clock) -> Record:
+        """Totals of what had happened by ``clock`` (undated contributions always count)."""
+        n = len(self.dates) if clock.iso is None else bisect_right(self.dates, clock.iso)
+        documents = len(self.first) if clock.iso is None else bisect_right(self.first, clock.iso)
+        return Record(
+            answers=self.undated.answers + self.answers[n], accepted=self.undated.accepted + self.accepted[n],
+            received=self.undated.received + self.received[n], documents=documents,
+            last=self.dates[n - 1] if n else None,
+        )
+
+    def recent(self, clock: Clock, weights: ExpertWeights) -> float:
+        """Recent activity: contributions in the window before the clock, weighted by role and
+        decayed from it. On an undated clock: the member's volume (role-weighted)."""
+        if clock.now is None or clock.iso is None:
+            return sum(weights.role(r) for r in (*self.roles, *self.undated_roles))
+        start = to_iso(clock.now - timedelta(days=weights.activity_window_days)) or ""
+        lo, hi = bisect_left(self.dates, start), bisect_right(self.dates, clock.iso)
+        half_life = weights.activity_half_life_days
+        return sum(weights.role(self.roles[i]) * clock.recency(self.dates[i], half_life) for i in range(lo, hi))
+
+
+def facts_of(name: str, opt_out: bool, rows: list[ContributionInfo]) -> MemberFacts:
+    """Build :class:`MemberFacts` from one member's contributions."""
+    dated = sorted((c for c in rows if c.created_at), key=lambda c: c.created_at or "")
+    undated = [c for c in rows if not c.created_at]
+    answering = [c for c in undated if c.role in ANSWER_ROLES]
+    first: dict[str, str] = {}
+    for c in sorted(rows, key=lambda c: c.created_at or ""):
+        first.setdefault(c.doc_id, c.created_at or "")
+    return MemberFacts(
+        name, opt_out, dates=[c.created_at or "" for c in dated], roles=[c.role for c in dated],
+        answers=[0, *accumulate(int(c.role in ANSWER_ROLES) for c in dated)],
+        accepted=[0, *accumulate(int(c.role == "accepted") for c in dated)],
+        received=[0, *accumulate(c.score if c.role in ANSWER_ROLES else 0 for c in dated)],
+        undated=Record(len(answering), sum(c.role == "accepted" for c in answering),
+                       sum(c.score for c in answering)),
+        undated_roles=[c.role for c in undated],
+        first=sorted(first.values()),
+    )
+
+
+class MemberStats:
+    """Member facts read from one snapshot's catalog, only from documents ``groups`` may see.
+
+    Members are read on first use and kept, so reuse one instance per immutable snapshot and
+    group set (as :class:`retrieval.library.Library` does); a fresh one reads afresh.
+    """
+
+    def __init__(self, catalog: Catalog, groups: tuple[str, ...] = ()) -> None:
+        self.catalog, self.groups = catalog, groups
+        self.known: dict[str, MemberFacts] = {}
+        self._clock: Clock | None = None
+
+    def clock(self) -> Clock:
+        """The serving clock of this snapshot and group set (read once; see
+        :func:`retrieval.experts_clock.serving_clock`)."""
+        if self._clock is None:
+            self._clock = serving_clock(self.catalog, self.groups)
+        return self._clock
+
+    def get(self, ids: list[str]) -> dict[str, MemberFacts]:
+        """Facts of each member in ``ids`` (unknown ids: named by their id, no contributions)."""
+        missing = sorted(set(ids) - self.known.keys())
+        if missing:
+            members = self.catalog.members(missing)
+            rows: dict[str, list[ContributionInfo]] = {m: [] for m in missing}
+            for c in self.catalog.member_contributions(missing, self.groups):
+                rows[c.member_id].append(c)
+            for member in missing:
+                known = members.get(member)
+                self.known[member] = facts_of(known.name if known else member, known.opt_out if known else False,
+                                              rows[member])
+        return {m: self.known[m] for m in ids}

@@ -1,0 +1,109 @@
+"""How a candidate expert is scored: the features and the weights that combine them.
+
+A candidate's score is a log-linear combination (equivalently: a product of powers)
+
+    topical * log(evidence) + answering * log(1 + answers) + recent * log(1 + recent activity)
+    + accepted_share * (smoothed share of answers accepted) + received * log(1 + mean answer score)
+    + volume * log(1 + documents contributed to)
+
+- *evidence* is Balog's model 2 over the retrieved documents (see
+  :func:`retrieval.experts.evidence_by_member`): relevance x role x post score x recency;
+- *answers*, *accepted*, *received score*, *documents* are the member's track record over
+  everything the asker may see, up to the clock (:mod:`retrieval.experts_clock`);
+- *recent activity* is their contributions decayed from the clock, or their volume on an
+  undated clock.
+
+The combination is chosen with ``bench/experts.py`` on three communities (cardano by time,
+team2box_dba and team2box_physics by id). :data:`DEFAULT_WEIGHTS` (topical 1, recent 1,
+received 0.5, volume -0.25) was the best of the candidates compared on all three together —
+in-sample; weights chosen on two sites and tested on the third did worse on cardano, and both
+figures are in docs/benchmarks.md. Role weights, half-lives and the chance level were not tuned.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+ANSWER_ROLES = frozenset({"answer", "accepted", "author"})
+"""Roles that count as answering (a resource's author answered the questions it covers)."""
+ACCEPT_PRIOR = 2.0
+"""Pseudo-answers of the accepted-share smoothing: (accepted + 2 x 0.3) / (answers + 2)."""
+ACCEPT_BASE = 0.3
+
+
+@dataclass(frozen=True)
+class ExpertWeights:
+    """Every tunable number of the expert ranking (pass one to ``suggest_experts``)."""
+
+    accepted_role: float = 2.0
+    answer_role: float = 1.0
+    author_role: float = 1.0
+    question_role: float = 0.25
+    score_bonus: float = 0.15
+    """Extra association per log-unit of an answer's score."""
+    half_life_days: float = 365.0
+    """Decay of evidence with age on the clock (inf: none)."""
+    activity_half_life_days: float = 30.0
+    """Decay of the recent-activity prior."""
+    activity_window_days: float = 240.0
+    """Contributions older than this before the clock are not read for the prior."""
+    min_similarity: float = 0.3
+    """Cosine similarity at chance level: a document at or below it is no evidence."""
+    topical: float = 1.0
+    answering: float = 0.0
+    recent: float = 1.0
+    accepted_share: float = 0.0
+    received: float = 0.5
+    volume: float = -0.25
+
+    def role(self, role: str) -> float:
+        """The association weight of ``role`` (question/answer/accepted/author)."""
+        return {"accepted": self.accepted_role, "answer": self.answer_role, "author": self.author_role,
+                "question": self.question_role}.get(role, self.answer_role)
+
+    def combination(self) -> tuple[float, ...]:
+        """The coefficients of :meth:`Features.vector`, in order."""
+        return (self.topical, self.answering, self.recent, self.accepted_share, self.received, self.volume)
+
+    def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
+        """A copy with the coefficients of :meth:`Features.vector` replaced."""
+        names = ("topical", "answering", "recent", "accepted_share", "received", "volume")
+        return replace(self, **dict(zip(names, coefficients, strict=True)))
+
+
+DEFAULT_WEIGHTS = ExpertWeights()
+PLAIN_MODEL_2 = ExpertWeights(
+    accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, score_bonus=0.0,
+    half_life_days=float("inf"), recent=0.0, volume=0.0,
+)
+"""The textbook baseline: summed relevance of the retrieved documents a member contributed
+to; no roles, no recency, no priors."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the ranking knows about one candidate for one question (all >= 0)."""
+
+    evidence: float
+    answers: int
+    accepted: int
+    received: int
+    """Summed score of their answers (negative sums count as 0)."""
+    recent: float
+    documents: int
+
+    def accepted_share(self) -> float:
+        """Share of answers accepted, smoothed towards :data:`ACCEPT_BASE`."""
+        return (self.accepted + ACCEPT_PRIOR * ACCEPT_BASE) / (self.answers + ACCEPT_PRIOR)
+
+    def vector(self) -> tuple[float, ...]:
+        """The transformed features the weights multiply (see the module docstring)."""
+        mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
+        return (math.log(max(self.evidence, 1e-9)), math.log1p(self.answers), math.log1p(self.recent),
+                self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents))
+
+
+def combine(features: Features, weights: ExpertWeights) -> float:
+    """The candidate's score: the weighted sum of :meth:`Features.vector`."""
+    return sum(w * x for w, x in zip(weights.combination(), features.vector(), strict=True) if w)

@@ -1,0 +1,65 @@
+"""Why a member is suggested, in numbers a reader can check against the linked posts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from retrieval.records import parse_iso
+
+
+@dataclass(frozen=True)
+class Why:
+    """The counts behind one suggestion.
+
+    ``answered``/``accepted``/``asked`` count the retrieved documents (threads the question
+    found, which the asker may see) the member answered / had accepted / asked; ``related_last``
+    is the latest of those contributions. ``answers_total``/``accepted_total``/``last_active``
+    are the member's record over everything the asker may see, up to the clock.
+    """
+
+    topic: str
+    answered: int
+    accepted: int
+    asked: int
+    related_last: str | None
+    answers_total: int
+    accepted_total: int
+    last_active: str | None
+
+    def text(self) -> str:
+        """One sentence, e.g. "answered 14 questions about varroa, 5 accepted, last in March
+        2026; 120 answers in all"."""
+        about = f" about {self.topic}" if self.topic else " like this one"
+        parts = []
+        if self.answered:
+            parts.append(f"answered {plural(self.answered, 'question')}{about}")
+            if self.accepted:
+                parts.append(f"{self.accepted} accepted")
+        if self.asked:
+            parts.append(f"asked {plural(self.asked, 'question')}{'' if self.answered else about}")
+        if self.related_last:
+            parts.append(f"last in {month(self.related_last)}")
+        sentence = ", ".join(parts) or f"took part in discussions{about}"
+        if self.answers_total:
+            sentence += f"; {plural(self.answers_total, 'answer')} in all, {self.accepted_total} accepted"
+        return sentence[0].upper() + sentence[1:]
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 question"``, ``"14 questions"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def month(iso: str) -> str:
+    """``"March 2026"`` from an ISO date."""
+    return parse_iso(iso).strftime("%B %Y")
+
+
+def topic_of(doc_ids: Iterable[str], tags: Mapping[str, Sequence[str]]) -> str:
+    """The tag most of ``doc_ids`` share (ties: alphabetical), or '' when they have none."""
+    counts = Counter(t for d in doc_ids for t in set(tags.get(d, ())))
+    if not counts:
+        return ""
+    return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
