@@ -188,14 +188,27 @@ def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` f
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning Townsquare errors into one line and exit code 2."""
+    """Entry point: run the CLI, turning Townsquare errors and invalid settings into one line and exit
+    code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("transformers").setLevel(logging.ERROR)
+    from pydantic import ValidationError
+
     try:
         cli()
     except TownsquareError as e:
         err.print(f"[red]error:[/red] {e}", highlight=False)
         sys.exit(2)
+    except ValidationError as e:
+        err.print(f"[red]error:[/red] settings: {_settings_problems(e)}", highlight=False)
+        sys.exit(2)
+
+
+def _settings_problems(error: ValidationError) -> str:
+    """One line per bad setting of a pydantic ``ValidationError``: ``field: message``."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}" for item in error.errors()
+    )
 
 
 if __name__ == "__main__":
