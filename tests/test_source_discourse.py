@@ -104,6 +104,13 @@ def test_cooked_html_is_reduced_to_its_text() -> None:
         "a [image: hive diagram] b"
 
 
+def test_a_lightbox_without_its_wrapper_is_still_only_its_file_name() -> None:
+    cooked = ('<p><a class="lightbox" href="/uploads/trap.jpg" title="trap.jpg"><img src="/t.jpg" alt="trap">'
+              '<div class="meta"><span class="filename">trap.jpg</span>'
+              '<span class="informations">800×600 100 KB</span></div></a></p>')
+    assert cooked_to_text(cooked) == "[image: trap.jpg]"
+
+
 def test_without_a_categories_file_channels_are_ids_and_an_embedded_restriction_still_holds(tmp_path: Path) -> None:
     write(tmp_path, "t-212.json", sample("t-212.json"))
     restricted = sample("t-241.json")

@@ -36,6 +36,8 @@ def cooked_to_text(cooked: str) -> str:
         _replace_onebox(soup, aside)
     for wrapper in soup.select("div.lightbox-wrapper"):
         _replace_with_text(soup, wrapper, f"[image: {_lightbox_name(wrapper)}]")
+    for link in soup.select("a.lightbox"):  # a lightbox whose wrapper a re-saved or trimmed post lost
+        _replace_with_text(soup, link, f"[image: {_lightbox_name(link)}]")
     for image in soup.find_all("img"):
         _replace_image(soup, image)
     text = get_text(str(soup), _CONFIG) if soup.get_text(strip=True) else ""
