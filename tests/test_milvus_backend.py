@@ -7,6 +7,7 @@ these tests check that whole questions flow through it as they do through the de
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +126,14 @@ def test_serve_answers_over_http_from_a_milvus_index(milvus_index: IndexDir, tmp
         asked = httpx.post(f"{url}/ask", json={"question": "Which smoker fuel burns longest?"}, timeout=60).json()
         assert asked["citations"] and not asked["abstained"], json.dumps(asked)[:300]
         assert httpx.get(f"{url}/experts", params={"q": "smoker fuel"}).status_code == 200
+
+
+def test_the_embedded_servers_unimplemented_call_tracebacks_stay_out_of_the_output(
+    milvus_index: IndexDir, caplog: pytest.LogCaptureFixture
+) -> None:
+    # an ingest (the fixture) connected through the backend, which quiets these records for good
+    server_log = logging.getLogger("grpc._server")
+    with caplog.at_level(logging.ERROR):
+        server_log.error("Exception calling application: Method not implemented!")
+        server_log.error("Exception calling application: disk full")
+    assert [r.getMessage() for r in caplog.records] == ["Exception calling application: disk full"]
