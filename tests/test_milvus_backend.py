@@ -137,3 +137,20 @@ def test_the_embedded_servers_unimplemented_call_tracebacks_stay_out_of_the_outp
         server_log.error("Exception calling application: Method not implemented!")
         server_log.error("Exception calling application: disk full")
     assert [r.getMessage() for r in caplog.records] == ["Exception calling application: disk full"]
+
+
+def test_an_embedded_file_held_by_another_process_is_one_clean_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import fcntl
+
+    from retrieval.backends.milvus_collection import connect
+    from retrieval.backends.options import MilvusOptions
+    from retrieval.errors import ConfigError
+
+    (tmp_path / "milvus.db").mkdir()
+    with (tmp_path / "milvus.db" / "LOCK").open("w") as held:  # what a running `serve` holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with caplog.at_level(logging.DEBUG), pytest.raises(ConfigError, match="one process use it at a time"):
+            connect(MilvusOptions(), tmp_path)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]

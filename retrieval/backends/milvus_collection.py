@@ -95,6 +95,9 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
         kwargs["token"] = options.token
     if options.db_name:
         kwargs["db_name"] = options.db_name
+    quiet = logging.getLogger("milvus_lite")  # its own ERROR + traceback repeats what we raise below
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         return MilvusClient(**kwargs)
     except Exception as e:
@@ -105,6 +108,8 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
             "(is `townsquare serve` running on this index?); stop it, or set TOWNSQUARE_MILVUS__URI to a "
             "Milvus server for ingesting while serving"
         ) from e
+    finally:
+        quiet.setLevel(level)
 
 
 def ensure_collection(client: Any, name: str, dimension: int, options: MilvusOptions) -> None:
