@@ -96,3 +96,20 @@ def _replace_with_text(soup: BeautifulSoup, element: Tag, text: str) -> None:
         element.replace_with(replacement)
     else:
         element.replace_with(text)
+
+
+def quoted_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """The ``(start, end)`` character ranges of ``text`` (from :func:`cooked_to_text`) that are
+    quoted lines (``> ...``, a quote's ``> who wrote:`` included), line ends with them: shown
+    to readers but not embedded, so a reply is searched, quoted and credited by its own words."""
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    for line in text.splitlines(keepends=True):
+        end = start + len(line)
+        if line.startswith(">"):
+            if ranges and ranges[-1][1] == start:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((start, end))
+        start = end
+    return tuple(ranges)
