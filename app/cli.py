@@ -261,7 +261,8 @@ def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` f
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning Townsquare errors into one line and exit code 2."""
+    """Entry point: run the CLI, turning Townsquare errors and invalid settings into one line and exit
+    code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("transformers").setLevel(logging.ERROR)
     try:
@@ -269,9 +270,19 @@ def main() -> None:
     except TownsquareError as e:
         err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except (ValidationError, SettingsError) as e:  # inputs are hidden: keys never reach the screen
+    except ValidationError as e:  # messages only, never the input: keys never reach the screen
+        err.print(f"[red]configuration error:[/red] settings: {_settings_problems(e)}", highlight=False)
+        sys.exit(2)
+    except SettingsError as e:
         err.print(f"[red]configuration error:[/red] {' '.join(str(e).split())}", highlight=False)
         sys.exit(2)
+
+
+def _settings_problems(error: ValidationError) -> str:
+    """One line per bad setting of a pydantic ``ValidationError``: ``field: message``."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}" for item in error.errors()
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ these tests check that whole questions flow through it as they do through the de
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +126,31 @@ def test_serve_answers_over_http_from_a_milvus_index(milvus_index: IndexDir, tmp
         asked = httpx.post(f"{url}/ask", json={"question": "Which smoker fuel burns longest?"}, timeout=60).json()
         assert asked["citations"] and not asked["abstained"], json.dumps(asked)[:300]
         assert httpx.get(f"{url}/experts", params={"q": "smoker fuel"}).status_code == 200
+
+
+def test_the_embedded_servers_unimplemented_call_tracebacks_stay_out_of_the_output(
+    milvus_index: IndexDir, caplog: pytest.LogCaptureFixture
+) -> None:
+    # an ingest (the fixture) connected through the backend, which quiets these records for good
+    server_log = logging.getLogger("grpc._server")
+    with caplog.at_level(logging.ERROR):
+        server_log.error("Exception calling application: Method not implemented!")
+        server_log.error("Exception calling application: disk full")
+    assert [r.getMessage() for r in caplog.records] == ["Exception calling application: disk full"]
+
+
+def test_an_embedded_file_held_by_another_process_is_one_clean_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import fcntl
+
+    from retrieval.backends.milvus_collection import connect
+    from retrieval.backends.options import MilvusOptions
+    from retrieval.errors import ConfigError
+
+    (tmp_path / "milvus.db").mkdir()
+    with (tmp_path / "milvus.db" / "LOCK").open("w") as held:  # what a running `serve` holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with caplog.at_level(logging.DEBUG), pytest.raises(ConfigError, match="one process use it at a time"):
+            connect(MilvusOptions(), tmp_path)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]

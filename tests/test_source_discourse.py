@@ -104,6 +104,24 @@ def test_cooked_html_is_reduced_to_its_text() -> None:
         "a [image: hive diagram] b"
 
 
+def test_a_lightbox_without_its_wrapper_is_still_only_its_file_name() -> None:
+    cooked = ('<p><a class="lightbox" href="/uploads/trap.jpg" title="trap.jpg"><img src="/t.jpg" alt="trap">'
+              '<div class="meta"><span class="filename">trap.jpg</span>'
+              '<span class="informations">800×600 100 KB</span></div></a></p>')
+    assert cooked_to_text(cooked) == "[image: trap.jpg]"
+
+
+def test_a_quote_in_a_reply_is_shown_but_not_embedded() -> None:
+    from ingest.chunking import kept_ranges
+    from ingest.sources.discourse_html import quoted_ranges
+
+    text = cooked_to_text('<aside class="quote" data-username="ines_a"><blockquote><p>Where do I hang it?</p>'
+                          '</blockquote></aside><p>Three metres up, facing south.</p>')
+    assert text.startswith("> ines_a wrote:\n> Where do I hang it?")
+    kept = "".join(text[a:b] for a, b in kept_ranges(len(text), quoted_ranges(text)))
+    assert kept.strip() == "Three metres up, facing south."
+
+
 def test_without_a_categories_file_channels_are_ids_and_an_embedded_restriction_still_holds(tmp_path: Path) -> None:
     write(tmp_path, "t-212.json", sample("t-212.json"))
     restricted = sample("t-241.json")

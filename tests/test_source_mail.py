@@ -189,6 +189,22 @@ def test_an_8bit_separator_ingests_and_a_non_mbox_fails_with_one_located_error(t
         "notes.mbox:1: not an mbox archive: line 1 comes before any 'From ' separator line; file skipped"]
 
 
+def test_a_txt_gz_month_a_browser_already_decompressed_is_read_as_plain_text(tmp_path: Path) -> None:
+    # pipermail serves months with Content-Encoding: gzip, so a saved 2024-June.txt.gz is often plain
+    folder = tmp_path / "canopy-talk"
+    folder.mkdir()
+    shutil.copy(MONTHS / "2024-May.txt", folder / "2024-May.txt.gz")
+    (folder / "2024-June.txt.gz").write_bytes((MONTHS / "2024-June.txt.gz").read_bytes())
+    assert loader_for(SourceFile(folder / "2024-May.txt.gz", "2024-May.txt.gz")) is LOADERS["mbox"]
+    [(_, loader)] = discover([folder], Report())
+    assert loader.name == "mail-archive"
+    report = Report()
+    threads = threads_of(load_tree(folder, report))
+    assert not report.errors, [str(p) for p in report.problems]
+    straps = threads["Strapping rooftop hives before the June gales"]
+    assert [p.created_at.month for p in straps.posts if p.created_at] == [5, 5, 5, 6]
+
+
 def test_a_truncated_gzip_keeps_the_messages_before_the_break(tmp_path: Path) -> None:
     data = (MONTHS / "2024-June.txt.gz").read_bytes()
     cut = tmp_path / "2024-June.txt.gz"

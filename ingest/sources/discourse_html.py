@@ -36,6 +36,8 @@ def cooked_to_text(cooked: str) -> str:
         _replace_onebox(soup, aside)
     for wrapper in soup.select("div.lightbox-wrapper"):
         _replace_with_text(soup, wrapper, f"[image: {_lightbox_name(wrapper)}]")
+    for link in soup.select("a.lightbox"):  # a lightbox whose wrapper a re-saved or trimmed post lost
+        _replace_with_text(soup, link, f"[image: {_lightbox_name(link)}]")
     for image in soup.find_all("img"):
         _replace_image(soup, image)
     text = get_text(str(soup), _CONFIG) if soup.get_text(strip=True) else ""
@@ -94,3 +96,20 @@ def _replace_with_text(soup: BeautifulSoup, element: Tag, text: str) -> None:
         element.replace_with(replacement)
     else:
         element.replace_with(text)
+
+
+def quoted_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """The ``(start, end)`` character ranges of ``text`` (from :func:`cooked_to_text`) that are
+    quoted lines (``> ...``, a quote's ``> who wrote:`` included), line ends with them: shown
+    to readers but not embedded, so a reply is searched, quoted and credited by its own words."""
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    for line in text.splitlines(keepends=True):
+        end = start + len(line)
+        if line.startswith(">"):
+            if ranges and ranges[-1][1] == start:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((start, end))
+        start = end
+    return tuple(ranges)

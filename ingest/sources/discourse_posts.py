@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.sources.base import Account
-from ingest.sources.discourse_html import cooked_to_text
+from ingest.sources.discourse_html import cooked_to_text, quoted_ranges
 from retrieval.records import Post, parse_iso
 
 REGULAR = 1
@@ -46,7 +46,7 @@ def to_post(raw: Any, topic_id: int, accepted_number: int | None) -> tuple[Post,
     thread_id = f"discourse:{topic_id}"
     post = Post(
         id=f"{thread_id}:{number}", thread_id=thread_id, author=_account(raw).member_id,
-        created_at=_created(raw.get("created_at")), text=text,
+        created_at=_created(raw.get("created_at")), text=text, unembedded=quoted_ranges(text),
         reply_to=f"{thread_id}:{reply_number}" if reply_number and reply_number != number else None,
         accepted=number != 1 and (raw.get("accepted_answer") is True or number == accepted_number),
         score=likes(raw),

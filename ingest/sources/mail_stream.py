@@ -25,6 +25,7 @@ LOOSE_FROM = re.compile(rb"^From \S.*\d:\d\d")
 ESCAPED_FROM = re.compile(rb"^>(>*From )")
 HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 GZIP_SUFFIXES = (".gz",)
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,22 @@ def is_gzip_name(name: str) -> bool:
 
 
 def open_archive(stream: IO[bytes], name: str) -> IO[bytes]:
-    """``stream`` itself, or a decompressing view of it when ``name`` is a gzip file."""
-    return gzip.GzipFile(fileobj=stream, mode="rb") if is_gzip_name(name) else stream  # type: ignore[return-value]
+    """``stream`` itself, or a decompressing view of it when it holds gzip data.
+
+    Decided by the gzip magic bytes when ``stream`` can ``peek`` (files and zip members can),
+    else by ``name``: a pipermail ``2024-May.txt.gz`` saved by a browser is often already
+    decompressed (the server sends it with ``Content-Encoding: gzip``) and is plain text.
+    """
+    peek = getattr(stream, "peek", None)
+    compressed = peek(2)[:2] == GZIP_MAGIC if callable(peek) else is_gzip_name(name)
+    return gzip.GzipFile(fileobj=stream, mode="rb") if compressed else stream  # type: ignore[return-value]
 
 
 def looks_like_mbox(head: bytes, name: str = "") -> bool:
-    """True when ``head`` (the first bytes of a file, compressed if ``name`` is a ``.gz``)
-    starts with a ``From `` line followed by a mail header line; never raises."""
-    if is_gzip_name(name):
+    """True when ``head`` (the first bytes of a file, decompressed first when they are gzip
+    data, whatever ``name`` says) starts with a ``From `` line followed by a mail header
+    line; never raises."""
+    if head.startswith(GZIP_MAGIC):
         try:
             head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 8192)
         except zlib.error:

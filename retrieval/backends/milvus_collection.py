@@ -61,6 +61,18 @@ def row_key(chunk: int, born: int) -> int:
     return int.from_bytes(digest, "big") & (2**63 - 1)
 
 
+def _not_an_unimplemented_call(record: logging.LogRecord) -> bool:
+    return "Method not implemented" not in record.getMessage()
+
+
+def quiet_unimplemented_calls(logger: logging.Logger) -> None:
+    """Drop the embedded server's log records (ERROR with a traceback) for calls it does not
+    implement: pymilvus probes e.g. ``AllocTimestamp``, milvus-lite answers UNIMPLEMENTED and
+    the client carries on, so the traceback is noise in every ingest's output. Idempotent."""
+    if _not_an_unimplemented_call not in logger.filters:
+        logger.addFilter(_not_an_unimplemented_call)
+
+
 def connect(options: MilvusOptions, index_root: Path) -> Any:
     """A ``pymilvus.MilvusClient`` for the configured server or embedded file.
 
@@ -72,6 +84,7 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
     # stderr; keep it to real errors unless the user asked for more.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     logging.getLogger("pymilvus").setLevel(logging.ERROR)
+    quiet_unimplemented_calls(logging.getLogger("grpc._server"))
     try:
         from pymilvus import MilvusClient
     except ImportError as e:  # pragma: no cover - depends on the install
@@ -82,6 +95,9 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
         kwargs["token"] = options.token
     if options.db_name:
         kwargs["db_name"] = options.db_name
+    quiet = logging.getLogger("milvus_lite")  # its own ERROR + traceback repeats what we raise below
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         return MilvusClient(**kwargs)
     except Exception as e:
@@ -92,6 +108,8 @@ def connect(options: MilvusOptions, index_root: Path) -> Any:
             "(is `townsquare serve` running on this index?); stop it, or set TOWNSQUARE_MILVUS__URI to a "
             "Milvus server for ingesting while serving"
         ) from e
+    finally:
+        quiet.setLevel(level)
 
 
 def ensure_collection(client: Any, name: str, dimension: int, options: MilvusOptions) -> None:
