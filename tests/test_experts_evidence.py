@@ -61,6 +61,6 @@ def test_experts_take_a_whole_pasted_question_over_http(api_server: str) -> None
     experts = reply.json()["experts"]
     assert experts and all(e["why"] and e["why_numbers"]["answers_total"] >= 0 for e in experts)
     too_long = httpx.get(f"{api_server}/experts", params={"q": question + "y", "k": 3}, timeout=60)
-    assert too_long.status_code == 422 and "limit is 10000" in too_long.json()["detail"]
+    assert too_long.status_code == 422 and "10000" in str(too_long.json()["detail"])
     asked = httpx.post(f"{api_server}/ask", json={"question": question}, timeout=60)
     assert asked.status_code == 200, asked.text[:300]

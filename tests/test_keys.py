@@ -81,5 +81,5 @@ def test_serve_with_a_short_key_fails_in_one_line_without_it(tmp_path: Path) -> 
         [str(Path(sys.executable).parent / "townsquare"), "serve", "--index", str(tmp_path)],
         env=env, capture_output=True, text=True, timeout=60,
     )
-    assert done.returncode == 2 and "configuration error" in done.stderr
+    assert done.returncode == 2 and "TOWNSQUARE_API_KEYS" in done.stderr
     assert SECRET not in done.stderr + done.stdout and "Traceback" not in done.stderr

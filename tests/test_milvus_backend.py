@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from retrieval.backends import BackendConfig
 from retrieval.filters import Filters
 from retrieval.index import IndexDir
 from retrieval.library import Library
+from tests.api_server import BIN
 from tests.helpers import thread_line, write_small_corpus
 
 pytestmark = pytest.mark.integration
@@ -113,11 +116,18 @@ def test_reingest_writes_a_new_generation_and_open_readers_keep_theirs(
         old.close()
 
 
-def test_serve_answers_over_http_from_a_milvus_index(milvus_index: IndexDir, tmp_path: Path) -> None:
+def test_serve_answers_over_http_from_a_milvus_index(corpus: Path, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from tests.api_server import serve_api
 
+    # an index of its own built by another process: milvus-lite lets one process open its file,
+    # and its embedded server lives as long as the process that started it
+    served = IndexDir(tmp_path / "served", MILVUS)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOWNSQUARE_BACKEND": "milvus"}
+    done = subprocess.run([str(BIN / "townsquare"), "ingest", str(corpus), "--index", str(served.root)],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
     keys = {"mentor-key-0001": ["mentors"]}
-    with serve_api(milvus_index.root, keys, tmp_path / "api.log") as url:
+    with serve_api(served.root, keys, tmp_path / "api.log") as url:
         anonymous = httpx.get(f"{url}/search", params={"q": "spare queens nuc", "k": 10}).json()
         assert all(h["thread_id"] != "p-1" for h in anonymous["hits"])
         mentor = httpx.get(f"{url}/search", params={"q": "spare queens nuc", "k": 1},
