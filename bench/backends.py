@@ -33,7 +33,6 @@ from bench.common import (  # noqa: E402
     mrr_at,
     ndcg_at,
     read_jsonl,
-    read_qrels,
     recall_at,
     section_header,
     table,
@@ -42,9 +41,7 @@ from bench.common import (  # noqa: E402
     write_section,
     write_stackfaq,
 )
-
-MODES = ("dense", "lexical", "hybrid")
-LEVELS = ("thread", "answer")
+from bench.quality import LEVELS, MODES, faq_qrels  # noqa: E402
 
 
 def evaluate(data: Path, level: str, backend: str, queries: list[dict[str, Any]], embedder: CachedEmbedder) -> list:
@@ -53,7 +50,7 @@ def evaluate(data: Path, level: str, backend: str, queries: list[dict[str, Any]]
     from retrieval.search import Searcher
 
     use_backend(backend)
-    qrels = read_qrels(data / "stackfaq" / ("answer_level" if level == "answer" else "") / "qrels.tsv")
+    qrels = faq_qrels(data, level)
     rows = []
     with tempfile.TemporaryDirectory(prefix=f"bench-backends-{backend}-") as tmp:
         source = write_stackfaq(data, level, Path(tmp) / "src")
