@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -101,3 +102,25 @@ def test_symlinks_leaving_the_folder_are_skipped(tmp_path: Path) -> None:
     found = {source.rel for source, _ in discover([corpus], report, 10**6)}
     assert found == {"guide.md", "inner/same.md"}
     assert {p.where for p in report.warnings if "symlink" in p.message} >= {"linked.md"}
+
+
+@pytest.mark.unit
+def test_symlinks_inside_a_claimed_export_do_not_leave_it(tmp_path: Path) -> None:
+    """A Slack export folder is read whole by its loader, not walked by discovery: the same
+    symlink rule holds inside it, so a day file linked to a file elsewhere is not read."""
+    from ingest.sources.base import SourceFile
+    from ingest.sources.slack import SlackLoader
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = [{"type": "message", "user": "U1", "ts": "1714207272.000200", "text": "the vault code is 4471"}]
+    (outside / "day.json").write_text(json.dumps(secret))
+    export = tmp_path / "export"
+    (export / "general").mkdir(parents=True)
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
+    (export / "users.json").write_text(json.dumps([{"id": "U1", "name": "ada"}]))
+    os.symlink(outside / "day.json", export / "general" / "2024-04-27.json")
+    report = Report()
+    records = list(SlackLoader().load(SourceFile(export, "export"), report))
+    assert "4471" not in repr(records)
+    assert [p.where for p in report.warnings if "symlink" in p.message] == ["export/general/2024-04-27.json"]

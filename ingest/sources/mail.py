@@ -159,7 +159,7 @@ class MailArchiveLoader:
             report.warning(source.rel, "Groups.io archives are often members-only; read as public "
                            "(add a .meta.yaml sidecar with visibility: [group] if this one is not)")
         try:
-            with open_tree(source.path, source.rel) as tree:
+            with open_tree(source.path, source.rel, report.warning) as tree:
                 mails = list(self._tree_mails(tree, source, report))
         except (OSError, zipfile.BadZipFile, NotADirectoryError) as e:
             report.error(source.rel, f"not a readable folder or zip archive ({type(e).__name__}: {e}); skipped")

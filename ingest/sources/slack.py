@@ -59,7 +59,7 @@ class SlackLoader:
     def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
         """See :class:`ingest.sources.base.SourceLoader`."""
         try:
-            with open_tree(source.path, source.rel) as tree:
+            with open_tree(source.path, source.rel, report.warning) as tree:
                 yield from self._load(tree, report, source.max_bytes)
         except (zipfile.BadZipFile, NotADirectoryError, OSError) as e:
             report.error(source.rel, f"not a readable Slack export ({type(e).__name__}: {e}); skipped")

@@ -64,7 +64,7 @@ class StackExchangeLoader:
     def load(self, source: SourceFile, report: Report) -> Iterator[Record]:
         """See :class:`ingest.sources.base.SourceLoader`."""
         try:
-            with open_tree(source.path, source.rel) as tree:
+            with open_tree(source.path, source.rel, report.warning) as tree:
                 yield from load_dump(source, tree, report)
         except (OSError, zipfile.BadZipFile, NotADirectoryError) as e:
             report.error(source.rel, f"not a readable folder or zip archive ({e}); skipped")

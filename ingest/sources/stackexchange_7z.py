@@ -69,4 +69,4 @@ class StackExchange7zLoader:
             tops = {m.split("/", 1)[0] for m in members if "/" in m}
             if len(tops) == 1 and not any("/" not in m for m in members):
                 root = root / tops.pop()
-            yield from load_dump(source, FolderTree(root, source.rel), report)
+            yield from load_dump(source, FolderTree(root, source.rel, report.warning), report)

@@ -10,12 +10,18 @@ is rooted at that folder, as if the user had unpacked it.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
 
+from ingest.safety import leaves_root
+
 ZIP_SUFFIXES = (".zip",)
+ESCAPED = "skipped: a symlink to outside the ingested folder"
+
+Warn = Callable[[str, str], None]
+"""Where a tree reports a file it passes over: ``warn(name, reason)`` (``Report.warning``)."""
 
 
 class Tree(Protocol):
@@ -38,24 +44,43 @@ class Tree(Protocol):
 
 
 class FolderTree:
-    """A folder on disk."""
+    """A folder on disk. A file that is, once symlinks are followed, outside the folder is
+    left out of :meth:`names` (reported through ``warn`` when given) and refused by
+    :meth:`open`: the same rule discovery applies to the folders it walks
+    (:func:`ingest.safety.leaves_root`)."""
 
-    def __init__(self, root: Path, label: str) -> None:
+    def __init__(self, root: Path, label: str, warn: Warn | None = None) -> None:
         self.root = root
         self.label = label
+        self.warn = warn
+        self._names: list[str] | None = None
 
     def names(self) -> list[str]:
         """See :class:`Tree`."""
-        found = []
-        for path in self.root.rglob("*"):
-            rel = path.relative_to(self.root)
-            if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+        if self._names is None:
+            found = []
+            for path in self.root.rglob("*"):
+                rel = path.relative_to(self.root)
+                if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                    continue
+                if leaves_root(path, self.root):
+                    if self.warn is not None:
+                        self.warn(f"{self.label}/{rel.as_posix()}", ESCAPED)
+                    continue
                 found.append(rel.as_posix())
-        return sorted(found)
+            self._names = sorted(found)
+        return self._names
 
     def open(self, name: str) -> IO[bytes]:
-        """See :class:`Tree`."""
-        return (self.root / name).open("rb")
+        """See :class:`Tree`.
+
+        Raises:
+            PermissionError: ``name`` leads, through a symlink, outside the folder.
+        """
+        path = self.root / name
+        if leaves_root(path, self.root):
+            raise PermissionError(f"{self.label}/{name}: {ESCAPED}")
+        return path.open("rb")
 
     def size(self, name: str) -> int:
         """See :class:`Tree`."""
@@ -98,15 +123,16 @@ def is_zip(path: Path) -> bool:
 
 
 @contextmanager
-def open_tree(path: Path, label: str) -> Iterator[Tree]:
-    """The folder or zip at ``path`` as a :class:`Tree`.
+def open_tree(path: Path, label: str, warn: Warn | None = None) -> Iterator[Tree]:
+    """The folder or zip at ``path`` as a :class:`Tree`; ``warn`` hears of files a folder
+    tree passes over (see :class:`FolderTree`).
 
     Raises:
         zipfile.BadZipFile: ``path`` is named like a zip but is not a readable archive.
         NotADirectoryError: ``path`` is neither a folder nor a zip.
     """
     if path.is_dir():
-        yield FolderTree(path, label)
+        yield FolderTree(path, label, warn)
     elif is_zip(path):
         with zipfile.ZipFile(path) as archive:
             yield ZipTree(archive, label)
