@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 KEYS = {
     "member-of-mentors": ["mentors"],
     "facilitator-of-mentors": {"groups": ["mentors"], "role": "facilitator", "name": "fm"},
+    "facilitator-of-all": {"groups": ["mentors", "board"], "role": "facilitator", "name": "fa"},
 }
 
 NO_RATE_LIMIT = RateLimit(per_minute=0, per_minute_key=0)
@@ -32,6 +33,8 @@ def test_counts_members_and_ingest_report_follow_the_caller(
     with (corpus / "threads.jsonl").open("a") as out:
         out.write(thread_line("p-1", "Quarry gate code", ["What is the code?", "It is 4711."],
                               visibility=["mentors"], authors=["m07", "m01"]) + "\n")
+    (corpus / "board").mkdir()
+    (corpus / "board" / "minutes.md").write_text("---\nvisibility: [board]\n---\n# Minutes\n\nRent rises.\n")
     (corpus / "broken.jsonl").write_text("{not json\n")
     ingest([corpus], IndexDir(tmp_path / "index"), embedder)
     settings = Settings(index_dir=tmp_path / "index", api_keys=KEYS, rate_limit=NO_RATE_LIMIT)
@@ -39,14 +42,18 @@ def test_counts_members_and_ingest_report_follow_the_caller(
         views = {
             who: client.get("/stats", headers={"X-API-Key": key} if key else {}).json()
             for who, key in (("anonymous", None), ("member", "member-of-mentors"),
-                             ("facilitator", "facilitator-of-mentors"))
+                             ("facilitator", "facilitator-of-mentors"), ("lead", "facilitator-of-all"))
         }
         assert views["anonymous"]["counts"] == {"threads": 3, "posts": 6, "resources": 1, "chunks": 8, "members": 2}
         assert views["member"]["counts"] == {**views["anonymous"]["counts"], "threads": 4, "posts": 8,
                                              "chunks": 10, "members": 3}
         assert views["anonymous"]["last_ingest"] == {} and views["anonymous"]["size_bytes"] is None
         assert views["member"]["last_ingest"] == {}
-        assert "broken.jsonl" in json.dumps(views["facilitator"]["last_ingest"])
+        # the report names every group's files (board/minutes.md): only a facilitator who sees
+        # every document gets it; a facilitator of mentors alone does not
+        assert views["facilitator"]["last_ingest"] == {} and views["facilitator"]["size_bytes"] is None
+        assert "broken.jsonl" in json.dumps(views["lead"]["last_ingest"])
+        assert views["lead"]["size_bytes"] > 0
         anonymous = client.get("/members").json()["members"]
         assert {m["id"] for m in anonymous} == {"m01", "m02"}
         missing, hidden = client.get("/members/nobody"), client.get("/members/m07")
