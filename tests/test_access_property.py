@@ -24,10 +24,12 @@ from hypothesis import strategies as st
 
 from app.keys import KeyStore
 from app.main import create_app
+from app.mcp_tools import Tools
 from app.settings import RateLimit, Settings
 from ingest.pipeline import ingest
 from retrieval.content import list_members
 from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.errors import NotFoundError
 from retrieval.index import IndexDir
 from retrieval.library import Library
 from tests.community import GROUPS, TOPICS, VISIBILITIES, Community, write_community
@@ -44,8 +46,10 @@ class World:
     """The served community, its oracle, keys for every (groups, role), and what was asked."""
 
     def __init__(self, client: TestClient, community: Community, keys: dict[tuple[tuple[str, ...], str], str],
-                 chunks: dict[str, int]) -> None:
+                 chunks: dict[str, int], tools: Tools) -> None:
         self.client, self.community, self.keys, self.chunks = client, community, keys, chunks
+        self.tools = tools
+        """The MCP tools over the same index (the transports only decide the groups)."""
         self.asked: dict[str, tuple[str, ...] | None] = {}  # nonce -> asker's groups (None: anonymous)
         self.cases = 0
 
@@ -61,8 +65,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransforme
             for n, (g, role) in enumerate(itertools.product(CALLER_GROUPS, ("member", "facilitator")))}
     catalog = IndexDir(root / "index").open().catalog
     chunks = {doc: len(ids) for doc, ids in catalog.chunk_ids([d.id for d in community.docs], GROUPS).items()}
+    library = Library(IndexDir(root / "index"), embedder)
     with TestClient(create_app(Settings(index_dir=root / "index", rate_limit=NO_RATE_LIMIT))) as client:
-        yield World(client, community, keys, chunks)
+        yield World(client, community, keys, chunks, Tools(lambda: library))
 
 
 def callers() -> st.SearchStrategy[tuple[tuple[str, ...], str] | None]:
@@ -162,6 +167,27 @@ def check_ask_and_admin(world: World, caller: tuple[tuple[str, ...], str] | None
             assert asker is None or set(asker) & set(groups), f"{path} showed {seen} of {asker} to {groups}"
 
 
+def check_mcp(world: World, caller: tuple[tuple[str, ...], str] | None, q: str, doc_index: int) -> None:
+    """The five MCP tools, text and structured content: nothing the caller may not see, and a
+    hidden document refused exactly like a missing one."""
+    groups = caller[0] if caller else ()
+    forbidden = world.community.forbidden(groups)
+    for name, reply in (("search", world.tools.search(q, 30, groups)), ("ask", world.tools.ask(q, groups)),
+                        ("experts", world.tools.experts(q, 10, groups))):
+        _check([reply.text, reply.data], forbidden, f"mcp {name}")
+    doc = world.community.docs[doc_index % len(world.community.docs)]
+    fetch = world.tools.get_thread if doc.kind == "thread" else world.tools.get_resource
+    if doc.visible_to(groups):
+        _check(fetch(doc.id, groups).data, forbidden, "mcp get")
+        return
+    refusals = []
+    for doc_id in (doc.id, f"no-such-{doc.kind}"):
+        with pytest.raises(NotFoundError) as refused:
+            fetch(doc_id, groups)
+        refusals.append(str(refused.value).replace(doc_id, "X"))
+    assert refusals[0] == refusals[1]
+
+
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 def test_no_private_text_title_id_or_count_reaches_an_outsider(
     world: World, capsys: pytest.CaptureFixture[str]
@@ -174,6 +200,7 @@ def test_no_private_text_title_id_or_count_reaches_an_outsider(
         world.cases += 1
         check_reads(world, caller, q, f, doc_index, member)
         check_ask_and_admin(world, caller, q, f)
+        check_mcp(world, caller, q, doc_index)
 
     case()
     with capsys.disabled():
