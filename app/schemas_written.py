@@ -10,7 +10,7 @@ class RemovedSentenceOut(BaseModel):
     """A sentence the model wrote that was left out of the answer."""
 
     text: str
-    reason: str = Field(description="e.g. 'not supported by the passages it cites', 'cites a passage that was not given'")
+    reason: str = Field(description="why, e.g. 'not supported by the passages it cites'")
     lexical: float = Field(description="share of its content words found in the passages it cites (0..1)")
     similarity: float = Field(description="best embedding cosine to the passages it cites")
 

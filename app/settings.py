@@ -58,7 +58,7 @@ class GeneratorSettings(BaseModel):
     endpoint (``TOWNSQUARE_GENERATOR__URL=http://localhost:11434/v1`` for Ollama), the model
     name, an API key if the endpoint wants one, and how long one answer may take in seconds.
     ``min_lexical`` / ``min_similarity``: the check of each written sentence against the
-    passages it cites (docs/answers.md says where the defaults come from)."""
+    passages it cites (docs/writer.md says where the defaults come from)."""
 
     url: str | None = None
     model: str = ""

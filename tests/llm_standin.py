@@ -59,6 +59,8 @@ class StandIn:
     url: str
     script: Script = field(default_factory=Script)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    auth: list[str] = field(default_factory=list)
+    """The ``Authorization`` header of each request ("" when absent)."""
 
     def sent_text(self) -> str:
         """Everything the server was sent, as one text."""
@@ -72,6 +74,7 @@ def _app(standin: StandIn) -> FastAPI:
     async def complete(request: Request) -> Response:
         body = await request.json()
         standin.requests.append(body)
+        standin.auth.append(request.headers.get("authorization", ""))
         script = standin.script
         if script.delay:
             await asyncio.sleep(script.delay)

@@ -92,6 +92,7 @@ def test_the_api_key_goes_to_the_endpoint_only(api: tuple[str, StandIn], served:
     standin.script = Script(lambda p: f"{a_sentence(p[1])} [1]")
     httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=60)
     assert standin.requests, "the writer model was not called"
+    assert standin.auth[-1] == "Bearer sk-test-secret"
     log = next(Path(tmp_path_factory.getbasetemp()).glob("served-writer*/api.log")).read_text()
     assert "sk-test-secret" not in log
 
@@ -143,5 +144,5 @@ def test_the_page_shows_the_written_answer(api: tuple[str, StandIn], monkeypatch
     at = at.run().chat_input(key="question").set_value(QUESTION).run()
     assert not at.exception and not at.error
     shown = [m.value for m in at.markdown]
-    assert any("Written by stand\\-in" in text and "**\\[2\\]**" in text for text in shown), shown
+    assert any("Written by stand-in" in text and "**\\[2\\]**" in text for text in shown), shown
     assert standin.requests and standin.requests[0]["stream"] is True

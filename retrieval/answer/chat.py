@@ -53,7 +53,7 @@ class Generator(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass
 class OpenAIChat:
     """An OpenAI-compatible chat endpoint at ``url`` (e.g. ``http://localhost:11434/v1``).
     ``timeout`` bounds the whole call in seconds (connecting, waiting and reading)."""

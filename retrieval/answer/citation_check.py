@@ -11,7 +11,7 @@ it. A marker naming a passage that was not given is invalid and dropped. A sente
 
 A sentence citing nothing valid is unsupported. Of a supported sentence's citations, those
 whose passage alone reaches neither threshold are dropped too (it cites them for nothing).
-The defaults and how they were measured: docs/answers.md ("Checking a written answer").
+The defaults and how they were measured: docs/writer.md.
 """
 
 from __future__ import annotations
