@@ -26,7 +26,8 @@ pytestmark = pytest.mark.e2e
 
 QUESTION = "How do I keep wax moth out of stored comb?"
 INVENTED = "Bees prefer jazz played at dawn, which doubles the honey crop of any hive."
-PRIVATE_QUESTION = "How do mentors match newcomers, and how many newcomers does a mentor take?"
+PRIVATE_QUESTION = "Can I get a mentor in my first season?"
+"""Answered from public posts for anyone; a mentor's top passages are mostly the mentors' own."""
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,7 @@ def test_private_passages_are_never_sent_for_an_outsider(api: tuple[str, StandIn
     standin.script = Script(lambda p: f"{a_sentence(p[1])} [1]")
     secret = private_sentences(sample_index)
     assert len(secret) > 20
-    for question in (PRIVATE_QUESTION, "What are the terms of the Quarry Lane lease?"):
+    for question in (PRIVATE_QUESTION, "Where will the new apiary site be?"):
         stream(url, question)
         httpx.post(f"{url}/ask", json={"question": question}, timeout=60)
     assert standin.requests, "the outsider's question never reached the writer: the check proves nothing"
