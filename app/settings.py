@@ -66,8 +66,8 @@ class GeneratorSettings(BaseModel):
     timeout: float = Field(20.0, gt=0, le=300)
     api: str = "openai"
     max_passages: int = Field(6, ge=1, le=20)
-    min_lexical: float = Field(0.5, ge=0, le=1)
-    min_similarity: float = Field(0.55, ge=-1, le=1)
+    min_lexical: float = Field(0.6, ge=0, le=1)
+    min_similarity: float = Field(0.5, ge=-1, le=1)
 
     @model_validator(mode="after")
     def _model_named(self) -> GeneratorSettings:

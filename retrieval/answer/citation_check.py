@@ -39,8 +39,8 @@ class Thresholds:
     """Minimum lexical support (share of content words, 0..1) and embedding similarity
     (cosine, -1..1) for a sentence to count as supported by the passages it cites."""
 
-    lexical: float = 0.5
-    similarity: float = 0.55
+    lexical: float = 0.6
+    similarity: float = 0.5
 
 
 @dataclass(frozen=True)
