@@ -27,8 +27,14 @@ from retrieval.answer.llm_writer import Draft
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["answers"])
 
+EVENT = {"type": "object", "required": ["event", "data"], "properties": {
+    "event": {"type": "string", "enum": ["sentence", "answer", "error"]},
+    "data": {"type": "string", "description": "JSON: SentenceEvent, AskOut, or {detail}"},
+}}
+"""One event of the stream as OpenAPI 3.2 describes Server-Sent Events (each validated alone)."""
 STREAM_RESPONSE = {200: {"description": "Server-Sent Events: sentence*, then answer (or error)",
-                         "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+                         "content": {"text/event-stream": {"schema": {"type": "array", "items": EVENT},
+                                                         "itemSchema": EVENT}}}}
 
 
 @router.post("/ask/stream", response_class=StreamingResponse, responses=STREAM_RESPONSE)  # type: ignore[arg-type]
