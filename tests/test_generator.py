@@ -7,11 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.generator import answerer_for
+from app.settings import get_settings
 from retrieval.answer import ExtractiveAnswerer, LLMAnswerer, get_answerer
 from retrieval.answer.chat import OpenAIChat
 from retrieval.answer.citation_check import complete_sentences, parse_markers, split_reply
 from retrieval.answer.written import WrittenAnswer
 from retrieval.embedding import Embedder
+from retrieval.errors import ConfigError
 from retrieval.index import IndexDir
 from retrieval.library import Library
 from tests.api_server import free_port
@@ -173,3 +176,18 @@ def test_the_registry_builds_the_writer() -> None:
     answerer = get_answerer("llm", url="http://127.0.0.1:9/v1", model="m", timeout=2.0)
     assert isinstance(answerer, LLMAnswerer) and isinstance(answerer.fallback, ExtractiveAnswerer)
     assert answerer.generator.model == "m"
+
+
+@pytest.mark.unit
+def test_the_writer_is_off_by_default_and_a_url_needs_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert answerer_for(get_settings().generator) is None
+    monkeypatch.setenv("TOWNSQUARE_GENERATOR__URL", "http://127.0.0.1:9/v1")
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="TOWNSQUARE_GENERATOR__MODEL must name the model"):
+        get_settings()
+    monkeypatch.setenv("TOWNSQUARE_GENERATOR__MODEL", "llama3.2:3b")
+    monkeypatch.setenv("TOWNSQUARE_GENERATOR__API_KEY", "sk-secret")
+    get_settings.cache_clear()
+    answerer = answerer_for(get_settings().generator)
+    assert isinstance(answerer, LLMAnswerer) and answerer.generator.model == "llama3.2:3b"
+    assert "sk-secret" not in repr(get_settings())
