@@ -251,13 +251,15 @@ def mcp(
 
 
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast
+    from app.generator import answerer_for
     from retrieval.embedding import embedder_for_index
     from retrieval.index import IndexDir
     from retrieval.library import Library
 
     settings = _settings(index)
     embedder = embedder_for_index(settings.index_dir, settings.model_path, settings.embedder)
-    return Library(IndexDir(settings.index_dir, settings.backend_config()), embedder, settings.search.model_dump())
+    return Library(IndexDir(settings.index_dir, settings.backend_config()), embedder, settings.search.model_dump(),
+                   answerer_for(settings.generator))
 
 
 def main() -> None:

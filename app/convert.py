@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from app.schemas import CitationOut, EvidenceOut, ExpertOut, HitOut, WhyOut
+from app.schemas_written import GeneratorOut
 from retrieval.search import Hit
 
 
@@ -37,3 +40,9 @@ def expert_out(expert) -> ExpertOut:  # type: ignore[no-untyped-def]
         member_id=expert.member_id, name=expert.name, score=round(expert.score, 4), evidence=evidence,
         why=why.text() if why else "", why_numbers=WhyOut.model_validate(vars(why)) if why else None,
     )
+
+
+def generator_out(answer) -> GeneratorOut | None:  # type: ignore[no-untyped-def]
+    """What the writer model did for ``answer``; None when no writer model is configured."""
+    report = getattr(answer, "generator", None)  # only a WrittenAnswer carries one
+    return GeneratorOut.model_validate(asdict(report)) if report is not None else None

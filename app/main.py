@@ -16,9 +16,10 @@ from app import problems
 from app.activity import ActivityLog
 from app.auth import KeyRing
 from app.deps import writer
+from app.generator import answerer_for
 from app.guard import Guard
 from app.mcp_server import http_route
-from app.routes import admin, ask, content, overview, search
+from app.routes import admin, ask, ask_stream, content, overview, search
 from app.settings import Settings, get_settings
 from retrieval.backends import limit_threads
 from retrieval.embedding import embedder_for_index
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit_threads(config.serve_threads)
         index_dir = IndexDir(config.index_dir, config.backend_config())
         embedder = QueryCachedEmbedder(embedder_for_index(index_dir.root, config.model_path, config.embedder))
-        app.state.library = Library(index_dir, embedder, config.search.model_dump())
+        app.state.library = Library(index_dir, embedder, config.search.model_dump(), answerer_for(config.generator))
         app.state.activity = ActivityLog(index_dir.root / "activity.sqlite", config.activity_retention_days)
         log.info("serving %s", app.state.library.snapshot().path)
         async with mcp_server.session_manager.run():
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = config
     app.state.keyring = KeyRing.for_index(config.api_keys, config.index_dir)
-    routers = (search.router, ask.router, content.router, admin.router, overview.router)
+    routers = (search.router, ask.router, ask_stream.router, content.router, admin.router, overview.router)
     for router in routers:
         app.include_router(router, responses=problems.COMMON_RESPONSES)
     mcp_server, mcp_route = http_route(lambda: app.state.library, config)  # MCP tools at /mcp

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from app.schemas_written import GeneratorOut
+
 MAX_QUESTION_CHARS = 10_000
 MAX_FILTER_CHARS = 200
 
@@ -161,6 +163,7 @@ class AskOut(BaseModel):
     abstained: bool
     experts: list[ExpertOut]
     closest: list[HitOut]
+    generator: GeneratorOut | None = Field(None, description="what the writer model did (only when one is configured)")
 
 
 class ExpertsOut(BaseModel):

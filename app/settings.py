@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -51,6 +51,29 @@ class RateLimit(BaseModel):
 
     per_minute: int = Field(120, ge=0)
     per_minute_key: int = Field(600, ge=0)
+
+
+class GeneratorSettings(BaseModel):
+    """The optional writer model (off while ``url`` is unset): an OpenAI-compatible chat
+    endpoint (``TOWNSQUARE_GENERATOR__URL=http://localhost:11434/v1`` for Ollama), the model
+    name, an API key if the endpoint wants one, and how long one answer may take in seconds.
+    ``min_lexical`` / ``min_similarity``: the check of each written sentence against the
+    passages it cites (docs/writer.md says where the defaults come from)."""
+
+    url: str | None = None
+    model: str = ""
+    api_key: SecretStr | None = None
+    timeout: float = Field(20.0, gt=0, le=300)
+    api: str = "openai"
+    max_passages: int = Field(6, ge=1, le=20)
+    min_lexical: float = Field(0.6, ge=0, le=1)
+    min_similarity: float = Field(0.5, ge=-1, le=1)
+
+    @model_validator(mode="after")
+    def _model_named(self) -> GeneratorSettings:
+        if self.url and not self.model.strip():
+            raise ValueError("TOWNSQUARE_GENERATOR__MODEL must name the model when TOWNSQUARE_GENERATOR__URL is set")
+        return self
 
 
 class VectorSettings(BaseModel):
@@ -108,6 +131,7 @@ class Settings(BaseSettings):
     serve_queue: int = Field(64, ge=0)
     """Requests that may wait beyond those; more get 503 with Retry-After."""
     api_url: str = "http://127.0.0.1:8000"
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
 
     @field_validator("api_keys", mode="before")
     @classmethod

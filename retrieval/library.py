@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from retrieval.answer import ANSWER_HITS, Answer, Answerer, Evidence, ExtractiveAnswerer
+from retrieval.answer.llm_writer import Draft, draft_of
 from retrieval.caller_stats import caller_stats
 from retrieval.embedding import Embedder
 from retrieval.experts import EXPERT_HITS, Expert, MemberStats, find_experts, suggest_experts
@@ -132,6 +133,24 @@ class Library:
                                              stats=self.member_stats(searcher, groups))
         return answer
 
+    def ask_draft(
+        self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,
+        searcher: Searcher | None = None,
+    ) -> Draft:
+        """:meth:`ask` for streaming: everything that reads the snapshot (hits, the fallback
+        answer, experts) is done before this returns; the :class:`Draft` then streams the
+        checked sentences of a written answer (none without a writer model) and gives the
+        final answer, experts included."""
+        searcher = searcher or self.searcher()
+        hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
+        snapshot = searcher.snapshot
+        evidence = Evidence(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
+        draft = draft_of(self.answerer, evidence)
+        if draft.confidence >= WHO_TO_ASK_FROM:
+            draft.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
+                                            stats=self.member_stats(searcher, groups))
+        return draft
+
     def experts(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
         searcher: Searcher | None = None,
@@ -180,6 +199,11 @@ class Pinned:
             k_experts: int = 3) -> Answer:
         """See :meth:`Library.ask`."""
         return self.library.ask(question, filters, groups, k_experts, searcher=self._searcher)
+
+    def ask_draft(self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (),
+                  k_experts: int = 3) -> Draft:
+        """See :meth:`Library.ask_draft`."""
+        return self.library.ask_draft(question, filters, groups, k_experts, searcher=self._searcher)
 
     def experts(self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (),
                 k: int = 5) -> list[Expert]:

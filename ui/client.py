@@ -6,7 +6,9 @@ the page can show it as is (no tracebacks) and simply try again on the next reru
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -110,6 +112,30 @@ class Client:
         body = {"question": question, "filters": (filters or Filters()).as_params(), "k_experts": k_experts}
         return self.request("POST", "/ask", body=body)
 
+    def ask_stream(self, question: str, filters: Filters | None = None, k_experts: int = 3) -> Iterator[Json]:
+        """POST /ask/stream: ``{"event": "sentence", "text": ...}`` for each checked sentence of
+        a written answer as it completes, then ``{"event": "answer", **(POST /ask's answer)}``.
+
+        Raises:
+            ApiError: as :meth:`request`, also when the stream ends without an answer.
+        """
+        body = {"question": question, "filters": (filters or Filters()).as_params(), "k_experts": k_experts}
+        url = self.base_url.rstrip("/") + "/ask/stream"
+        headers = {"X-API-Key": self.api_key} if self.api_key else {}
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers,
+                              timeout=httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ApiError(f"The API at {url} answered {response.status_code}: "
+                                   f"{_detail(response).rstrip('.')}.", response.status_code)
+                yield from _answer_events(response.iter_lines(), url)
+        except httpx.TimeoutException as e:
+            raise ApiError(f"The Townsquare API at {self.base_url} did not answer within {self.timeout:g} s.") from e
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ApiError(f"Cannot reach the Townsquare API at {self.base_url} ({reason}).") from e
+
     def thread(self, thread_id: str) -> Json:
         """GET /threads/{id}: the thread with all its posts."""
         return self.request("GET", f"/threads/{_segment(thread_id)}")
@@ -143,6 +169,26 @@ class Client:
     def gaps(self, days: int = 30) -> list[Json]:
         """GET /admin/gaps: weakly answered recent questions, grouped (needs an API key)."""
         return self.request("GET", "/admin/gaps", params={"days": days})["gaps"]
+
+
+def _answer_events(lines: Iterator[str], url: str) -> Iterator[Json]:
+    """The events of an /ask/stream response, until its ``answer``; an ``error`` event or a
+    stream that ends first is an :class:`ApiError`."""
+    event = ""
+    for line in lines:
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            try:
+                data = json.loads(line[5:])
+            except ValueError:
+                raise ApiError(f"The API at {url} streamed an event that is not JSON.") from None
+            if event == "error":
+                raise ApiError(f"The API at {url} could not finish the answer: {data.get('detail', '')}.")
+            yield {"event": event, **data}
+            if event == "answer":
+                return
+    raise ApiError(f"The API at {url} ended the answer stream before the answer.")
 
 
 def _segment(doc_id: str) -> str:

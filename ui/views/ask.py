@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import streamlit as st
@@ -14,26 +15,48 @@ EXAMPLES = "e.g. How do I treat varroa in winter?"
 
 
 def render_view(client: Client, filters: Filters) -> None:
-    """The chat: earlier turns, then the new question's answer."""
+    """The chat: earlier turns, then the new question's answer (streamed as it is written
+    when the API has a writer model)."""
     st.title("Ask the community")
     st.caption("Answers are built only from what members wrote; every sentence cites its source.")
     history: list[dict[str, Any]] = st.session_state.setdefault("history", [])
     question = st.chat_input(f"Ask a question in plain words ({EXAMPLES})", key="question")
-    if question and question.strip():
-        history.append(_ask(client, question.strip(), filters))
-    if not history:
-        st.info("Ask anything about the community's topics. Filters in the sidebar narrow the sources.")
     for turn in history:
         _turn(client, turn)
+    if question and question.strip():
+        turn = _ask(client, question.strip(), filters)
+        history.append(turn)
+        _turn(client, turn)
+    elif not history:
+        st.info("Ask anything about the community's topics. Filters in the sidebar narrow the sources.")
 
 
 def _ask(client: Client, question: str, filters: Filters) -> dict[str, Any]:
-    """One turn: the question and either the API's answer or its one-line error."""
-    with st.spinner("Reading what the community said…"):
-        try:
-            return {"question": question, "result": client.ask(question, filters)}
-        except ApiError as e:
-            return {"question": question, "error": str(e)}
+    """One turn: the question and either the API's answer or its one-line error. While it is
+    asked, checked sentences of a written answer show as they arrive; the finished turn
+    replaces them."""
+    live = st.empty()
+    holder: dict[str, Json] = {}
+    try:
+        with live.container():
+            with st.chat_message("user"):
+                st.markdown(render.esc(question))
+            with st.chat_message("assistant"), st.spinner("Reading what the community said…"):
+                st.write_stream(_sentences(client.ask_stream(question, filters), holder))
+    except ApiError as e:
+        return {"question": question, "error": str(e)}
+    finally:
+        live.empty()
+    return {"question": question, "result": holder["answer"]}
+
+
+def _sentences(events: Iterator[Json], holder: dict[str, Json]) -> Iterator[str]:
+    """The streamed sentences as Markdown; the final answer is kept in ``holder["answer"]``."""
+    for event in events:
+        if event["event"] == "sentence":
+            yield render.answer_markdown(event["text"]) + " "
+        elif event["event"] == "answer":
+            holder["answer"] = {k: v for k, v in event.items() if k != "event"}
 
 
 def _turn(client: Client, turn: dict[str, Any]) -> None:
