@@ -58,9 +58,10 @@ def report(runs: list[Any], args: argparse.Namespace, queries: dict[str, list[st
     """The section: setup, build table, HTTP and in-process tables, verdicts, errors."""
     lengths = {k: (min(map(len, v)), int(np.median([len(x) for x in v])), max(map(len, v))) for k, v in queries.items()}
     per_backend = ", ".join(f"{r.backend} {r.queries}" for r in runs[:: max(1, len(args.sizes.split(",")))])
+    sizes = ", ".join(human(int(s)) for s in args.sizes.split(","))
     lines = [
-        section_header(f"Latency and scaling (issues 3, 8, 11.8): {', '.join(human(int(s)) for s in args.sizes.split(','))} "
-                       f"chunks, backends {args.backends}", "python bench/latency.py " + " ".join(sys.argv[1:])),
+        section_header(f"Latency and scaling (issues 3, 8, 11.8): {sizes} chunks, backends {args.backends}",
+                       "python bench/latency.py " + " ".join(sys.argv[1:])),
         "Base: StackFAQ (thread level) + all cardano.stackexchange threads, loaded and chunked by the real pipeline "
         f"({args.embedder} embedder, vectors from the cache), every {args.private_every}th document private to "
         "`mentors`" + ("" if args.private_every else " (none: public only)") + ". Grown by repeating the base "

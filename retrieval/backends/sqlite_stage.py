@@ -12,7 +12,7 @@ user_name, text)``, links ``(post, related, type)``, users ``(id, name, account)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 SCHEMA = """
@@ -32,7 +32,8 @@ CREATE INDEX links_post ON links (post);
 WIDTHS = {"posts": 11, "comments": 7, "links": 3, "users": 3, "self_links": 3}
 POST_COLUMNS = "id, accepted, created, score, owner, owner_name, title, tags, body"
 ORPHANS = {
-    "answers": "FROM posts a WHERE a.type = 2 AND NOT EXISTS (SELECT 1 FROM posts q WHERE q.id = a.parent AND q.type = 1)",
+    "answers": "FROM posts a WHERE a.type = 2 "
+               "AND NOT EXISTS (SELECT 1 FROM posts q WHERE q.id = a.parent AND q.type = 1)",
     "comments": "FROM comments a WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = a.post)",
 }
 
@@ -49,7 +50,7 @@ class StageTables:
         """Close the database (the caller removes the file)."""
         self.db.close()
 
-    def insert(self, table: str, batches: Iterable[list[tuple[object, ...]]]) -> None:
+    def insert(self, table: str, batches: Iterable[Sequence[tuple[object, ...]]]) -> None:
         """Stage every row of ``batches`` into ``table`` (a key of :data:`WIDTHS`), then commit."""
         sql = f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * WIDTHS[table])})"
         for batch in batches:
@@ -60,23 +61,23 @@ class StageTables:
         """Index the staged rows by parent (call once, after every insert)."""
         self.db.executescript(INDEXES)
 
-    def _rows(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+    def _select(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         cursor = self.db.cursor()
         cursor.row_factory = sqlite3.Row
         return cursor.execute(sql, params)
 
     def questions(self) -> Iterator[sqlite3.Row]:
         """Questions in id order: id, accepted, created, score, owner, owner_name, title, tags, body."""
-        yield from self._rows(f"SELECT {POST_COLUMNS} FROM posts WHERE type = 1 ORDER BY id")
+        yield from self._select(f"SELECT {POST_COLUMNS} FROM posts WHERE type = 1 ORDER BY id")
 
     def answers(self, question: int) -> list[sqlite3.Row]:
         """The answers to ``question`` in id (time) order, with the question's columns."""
-        return self._rows(f"SELECT {POST_COLUMNS} FROM posts WHERE parent = ? AND type = 2 ORDER BY id",
+        return self._select(f"SELECT {POST_COLUMNS} FROM posts WHERE parent = ? AND type = 2 ORDER BY id",
                           (question,)).fetchall()
 
     def comments(self, post: int) -> list[sqlite3.Row]:
         """The comments on ``post`` in id (time) order: id, created, score, user, user_name, text."""
-        return self._rows("SELECT id, created, score, user, user_name, text FROM comments WHERE post = ? ORDER BY id",
+        return self._select("SELECT id, created, score, user, user_name, text FROM comments WHERE post = ? ORDER BY id",
                           (post,)).fetchall()
 
     def links(self, post: int) -> list[tuple[int, int]]:
