@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -150,7 +151,7 @@ def inprocess(run: Run, index: Path, embedder: Any, queries: dict[str, list[str]
                     call = search_call(searcher, mode, groups)
                     run.inproc[(f"search {mode}", kind, caller)] = timed(texts, call, warmup)
     finally:
-        snapshot.close()  # an embedded engine (milvus-lite) serves one process at a time
+        snapshot.close()
 
 
 def search_call(searcher: Any, mode: str, groups: tuple[str, ...]) -> Callable[[str], Callable[[], Any]]:
@@ -191,10 +192,10 @@ def measure(args: argparse.Namespace, embedder: Any, queries: dict[str, list[str
             index = index_path(backend, target, args.private_every)
             run = Run(backend, target, Grown(**json.loads((index / "grown.json").read_text())), queries=n)
             with timer() as t:
-                try:
-                    inprocess(run, index, embedder, subset, warmup)
+                try:  # the server first: milvus-lite lets one process open a file, and this one never lets go
                     if not args.no_http:
                         over_http(run, index, subset, warmup, logs)
+                    inprocess(run, index, embedder, subset, warmup)
                 except Exception as e:  # noqa: BLE001 - one backend failing must not lose the others
                     run.errors.append(f"{type(e).__name__}: {e}")
             print(f"{backend} {run.grown.chunks}: measured in {t['s']:.0f} s {run.errors or ''}", flush=True)
@@ -236,14 +237,17 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)  # in-process figures: one thread is stable on a shared machine (see README)
     embedder = CachedEmbedder(load_embedder(name=args.embedder))
-    if not args.reuse:
-        build(args, data, embedder)
     if args.build_only:
+        build(args, data, embedder)
         return
+    if not args.reuse:  # in a child: milvus-lite files stay held by the process that opened them
+        command = [sys.executable, str(Path(__file__).resolve()), *(sys.argv[1:] if argv is None else argv)]
+        subprocess.run([*command, "--build-only"], check=True)
     queries = query_sets(data, max(args.queries, args.milvus_queries))
     embedder.embed([q for texts in queries.values() for q in texts])
-    with tempfile.TemporaryDirectory(prefix="bench-latency-logs-") as logs:
-        runs = measure(args, embedder, queries, Path(logs))
+    logs = ROOT / "logs"  # the servers' output, kept for a failed run
+    logs.mkdir(parents=True, exist_ok=True)
+    runs = measure(args, embedder, queries, logs)
     text = report(runs, args, queries)
     print(text)
     if not args.no_write:
