@@ -8,7 +8,8 @@ schema) through a hard-linked copy whose manifest leaves out the two fields it d
 (``backend``, ``storage``). Each tree is measured by running this file as a child process with
 ``PYTHONPATH=<tree>`` (in process: ``Searcher.search(k=10)`` per mode, query vectors given) and
 by ``townsquare serve`` of that tree (over HTTP: ``/search`` k=10 and ``/ask``, anonymous,
-short StackFAQ queries — the rows of the latency section when the issue was written). Trees
+short StackFAQ queries; wall time per request and the server's CPU time per request, which a
+loaded machine disturbs much less — the rows of the latency section when the issue was written). Trees
 alternate (before, after, after, before) so a drift of the machine's load hits both alike.
 
     git archive c22b98c | tar -x -C /tmp/preseam      # the tree before the seam
@@ -61,12 +62,14 @@ def child(index: Path, inputs: Path, out: Path, warmup: int) -> None:
     for mode in MODES:
         for q in queries[:warmup]:
             searcher.search(q, k=10, mode=mode)
-        times = []
+        times, cpu = [], []
         for q in queries:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             searcher.search(q, k=10, mode=mode)
+            cpu.append((time.process_time() - start_cpu) * 1000)
             times.append((time.perf_counter() - start) * 1000)
         result[f"search {mode} (in process)"] = times
+        result[f"search {mode} (in process, CPU time)"] = cpu
     snapshot.close()
     out.write_text(json.dumps(result))
 
@@ -86,6 +89,12 @@ def strip_manifest(index: Path, copy: Path) -> Path:
     return copy
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used so far, in ms (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def measure_tree(tree: Path, index: Path, inputs: Path, queries: list[str], warmup: int, logs: Path) -> dict:
     """In-process rows (child process) and HTTP rows (that tree's server) of ``tree``."""
     from bench.serving import Server, timed
@@ -100,11 +109,17 @@ def measure_tree(tree: Path, index: Path, inputs: Path, queries: list[str], warm
 
     with Server(index, logs / "server.log", {"PYTHONPATH": str(tree)}, command, cwd=tree) as server:
         result["server start s"] = server.wait_ready()
+        assert server.proc is not None
+        pid = server.proc.pid
         with httpx.Client(base_url=server.url, timeout=120) as client:
-            result["/search (HTTP)"] = timed(
-                queries, lambda q: lambda: client.get("/search", params={"q": q, "k": 10}).raise_for_status(), warmup)
-            result["/ask (HTTP)"] = timed(
-                queries, lambda q: lambda: client.post("/ask", json={"question": q}).raise_for_status(), warmup)
+            calls = {"/search": lambda q: lambda: client.get("/search", params={"q": q, "k": 10}).raise_for_status(),
+                     "/ask": lambda q: lambda: client.post("/ask", json={"question": q}).raise_for_status()}
+            for endpoint, make in calls.items():
+                for q in queries[:warmup]:
+                    make(q)()
+                before = cpu_ms(pid)
+                result[f"{endpoint} (HTTP)"] = timed(queries, make, 0)
+                result[f"{endpoint} server CPU ms per request (mean)"] = [(cpu_ms(pid) - before) / len(queries)]
     return result
 
 
