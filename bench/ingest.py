@@ -18,7 +18,6 @@ see ``bench/onnx_compare.py``; its figures go to the ``ingest-onnx`` section.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -63,10 +62,11 @@ def build_corpus(data: Path, folder: Path, n_threads: int) -> list[Path]:
 
 def distinct_chunk_texts(index: Path) -> tuple[list[str], int]:
     """The distinct embedded texts of the served snapshot (in chunk-id order) and the chunk count."""
-    current = (index / "CURRENT").read_text().strip()
-    db = sqlite3.connect(index / "snapshots" / current / "index.sqlite")
-    texts = [r[0] for r in db.execute("SELECT text FROM chunks ORDER BY id")]
-    db.close()
+    from retrieval.index import IndexDir
+
+    snapshot = IndexDir(index).open()
+    texts = [text for _, _, text in snapshot.catalog.chunk_texts()]
+    snapshot.close()
     return list(dict.fromkeys(texts)), len(texts)
 
 

@@ -1,7 +1,7 @@
 """Load: many concurrent clients against ``/search`` and ``/ask`` over loopback (issue 10).
 
 1. An index of about ``--chunks`` chunks (default 10k): the sample community ingested with the
-   real pipeline, then grown by replicas with noisy vectors (``bench/latency.py``'s ``grow``).
+   real pipeline, then grown by replicas with noisy vectors (``bench/grow.py``).
 2. ``townsquare serve`` on it in a subprocess, rate limits off (``TOWNSQUARE_RATE_LIMIT__*=0``).
 3. ``--clients`` closed-loop clients (asyncio + httpx in this process) each send requests one
    after another for ``--seconds``: ``/ask`` with probability ``--ask-share``, else ``/search``
@@ -29,10 +29,10 @@ if __package__ in (None, ""):  # run as a file: the repository, not bench/, goes
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench.common import REPO, section_header, table, write_section  # noqa: E402
-from bench.latency import Server, grow, memory_mb, percentile  # noqa: E402
+from bench.grow import grow, load_base  # noqa: E402
+from bench.serving import Server, memory_mb, percentile  # noqa: E402
 
 SAMPLE = REPO / "corpus" / "sample"
-BASE = REPO / "var" / "bench-load-base"
 
 
 def sample_questions() -> list[str]:
@@ -49,15 +49,11 @@ def sample_questions() -> list[str]:
 
 
 def build_index(chunks: int, out: Path) -> Path:
-    """The sample ingested once (kept under var/), grown to about ``chunks`` chunks at ``out``."""
-    from ingest.pipeline import ingest
+    """The sample (its vectors cached under var/), grown to about ``chunks`` chunks at ``out``."""
+    from bench.common import CachedEmbedder
     from retrieval.embedding import load_embedder
-    from retrieval.index import IndexDir
 
-    summary = ingest([SAMPLE], IndexDir(BASE), load_embedder())
-    if summary.errors:
-        raise SystemExit(f"ingest of {SAMPLE} failed: {[str(p) for p in summary.problems[:5]]}")
-    grow(BASE, chunks, out, noise=0.01)
+    grow(load_base([SAMPLE], CachedEmbedder(load_embedder())), chunks, out, noise=0.01)
     return out
 
 

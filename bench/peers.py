@@ -103,8 +103,7 @@ def chunk_units(index: Path) -> list[tuple[str, str]]:
     from retrieval.index import IndexDir
 
     snapshot = IndexDir(index).open()
-    db = snapshot.catalog.connection  # type: ignore[attr-defined]  # the default backend's SQLite
-    units = [(r[0], r[1]) for r in db.execute("SELECT text, doc_id FROM chunks ORDER BY id")]
+    units = [(text, doc_id) for _, doc_id, text in snapshot.catalog.chunk_texts()]
     snapshot.close()
     return units
 

@@ -1,8 +1,8 @@
 """What visibility costs the lexical (FTS5) side, in process (issue 11, part 8).
 
 Indexes: the sample community (``corpus/sample``, one private channel) and a forum base —
-StackFAQ (thread level) + every cardano.stackexchange thread, every 20th thread made private
-to the group ``mentors`` (5%) — grown by replication (``bench/latency.grow``, which keeps each
+StackFAQ (thread level) + every cardano.stackexchange thread, every 20th document made private
+to the group ``mentors`` (5%) — also grown by replication (``bench/grow.py``, which keeps each
 copy's visibility) to ``--sizes`` chunks. Vectors are hashed bags of words, not the model:
 only the lexical index is timed here, and it never reads a vector.
 
@@ -13,9 +13,11 @@ timed through ``LexicalIndex.search(text, k=100, Filters(), groups)`` (the Searc
 
 - ``none``: the same index and query with the visibility restriction switched off (what the
   query costs without it);
-- ``shipped``: the FTS5 backend as it is;
-- ``old``: the previous SQL, ``rowid IN (<visibility subquery>)`` inside the MATCH (only
-  ``--old-queries`` queries per row: it is slow).
+- ``shipped``: the FTS5 backend as it is.
+
+The previous SQL (``rowid IN (<visibility subquery>)`` inside the MATCH) was timed by this
+script until SQL moved wholly into ``retrieval/backends``; its figures (0.5-45 s per query) are
+kept in the section's text.
 """
 
 from __future__ import annotations
@@ -49,10 +51,10 @@ from bench.common import (  # noqa: E402
     write_jsonl,
     write_stackfaq,
 )
-from bench.latency import grow, percentile  # noqa: E402
+from bench.grow import Base, grow, load_base  # noqa: E402
+from bench.serving import percentile  # noqa: E402
 
 DIMENSION = 32
-BASE = CACHE_DIR / "visibility" / "base-index"
 SAMPLE = CACHE_DIR / "visibility" / "sample-index"
 CALLERS = {"anonymous": (), "mentors": ("mentors",)}
 
@@ -75,20 +77,17 @@ class WordHashEmbedder:
         return len(text.split())
 
 
-def build_indexes(data: Path) -> tuple[Path, Path]:
-    """The sample and forum base indexes (incremental: a rerun writes nothing)."""
+def build_indexes(data: Path) -> tuple[Path, Base]:
+    """The sample index (incremental: a rerun writes nothing) and the forum base corpus."""
     embedder = WordHashEmbedder()
     ingest_or_fail([SAMPLE_CORPUS], SAMPLE, embedder)
     with tempfile.TemporaryDirectory(prefix="bench-visibility-") as tmp:
         src = write_stackfaq(data, "thread", Path(tmp) / "stackfaq")
         threads = [cardano_thread(t) for t in read_jsonl(data / "stackexchange-cardano" / "threads.jsonl")]
-        for n, thread in enumerate(threads):
-            if n % 20 == 0:
-                thread["visibility"] = ["mentors"]
         write_jsonl(threads, Path(tmp) / "cardano" / "cardano.jsonl")
         write_jsonl(cardano_members(data), Path(tmp) / "cardano" / "members.jsonl")
-        ingest_or_fail([src, Path(tmp) / "cardano"], BASE, embedder)
-    return SAMPLE, BASE
+        base = load_base([src, Path(tmp) / "cardano"], embedder, private_every=20)
+    return SAMPLE, base
 
 
 def queries(data: Path, n: int) -> dict[str, list[str]]:
@@ -98,23 +97,6 @@ def queries(data: Path, n: int) -> dict[str, list[str]]:
     questions = [f"{t['title']}\n{t['question']['text']}" for t in threads]
     questions = [q for q in questions if 300 <= len(q) <= 1000]
     return {"short": faq[:: max(1, len(faq) // n)][:n], "long": questions[:: max(1, len(questions) // n)][:n]}
-
-
-def old_search(lexical: Any) -> Callable[[str, tuple[str, ...]], Any]:
-    """The lexical search as it was before this change: the visibility subquery in the MATCH."""
-    from retrieval.backends.fts5 import fts_query
-    from retrieval.backends.sqlite_sql import chunk_filter_sql
-    from retrieval.filters import Filters
-    from retrieval.words import query_words
-
-    def run(text: str, groups: tuple[str, ...]) -> Any:
-        subquery, params = chunk_filter_sql(Filters(), groups)
-        sql = (f"SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? AND rowid IN ({subquery}) "
-               "ORDER BY bm25(chunk_fts) LIMIT ?")
-        match = fts_query(lexical.selective(query_words(text)))
-        return lexical.db.execute(sql, [match, *params, 100]).fetchall()
-
-    return run
 
 
 def paired_timings(none: Callable[[str], Any], shipped: Callable[[str], Any], texts: list[str],
@@ -138,19 +120,9 @@ def paired_timings(none: Callable[[str], Any], shipped: Callable[[str], Any], te
     return best_none, best_shipped
 
 
-def timings(call: Callable[[str], Any], texts: list[str]) -> list[float]:
-    """Milliseconds per call."""
-    out = []
-    for text in texts:
-        start = time.perf_counter()
-        call(text)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
-def measure(index: Path, label: str, texts: dict[str, list[str]], old_n: int) -> list[tuple[object, ...]]:
-    """Rows (index, chunks, query kind, caller, p50/p95 none and shipped, median per-query
-    ratio, old p50)."""
+def measure(index: Path, label: str, texts: dict[str, list[str]]) -> list[tuple[object, ...]]:
+    """Rows (index, chunks, query kind, caller, p50/p95 none and shipped, total-time ratio,
+    median per-query ratio)."""
     from retrieval.filters import Filters
     from retrieval.index import IndexDir
 
@@ -172,11 +144,9 @@ def measure(index: Path, label: str, texts: dict[str, list[str]], old_n: int) ->
 
             plain, restricted = paired_timings(none, shipped, group_texts)
             ratio = float(np.median(np.array(restricted) / np.array(plain)))
-            old = timings(lambda q, g=groups: old_search(lexical)(q, g), group_texts[:old_n]) if old_n else []
             rows.append((label, lexical.count(), kind, caller, percentile(plain, 50), percentile(restricted, 50),
                          percentile(plain, 95), percentile(restricted, 95),
-                         sum(restricted) / sum(plain), ratio,
-                         f"{percentile(old, 50):.1f} ({len(old)} q)" if old else "-"))
+                         sum(restricted) / sum(plain), ratio))
             print(" | ".join(str(round(v, 2)) if isinstance(v, float) else str(v) for v in rows[-1]), flush=True)
     snapshot.close()
     return rows
@@ -187,22 +157,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
     parser.add_argument("--sizes", default="10000,100000", help="grown forum index sizes in chunks")
     parser.add_argument("--queries", type=int, default=100, help="queries of each kind")
-    parser.add_argument("--old-queries", type=int, default=10, help="queries timed with the old SQL per row")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     data = data_dir(args.data)
     texts = queries(data, args.queries)
     sample, base = build_indexes(data)
-    rows = measure(sample, "sample community", texts, args.old_queries)
-    rows += measure(base, "forum base", texts, args.old_queries)
+    rows = measure(sample, "sample community", texts)
     root = Path(tempfile.mkdtemp(prefix="bench-visibility-"))
     try:
-        for size in (int(s) for s in args.sizes.split(",") if s):
+        for size in (base.chunks, *(int(s) for s in args.sizes.split(",") if s)):
             with timer() as t:
                 grow(base, size, root / str(size), noise=0.01)
             print(f"grew {size} chunks in {t['s']:.0f} s", flush=True)
-            old_n = 0  # the old SQL takes tens of seconds per query here
-            rows += measure(root / str(size), f"forum grown to {size // 1000}k", texts, old_n)
+            label = "forum base" if size == base.chunks else f"forum grown to {size // 1000}k"
+            rows += measure(root / str(size), label, texts)
             shutil.rmtree(root / str(size), ignore_errors=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -226,12 +194,11 @@ def report(rows: list[tuple[object, ...]], args: argparse.Namespace, texts: dict
         (f"In process, `LexicalIndex.search(text, k=100)` on the FTS5 backend; {len(texts['short'])} short queries "
          f"(characters min/median/max {lengths['short']}) and {len(texts['long'])} long questions "
          f"({lengths['long']}). `none` = the same index and query with the restriction switched off; "
-         "`shipped` = with visibility (anonymous: public only; mentors: public + the mentors' 5%); `old` = the "
-         "previous SQL (`rowid IN (<visibility subquery>)` in the MATCH), p50 over the first few queries. "
+         "`shipped` = with visibility (anonymous: public only; mentors: public + the mentors' 5%). "
          "See `bench/visibility.py` for how the indexes are made."),
         "",
         table(["index", "chunks", "query", "caller", "none p50 ms", "shipped p50 ms", "none p95 ms",
-               "shipped p95 ms", "shipped/none total time", "median per-query ratio", "old p50 ms"], rows),
+               "shipped p95 ms", "shipped/none total time", "median per-query ratio"], rows),
         "",
         f"- worst shipped/none ratio of total time: **{worst:.2f}x**, worst median per-query ratio "
         f"**{worst_each:.2f}x** (target <= 1.5x, judged on the per-query ratio: {verdict}). On this machine "

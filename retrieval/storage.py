@@ -122,6 +122,11 @@ class Catalog(Protocol):
         """Every stored document: id -> (content hash, source path). For ingest planning."""
         ...
 
+    def chunk_texts(self) -> list[tuple[int, str, str]]:
+        """(chunk id, document id, embedded text) of every chunk, in chunk-id order, whatever
+        its visibility: for exports and benchmarks, never for callers."""
+        ...
+
     def close(self) -> None:
         """Release files and connections; the object is unusable afterwards."""
         ...

@@ -24,6 +24,10 @@ from retrieval.views import ChunkEntry
 
 log = logging.getLogger(__name__)
 
+Stored = tuple[Document, str, str, Sequence[Chunk], np.ndarray]
+"""What :meth:`SnapshotWriter.put_documents` stores per document: the document, its content
+hash, its source path, its chunks and their vectors (shape (len(chunks), d))."""
+
 
 def chunk_entries(doc: Document, chunks: Sequence[Chunk]) -> list[ChunkEntry]:
     """What the indexes store per chunk of ``doc``: its text and every filterable field."""
@@ -121,14 +125,23 @@ class SnapshotWriter:
     ) -> None:
         """Store one document (replacing any with the same id), its chunks and their vectors
         (``vectors`` shape (len(chunks), d), one unit row per chunk)."""
-        if len(vectors) != len(chunks):
-            raise ValueError(f"{doc.id}: {len(chunks)} chunks but {len(vectors)} vectors")
-        self.delete_documents([doc.id])
-        self.parts.catalog.put_document(doc, content_hash, source_path, chunks)
-        entries = chunk_entries(doc, chunks)
+        self.put_documents([(doc, content_hash, source_path, chunks, vectors)])
+
+    def put_documents(self, batch: Sequence[Stored]) -> None:
+        """Store several documents as :meth:`put_document` does (their ids distinct), the
+        indexes receiving one add for the whole batch: what an engine paying per call (a
+        Milvus insert) wants for bulk writes."""
+        for doc, _, _, chunks, vectors in batch:
+            if len(vectors) != len(chunks):
+                raise ValueError(f"{doc.id}: {len(chunks)} chunks but {len(vectors)} vectors")
+        self.delete_documents([doc.id for doc, *_ in batch])
+        entries: list[ChunkEntry] = []
+        for doc, content_hash, source_path, chunks, _ in batch:
+            self.parts.catalog.put_document(doc, content_hash, source_path, chunks)
+            entries += chunk_entries(doc, chunks)
         if entries:
             self.parts.lexical.add(entries)
-            self.parts.vectors.add(entries, vectors)
+            self.parts.vectors.add(entries, np.concatenate([vectors for *_, vectors in batch if len(vectors)]))
 
     def counts(self) -> dict[str, int]:
         """Threads, posts, resources, chunks and members in the snapshot being built."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -84,13 +85,13 @@ def test_feedback_on_someone_elses_answer_does_not_quote_it(tmp_path: Path) -> N
 
 def test_retention_and_forget(tmp_path: Path) -> None:
     path = tmp_path / "activity.sqlite"
-    log = ActivityLog(path)
+    log = ActivityLog(path, clock=lambda: datetime(2020, 1, 1, tzinfo=UTC))  # asked long ago
     answer_id = log.record_question("old question", (), 0.1, True, None, "ada")
+    log.close()
+    log = ActivityLog(path)
     log.record_feedback("answer", True, answer_id, None, "", (), None)
     log.record_question("kept question", (), 0.1, True, None, "bo")
-    log._db.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00Z' WHERE question = 'old question'")
-    log._db.commit()
     log.close()
     log = ActivityLog(path, retention_days=30)  # purges on open
-    assert [r["question"] for r in log.weak_questions("2000-01-01", 1.0, ())] == []  # named keys without groups
+    assert [r.question for r in log.weak_questions("2000-01-01", 1.0, ())] == []  # named keys without groups
     assert log.forget("bo") == (1, 0) and log.forget("ada") == (0, 0)

@@ -55,3 +55,32 @@ def test_an_index_keeps_the_backend_it_was_built_with(tmp_path: Path, monkeypatc
     snapshot.close()
     with pytest.raises(ConfigError, match="built with backend 'sqlite-faiss'.*configured backend is 'twin'"):
         write(other, DOCUMENTS[:1])
+
+
+def test_unknown_activity_store_lists_the_known_ones(tmp_path: Path) -> None:
+    from app.activity import ActivityLog
+
+    with pytest.raises(ConfigError, match=r"unknown activity backend 'redis'; known: sqlite"):
+        ActivityLog(tmp_path / "activity.sqlite", store="redis")
+
+
+def test_put_documents_writes_a_batch_like_single_documents(tmp_path: Path) -> None:
+    """The bulk path (one index add per batch) stores what one call per document stores."""
+    from retrieval.writer import SnapshotWriter
+    from tests.contract.world import chunks_of
+
+    embedder, one, bulk = HashingEmbedder(), IndexDir(tmp_path / "one"), IndexDir(tmp_path / "bulk")
+    items = [(doc, f"hash-{doc.id}", "world", chunks_of(doc), embedder.embed([c.text for c in chunks_of(doc)]))
+             for doc in DOCUMENTS]
+    for index, batch in ((one, False), (bulk, True)):
+        with index.lock(), SnapshotWriter(index, embedder.model_id, embedder.model_name, embedder.dimension) as w:
+            if batch:
+                w.put_documents(items)
+            else:
+                for item in items:
+                    w.put_document(*item)
+            w.commit({})
+    a, b = one.open(), bulk.open()
+    assert a.catalog.chunk_texts() == b.catalog.chunk_texts() and len(a.vectors) == len(b.vectors) > 0
+    assert a.lexical.count() == b.lexical.count()
+    a.close(), b.close()

@@ -36,4 +36,4 @@ def test_forget_removes_activity_and_keeps_posts_out_of_the_next_ingest(
     assert catalog.member_contributions(["m01"], ()) == [] and "m01" not in catalog.members()
     assert summary.documents_changed == 4 and summary.errors == 0
     left = ActivityLog(index.root / "activity.sqlite").weak_questions("2000-01-01", 1.0, ("hosts",))
-    assert [r["question"] for r in left] == ["Another person's question"]
+    assert [r.question for r in left] == ["Another person's question"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from retrieval.activity_store import ActivityFactory
 from retrieval.errors import ConfigError
 from retrieval.storage import (
     CatalogFactory,
@@ -59,9 +60,17 @@ def _milvus_vectors() -> VectorFactory:
     return MilvusVectorFactory()
 
 
+def _sqlite_activity() -> ActivityFactory:
+    from retrieval.backends.sqlite_activity import SqliteActivityFactory
+
+    return SqliteActivityFactory()
+
+
 CATALOGS: dict[str, Callable[[], CatalogFactory]] = {"sqlite": _sqlite_catalog}
 LEXICAL_INDEXES: dict[str, Callable[[], LexicalFactory]] = {"fts5": _fts5, "milvus": _milvus_lexical}
 VECTOR_INDEXES: dict[str, Callable[[], VectorFactory]] = {"faiss": _faiss, "milvus": _milvus_vectors}
+ACTIVITY_STORES: dict[str, Callable[[], ActivityFactory]] = {"sqlite": _sqlite_activity}
+"""Where asked questions and feedback live (``app/activity.py``), beside the snapshots."""
 
 
 @dataclass(frozen=True)

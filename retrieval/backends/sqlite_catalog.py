@@ -198,6 +198,9 @@ class SqliteCatalog:
     def document_hashes(self) -> dict[str, tuple[str, str]]:
         return {r[0]: (r[1], r[2]) for r in self._run("SELECT id, content_hash, source_path FROM documents")}
 
+    def chunk_texts(self) -> list[tuple[int, str, str]]:
+        return [(r[0], r[1], r[2]) for r in self._run("SELECT id, doc_id, text FROM chunks ORDER BY id")]
+
     def close(self) -> None:
         self.connection.close()
 
