@@ -24,7 +24,9 @@ import functools
 import itertools
 import pickle
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,8 +48,10 @@ from bench.common import (  # noqa: E402
 from bench.experts_data import SITES, Question, Task, cardano_task, collect, team2box_task  # noqa: E402
 from bench.experts_rank import (  # noqa: E402
     Packed,
+    candidate_recall,
     fast_mrr,
     fit_logistic,
+    fit_pairwise,
     linear,
     metrics,
     pack,
@@ -56,7 +60,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 GRID = {
     "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
     "recent": (0.0, 0.25, 0.5, 1.0, 2.0),
@@ -72,12 +76,21 @@ def tasks(data: Path, limit: int | None) -> list[Task]:
     return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limit) for s in SITES[1:]]
 
 
-def cache_key(task: Task, min_similarity: float | None = None) -> str:
+def collect_weights(args: argparse.Namespace) -> Any:
+    """The weights candidates are collected under: the shipped ones, with the chance level
+    and the number of prior candidates given on the command line."""
+    from retrieval.experts_model import DEFAULT_WEIGHTS
+
+    changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates}
+    return replace(DEFAULT_WEIGHTS, **{k: v for k, v in changes.items() if v is not None})
+
+
+def cache_key(task: Task, depth: int, weights: Any) -> str:
     """Cache file of a task's questions. Bump :data:`FEATURES_VERSION` when the feature code
     changes (the combination weights do not matter: features are stored before combining)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
-    floor = "" if min_similarity is None else f"-floor{min_similarity:g}"
-    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}{floor}.pkl"
+    setup = f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
+    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}-{setup}.pkl"
 
 
 @functools.cache
@@ -86,15 +99,13 @@ def embedder() -> CachedEmbedder:
     return CachedEmbedder(load_model())
 
 
-def questions_of(task: Task, refresh: bool, min_similarity: float | None = None) -> list[Question]:
+def questions_of(task: Task, refresh: bool, depth: int, weights: Any) -> list[Question]:
     """The task's questions with features, from the cache or computed."""
-    from retrieval.experts import EXPERT_HITS
-
-    file = CACHE / cache_key(task, min_similarity)
+    file = CACHE / cache_key(task, depth, weights)
     if file.exists() and not refresh:
         return list(pickle.loads(file.read_bytes()))
     with timer() as t:
-        found = collect(task, embedder(), EXPERT_HITS, min_similarity)
+        found = collect(task, embedder(), depth, weights)
     print(f"{task.site} {task.split}: {len(task.train)} threads, {len(found)} questions ({t['s']:.0f} s)", flush=True)
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(pickle.dumps(found))
@@ -121,13 +132,17 @@ def grid_search(units: list[Unit], packs: list[Packed], base: dict[int, float]) 
 
 
 def choose(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> tuple[str, np.ndarray]:
-    """Hand weights (grid) or logistic regression, whichever scores better on ``units``."""
+    """Hand weights (grid), pointwise or pairwise logistic regression: whichever scores best
+    on ``units`` (the sites it is chosen on)."""
     grid_w, grid_value = grid_search(units, packs, base)
-    lr_w = fit_logistic(packs)
-    lr_value = site_mrr(units, packs, lr_w, base)
-    print(f"  on {sorted({t.site for t, _ in units})}: grid {grid_value:.3f} {np.round(grid_w, 2)}, "
-          f"logistic {lr_value:.3f} {np.round(lr_w, 2)}", flush=True)
-    return ("grid", grid_w) if grid_value >= lr_value else ("logistic", lr_w)
+    found = {"grid": (grid_value, grid_w)}
+    for name, fit in (("logistic", fit_logistic), ("pairwise", fit_pairwise)):
+        w = fit(packs)
+        found[name] = (site_mrr(units, packs, w, base), w)
+    print(f"  on {sorted({t.site for t, _ in units})}: " + ", ".join(
+        f"{name} {value:.3f} {np.round(w, 2)}" for name, (value, w) in found.items()), flush=True)
+    name = max(found, key=lambda n: found[n][0])
+    return name, found[name][1]
 
 
 def wilcoxon_p(a: list[float], b: list[float]) -> float:
@@ -189,7 +204,8 @@ def evaluate(units: list[Unit]) -> tuple[list[tuple[object, ...]], list[str]]:
         for task, questions in (u for u in units if u[0].site == site):
             scores = systems(task, questions, w)
             rows += report_rows(task, len(questions), scores)
-            notes.append(verdict(task, scores))
+            notes.append(verdict(task, scores) + f"; a real answerer among the candidates: "
+                         f"{candidate_recall(questions):.0%}")
     kind, w = choose(units, packs, base)
     notes.append(f"- all three sites together ({kind}): {np.round(w, 3).tolist()} — the candidate for "
                  "`DEFAULT_WEIGHTS` (coefficients of topical, answering, recent, accepted_share, received, volume)")
@@ -206,16 +222,21 @@ def main(argv: list[str] | None = None) -> None:
                         'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
     parser.add_argument("--limit", type=int, default=1000,
                         help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
-    parser.add_argument("--min-similarity", type=float, help="experiment: another chance-level similarity")
+    parser.add_argument("--min-similarity", type=float, help="another chance-level similarity than the shipped one")
+    parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")
+    parser.add_argument("--depth", type=int, help="chunk hits per question (default: EXPERT_HITS)")
     args = parser.parse_args(argv)
+    from retrieval.experts import EXPERT_HITS
+
+    depth, weights = args.depth or EXPERT_HITS, collect_weights(args)
     limit = args.limit or None
     if args.collect:
         for task in tasks(data_dir(args.data), limit):
             if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
-                questions_of(task, args.refresh, args.min_similarity)
+                questions_of(task, args.refresh, depth, weights)
         return
     with timer() as total:
-        units = [(t, questions_of(t, args.refresh, args.min_similarity)) for t in tasks(data_dir(args.data), limit)]
+        units = [(t, questions_of(t, args.refresh, depth, weights)) for t in tasks(data_dir(args.data), limit)]
         rows, notes = evaluate(units)
     body = "\n".join([
         section_header("Expert finding across communities (issue 13)",

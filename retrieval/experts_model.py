@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-ANSWER_ROLES = frozenset({"answer", "accepted", "author"})
-"""Roles that count as answering (a resource's author answered the questions it covers)."""
+EVIDENCE_SMOOTHING = 0.01
+"""Added to the evidence before its log, so a candidate with no topical evidence (a strong
+answerer by track record, see ``ExpertWeights.prior_candidates``) is ranked, low but finite."""
 ACCEPT_PRIOR = 2.0
 """Pseudo-answers of the accepted-share smoothing: (accepted + 2 x 0.3) / (answers + 2)."""
 ACCEPT_BASE = 0.3
@@ -40,6 +41,8 @@ class ExpertWeights:
     answer_role: float = 1.0
     author_role: float = 1.0
     question_role: float = 0.25
+    comment_role: float = 0.1
+    """A remark on someone else's post (a Stack Exchange comment) is weak evidence."""
     score_bonus: float = 0.15
     """Extra association per log-unit of an answer's score."""
     half_life_days: float = 365.0
@@ -50,6 +53,10 @@ class ExpertWeights:
     """Contributions older than this before the clock are not read for the prior."""
     min_similarity: float = 0.3
     """Cosine similarity at chance level: a document at or below it is no evidence."""
+    prior_candidates: int = 0
+    """When a question has topical evidence, the top answerers by all-time answers and by answers
+    in the activity window (this many of each) are candidates too, even without evidence of
+    their own: the real answerer is often not among the retrieved threads' contributors."""
     topical: float = 1.0
     answering: float = 0.0
     recent: float = 1.0
@@ -60,7 +67,7 @@ class ExpertWeights:
     def role(self, role: str) -> float:
         """The association weight of ``role`` (question/answer/accepted/author)."""
         return {"accepted": self.accepted_role, "answer": self.answer_role, "author": self.author_role,
-                "question": self.question_role}.get(role, self.answer_role)
+                "question": self.question_role, "comment": self.comment_role}.get(role, self.answer_role)
 
     def combination(self) -> tuple[float, ...]:
         """The coefficients of :meth:`Features.vector`, in order."""
@@ -68,14 +75,15 @@ class ExpertWeights:
 
     def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
         """A copy with the coefficients of :meth:`Features.vector` replaced."""
-        names = ("topical", "answering", "recent", "accepted_share", "received", "volume")
-        return replace(self, **dict(zip(names, coefficients, strict=True)))
+        topical, answering, recent, accepted_share, received, volume = coefficients
+        return replace(self, topical=topical, answering=answering, recent=recent, accepted_share=accepted_share,
+                       received=received, volume=volume)
 
 
 DEFAULT_WEIGHTS = ExpertWeights()
 PLAIN_MODEL_2 = ExpertWeights(
-    accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, score_bonus=0.0,
-    half_life_days=float("inf"), recent=0.0, volume=0.0,
+    accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, comment_role=1.0, score_bonus=0.0,
+    half_life_days=float("inf"), recent=0.0, received=0.0, volume=0.0, prior_candidates=0,
 )
 """The textbook baseline: summed relevance of the retrieved documents a member contributed
 to; no roles, no recency, no priors."""
@@ -100,7 +108,7 @@ class Features:
     def vector(self) -> tuple[float, ...]:
         """The transformed features the weights multiply (see the module docstring)."""
         mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
-        return (math.log(max(self.evidence, 1e-9)), math.log1p(self.answers), math.log1p(self.recent),
+        return (math.log(self.evidence + EVIDENCE_SMOOTHING), math.log1p(self.answers), math.log1p(self.recent),
                 self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents))
 
 

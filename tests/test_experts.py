@@ -3,12 +3,14 @@ contributors, recent activity, opt-outs, and evidence and activity only from wha
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from retrieval.experts import Expert, suggest_experts
+from retrieval.experts_model import DEFAULT_WEIGHTS
 from retrieval.library import Library
 from retrieval.records import Member
 from retrieval.search import Hit
@@ -170,3 +172,41 @@ def test_evidence_only_from_what_the_asker_may_see(library: Library) -> None:
 def test_experts_are_deterministic(library: Library) -> None:
     question = "How do I render wax from cappings?"
     assert library.experts(question) == library.experts(question)
+
+
+LEADERS = replace(DEFAULT_WEIGHTS, prior_candidates=2)
+
+
+@pytest.mark.unit
+def test_leading_answerers_are_candidates_without_evidence(db: Community) -> None:
+    hits = [make_hit("m01", "t1", 0.6)]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=replace(LEADERS, prior_candidates=0))) == ["m01"]
+    found = suggest_experts(hits, db.catalog(), now=NOW, weights=LEADERS)
+    assert ids(found)[0] == "m01" and "m03" in ids(found)  # m03 answered 200 threads, none of them retrieved
+    leader = next(e for e in found if e.member_id == "m03")
+    assert leader.evidence == [] and leader.why is not None and leader.why.answers_total == 200
+    assert suggest_experts([make_hit("m01", "t1", 0.2)], db.catalog(), now=NOW, weights=LEADERS) == []
+
+
+@pytest.mark.unit
+def test_leaders_never_include_opted_out_or_private_answerers(db: Community) -> None:
+    for i in range(300):
+        db.add_post(f"o{i}", "m04", "answer", None)
+        db.add_post(f"p{i}", "m02", "answer", None, group="mentors")
+    hits = [make_hit("m01", "t1", 0.6)]
+    public = ids(suggest_experts(hits, db.catalog(), now=NOW, weights=LEADERS))
+    assert "m04" not in public and "m02" not in public
+    assert "m02" in ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("mentors",), weights=LEADERS))
+
+
+@pytest.mark.unit
+def test_a_comment_is_weak_evidence_and_no_answer(db: Community) -> None:
+    db.add_post("t1", "m02", "question", "2025-05-01T00:00:00Z")
+    db.add_post("t1", "m01", "comment", "2025-05-02T00:00:00Z")
+    db.add_post("t1", "m03", "answer", "2025-05-03T00:00:00Z")
+    weights = replace(DEFAULT_WEIGHTS, recent=0.0, received=0.0, volume=0.0)
+    found = suggest_experts([make_hit("m01", "t1", 0.7, role="comment")], db.catalog(), now=NOW, weights=weights)
+    assert ids(found) == ["m03", "m02", "m01"]  # the answer, the question, then the comment
+    commenter = found[-1]
+    assert commenter.evidence[0].role == "comment" and commenter.why is not None
+    assert commenter.why.answered == 0 and commenter.why.answers_total == 1  # his one answer: "d"
