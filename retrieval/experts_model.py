@@ -14,16 +14,20 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
   undated clock.
 
 The combination is chosen with ``bench/experts.py`` on three communities (cardano by time,
-team2box_dba and team2box_physics by id). :data:`DEFAULT_WEIGHTS` (topical 1, recent 1,
-received 0.5, volume -0.25) was the best of the candidates compared on all three together —
-in-sample; weights chosen on two sites and tested on the third did worse on cardano, and both
-figures are in docs/benchmarks.md. Role weights, half-lives and the chance level were not tuned.
+team2box_dba and team2box_physics by id), with cross-site validation: hand weights (a grid)
+and two learned linear rankers (pointwise and pairwise logistic regression) are each fitted on
+two sites and scored on the third, and the kind that does best out of site is fitted on all
+three and written to :data:`RANKER_FILE`, a small JSON file in the repository (coefficients,
+the number of prior candidates, provenance). :data:`DEFAULT_WEIGHTS` is read from it; nothing
+is fetched. Role weights, half-lives and the chance level were not tuned.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 EVIDENCE_SMOOTHING = 0.01
 """Added to the evidence before its log, so a candidate with no topical evidence (a strong
@@ -80,7 +84,30 @@ class ExpertWeights:
                        received=received, volume=volume)
 
 
-DEFAULT_WEIGHTS = ExpertWeights()
+RANKER_FILE = Path(__file__).with_name("experts_ranker.json")
+"""The shipped combination: ``{"coefficients": [6 numbers in Features.vector order],
+"prior_candidates": int, ...provenance}``, written by ``bench/experts.py --write-ranker``."""
+
+
+def load_weights(path: Path = RANKER_FILE) -> ExpertWeights:
+    """:class:`ExpertWeights` with the coefficients and prior candidates of a ranker file.
+
+    Raises:
+        ValueError: the file is not a ranker file (names the file and the bad field).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        coefficients = tuple(float(x) for x in data["coefficients"])
+        prior = int(data["prior_candidates"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not an expert ranker file ({e!r})") from e
+    if len(coefficients) != 6:
+        raise ValueError(f"{path}: coefficients: expected 6 numbers, got {len(coefficients)}")
+    return replace(ExpertWeights(prior_candidates=prior), min_similarity=float(data.get("min_similarity", 0.3))
+                   ).with_combination(coefficients)
+
+
+DEFAULT_WEIGHTS = load_weights()
 PLAIN_MODEL_2 = ExpertWeights(
     accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, comment_role=1.0, score_bonus=0.0,
     half_life_days=float("inf"), recent=0.0, received=0.0, volume=0.0, prior_candidates=0,

@@ -90,3 +90,16 @@ def test_weights_are_settings_not_module_state(community: Community) -> None:
     assert ids(suggest_experts(hits, community.catalog(), now=now)) == ["m02", "m01"]
     askers_first = ExpertWeights(question_role=5.0)
     assert ids(suggest_experts(hits, community.catalog(), now=now, weights=askers_first)) == ["m01", "m02"]
+
+
+def test_the_shipped_ranker_is_read_from_the_repository(tmp_path: Path) -> None:
+    from retrieval.experts_model import DEFAULT_WEIGHTS, RANKER_FILE, load_weights
+
+    assert RANKER_FILE.is_file() and load_weights() == DEFAULT_WEIGHTS
+    bad = tmp_path / "ranker.json"
+    bad.write_text('{"coefficients": [1, 2], "prior_candidates": 3}')
+    with pytest.raises(ValueError, match="ranker.json: coefficients"):
+        load_weights(bad)
+    bad.write_text("not json")
+    with pytest.raises(ValueError, match="ranker.json: not an expert ranker file"):
+        load_weights(bad)
