@@ -39,7 +39,9 @@ ACCEPT_BASE = 0.3
 
 @dataclass(frozen=True)
 class ExpertWeights:
-    """Every tunable number of the expert ranking (pass one to ``suggest_experts``)."""
+    """Every tunable number of the expert ranking (pass one to ``suggest_experts``). The
+    field defaults are hand weights without prior candidates; the shipped combination is
+    :data:`DEFAULT_WEIGHTS`, read from :data:`RANKER_FILE`."""
 
     accepted_role: float = 2.0
     answer_role: float = 1.0
