@@ -24,7 +24,9 @@ import functools
 import itertools
 import pickle
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,8 +48,10 @@ from bench.common import (  # noqa: E402
 from bench.experts_data import SITES, Question, Task, cardano_task, collect, team2box_task  # noqa: E402
 from bench.experts_rank import (  # noqa: E402
     Packed,
+    candidate_recall,
     fast_mrr,
     fit_logistic,
+    fit_pairwise,
     linear,
     metrics,
     pack,
@@ -56,7 +60,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 GRID = {
     "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
     "recent": (0.0, 0.25, 0.5, 1.0, 2.0),
@@ -72,12 +76,21 @@ def tasks(data: Path, limit: int | None) -> list[Task]:
     return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limit) for s in SITES[1:]]
 
 
-def cache_key(task: Task, min_similarity: float | None = None) -> str:
+def collect_weights(args: argparse.Namespace) -> Any:
+    """The weights candidates are collected under: the shipped ones, with the chance level
+    and the number of prior candidates given on the command line."""
+    from retrieval.experts_model import DEFAULT_WEIGHTS
+
+    changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates}
+    return replace(DEFAULT_WEIGHTS, **{k: v for k, v in changes.items() if v is not None})
+
+
+def cache_key(task: Task, depth: int, weights: Any) -> str:
     """Cache file of a task's questions. Bump :data:`FEATURES_VERSION` when the feature code
     changes (the combination weights do not matter: features are stored before combining)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
-    floor = "" if min_similarity is None else f"-floor{min_similarity:g}"
-    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}{floor}.pkl"
+    setup = f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
+    return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}-{setup}.pkl"
 
 
 @functools.cache
@@ -86,15 +99,13 @@ def embedder() -> CachedEmbedder:
     return CachedEmbedder(load_model())
 
 
-def questions_of(task: Task, refresh: bool, min_similarity: float | None = None) -> list[Question]:
+def questions_of(task: Task, refresh: bool, depth: int, weights: Any) -> list[Question]:
     """The task's questions with features, from the cache or computed."""
-    from retrieval.experts import EXPERT_HITS
-
-    file = CACHE / cache_key(task, min_similarity)
+    file = CACHE / cache_key(task, depth, weights)
     if file.exists() and not refresh:
         return list(pickle.loads(file.read_bytes()))
     with timer() as t:
-        found = collect(task, embedder(), EXPERT_HITS, min_similarity)
+        found = collect(task, embedder(), depth, weights)
     print(f"{task.site} {task.split}: {len(task.train)} threads, {len(found)} questions ({t['s']:.0f} s)", flush=True)
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(pickle.dumps(found))
@@ -120,14 +131,37 @@ def grid_search(units: list[Unit], packs: list[Packed], base: dict[int, float]) 
     return best, best_value
 
 
-def choose(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> tuple[str, np.ndarray]:
-    """Hand weights (grid) or logistic regression, whichever scores better on ``units``."""
-    grid_w, grid_value = grid_search(units, packs, base)
-    lr_w = fit_logistic(packs)
-    lr_value = site_mrr(units, packs, lr_w, base)
-    print(f"  on {sorted({t.site for t, _ in units})}: grid {grid_value:.3f} {np.round(grid_w, 2)}, "
-          f"logistic {lr_value:.3f} {np.round(lr_w, 2)}", flush=True)
-    return ("grid", grid_w) if grid_value >= lr_value else ("logistic", lr_w)
+KINDS = ("grid", "logistic", "pairwise")
+"""Ways to choose the combination: hand weights on a grid, pointwise or pairwise logistic regression."""
+
+
+def fit_kind(kind: str, units: list[Unit], packs: list[Packed], base: dict[int, float]) -> np.ndarray:
+    """The coefficients ``kind`` chooses on ``units``."""
+    if kind == "grid":
+        return grid_search(units, packs, base)[0]
+    if kind == "logistic":
+        return fit_logistic(packs)
+    return fit_pairwise(packs)  # site-balanced (sites=...) did worse held out: 0.955
+
+
+def cross_site(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> dict[str, dict[str, np.ndarray]]:
+    """For each site and kind, the coefficients chosen on the *other two* sites."""
+    fitted: dict[str, dict[str, np.ndarray]] = {}
+    for site in SITES:
+        train = [i for i, (t, _) in enumerate(units) if t.site != site]
+        train_base = {j: base[i] for j, i in enumerate(train)}
+        fitted[site] = {kind: fit_kind(kind, [units[i] for i in train], [packs[i] for i in train], train_base)
+                        for kind in KINDS}
+    return fitted
+
+
+def held_out_value(units: list[Unit], packs: list[Packed], base: dict[int, float],
+                   fitted: dict[str, dict[str, np.ndarray]], kind: str) -> float:
+    """:func:`site_mrr` where every unit is ranked by ``kind`` fitted without its site."""
+    ratios: dict[str, list[float]] = {}
+    for i, ((task, _), p) in enumerate(zip(units, packs, strict=True)):
+        ratios.setdefault(task.site, []).append(fast_mrr(p, fitted[task.site][kind]) / max(base[i], 1e-9))
+    return float(np.exp(np.mean([np.log(max(mean(r), 1e-9)) for r in ratios.values()])))
 
 
 def wilcoxon_p(a: list[float], b: list[float]) -> float:
@@ -139,15 +173,17 @@ def wilcoxon_p(a: list[float], b: list[float]) -> float:
     return float(wilcoxon(a, b, zero_method="wilcox").pvalue)
 
 
-def systems(task: Task, questions: list[Question], held_out: np.ndarray) -> dict[str, dict[str, list[float]]]:
-    """Per-question metrics of every system on one unit."""
-    from retrieval.experts_model import DEFAULT_WEIGHTS
+SHIPPED, HELD_OUT = "Townsquare (shipped ranker)", "Townsquare (fitted without this site)"
 
+
+def systems(task: Task, questions: list[Question], shipped: np.ndarray,
+            held_out: np.ndarray) -> dict[str, dict[str, list[float]]]:
+    """Per-question metrics of every system on one unit."""
     ranked = {
         "popularity": [popularity(task, q.asker) for q in questions],
         "plain model 2": [plain_model_2(q) for q in questions],
-        "Townsquare (shipped weights)": [linear(DEFAULT_WEIGHTS.combination())(q) for q in questions],
-        "Townsquare (tuned on the other two sites)": [linear(tuple(held_out))(q) for q in questions],
+        SHIPPED: [linear(tuple(shipped))(q) for q in questions],
+        HELD_OUT: [linear(tuple(held_out))(q) for q in questions],
     }
     return {name: metrics(r, questions) for name, r in ranked.items()}
 
@@ -169,31 +205,62 @@ def verdict(task: Task, scores: dict[str, dict[str, list[float]]]) -> str:
     """One line per unit: MRR ratios to popularity against the 1.3x target."""
     base = max(mean(scores["popularity"]["mrr"]), 1e-9)
     parts = []
-    for name in ("Townsquare (shipped weights)", "Townsquare (tuned on the other two sites)"):
+    for name in (SHIPPED, HELD_OUT):
         ratio = mean(scores[name]["mrr"]) / base
         target = "meets 1.3x" if ratio >= 1.3 else "above popularity, MISSES 1.3x" if ratio >= 1 else "BELOW popularity"
         parts.append(f"{name.removeprefix('Townsquare ')} {ratio:.2f}x ({target})")
     return f"  - {task.site} {task.split}: " + "; ".join(parts)
 
 
-def evaluate(units: list[Unit]) -> tuple[list[tuple[object, ...]], list[str]]:
-    """Cross-site evaluation: for each site, weights chosen on the other two; then the table."""
+def evaluate(
+    units: list[Unit], shipped: np.ndarray | None,
+) -> tuple[list[tuple[object, ...]], list[str], str, np.ndarray]:
+    """Cross-site evaluation. Every kind is fitted on two sites and scored on the third; the
+    kind with the best held-out score is fitted on all three (the candidate ranker). The table
+    shows popularity, plain model 2, ``shipped`` (default: that candidate) and the chosen kind
+    fitted without the unit's site. Returns rows, notes, the kind and its all-sites fit."""
     packs = [pack(q) for _, q in units]
     base = {i: mean(metrics([popularity(t, q.asker) for q in qs], qs)["mrr"]) for i, (t, qs) in enumerate(units)}
-    rows, notes = [], []
+    fitted = cross_site(units, packs, base)
+    values = {kind: held_out_value(units, packs, base, fitted, kind) for kind in KINDS}
+    kind = max(KINDS, key=lambda k: values[k])
+    candidate = fit_kind(kind, units, packs, base)
+    shipped = candidate if shipped is None else shipped
+    notes = ["- held-out MRR / popularity (geometric mean over sites, each fitted on the other two): "
+             + ", ".join(f"{k} {v:.3f}" for k, v in values.items()) + f"; chosen: {kind}"]
+    rows = []
     for site in SITES:
-        train = [i for i, (t, _) in enumerate(units) if t.site != site]
-        train_base = {j: base[i] for j, i in enumerate(train)}
-        kind, w = choose([units[i] for i in train], [packs[i] for i in train], train_base)
-        notes.append(f"- {site}: chose {kind} weights on the other two sites: {np.round(w, 3).tolist()}")
+        notes.append(f"- {site}: {kind} fitted on the other two sites: {np.round(fitted[site][kind], 3).tolist()}")
         for task, questions in (u for u in units if u[0].site == site):
-            scores = systems(task, questions, w)
+            scores = systems(task, questions, shipped, fitted[site][kind])
             rows += report_rows(task, len(questions), scores)
-            notes.append(verdict(task, scores))
-    kind, w = choose(units, packs, base)
-    notes.append(f"- all three sites together ({kind}): {np.round(w, 3).tolist()} — the candidate for "
-                 "`DEFAULT_WEIGHTS` (coefficients of topical, answering, recent, accepted_share, received, volume)")
-    return rows, notes
+            notes.append(verdict(task, scores) + f"; a real answerer among the candidates: "
+                         f"{candidate_recall(questions):.0%}")
+    notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
+                 f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
+                 "recent, accepted share, received, volume)")
+    return rows, notes, kind, candidate
+
+
+def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str) -> None:
+    """Write the shipped ranker file (``retrieval/experts_ranker.json``)."""
+    import json
+
+    from retrieval.experts_model import RANKER_FILE
+
+    data = {
+        "about": "The shipped combination of expert-ranking features (retrieval/experts_model.py). Coefficients "
+                 "follow Features.vector(): log(evidence + 0.01), log(1 + answers), log(1 + recent activity), "
+                 "accepted share, log(1 + mean answer score), log(1 + documents). Chosen by cross-site validation "
+                 "(fit on two dev sites, score on the third); see docs/benchmarks.md.",
+        "coefficients": [round(float(x), 4) for x in coefficients],
+        "prior_candidates": weights.prior_candidates,
+        "min_similarity": weights.min_similarity,
+        "kind": kind,
+        "fitted_on": "cardano (time 50/70/85%), team2box_dba, team2box_physics (80/20 by id)",
+        "command": command,
+    }
+    RANKER_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -206,20 +273,32 @@ def main(argv: list[str] | None = None) -> None:
                         'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
     parser.add_argument("--limit", type=int, default=1000,
                         help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
-    parser.add_argument("--min-similarity", type=float, help="experiment: another chance-level similarity")
+    parser.add_argument("--min-similarity", type=float, help="another chance-level similarity than the shipped one")
+    parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")
+    parser.add_argument("--depth", type=int, help="chunk hits per question (default: EXPERT_HITS)")
+    parser.add_argument("--write-ranker", action="store_true",
+                        help="write the chosen ranker (and the collect setup) to retrieval/experts_ranker.json")
     args = parser.parse_args(argv)
+    from retrieval.experts import EXPERT_HITS
+    from retrieval.experts_model import DEFAULT_WEIGHTS
+
+    command = ".venv/bin/python bench/experts.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    depth, weights = args.depth or EXPERT_HITS, collect_weights(args)
     limit = args.limit or None
     if args.collect:
         for task in tasks(data_dir(args.data), limit):
             if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
-                questions_of(task, args.refresh, args.min_similarity)
+                questions_of(task, args.refresh, depth, weights)
         return
     with timer() as total:
-        units = [(t, questions_of(t, args.refresh, args.min_similarity)) for t in tasks(data_dir(args.data), limit)]
-        rows, notes = evaluate(units)
+        units = [(t, questions_of(t, args.refresh, depth, weights)) for t in tasks(data_dir(args.data), limit)]
+        shipped = None if args.write_ranker else np.array(DEFAULT_WEIGHTS.combination())
+        rows, notes, kind, candidate = evaluate(units, shipped)
+        if args.write_ranker:
+            write_ranker(kind, candidate, weights, command)
     body = "\n".join([
         section_header("Expert finding across communities (issue 13)",
-                       f".venv/bin/python bench/experts.py --limit {args.limit}"),
+                       command),
         __doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else "",
         "",
         table(["site", "split", "questions", "system", "MRR@10", "MRR / popularity", "P@1", "nDCG@3",

@@ -53,16 +53,23 @@ class Task:
 
 @dataclass
 class Question:
-    """One asked question: its candidates' feature vectors and the answer key."""
+    """One asked question: its candidates' features and the answer key."""
 
     thread_id: str
     asker: str | None
     relevant: dict[str, float]
     members: list[str]
-    vectors: list[tuple[float, ...]]
-    """``Features.vector()`` per candidate (default roles, recency, clock)."""
+    features: list[Any]
+    """``retrieval.experts_model.Features`` per candidate (evidence under the collect weights)."""
     plain: list[float]
     """Plain model 2 evidence per candidate (0 when the member has none under it)."""
+    evidence_docs: list[int] = field(default_factory=list)
+    """How many retrieved documents are evidence for each candidate."""
+
+    @property
+    def vectors(self) -> list[tuple[float, ...]]:
+        """``Features.vector()`` per candidate."""
+        return [f.vector() for f in self.features]
 
 
 def keep_answerable(task: Task, later: list[dict[str, Any]]) -> Task:
@@ -122,19 +129,16 @@ def question_clock(task: Task, thread: dict[str, Any], stats: Any) -> Any:
     return Clock(parse_when(created)) if created else stats.clock()
 
 
-def collect(task: Task, embedder: CachedEmbedder, depth: int, min_similarity: float | None = None) -> list[Question]:
-    """Index ``task.train`` through the real ingest, ask every test question, and keep each
-    question's candidates with their features (default weights) and plain model 2 evidence."""
+def collect(task: Task, embedder: CachedEmbedder, depth: int, weights: Any) -> list[Question]:
+    """Index ``task.train`` through the real ingest, ask every test question (``depth`` chunk
+    hits), and keep each question's candidates under ``weights`` (features) and plain model 2
+    evidence (same chance level)."""
     from bench.quality import open_searcher
     from retrieval.experts import candidates
     from retrieval.experts_members import MemberStats
-    from retrieval.experts_model import DEFAULT_WEIGHTS, PLAIN_MODEL_2
+    from retrieval.experts_model import PLAIN_MODEL_2
 
-    weights, plain_weights = DEFAULT_WEIGHTS, PLAIN_MODEL_2
-    if min_similarity is not None:
-        weights = replace(weights, min_similarity=min_similarity)
-        plain_weights = replace(plain_weights, min_similarity=min_similarity)
-
+    plain_weights = replace(PLAIN_MODEL_2, min_similarity=weights.min_similarity)
     with tempfile.TemporaryDirectory(prefix="bench-experts-") as tmp:
         src = Path(tmp) / "src"
         write_jsonl(task.train, src / f"{task.site}.jsonl")
@@ -151,7 +155,7 @@ def collect(task: Task, embedder: CachedEmbedder, depth: int, min_similarity: fl
             plain = {c.member_id: c.features.evidence
                      for c in candidates(hits, catalog, clock, (), stats, plain_weights)}
             out.append(Question(thread["thread_id"], asker, task.qrels[thread["thread_id"]],
-                                [c.member_id for c in full], [c.features.vector() for c in full],
-                                [plain.get(c.member_id, 0.0) for c in full]))
+                                [c.member_id for c in full], [c.features for c in full],
+                                [plain.get(c.member_id, 0.0) for c in full], [len(c.evidence) for c in full]))
         searcher.snapshot.close()
     return out

@@ -67,9 +67,11 @@ def linear(coefficients: Sequence[float]) -> Callable[[Question], Ranking]:
     return lambda q: rank_by(q, [float(np.dot(w, v)) for v in q.vectors])
 
 
-def plain_model_2(question: Question) -> Ranking:
-    """Plain model 2: summed relevance of the retrieved documents contributed to."""
-    return rank_by(question, question.plain)
+def plain_model_2(question: Question, k: int = 10) -> Ranking:
+    """Plain model 2: summed relevance of the retrieved documents contributed to (members
+    without any are not ranked)."""
+    return [m for m in rank_by(question, question.plain, k=len(question.members))
+            if question.plain[question.members.index(m)] > 0][:k]
 
 
 def metrics(rankings: Sequence[Ranking], questions: Sequence[Question]) -> dict[str, list[float]]:
@@ -93,3 +95,40 @@ def fit_logistic(packs: Sequence[Packed], c: float = 1.0) -> np.ndarray:
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit((x - mean) / std, y)
     return np.asarray(model.coef_[0] / std)
+
+
+def fit_pairwise(packs: Sequence[Packed], c: float = 1.0, sites: Sequence[str] | None = None) -> np.ndarray:
+    """Coefficients of a pairwise (RankSVM-style) logistic regression: for every question,
+    each (answerer, non-answerer) pair of candidates gives the difference of their feature
+    vectors, labelled 1, and its negation, labelled 0; features standardised, coefficients
+    mapped back to raw vectors. A linear ranker like the hand weights, fitted to orderings.
+    With ``sites`` (one per pack), every site weighs the same in the fit however many pairs
+    its candidates make (else the sites with long candidate lists decide alone)."""
+    from sklearn.linear_model import LogisticRegression
+
+    diffs, weights = [], []
+    names = list(sites) if sites is not None else [str(i) for i in range(len(packs))]
+    for p, site in zip(packs, names, strict=True):
+        unit = []
+        for q in range(len(p.features)):
+            cand = p.features[q][p.mask[q]]
+            rel = p.relevance[q][p.mask[q]] > 0
+            if rel.any() and (~rel).any():
+                unit.append((cand[rel][:, None, :] - cand[~rel][None, :, :]).reshape(-1, cand.shape[1]))
+        if unit:
+            x = np.concatenate(unit)
+            diffs.append(x)
+            share = 1.0 / (len(x) * names.count(site)) if sites is not None else 1.0
+            weights.append(np.full(len(x), share))
+    x, w = np.concatenate(diffs), np.concatenate(weights)
+    std = x.std(axis=0) + 1e-9
+    xs = np.concatenate([x / std, -x / std])
+    y = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+    model = LogisticRegression(C=c, fit_intercept=False, max_iter=2000)
+    model.fit(xs, y, sample_weight=np.concatenate([w, w]) * len(w) / w.sum())
+    return np.asarray(model.coef_[0] / std)
+
+
+def candidate_recall(questions: Sequence[Question]) -> float:
+    """Share of questions with at least one real answerer among the candidates."""
+    return float(np.mean([any(m in q.relevant for m in q.members) for q in questions])) if questions else 0.0

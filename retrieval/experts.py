@@ -34,9 +34,10 @@ from typing import Any
 
 from retrieval.experts_clock import Clock
 from retrieval.experts_members import MemberFacts, MemberStats
-from retrieval.experts_model import ANSWER_ROLES, DEFAULT_WEIGHTS, ExpertWeights, Features, combine
+from retrieval.experts_model import DEFAULT_WEIGHTS, ExpertWeights, Features, combine
 from retrieval.experts_why import Why, topic_of
 from retrieval.filters import Filters
+from retrieval.records import ANSWER_ROLES
 from retrieval.search import Hit
 from retrieval.storage import Catalog
 
@@ -121,16 +122,19 @@ def relevance(similarity: float, weights: ExpertWeights = DEFAULT_WEIGHTS) -> fl
 
 
 def contributors(catalog: Catalog, hits: list[Hit], groups: tuple[str, ...]) -> dict[str, list[Contribution]]:
-    """Every contribution to the documents of ``hits``: their authorship, and the hits' own
-    authors (so hits are evidence even where authorship is incomplete). The documents are
+    """Every contribution to the documents of ``hits``, with its role as stored at ingest
+    (:func:`retrieval.records.post_role`); a hit whose post has no stored authorship adds its
+    own author (so hits are evidence even where authorship is incomplete). The documents are
     the hits', which the asker may see, so all their contributors may be shown."""
     found: dict[str, list[Contribution]] = {}
-    for hit in hits:
-        if hit.author:
-            found.setdefault(hit.doc_id, []).append(
-                Contribution(hit.author, role_of(hit), hit.post_id, hit.created_at, hit.post_score))
+    known: set[str | None] = set()
     for c in catalog.contributions({h.doc_id for h in hits}, groups):
         found.setdefault(c.doc_id, []).append(Contribution(c.member_id, c.role, c.post_id, c.created_at, c.score))
+        known.add(c.post_id)
+    for hit in hits:
+        if hit.author and (hit.post_id is None or hit.post_id not in known):
+            found.setdefault(hit.doc_id, []).append(
+                Contribution(hit.author, role_of(hit), hit.post_id, hit.created_at, hit.post_score))
     return found
 
 
@@ -177,17 +181,23 @@ def candidates(
     hits: list[Hit], catalog: Catalog, clock: Clock, groups: tuple[str, ...], stats: MemberStats,
     weights: ExpertWeights = DEFAULT_WEIGHTS,
 ) -> list[Candidate]:
-    """Every contributor of the retrieved documents with positive evidence, opted-out members
-    left out, with their features on ``clock`` (any order)."""
-    evidence = evidence_by_member(hits, catalog, clock, groups, weights)
+    """Every contributor of the retrieved documents with positive evidence and, when there is
+    any, the leading answerers on ``clock`` (``weights.prior_candidates``, see
+    :meth:`retrieval.experts_members.MemberStats.leaders`) with or without evidence; opted-out
+    members left out; with their features on ``clock`` (any order)."""
+    evidence = {m: r for m, r in evidence_by_member(hits, catalog, clock, groups, weights).items()
+                if sum(e.score for e in r) > 0}
+    if evidence and weights.prior_candidates > 0:
+        for member in stats.leaders(clock, weights):
+            evidence.setdefault(member, [])
     facts = stats.get(sorted(evidence))
     found = []
     for member, records in evidence.items():
-        fact, total = facts[member], sum(e.score for e in records)
-        if fact.opt_out or total <= 0:
+        fact = facts[member]
+        if fact.opt_out:
             continue
         record = fact.record(clock)
-        features = Features(total, record.answers, record.accepted, record.received,
+        features = Features(sum(e.score for e in records), record.answers, record.accepted, record.received,
                             fact.recent(clock, weights), record.documents)
         found.append(Candidate(member, fact, records, features))
     return found

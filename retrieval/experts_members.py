@@ -14,8 +14,8 @@ from datetime import timedelta
 from itertools import accumulate
 
 from retrieval.experts_clock import Clock, serving_clock
-from retrieval.experts_model import ANSWER_ROLES, ExpertWeights
-from retrieval.records import to_iso
+from retrieval.experts_model import ExpertWeights
+from retrieval.records import ANSWER_ROLES, to_iso
 from retrieval.storage import Catalog
 from retrieval.views import ContributionInfo
 
@@ -102,6 +102,7 @@ class MemberStats:
         self.catalog, self.groups = catalog, groups
         self.known: dict[str, MemberFacts] = {}
         self._clock: Clock | None = None
+        self._leaders: dict[tuple[str | None, ExpertWeights], list[str]] = {}
 
     def clock(self) -> Clock:
         """The serving clock of this snapshot and group set (read once; see
@@ -109,6 +110,20 @@ class MemberStats:
         if self._clock is None:
             self._clock = serving_clock(self.catalog, self.groups)
         return self._clock
+
+    def leaders(self, clock: Clock, weights: ExpertWeights) -> list[str]:
+        """The ``weights.prior_candidates`` members with the most answers up to ``clock``, then
+        as many with the most answers in the activity window before it (dated clocks only),
+        without repeats: candidates by track record (kept per clock)."""
+        key = (clock.iso, weights)
+        if key not in self._leaders:
+            n = weights.prior_candidates
+            ranked = [m for m, _ in self.catalog.top_answerers(self.groups, n, until=clock.iso)]
+            if clock.now is not None:
+                start = to_iso(clock.now - timedelta(days=weights.activity_window_days))
+                ranked += [m for m, _ in self.catalog.top_answerers(self.groups, n, since=start, until=clock.iso)]
+            self._leaders[key] = list(dict.fromkeys(ranked))
+        return self._leaders[key]
 
     def get(self, ids: list[str]) -> dict[str, MemberFacts]:
         """Facts of each member in ``ids`` (unknown ids: named by their id, no contributions)."""

@@ -14,19 +14,24 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
   undated clock.
 
 The combination is chosen with ``bench/experts.py`` on three communities (cardano by time,
-team2box_dba and team2box_physics by id). :data:`DEFAULT_WEIGHTS` (topical 1, recent 1,
-received 0.5, volume -0.25) was the best of the candidates compared on all three together —
-in-sample; weights chosen on two sites and tested on the third did worse on cardano, and both
-figures are in docs/benchmarks.md. Role weights, half-lives and the chance level were not tuned.
+team2box_dba and team2box_physics by id), with cross-site validation: hand weights (a grid)
+and two learned linear rankers (pointwise and pairwise logistic regression) are each fitted on
+two sites and scored on the third, and the kind that does best out of site is fitted on all
+three and written to :data:`RANKER_FILE`, a small JSON file in the repository (coefficients,
+the number of prior candidates, provenance). :data:`DEFAULT_WEIGHTS` is read from it; nothing
+is fetched. Role weights, half-lives and the chance level were not tuned.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-ANSWER_ROLES = frozenset({"answer", "accepted", "author"})
-"""Roles that count as answering (a resource's author answered the questions it covers)."""
+EVIDENCE_SMOOTHING = 0.01
+"""Added to the evidence before its log, so a candidate with no topical evidence (a strong
+answerer by track record, see ``ExpertWeights.prior_candidates``) is ranked, low but finite."""
 ACCEPT_PRIOR = 2.0
 """Pseudo-answers of the accepted-share smoothing: (accepted + 2 x 0.3) / (answers + 2)."""
 ACCEPT_BASE = 0.3
@@ -34,12 +39,16 @@ ACCEPT_BASE = 0.3
 
 @dataclass(frozen=True)
 class ExpertWeights:
-    """Every tunable number of the expert ranking (pass one to ``suggest_experts``)."""
+    """Every tunable number of the expert ranking (pass one to ``suggest_experts``). The
+    field defaults are hand weights without prior candidates; the shipped combination is
+    :data:`DEFAULT_WEIGHTS`, read from :data:`RANKER_FILE`."""
 
     accepted_role: float = 2.0
     answer_role: float = 1.0
     author_role: float = 1.0
     question_role: float = 0.25
+    comment_role: float = 0.1
+    """A remark on someone else's post (a Stack Exchange comment) is weak evidence."""
     score_bonus: float = 0.15
     """Extra association per log-unit of an answer's score."""
     half_life_days: float = 365.0
@@ -50,6 +59,10 @@ class ExpertWeights:
     """Contributions older than this before the clock are not read for the prior."""
     min_similarity: float = 0.3
     """Cosine similarity at chance level: a document at or below it is no evidence."""
+    prior_candidates: int = 0
+    """When a question has topical evidence, the top answerers by all-time answers and by answers
+    in the activity window (this many of each) are candidates too, even without evidence of
+    their own: the real answerer is often not among the retrieved threads' contributors."""
     topical: float = 1.0
     answering: float = 0.0
     recent: float = 1.0
@@ -60,7 +73,7 @@ class ExpertWeights:
     def role(self, role: str) -> float:
         """The association weight of ``role`` (question/answer/accepted/author)."""
         return {"accepted": self.accepted_role, "answer": self.answer_role, "author": self.author_role,
-                "question": self.question_role}.get(role, self.answer_role)
+                "question": self.question_role, "comment": self.comment_role}.get(role, self.answer_role)
 
     def combination(self) -> tuple[float, ...]:
         """The coefficients of :meth:`Features.vector`, in order."""
@@ -68,14 +81,38 @@ class ExpertWeights:
 
     def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
         """A copy with the coefficients of :meth:`Features.vector` replaced."""
-        names = ("topical", "answering", "recent", "accepted_share", "received", "volume")
-        return replace(self, **dict(zip(names, coefficients, strict=True)))
+        topical, answering, recent, accepted_share, received, volume = coefficients
+        return replace(self, topical=topical, answering=answering, recent=recent, accepted_share=accepted_share,
+                       received=received, volume=volume)
 
 
-DEFAULT_WEIGHTS = ExpertWeights()
+RANKER_FILE = Path(__file__).with_name("experts_ranker.json")
+"""The shipped combination: ``{"coefficients": [6 numbers in Features.vector order],
+"prior_candidates": int, ...provenance}``, written by ``bench/experts.py --write-ranker``."""
+
+
+def load_weights(path: Path = RANKER_FILE) -> ExpertWeights:
+    """:class:`ExpertWeights` with the coefficients and prior candidates of a ranker file.
+
+    Raises:
+        ValueError: the file is not a ranker file (names the file and the bad field).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        coefficients = tuple(float(x) for x in data["coefficients"])
+        prior = int(data["prior_candidates"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not an expert ranker file ({e!r})") from e
+    if len(coefficients) != 6:
+        raise ValueError(f"{path}: coefficients: expected 6 numbers, got {len(coefficients)}")
+    return replace(ExpertWeights(prior_candidates=prior), min_similarity=float(data.get("min_similarity", 0.3))
+                   ).with_combination(coefficients)
+
+
+DEFAULT_WEIGHTS = load_weights()
 PLAIN_MODEL_2 = ExpertWeights(
-    accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, score_bonus=0.0,
-    half_life_days=float("inf"), recent=0.0, volume=0.0,
+    accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, comment_role=1.0, score_bonus=0.0,
+    half_life_days=float("inf"), recent=0.0, received=0.0, volume=0.0, prior_candidates=0,
 )
 """The textbook baseline: summed relevance of the retrieved documents a member contributed
 to; no roles, no recency, no priors."""
@@ -100,7 +137,7 @@ class Features:
     def vector(self) -> tuple[float, ...]:
         """The transformed features the weights multiply (see the module docstring)."""
         mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
-        return (math.log(max(self.evidence, 1e-9)), math.log1p(self.answers), math.log1p(self.recent),
+        return (math.log(self.evidence + EVIDENCE_SMOOTHING), math.log1p(self.answers), math.log1p(self.recent),
                 self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents))
 
 

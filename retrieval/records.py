@@ -29,7 +29,8 @@ class Post:
     ``text`` is the whole message as shown to readers. ``unembedded`` lists ``(start, end)``
     character ranges of ``text`` that are shown but neither embedded nor searched nor quoted
     in answers (a mail's quoted reply, signature and list footer); chunk spans always index
-    ``text`` itself.
+    ``text`` itself. ``comment`` marks a remark on another post (a Stack Exchange comment),
+    not an answer of its own: see :func:`post_role`.
     """
 
     id: str
@@ -41,6 +42,25 @@ class Post:
     accepted: bool = False
     score: int = 0
     unembedded: tuple[tuple[int, int], ...] = ()
+    comment: bool = False
+
+
+POST_ROLES = ("question", "answer", "accepted", "comment")
+"""A post's authorship roles; a resource's authors have the role ``author``."""
+ANSWER_ROLES = frozenset({"answer", "accepted", "author"})
+"""Roles that count as answering (a resource's author answered the questions it covers; a
+comment does not)."""
+
+
+def post_role(position: int, post: Post) -> str:
+    """The one definition of a post's authorship role: the first post of a thread is its
+    ``question``; later posts are ``comment`` (a remark on another post), ``accepted`` (the
+    asker's chosen answer) or ``answer``. Expert finding weighs contributions by it."""
+    if position == 0:
+        return "question"
+    if post.comment:
+        return "comment"
+    return "accepted" if post.accepted else "answer"
 
 
 @dataclass(frozen=True)

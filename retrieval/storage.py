@@ -94,6 +94,14 @@ class Catalog(Protocol):
         (member id, doc id)."""
         ...
 
+    def top_answerers(self, groups: Groups, limit: int, since: str | None = None,
+                      until: str | None = None) -> list[tuple[str, int]]:
+        """The ``limit`` members with the most answering contributions (roles ``answer``,
+        ``accepted``, ``author``) to documents ``groups`` may see, dated within [``since``,
+        ``until``] (ISO, UTC; None: unbounded; undated contributions count unless ``since`` is
+        given), as ``(member id, count)``, most first, ties by member id."""
+        ...
+
     def latest_activity(self, groups: Groups) -> str | None:
         """The date (ISO, UTC) of the latest dated contribution (a post, else its document's
         date) to a document ``groups`` may see; None when nothing visible is dated. The

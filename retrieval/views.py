@@ -98,7 +98,8 @@ class PostInfo:
 class ContributionInfo:
     """A member's part in a document: a post (thread) or an authorship (resource).
 
-    ``role`` is ``question``, ``answer``, ``accepted`` or ``author``; ``created_at`` is the
+    ``role`` is ``question``, ``answer``, ``accepted``, ``comment`` (see
+    :func:`retrieval.records.post_role`) or ``author``; ``created_at`` is the
     post's date, else the document's; ``score`` is the post's score (0 for resources).
     """
 

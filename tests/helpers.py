@@ -71,7 +71,7 @@ class Community:
 
     def add_post(self, doc_id: str, author: str, role: str, created_at: str | None, score: int = 0,
                  group: str | None = None) -> None:
-        """Add a post of ``role`` (question, answer, accepted) to thread ``doc_id`` (created,
+        """Add a post of ``role`` (question, answer, accepted, comment) to thread ``doc_id`` (created,
         public unless ``group`` is given, on first use). A thread whose first post is not a
         question opens with an undated question by ``m00``, who is not a member."""
         thread = self.threads.get(doc_id) or Thread(doc_id, "test", "general", f"Title {doc_id}", (),
@@ -81,7 +81,7 @@ class Community:
             posts.append(Post(f"{doc_id}-q", doc_id, "m00", None, "..."))
         moment = parse_iso(created_at) if created_at else None
         posts.append(Post(f"{doc_id}-{author}-{role}", doc_id, author, moment, "...", accepted=role == "accepted",
-                          score=score))
+                          score=score, comment=role == "comment"))
         self.threads[doc_id] = replace(thread, posts=tuple(posts))
         self._changed.add(doc_id)
 

@@ -3,18 +3,23 @@ contributors, recent activity, opt-outs, and evidence and activity only from wha
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from retrieval.experts import Expert, suggest_experts
+from retrieval.experts_model import DEFAULT_WEIGHTS, ExpertWeights
 from retrieval.library import Library
 from retrieval.records import Member
 from retrieval.search import Hit
 from tests.helpers import Community, private_ids
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+HAND = ExpertWeights()
+"""Hand weights without prior candidates: the mechanism tests (roles, recency, activity,
+visibility) check the features, whatever combination ships in retrieval/experts_ranker.json."""
 STING_QUESTIONS = [
     "What first aid should I give for a bee sting?",
     "How do I recognise an allergic reaction to a sting?",
@@ -55,38 +60,39 @@ def ids(experts: list[Expert]) -> list[str]:
 @pytest.mark.unit
 def test_accepted_answer_outranks_question(db: Community) -> None:
     hits = [make_hit("m01", "t1", 0.6, role="question"), make_hit("m02", "t1", 0.6, accepted=True)]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW)) == ["m02", "m01"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND)) == ["m02", "m01"]
 
 
 @pytest.mark.unit
 def test_recent_help_counts_more(db: Community) -> None:
     hits = [make_hit("m01", "t1", 0.6, created_at="2019-01-01T00:00:00Z"), make_hit("m02", "t2", 0.6)]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW)) == ["m02", "m01"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND)) == ["m02", "m01"]
 
 
 @pytest.mark.unit
 def test_volume_alone_does_not_win(db: Community) -> None:
     hits = [make_hit("m03", f"t{i}", 0.35) for i in range(5)] + [make_hit("m01", "t9", 0.7, accepted=True)]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW))[0] == "m01"
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND))[0] == "m01"
 
 
 @pytest.mark.unit
 def test_chance_level_hits_are_no_evidence(db: Community) -> None:
-    assert suggest_experts([make_hit("m01", "t1", 0.2, accepted=True)], db.catalog(), now=NOW) == []
+    assert suggest_experts([make_hit("m01", "t1", 0.2, accepted=True)], db.catalog(), now=NOW, weights=HAND) == []
 
 
 @pytest.mark.unit
 def test_opted_out_member_is_never_suggested(db: Community) -> None:
     hits = [make_hit("m04", f"t{i}", 0.9, accepted=True, post_score=50) for i in range(3)]
     hits.append(make_hit("m01", "t9", 0.35))
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW)) == ["m01"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND)) == ["m01"]
+    assert "m04" not in ids(suggest_experts(hits, db.catalog(), k=10, now=NOW))  # the shipped ranker
 
 
 @pytest.mark.unit
 def test_evidence_is_distinct_best_first_and_capped(db: Community) -> None:
     hits = [make_hit("m01", f"t{i}", 0.3 + i / 10) for i in range(5)]
     hits += [make_hit("m01", "t4", 0.65, role="question"), make_hit("m01", "r1", 0.55, kind="resource")]
-    [expert] = suggest_experts(hits, db.catalog(), k=5, now=NOW)
+    [expert] = suggest_experts(hits, db.catalog(), k=5, now=NOW, weights=HAND)
     assert [e.doc_id for e in expert.evidence] == ["t4", "t3", "r1"]
     assert expert.evidence[0].role == "answer" and expert.evidence[2].role == "author"
     assert expert.name == "Ada"
@@ -96,23 +102,24 @@ def test_evidence_is_distinct_best_first_and_capped(db: Community) -> None:
 def test_whole_thread_is_evidence_for_its_contributors(db: Community) -> None:
     db.add_post("t1", "m02", "question", "2025-05-01T00:00:00Z")
     db.add_post("t1", "m01", "accepted", "2025-05-02T00:00:00Z")
-    [first, second] = suggest_experts([make_hit("m02", "t1", 0.7, role="question")], db.catalog(), now=NOW)
+    asked = [make_hit("m02", "t1", 0.7, role="question")]
+    [first, second] = suggest_experts(asked, db.catalog(), now=NOW, weights=HAND)
     assert (first.member_id, second.member_id) == ("m01", "m02")  # the answer was not retrieved, the thread was
     [evidence] = first.evidence
     assert (evidence.doc_id, evidence.post_id, evidence.role) == ("t1", "t1-m01-accepted", "accepted")
     assert evidence.created_at == "2025-05-02T00:00:00Z" and evidence.relevance == 0.7
     db.add_post("t1", "m03", "answer", "2026-02-01T00:00:00Z")  # after "now": not evidence yet
-    assert "m03" not in ids(suggest_experts([make_hit("m02", "t1", 0.7, role="question")], db.catalog(), now=NOW))
+    assert "m03" not in ids(suggest_experts(asked, db.catalog(), now=NOW, weights=HAND))
 
 
 @pytest.mark.unit
 def test_recently_active_member_is_preferred(db: Community) -> None:
     hits = [make_hit("m01", "t1", 0.6), make_hit("m02", "t2", 0.6)]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW)) == ["m01", "m02"]  # a tie, broken by id
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND)) == ["m01", "m02"]  # a tie, broken by id
     for i in range(3):
         db.add_post(f"a{i}", "m02", "answer", "2025-12-20T00:00:00Z")
     db.add_post("late", "m01", "answer", "2026-01-05T00:00:00Z")  # after "now": not yet happened
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW)) == ["m02", "m01"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND)) == ["m02", "m01"]
 
 
 @pytest.mark.unit
@@ -120,9 +127,9 @@ def test_activity_does_not_lift_near_chance_evidence(db: Community) -> None:
     for i in range(8):
         db.add_post(f"a{i}", "m03", "answer", "2025-12-20T00:00:00Z")
     hits = [make_hit("m03", f"t{i}", 0.31) for i in range(5)] + [make_hit("m01", "t9", 0.7, accepted=True)]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW)) == ["m01", "m03"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND)) == ["m01", "m03"]
     # chance level: no evidence at all
-    assert suggest_experts([make_hit("m03", "t1", 0.3)], db.catalog(), now=NOW) == []
+    assert suggest_experts([make_hit("m03", "t1", 0.3)], db.catalog(), now=NOW, weights=HAND) == []
 
 
 @pytest.mark.unit
@@ -130,9 +137,9 @@ def test_activity_counts_only_where_the_asker_may_look(db: Community) -> None:
     for i in range(3):
         db.add_post(f"p{i}", "m02", "answer", "2025-12-20T00:00:00Z", group="mentors")
     hits = [make_hit("m01", "t1", 0.6), make_hit("m02", "t2", 0.6)]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW)) == ["m01", "m02"]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("members",))) == ["m01", "m02"]
-    assert ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("mentors",))) == ["m02", "m01"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=HAND)) == ["m01", "m02"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("members",), weights=HAND)) == ["m01", "m02"]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("mentors",), weights=HAND)) == ["m02", "m01"]
 
 
 @pytest.mark.integration
@@ -170,3 +177,41 @@ def test_evidence_only_from_what_the_asker_may_see(library: Library) -> None:
 def test_experts_are_deterministic(library: Library) -> None:
     question = "How do I render wax from cappings?"
     assert library.experts(question) == library.experts(question)
+
+
+LEADERS = replace(DEFAULT_WEIGHTS, prior_candidates=2)
+
+
+@pytest.mark.unit
+def test_leading_answerers_are_candidates_without_evidence(db: Community) -> None:
+    hits = [make_hit("m01", "t1", 0.6)]
+    assert ids(suggest_experts(hits, db.catalog(), now=NOW, weights=replace(LEADERS, prior_candidates=0))) == ["m01"]
+    found = suggest_experts(hits, db.catalog(), now=NOW, weights=LEADERS)
+    assert ids(found)[0] == "m01" and "m03" in ids(found)  # m03 answered 200 threads, none of them retrieved
+    leader = next(e for e in found if e.member_id == "m03")
+    assert leader.evidence == [] and leader.why is not None and leader.why.answers_total == 200
+    assert suggest_experts([make_hit("m01", "t1", 0.2)], db.catalog(), now=NOW, weights=LEADERS) == []
+
+
+@pytest.mark.unit
+def test_leaders_never_include_opted_out_or_private_answerers(db: Community) -> None:
+    for i in range(300):
+        db.add_post(f"o{i}", "m04", "answer", None)
+        db.add_post(f"p{i}", "m02", "answer", None, group="mentors")
+    hits = [make_hit("m01", "t1", 0.6)]
+    public = ids(suggest_experts(hits, db.catalog(), now=NOW, weights=LEADERS))
+    assert "m04" not in public and "m02" not in public
+    assert "m02" in ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("mentors",), weights=LEADERS))
+
+
+@pytest.mark.unit
+def test_a_comment_is_weak_evidence_and_no_answer(db: Community) -> None:
+    db.add_post("t1", "m02", "question", "2025-05-01T00:00:00Z")
+    db.add_post("t1", "m01", "comment", "2025-05-02T00:00:00Z")
+    db.add_post("t1", "m03", "answer", "2025-05-03T00:00:00Z")
+    weights = replace(DEFAULT_WEIGHTS, recent=0.0, received=0.0, volume=0.0)
+    found = suggest_experts([make_hit("m01", "t1", 0.7, role="comment")], db.catalog(), now=NOW, weights=weights)
+    assert ids(found) == ["m03", "m02", "m01"]  # the answer, the question, then the comment
+    commenter = found[-1]
+    assert commenter.evidence[0].role == "comment" and commenter.why is not None
+    assert commenter.why.answered == 0 and commenter.why.answers_total == 1  # his one answer: "d"

@@ -14,7 +14,7 @@ from retrieval.experts_model import ExpertWeights
 from retrieval.experts_why import Why
 from retrieval.records import Member
 from tests.helpers import Community
-from tests.test_experts import ids, make_hit
+from tests.test_experts import HAND, ids, make_hit
 
 pytestmark = pytest.mark.unit
 
@@ -36,7 +36,7 @@ def test_an_old_archive_is_measured_against_its_own_last_day(community: Communit
             make_hit("m02", "t2", 0.6, created_at="2014-06-01T00:00:00Z")]
     # no "now": the clock is the archive's last activity, so m02 is recently active there;
     # against the wall clock (years later) nobody would be, and the tie would go to m01
-    assert ids(suggest_experts(hits, catalog)) == ["m02", "m01"]
+    assert ids(suggest_experts(hits, catalog, weights=HAND)) == ["m02", "m01"]
     assert ids(suggest_experts(hits, catalog, now=datetime(2026, 11, 30, tzinfo=UTC),
                                weights=ExpertWeights(answering=0.0, volume=0.0))) == ["m01", "m02"]
 
@@ -55,9 +55,9 @@ def test_an_undated_archive_gets_a_prior_from_volume(community: Community) -> No
     catalog = community.catalog()
     assert serving_clock(catalog, ()) == Clock(None)
     hits = [make_hit("m01", "t1", 0.6, created_at=""), make_hit("m02", "t2", 0.6, created_at="")]
-    assert ids(suggest_experts(hits, catalog)) == ["m02", "m01"]
+    assert ids(suggest_experts(hits, catalog, weights=HAND)) == ["m02", "m01"]
     # and recency is neutral: an undated question finds undated evidence at full weight
-    [ada] = [e for e in suggest_experts(hits, catalog) if e.member_id == "m01"]
+    [ada] = [e for e in suggest_experts(hits, catalog, weights=HAND) if e.member_id == "m01"]
     assert ada.evidence[0].score == pytest.approx((0.6 - 0.3) / 0.7, abs=1e-5)
 
 
@@ -69,7 +69,7 @@ def test_each_suggestion_says_why_in_numbers(community: Community) -> None:
     hits = [make_hit("m00", doc, 0.7, role="question", created_at="2024-01-01T00:00:00Z") for doc in ("t1", "t2", "t3")]
     for hit in hits:
         hit.tags = ["varroa"] if hit.doc_id != "t3" else ["varroa", "winter"]
-    [ada] = [e for e in suggest_experts(hits, community.catalog(), k=5) if e.member_id == "m01"]
+    [ada] = [e for e in suggest_experts(hits, community.catalog(), k=5, weights=HAND) if e.member_id == "m01"]
     assert ada.why == Why(topic="varroa", answered=2, accepted=1, asked=1, related_last="2025-03-02T00:00:00Z",
                           answers_total=3, accepted_total=1, last_active="2025-03-02T00:00:00Z")
     assert ada.why.text() == ("Answered 2 questions about varroa, 1 accepted, asked 1 question, last in March 2025; "
@@ -87,6 +87,19 @@ def test_weights_are_settings_not_module_state(community: Community) -> None:
     community.add_post("t1", "m02", "answer", "2025-01-02T00:00:00Z")
     hits = [make_hit("m01", "t1", 0.7, role="question")]
     now = datetime(2025, 2, 1, tzinfo=UTC)
-    assert ids(suggest_experts(hits, community.catalog(), now=now)) == ["m02", "m01"]
+    assert ids(suggest_experts(hits, community.catalog(), now=now, weights=HAND)) == ["m02", "m01"]
     askers_first = ExpertWeights(question_role=5.0)
     assert ids(suggest_experts(hits, community.catalog(), now=now, weights=askers_first)) == ["m01", "m02"]
+
+
+def test_the_shipped_ranker_is_read_from_the_repository(tmp_path: Path) -> None:
+    from retrieval.experts_model import DEFAULT_WEIGHTS, RANKER_FILE, load_weights
+
+    assert RANKER_FILE.is_file() and load_weights() == DEFAULT_WEIGHTS
+    bad = tmp_path / "ranker.json"
+    bad.write_text('{"coefficients": [1, 2], "prior_candidates": 3}')
+    with pytest.raises(ValueError, match="ranker.json: coefficients"):
+        load_weights(bad)
+    bad.write_text("not json")
+    with pytest.raises(ValueError, match="ranker.json: not an expert ranker file"):
+        load_weights(bad)

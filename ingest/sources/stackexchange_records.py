@@ -3,7 +3,8 @@
 A question becomes a thread (title, tags, url ``https://SITE/q/ID``); its answers and all
 comments become posts in display order: the question, the comments on it, then each answer (by
 id, which is time order) followed by its comments. Answers reply to the question, comments to
-the post they are on. ``AcceptedAnswerId`` marks the accepted answer; ``Score`` is the score.
+the post they are on and are marked ``comment`` (their authors are credited as commenters, not
+answerers: :func:`retrieval.records.post_role`). ``AcceptedAnswerId`` marks the accepted answer; ``Score`` is the score.
 Bodies are HTML, turned into text with inscriptis (paragraphs, lists and code blocks keep their
 layout); comment texts are plain text already.
 
@@ -158,7 +159,7 @@ def _posts(question: sqlite3.Row, stage: Stage, site: Site, people: People, tid:
             yield Post(
                 id=f"{SOURCE}:{site.key}:c{comment['id']}", thread_id=tid, author=commenter.member_id,
                 created_at=when(comment["created"]), text=(comment["text"] or "").strip(), reply_to=pid,
-                score=score(comment["score"]),
+                score=score(comment["score"]), comment=True,
             )
     if accepted is not None and not found_accepted:
         report.warning(where, f"accepted answer {accepted} is not an answer to this question in the dump")

@@ -9,9 +9,9 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from retrieval.backends.sqlite_sql import batched, chunk_filter_sql, known_member_sql, visible_sql
+from retrieval.backends.sqlite_sql import batched, chunk_filter_sql, known_member_sql, marks, visible_sql
 from retrieval.filters import Filters
-from retrieval.records import Member
+from retrieval.records import ANSWER_ROLES, Member
 from retrieval.storage import CatalogBuilder, Place
 from retrieval.views import ChunkInfo, ContributionInfo, DocumentInfo, Groups, PostInfo, ThreadStats
 
@@ -160,6 +160,22 @@ class SqliteCatalog:
         rows = list(batched(self.connection, CONTRIBUTION_SQL.format(column=column) + condition, values, params))
         rows.sort(key=lambda r: (r["doc_id"], -1 if r["position"] is None else r["position"]))
         return [contribution(r) for r in rows]
+
+    def top_answerers(self, groups: Groups, limit: int, since: str | None = None,
+                      until: str | None = None) -> list[tuple[str, int]]:
+        condition, params = visible_sql(groups)
+        roles, when, bounds = sorted(ANSWER_ROLES), "", list[object]()
+        created = "COALESCE(p.created_at, d.created_at)"
+        if since is not None:
+            when, bounds = f" AND {created} >= ?", [since]
+        if until is not None:
+            when += f" AND ({created} IS NULL OR {created} <= ?)"
+            bounds.append(until)
+        rows = self._run(
+            "SELECT a.member_id, count(*) AS n FROM authorship a JOIN documents d ON d.id = a.doc_id "
+            f"LEFT JOIN posts p ON p.id = a.post_id WHERE a.role IN ({marks(roles)}) AND {condition}"
+            f"{when} GROUP BY a.member_id ORDER BY n DESC, a.member_id LIMIT ?", [*roles, *params, *bounds, limit])
+        return [(r[0], int(r[1])) for r in rows]
 
     def latest_activity(self, groups: Groups) -> str | None:
         condition, params = visible_sql(groups)

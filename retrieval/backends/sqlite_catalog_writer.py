@@ -12,7 +12,7 @@ from retrieval.backends.sqlite_catalog import SqliteCatalog
 from retrieval.backends.sqlite_schema import SCHEMA
 from retrieval.backends.sqlite_sql import batched
 from retrieval.hashing import text_hash
-from retrieval.records import Chunk, Document, Member, Thread, to_iso
+from retrieval.records import Chunk, Document, Member, Thread, post_role, to_iso
 
 DOCUMENT_TABLES = (
     ("chunks", "doc_id"), ("posts", "doc_id"), ("authorship", "doc_id"),
@@ -82,7 +82,7 @@ class SqliteCatalogBuilder(SqliteCatalog):
                  for i, p in enumerate(doc.posts)],
             )
             roles: list[tuple[str, str | None, str, str]] = [
-                (doc.id, p.id, p.author, "question" if i == 0 else "accepted" if p.accepted else "answer")
+                (doc.id, p.id, p.author, post_role(i, p))
                 for i, p in enumerate(doc.posts)
             ]
         else:

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS authorship (
     doc_id TEXT NOT NULL,
     post_id TEXT,
     member_id TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('question', 'answer', 'accepted', 'author'))
+    role TEXT NOT NULL CHECK (role IN ('question', 'answer', 'accepted', 'comment', 'author'))
 );
 CREATE INDEX IF NOT EXISTS authorship_member ON authorship (member_id);
 CREATE INDEX IF NOT EXISTS authorship_doc ON authorship (doc_id);

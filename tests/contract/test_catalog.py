@@ -114,3 +114,36 @@ def test_latest_activity_is_the_latest_visible_date(world: Snapshot, groups: tup
 
 def test_latest_activity_of_nothing_dated(empty: Snapshot) -> None:
     assert empty.catalog.latest_activity(()) is None
+
+
+def answering(groups: tuple[str, ...], since: str | None, until: str | None) -> dict[str, int]:
+    """The reference count behind ``top_answerers``: answering roles (post_role / resource
+    authors) in visible documents, dated within the bounds (undated only without ``since``)."""
+    from collections import Counter
+
+    from retrieval.records import ANSWER_ROLES, post_role
+
+    found: Counter[str] = Counter()
+    for doc in DOCUMENTS:
+        if not visible_to(doc.visibility, groups):
+            continue
+        posts = getattr(doc, "posts", None)
+        rows = ([(post_role(i, p), p.author, p.created_at) for i, p in enumerate(posts)] if posts is not None
+                else [("author", a, doc.created_at) for a in doc.authors])
+        for role, member, moment in rows:
+            when = to_iso(moment)
+            dated_ok = (since is None or (when is not None and when >= since)) and (
+                until is None or when is None or when <= until)
+            if role in ANSWER_ROLES and dated_ok:
+                found[member] += 1
+    return dict(found)
+
+
+@pytest.mark.parametrize("groups", GROUP_SETS)
+@pytest.mark.parametrize("bounds", [(None, None), (None, "2025-01-01T00:00:00Z"), ("2024-06-01T00:00:00Z", None)])
+def test_top_answerers_count_visible_answers_in_the_bounds(
+    world: Snapshot, groups: tuple[str, ...], bounds: tuple[str | None, str | None],
+) -> None:
+    expected = sorted(answering(groups, *bounds).items(), key=lambda kv: (-kv[1], kv[0]))
+    assert world.catalog.top_answerers(groups, 50, since=bounds[0], until=bounds[1]) == expected
+    assert world.catalog.top_answerers(groups, 1, since=bounds[0], until=bounds[1]) == expected[:1]
