@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from retrieval.backends.sqlite_catalog import SqliteCatalog
-from retrieval.backends.sqlite_schema import SCHEMA
+from retrieval.backends.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from retrieval.backends.sqlite_sql import batched
 from retrieval.hashing import text_hash
 from retrieval.records import Chunk, Document, Member, Thread, post_role, to_iso
@@ -18,6 +18,17 @@ DOCUMENT_TABLES = (
     ("chunks", "doc_id"), ("posts", "doc_id"), ("authorship", "doc_id"),
     ("doc_groups", "doc_id"), ("doc_tags", "doc_id"), ("documents", "id"),
 )
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a copied catalog from its ``user_version`` up to :data:`SCHEMA_VERSION`, one
+    :data:`MIGRATIONS` step at a time, each in its own transaction (the copy is private to
+    this ingest, so a failure leaves the served snapshot untouched)."""
+    version = max(1, db.execute("PRAGMA user_version").fetchone()[0])
+    while version < SCHEMA_VERSION:
+        db.executescript(f"BEGIN; {MIGRATIONS[version]} COMMIT;")
+        version += 1
+        db.execute(f"PRAGMA user_version={version}")
 
 
 class SqliteCatalogBuilder(SqliteCatalog):
@@ -36,7 +47,10 @@ class SqliteCatalogBuilder(SqliteCatalog):
         db = sqlite3.connect(path)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        if previous is not None:
+            migrate(db)
         db.executescript(SCHEMA)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return cls(db)
 
     def has_private(self) -> bool:

@@ -1,7 +1,10 @@
 """The SQLite schema of a snapshot's catalog (``index.sqlite``); the FTS5 table is the lexical
 backend's own (``fts5.py``)."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Kept in the catalog file as ``PRAGMA user_version``; :data:`MIGRATIONS` brings an older
+snapshot's catalog up to it when an ingest copies that snapshot (0 = a file written before the
+version was recorded, which has the version-1 layout)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -67,3 +70,23 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks (text_hash);
 """
+
+MIGRATIONS: dict[int, str] = {
+    # 1 -> 2: authorship rows may have the role 'comment' (Stack Exchange comments count as
+    # evidence of their own kind, not as answers). SQLite cannot change a CHECK constraint in
+    # place, so the table is rebuilt with its rows.
+    1: """
+    CREATE TABLE authorship_v2 (
+        doc_id TEXT NOT NULL,
+        post_id TEXT,
+        member_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('question', 'answer', 'accepted', 'comment', 'author'))
+    );
+    INSERT INTO authorship_v2 SELECT doc_id, post_id, member_id, role FROM authorship;
+    DROP TABLE authorship;
+    ALTER TABLE authorship_v2 RENAME TO authorship;
+    CREATE INDEX IF NOT EXISTS authorship_member ON authorship (member_id);
+    CREATE INDEX IF NOT EXISTS authorship_doc ON authorship (doc_id);
+    """,
+}
+"""Version -> the SQL script that turns a catalog of that version into the next one."""
