@@ -172,6 +172,24 @@ def main(argv: list[str] | None = None) -> None:
         write_section(args.section, body)
 
 
+FINDINGS = """
+Where the time went (2026-11-30; 20-s probes of this setup with py-spy and per-thread CPU from
+`/proc`, the same 50 clients at 10k chunks, own autogroup at nice -20 unless said):
+- Sharing: in the shared autogroup at load ~20-35 the server got 0.16-0.26 of a core (4.8 req/s);
+  nicing other work does not help across sessions. The rest is about the server's own cost.
+- FAISS's thread cap (`serve_threads`) was set on the main thread only; OpenMP keeps it per thread,
+  so every request thread woke a second OpenMP thread that spun: 10-15 ms CPU per request
+  (`/search` 34 -> 21 ms of server CPU per request, one at a time). Fixed in `faiss_index.py`.
+- Five cheap `def` dependencies cost five threadpool hops per request: now `async def`
+  (25.4 -> 31.1 req/s, p99 2,188 -> 1,699 ms).
+- One SQLite connection per snapshot ran two requests' FTS5 (GIL released) one at a time: one
+  connection per thread now (31.1 -> 33.2 req/s; server 0.88 -> 1.08 cores).
+- More requests at once (`serve_concurrency` 8) cost more CPU per request (GIL contention: 28 -> 44
+  ms), so the gate stays at the core count. Python work holds the GIL: one process uses about one
+  core for it, so throughput is about 1,000 ms / (server ms per request).
+"""
+
+
 def cpu_note(used: tuple[float, float], wall: float, requests: int) -> str:
     """The CPU the server and the clients used during the timed run, in words."""
     server, clients = used
@@ -210,6 +228,7 @@ def report(args: argparse.Namespace, rows: list[tuple[object, ...]], rss: float,
             " Other sessions' work takes an equal share of the cores each, niced or not (Linux autogroups).") + "\n",
         table(["endpoint", "requests", "req/s", "p50", "p95", "p99", "errors"], rows),
         f"\nServer memory: {rss:.0f} MB resident at the end, {peak:.0f} MB peak.",
+        FINDINGS,
         f"\nTargets of issue 10 (a quiet machine, 10k chunks, 50 clients): >= 40 requests/s, p99 <= 2,000 ms, "
         f"0 errors. This run: {verdict(rows)}.",
     ]
