@@ -1,14 +1,22 @@
-"""FastAPI dependencies: settings, the served library, the caller's groups, limits."""
+"""FastAPI dependencies: settings, the served library, the caller's groups, limits.
+
+They are ``async def`` on purpose: each is a few attribute reads, and FastAPI runs a plain
+``def`` dependency in the threadpool, so five of them cost five thread hand-offs (and GIL
+switches) per request before the endpoint's own hop; under load that doubled the server's CPU
+per request (docs/benchmarks.md, load). Only a snapshot swap, which opens files, leaves the
+event loop.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from app.activity import ActivityLog
 from app.auth import KeyRing
@@ -17,20 +25,24 @@ from app.settings import Settings
 from retrieval.library import Library, Pinned
 
 
-def library(request: Request) -> Iterator[Pinned]:
+async def library(request: Request) -> AsyncIterator[Pinned]:
     """The library loaded in the lifespan, its current snapshot pinned for this request (an
-    ingest swapping in a newer one meanwhile neither changes nor closes it under the request)."""
+    ingest swapping in a newer one meanwhile neither changes nor closes it under the request).
+    The check for a newer snapshot (at most once a second; it may open one) runs in the
+    threadpool, so the event loop never waits on the disk."""
     served: Library = request.app.state.library
+    if served.refresh_due():
+        await run_in_threadpool(served.snapshot)
     with served.lease() as pinned:
         yield pinned
 
 
-def activity(request: Request) -> ActivityLog:
+async def activity(request: Request) -> ActivityLog:
     """The activity log opened in the lifespan."""
     return request.app.state.activity
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     """The app's settings (those it was created with)."""
     return request.app.state.settings
 
@@ -74,7 +86,7 @@ def _ring(config: Settings) -> KeyRing:
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (optional for reads)")
 
 
-def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)] = None) -> Caller:
+async def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)] = None) -> Caller:
     """Map the ``X-API-Key`` header to the caller's groups; an unknown key is refused."""
     if x_api_key is None:
         return Caller(None, ())
@@ -84,14 +96,14 @@ def caller(request: Request, x_api_key: Annotated[str | None, Security(API_KEY)]
     return Caller(identity.name, identity.groups, identity.role)
 
 
-def writer(who: Annotated[Caller, Depends(caller)]) -> Caller:
+async def writer(who: Annotated[Caller, Depends(caller)]) -> Caller:
     """Callers allowed to write: those with a valid key."""
     if who.name is None:
         raise HTTPException(status_code=401, detail="this endpoint needs an API key (header X-API-Key)")
     return who
 
 
-def facilitator(who: Annotated[Caller, Depends(writer)]) -> Caller:
+async def facilitator(who: Annotated[Caller, Depends(writer)]) -> Caller:
     """Callers allowed to see admin views: facilitator keys (403 for members)."""
     if who.role != "facilitator":
         raise HTTPException(status_code=403, detail="this endpoint needs a facilitator key")

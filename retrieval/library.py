@@ -63,8 +63,14 @@ class Library:
         self._refresh()
         return self._searcher
 
+    def refresh_due(self) -> bool:
+        """True when the next :meth:`snapshot`, :meth:`searcher` or :meth:`lease` call will
+        look for a newer snapshot (and may open it): a caller on an event loop can make that
+        call in a thread instead."""
+        return time.monotonic() - self._checked >= RECHECK_SECONDS
+
     def _refresh(self) -> None:
-        if time.monotonic() - self._checked < RECHECK_SECONDS:
+        if not self.refresh_due():
             return
         with self._lock:
             self._checked = time.monotonic()

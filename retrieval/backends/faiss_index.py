@@ -7,6 +7,7 @@ recorded in the manifest.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,7 @@ class FaissVectors:
                 else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             )
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        _apply_thread_limit()
         scores, ids = self._index.search(q, min(k, len(self)), params=params)
         found = ids[0] >= 0
         return ids[0][found], scores[0][found]
@@ -126,6 +128,24 @@ class FaissVectors:
         faiss.write_index(self._index, str(path))
 
 
+_limit: list[int] = []
+"""The cap set by :func:`limit_threads` (empty: FAISS's default, one thread per core)."""
+_applied = threading.local()
+
+
 def limit_threads(threads: int) -> None:
-    """Cap the OpenMP threads FAISS uses per search."""
+    """Cap the OpenMP threads FAISS uses per search, in every thread that searches.
+
+    OpenMP keeps the count per thread: set once on the server's main thread, it never reached
+    the worker threads that run the requests, so each search woke a second OpenMP thread whose
+    spinning cost ~10-15 ms of CPU per request (docs/benchmarks.md, load). :meth:`FaissVectors.search`
+    applies the cap in its own thread on first use."""
+    _limit[:] = [threads]
+    _applied.threads = threads
     faiss.omp_set_num_threads(threads)
+
+
+def _apply_thread_limit() -> None:
+    if _limit and getattr(_applied, "threads", None) != _limit[0]:
+        faiss.omp_set_num_threads(_limit[0])
+        _applied.threads = _limit[0]

@@ -116,10 +116,14 @@ class Fts5Index:
 
     def __init__(self, catalog: SqliteCatalog, options: Fts5Options) -> None:
         self.catalog, self.options = catalog, options
-        self.db = catalog.connection
         self._df: dict[str, int] = {}
         self._count: int | None = None
         self._allowed = AllowedIds(catalog)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The catalog's connection for this thread."""
+        return self.catalog.connection
 
     def count(self) -> int:
         if self._count is None:

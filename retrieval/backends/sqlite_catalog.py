@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -64,15 +65,37 @@ def contribution(r: sqlite3.Row) -> ContributionInfo:
 
 
 class SqliteCatalog:
-    """:class:`~retrieval.storage.Catalog` over one SQLite connection (see there for contracts).
+    """:class:`~retrieval.storage.Catalog` over SQLite (see there for contracts).
 
-    ``connection`` is shared with the FTS5 index of the same snapshot.
+    ``connection`` is shared with the FTS5 index of the same snapshot. Given ``reopen`` (a
+    read-only snapshot), each thread gets its own connection, opened on first use: queries
+    of one connection run one at a time, so with a single connection two requests' SQL (most
+    of a search's time is FTS5, run without the GIL) waited on each other instead of using
+    both cores (docs/benchmarks.md, load). :meth:`close` closes them all.
     """
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-        self.connection.row_factory = sqlite3.Row
+    def __init__(self, connection: sqlite3.Connection,
+                 reopen: Callable[[], sqlite3.Connection] | None = None) -> None:
+        connection.row_factory = sqlite3.Row
+        self._first, self._reopen = connection, reopen
+        self._opened = [connection]
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._local.connection = connection
         self._has_private: bool | None = None
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (the one given, when there is no ``reopen``)."""
+        if self._reopen is None or not self._opened:  # closed: the first one raises as closed
+            return self._first
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._reopen()
+            connection.row_factory = sqlite3.Row
+            with self._lock:
+                self._opened.append(connection)
+        return connection
 
     def _run(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         return self.connection.execute(sql, params).fetchall()
@@ -218,7 +241,10 @@ class SqliteCatalog:
         return [(r[0], r[1], r[2]) for r in self._run("SELECT id, doc_id, text FROM chunks ORDER BY id")]
 
     def close(self) -> None:
-        self.connection.close()
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
 
 
 class SqliteCatalogFactory:
@@ -227,7 +253,11 @@ class SqliteCatalogFactory:
     def open(self, place: Place) -> SqliteCatalog:
         """See :class:`~retrieval.storage.CatalogFactory`."""
         uri = f"file:{place.path / SQLITE_FILE}?mode=ro&immutable=1"
-        return SqliteCatalog(sqlite3.connect(uri, uri=True, check_same_thread=False))
+
+        def reopen() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+        return SqliteCatalog(reopen(), reopen)
 
     def build(self, place: Place) -> CatalogBuilder:
         """See :class:`~retrieval.storage.CatalogFactory`."""
