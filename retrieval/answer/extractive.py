@@ -19,15 +19,50 @@ from retrieval.answer import english as lang
 from retrieval.answer.base import ANSWERERS, Answer, Evidence
 from retrieval.answer.confidence import ConfidenceTuning, confidence_of
 from retrieval.answer.rendering import abstention, closest_documents, group_sources, render
-from retrieval.answer.selection import Tuning, corrected_posts, score_sentences, select, without_stale
+from retrieval.answer.selection import Threads, Tuning, corrected_posts, score_sentences, select, without_stale
 from retrieval.embedding import Embedder
+from retrieval.search import Hit
 from retrieval.sentences import Sentence, candidates, load_sources, term_weights
+from retrieval.views import PostInfo
 
 log = logging.getLogger(__name__)
 
 ANSWER_HITS = 8
 """Chunk hits an answer is built from."""
 ABSTAIN_BELOW = 0.45
+
+
+@dataclass(frozen=True)
+class Anchoring:
+    """When a thread's question post is among the hits and matches the asked question about as
+    well as the best question post does (cosine >= ``floor`` and within ``margin`` of the
+    best), the thread is an anchor: its other replies found in ``Evidence.further`` (up to
+    ``replies`` of them) join the candidates, and its replies weigh ``Tuning.anchor``."""
+
+    floor: float = 0.6
+    margin: float = 0.05
+    replies: int = 12
+
+
+def anchors(hits: list[Hit], a: Anchoring) -> frozenset[str]:
+    """Doc ids of the anchor threads among ``hits`` (see :class:`Anchoring`)."""
+    questions = [h for h in hits if h.role == "question"]
+    if not questions:
+        return frozenset()
+    best = max(h.similarity for h in questions)
+    return frozenset(h.doc_id for h in questions if h.similarity >= max(a.floor, best - a.margin))
+
+
+def completed(evidence: Evidence, anchored: frozenset[str], a: Anchoring) -> list[Hit]:
+    """``evidence.hits`` and, after them, the further replies of the anchor threads."""
+    seen = {h.chunk_id for h in evidence.hits}
+    extra = [h for h in evidence.further if h.doc_id in anchored and h.role != "question" and h.chunk_id not in seen]
+    return evidence.hits + extra[: a.replies]
+
+
+def thread_facts(posts: list[PostInfo], anchored: frozenset[str]) -> Threads:
+    """Each thread's asker (author of its first post) and the anchors."""
+    return Threads({p.doc_id: p.author for p in posts if p.position == 0}, anchored)
 
 
 class VectorCache:
@@ -62,19 +97,23 @@ class ExtractiveAnswerer:
     tuning: Tuning = field(default_factory=Tuning)
     confidence: ConfidenceTuning = field(default_factory=ConfidenceTuning)
     abstain_below: float = ABSTAIN_BELOW
+    anchoring: Anchoring = field(default_factory=Anchoring)
     meaning_pool: int = 12
     cache: VectorCache = field(default_factory=VectorCache)
 
     def answer(self, evidence: Evidence) -> Answer:
         """See :class:`retrieval.answer.base.Answerer`."""
-        sources, posts = load_sources(evidence.hits, evidence.catalog, evidence.groups)
+        anchored = anchors(evidence.hits, self.anchoring)
+        hits = completed(evidence, anchored, self.anchoring)
+        sources, posts = load_sources(hits, evidence.catalog, evidence.groups)
         corrected = corrected_posts(posts)
-        pool = candidates(evidence.hits, sources, lang.LEAN_ON_PREVIOUS)
+        threads = thread_facts(posts, anchored)
+        pool = candidates(hits, sources, lang.LEAN_ON_PREVIOUS)
         weights = term_weights(evidence.question, evidence.lexical, (s.terms for s in pool))
-        score_sentences(pool, weights, corrected, evidence.question, self.tuning)
+        score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
         if self.meaning_pool and self.tuning.meaning and pool:
             self._add_meaning(pool, evidence)
-            score_sentences(pool, weights, corrected, evidence.question, self.tuning)
+            score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
         confidence = confidence_of(evidence.hits, pool, weights, self.confidence)
         closest = closest_documents(evidence.hits)
         if confidence < self.abstain_below:
