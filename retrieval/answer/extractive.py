@@ -60,9 +60,12 @@ def completed(evidence: Evidence, anchored: frozenset[str], a: Anchoring) -> lis
     return evidence.hits + extra[: a.replies]
 
 
-def thread_facts(posts: list[PostInfo], anchored: frozenset[str]) -> Threads:
-    """Each thread's asker (author of its first post) and the anchors."""
-    return Threads({p.doc_id: p.author for p in posts if p.position == 0}, anchored)
+def thread_facts(hits: list[Hit], posts: list[PostInfo], anchored: frozenset[str]) -> Threads:
+    """Each thread's asker (author of its first post, from the catalog's posts, else from a
+    question hit) and the anchors."""
+    askers = {h.doc_id: h.author for h in hits if h.role == "question"}
+    askers.update({p.doc_id: p.author for p in posts if p.position == 0})
+    return Threads(askers, anchored)
 
 
 class VectorCache:
@@ -107,18 +110,20 @@ class ExtractiveAnswerer:
         hits = completed(evidence, anchored, self.anchoring)
         sources, posts = load_sources(hits, evidence.catalog, evidence.groups)
         corrected = corrected_posts(posts)
-        threads = thread_facts(posts, anchored)
+        threads = thread_facts(hits, posts, anchored)
         pool = candidates(hits, sources, lang.LEAN_ON_PREVIOUS)
         weights = term_weights(evidence.question, evidence.lexical, (s.terms for s in pool))
         score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
         if self.meaning_pool and self.tuning.meaning and pool:
             self._add_meaning(pool, evidence)
             score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
-        confidence = confidence_of(evidence.hits, pool, weights, self.confidence)
+        chosen = without_stale(select(pool, self.tuning), corrected)
+        best = max((c.score for c in chosen), default=0.0)
+        confidence = confidence_of(evidence.hits, pool, weights, self.confidence, best)
         closest = closest_documents(evidence.hits)
-        if confidence < self.abstain_below:
+        if confidence < self.abstain_below or not chosen:
             return abstention(evidence.question, closest, confidence)
-        text, citations = render(group_sources(without_stale(select(pool, self.tuning), corrected), corrected))
+        text, citations = render(group_sources(chosen, corrected))
         return Answer(evidence.question, text, citations, confidence, False, closest)
 
     def _add_meaning(self, pool: list[Sentence], evidence: Evidence) -> None:

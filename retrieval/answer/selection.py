@@ -33,7 +33,7 @@ class Tuning:
     meaning: float = 0.0
     """Weight of the sentence's own embedding cosine; when > 0 the three are renormalised."""
     max_sentences: int = 4
-    max_sources: int = 3
+    max_sources: int = 2
     """Posts or sections an answer quotes at most (each is one citation)."""
     max_chars: int = 900
     redundant: float = 0.5
@@ -45,13 +45,13 @@ class Tuning:
     """Prior of a section of a shared resource (curated guides), against a post's role."""
     question: float = 0.4
     asking: float = 0.7
-    asks_back: float = 0.8
+    asks_back: float = 0.6
     """A reply with a question mark anywhere (it may ask as much as it answers)."""
     asker: float = 0.4
     """A reply written by the thread's asker (thanks, follow-ups, rarely the answer)."""
-    anchor: float = 1.3
+    anchor: float = 3.0
     """A reply to a question that matches the asked one (see :class:`Threads`)."""
-    substance: float = 0.1
+    substance: float = 0.2
     """Per unit of log(1 + words of the reply's chunk): one-liners carry less."""
     accepted: float = 1.15
     post_score: float = 0.05
