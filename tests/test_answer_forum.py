@@ -67,9 +67,11 @@ def test_anchors_are_threads_whose_question_matches_about_as_well_as_the_best() 
             hit("t2", 1, "Cheap car rental for a month?", 0.9, role="question"),
             hit("t3", 1, "Where to buy a used bicycle?", 0.7, role="question"),
             hit("t4", 2, "Car rentals are cheaper in winter here.", 0.8)]
-    assert anchors(hits, Anchoring(floor=0.6, margin=0.05)) == {"t1", "t2"}
-    assert anchors(hits, Anchoring(floor=0.95, margin=0.05)) == frozenset()
-    assert anchors(hits[3:], Anchoring()) == frozenset()
+    found = anchors(hits, Anchoring(floor=0.6, full=0.9, margin=0.05))
+    assert set(found) == {"t1", "t2"} and found["t1"] == found["t2"] == 1.0
+    assert anchors(hits, Anchoring(floor=0.95, margin=0.05)) == {}
+    assert anchors(hits[3:], Anchoring()) == {}
+    assert 0.0 < anchors(hits, Anchoring(floor=0.8, full=1.0))["t1"] < 1.0
 
 
 def test_completion_adds_only_further_replies_of_anchor_threads() -> None:
@@ -78,8 +80,8 @@ def test_completion_adds_only_further_replies_of_anchor_threads() -> None:
                hit("t9", 2, "Bicycles are sold at the Friday market near the port.", 0.45),
                hit("t1", 1, "Where can I rent a car cheaply?", 0.93, role="question")]
     evidence = Evidence("cheap car rental?", [question], NoVectorsEmbedder(), further=further)
-    assert [h.post_id for h in completed(evidence, frozenset({"t1"}), Anchoring())] == ["t1-p1", "t1-p5"]
-    assert completed(evidence, frozenset(), Anchoring()) == [question]
+    assert [h.post_id for h in completed(evidence, {"t1": 1.0}, Anchoring())] == ["t1-p1", "t1-p5"]
+    assert completed(evidence, {}, Anchoring()) == [question]
 
 
 def test_an_answer_quotes_the_anchor_threads_reply_not_the_askers_thanks() -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from retrieval.answer import english as lang
 from retrieval.answer.base import ANSWERERS, Answer, Evidence
-from retrieval.answer.confidence import ConfidenceTuning, confidence_of
+from retrieval.answer.confidence import ConfidenceTuning, confidence_of, ramp
 from retrieval.answer.rendering import abstention, closest_documents, group_sources, render
 from retrieval.answer.selection import Threads, Tuning, corrected_posts, score_sentences, select, without_stale
 from retrieval.embedding import Embedder
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 ANSWER_HITS = 8
 """Chunk hits an answer is built from."""
-ABSTAIN_BELOW = 0.45
+ABSTAIN_BELOW = 0.5
+"""Chosen on the SemEval-2015 dev questions (docs/benchmarks.md): the answers below it were
+rarely right there, and the sample's off-topic questions stay far below it."""
 
 
 @dataclass(frozen=True)
@@ -37,35 +40,38 @@ class Anchoring:
     """When a thread's question post is among the hits and matches the asked question about as
     well as the best question post does (cosine >= ``floor`` and within ``margin`` of the
     best), the thread is an anchor: its other replies found in ``Evidence.further`` (up to
-    ``replies`` of them) join the candidates, and its replies weigh ``Tuning.anchor``."""
+    ``replies`` of them) join the candidates, and its replies weigh up to ``Tuning.anchor``,
+    in full from cosine ``full`` (the same question asked again), linearly from ``floor``."""
 
-    floor: float = 0.6
+    floor: float = 0.75
+    full: float = 0.9
     margin: float = 0.05
     replies: int = 12
 
 
-def anchors(hits: list[Hit], a: Anchoring) -> frozenset[str]:
-    """Doc ids of the anchor threads among ``hits`` (see :class:`Anchoring`)."""
+def anchors(hits: list[Hit], a: Anchoring) -> dict[str, float]:
+    """Doc id of each anchor thread among ``hits`` -> its strength in (0, 1] (see :class:`Anchoring`)."""
     questions = [h for h in hits if h.role == "question"]
     if not questions:
-        return frozenset()
+        return {}
     best = max(h.similarity for h in questions)
-    return frozenset(h.doc_id for h in questions if h.similarity >= max(a.floor, best - a.margin))
+    low = max(a.floor, best - a.margin)
+    return {h.doc_id: max(ramp(h.similarity, a.floor, a.full), 0.05) for h in questions if h.similarity >= low}
 
 
-def completed(evidence: Evidence, anchored: frozenset[str], a: Anchoring) -> list[Hit]:
+def completed(evidence: Evidence, anchored: Mapping[str, float], a: Anchoring) -> list[Hit]:
     """``evidence.hits`` and, after them, the further replies of the anchor threads."""
     seen = {h.chunk_id for h in evidence.hits}
     extra = [h for h in evidence.further if h.doc_id in anchored and h.role != "question" and h.chunk_id not in seen]
     return evidence.hits + extra[: a.replies]
 
 
-def thread_facts(hits: list[Hit], posts: list[PostInfo], anchored: frozenset[str]) -> Threads:
+def thread_facts(hits: list[Hit], posts: list[PostInfo], anchored: Mapping[str, float]) -> Threads:
     """Each thread's asker (author of its first post, from the catalog's posts, else from a
     question hit) and the anchors."""
     askers = {h.doc_id: h.author for h in hits if h.role == "question"}
     askers.update({p.doc_id: p.author for p in posts if p.position == 0})
-    return Threads(askers, anchored)
+    return Threads(askers, dict(anchored))
 
 
 class VectorCache:

@@ -52,7 +52,7 @@ class Tuning:
     anchor: float = 3.0
     """A reply to a question that matches the asked one (see :class:`Threads`)."""
     substance: float = 0.2
-    """Per unit of log(1 + words of the reply's chunk): one-liners carry less."""
+    """Per unit of log(1 + words of the source's chunk): one-liners carry less."""
     accepted: float = 1.15
     post_score: float = 0.05
     corrected: float = 0.4
@@ -96,28 +96,30 @@ def corrected_posts(posts: Sequence[PostInfo]) -> dict[str, str]:
 @dataclass(frozen=True)
 class Threads:
     """What the scorer knows of the hits' threads: each thread's asker (author of its first
-    post, by doc id) and the anchors (doc ids of threads whose question matches the asked one)."""
+    post, by doc id) and the anchors (doc id of each thread whose question matches the asked
+    one -> how strongly, 0..1)."""
 
     askers: dict[str, str | None] = field(default_factory=dict)
-    anchors: frozenset[str] = frozenset()
+    anchors: dict[str, float] = field(default_factory=dict)
 
 
 def reply_weight(hit: Hit, threads: Threads, t: Tuning) -> float:
-    """A reply's weight from who wrote it, whether it asks back, its length and its thread."""
+    """A reply's weight from who wrote it, whether it asks back and its thread."""
     weight = t.accepted if hit.accepted else t.asking if hit.text.rstrip().endswith("?") else 1.0
     if "?" in hit.text and not hit.accepted:
         weight *= t.asks_back
     if hit.author and threads.askers.get(hit.doc_id) == hit.author:
         weight *= t.asker
-    weight *= 1.0 + t.substance * math.log1p(len(hit.text.split()))
-    return weight * (t.anchor if hit.doc_id in threads.anchors else 1.0)
+    return weight * (1.0 + (t.anchor - 1.0) * threads.anchors.get(hit.doc_id, 0.0))
 
 
 def prior(hit: Hit, corrected: dict[str, str], t: Tuning, threads: Threads = Threads()) -> float:
-    """Weight of a sentence's source: role, reception, and whether a later post corrected it."""
+    """Weight of a sentence's source: its substance (length of its chunk, for posts and
+    sections alike), role, reception, and whether a later post corrected it."""
+    substance = 1.0 + t.substance * math.log1p(len(hit.text.split()))
     if hit.post_id is None:
-        return t.resource
-    weight = t.question if hit.role == "question" else reply_weight(hit, threads, t)
+        return t.resource * substance
+    weight = substance * (t.question if hit.role == "question" else reply_weight(hit, threads, t))
     weight *= 1.0 + t.post_score * math.log1p(max(hit.post_score, 0))
     return weight * (t.corrected if hit.post_id in corrected else 1.0)
 
