@@ -105,3 +105,15 @@ def test_an_answer_cites_at_most_max_sources_posts() -> None:
         answer = answerer.answer(Evidence("What syrup do I feed?", hits, NoVectorsEmbedder()))
         assert 1 <= len(answer.citations) <= cap
     assert compose_answer("What syrup do I feed?", hits, NoVectorsEmbedder(), abstain_below=0.0).citations
+
+
+def test_confidence_falls_with_the_support_of_the_best_quoted_sentence() -> None:
+    from retrieval.answer.confidence import confidence_of
+
+    hits = [hit("t1", 2, "Feed thick syrup of two parts sugar to one part water in autumn.", 0.7)]
+    pool = candidates(hits, {})
+    weights = {"syrup": 2.0, "autumn": 1.0}
+    unscaled = confidence_of(hits, pool, weights)
+    weak = confidence_of(hits, pool, weights, best_score=0.1)
+    strong = confidence_of(hits, pool, weights, best_score=3.0)
+    assert 0.0 < weak < strong == unscaled
