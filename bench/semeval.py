@@ -47,6 +47,8 @@ class Asked:
     """One question's outcome: cited post ids in order, whether each is Good, confidence."""
 
     question_id: str
+    split: str
+    """The official release's part: ``dev`` (thresholds are chosen here) or ``test`` (held out)."""
     abstained: bool
     confidence: float
     cited: list[str]
@@ -117,7 +119,8 @@ def ask_all(library: Any, ungated: Any, threads: list[dict[str, Any]]) -> list[A
         shown = ungated.ask(question) if answer.abstained else answer
         cited = [c.post_id or c.doc_id for c in shown.citations]
         dense = dense_top(library, question, 3)
-        results.append(Asked(qid, answer.abstained, answer.confidence, cited, [c in good[qid] for c in cited],
+        flags = [c in good[qid] for c in cited]
+        results.append(Asked(qid, thread.get("split", "dev"), answer.abstained, answer.confidence, cited, flags,
                              [d in good[qid] for d in dense], answer.text))
         if n % 100 == 0:
             log.info("asked %d of %d", n, len(threads))
@@ -149,6 +152,24 @@ def figures(results: list[Asked], threads: list[dict[str, Any]]) -> dict[str, fl
         "chance: Good share of the pooled comments": sum(c["label"] == "Good" for c in comments) / len(comments),
         "chance: Good share of the question's own thread (mean)": statistics.mean(own),
     }
+
+
+def choose_threshold(rows: list[Asked], min_answered: float = 0.9) -> float:
+    """The abstain threshold with the best citation precision among those that still answer
+    at least ``min_answered`` of ``rows`` (a margin over the 85% target, so the choice made
+    on dev questions holds on held-out ones); 0 when none does."""
+    best, best_precision = 0.0, -1.0
+    for threshold in [x / 100 for x in range(0, 100)]:
+        kept = [r for r in rows if r.cited and r.confidence >= threshold]
+        if len(kept) / max(len(rows), 1) >= min_answered and precision(kept) > best_precision:
+            best, best_precision = threshold, precision(kept)
+    return best
+
+
+def gated(rows: list[Asked], threshold: float) -> list[Asked]:
+    """``rows`` as an answerer abstaining below ``threshold`` would have answered them."""
+    return [Asked(r.question_id, r.split, r.confidence < threshold or not r.cited, r.confidence, r.cited, r.good,
+                  r.dense_good, r.text) for r in rows]
 
 
 def calibration(results: list[Asked]) -> tuple[str, str]:

@@ -132,7 +132,8 @@ class Library:
         searcher = searcher or self.searcher()
         hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
         snapshot = searcher.snapshot
-        evidence = Evidence(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
+        evidence = Evidence(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups,
+                            further=hits[ANSWER_HITS:])
         answer = self.answerer.answer(evidence)
         if answer.confidence >= WHO_TO_ASK_FROM:
             answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,

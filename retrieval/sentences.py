@@ -107,15 +107,17 @@ def split_marked(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[in
     return [(a, b, listed) for a, b, listed in trimmed if b > a]
 
 
-def is_quotable(text: str) -> bool:
+def is_quotable(text: str, opens_line: bool = False) -> bool:
     """A sentence stands on its own: long enough, starts like a sentence, not a lead-in.
 
     Scripts without spaces count about two characters a word; scripts without letter case
-    (Chinese, Japanese, ...) start a sentence with any letter.
+    (Chinese, Japanese, ...) start a sentence with any letter. A sentence that ``opens_line``
+    (starts its line, as a forum reply does) may start in lower case: informal writers often
+    do not capitalise, and the line start is boundary enough.
     """
     first, last = text.lstrip("*_\"'(\u201c\u300c")[:1], text.rstrip("*_\"')\u201d\u300d")[-1:]
     words = len(text.split()) + len(CJK_CHAR.findall(text)) // 2
-    starts = first.isupper() or first.isdigit() or (first.isalpha() and not first.islower())
+    starts = first.isupper() or first.isdigit() or (first.isalpha() and (opens_line or not first.islower()))
     return words >= MIN_WORDS and starts and last not in (":", "?", "\uff1a", "\uff1f")
 
 
@@ -169,7 +171,9 @@ def candidates(hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern
                     continue
                 a = spans[i - 1][0]
             key = (hit.doc_id, hit.post_id, a + base, b + base)
-            if key not in seen and is_quotable(source[a:b]):
+            lead = source[source.rfind("\n", 0, a) + 1 : a]
+            opens_line = not lead.strip() or bool(LIST_MARK.fullmatch(lead))
+            if key not in seen and is_quotable(source[a:b], opens_line):
                 seen.add(key)
                 words = frozenset(stem(w) for w in content_words(source[a:b]))
                 position = (a + base) / max(len(source) + base, 1)

@@ -206,8 +206,6 @@ def test_a_sentence_leaning_on_its_neighbour_is_joined_or_left_out() -> None:
         assert answer.text[: match.start()].rstrip().endswith("brood present in the hive.")
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12: still opens with cn-010's neighbour advice; the tunings that fix it "
-                   "(Tuning.focus, Tuning.resource) lowered the sample's key-fact recall, so they are not the default")
 def test_regression_swarming_answer_does_not_open_with_neighbour_advice(library: Library) -> None:
     answer = library.ask("How do I stop my bees from swarming in spring?")
     assert not answer.abstained

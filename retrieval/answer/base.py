@@ -65,7 +65,9 @@ class Answer:
 class Evidence:
     """What an answerer may use: the question, the hits (best first, already restricted to
     what ``groups`` may see), the snapshot's catalog and lexical index (for full source texts,
-    thread corrections and idf), and the index's embedder."""
+    thread corrections and idf), and the index's embedder. ``further`` holds the hits ranked
+    after ``hits`` (same restriction, best first): an answerer may draw on them to complete
+    a thread it quotes (the other replies to a question that matches the asked one)."""
 
     question: str
     hits: list[Hit]
@@ -73,6 +75,7 @@ class Evidence:
     catalog: Catalog | None = None
     lexical: LexicalIndex | None = None
     groups: tuple[str, ...] = ()
+    further: list[Hit] = field(default_factory=list)
 
 
 class Answerer(Protocol):

@@ -24,6 +24,11 @@ class ConfidenceTuning:
     relevance_ramp: tuple[float, float] = (0.25, 0.6)
     agreement_margin: float = 0.1
     agreement_floor: float = 0.5
+    support_floor: float = 0.4
+    """The evidence blend is scaled by ``support_floor + (1 - support_floor) * ramp(best
+    chosen sentence's score, *support_ramp)``: an answer whose best sentence scores low (an
+    aside, a reply by the asker, a thread that is not about the question) is trusted less."""
+    support_ramp: tuple[float, float] = (0.2, 1.5)
 
 
 def ramp(value: float, low: float, high: float) -> float:
@@ -42,11 +47,14 @@ def coverage(weights: dict[str, float], hits: list[Hit]) -> float:
 
 def confidence_of(
     hits: list[Hit], pool: list[Sentence], weights: dict[str, float], t: ConfidenceTuning = ConfidenceTuning(),
+    best_score: float | None = None,
 ) -> float:
     """Combines the best dense similarity of any hit, the best sentence relevance, how many
     documents agree (score close to the best and well above chance) and how much of the
     question's vocabulary the hits contain at all (off-topic questions bring words the
-    community never used). 0 without hits or candidate sentences."""
+    community never used); scaled by the support of ``best_score`` (the score of the best
+    sentence the answer quotes, see :class:`ConfidenceTuning`; None: not scaled). 0 without
+    hits or candidate sentences."""
     if not hits or not pool:
         return 0.0
     top = max(h.similarity for h in hits)
@@ -58,4 +66,6 @@ def confidence_of(
         + t.agreement * min(len(agreeing), 3) / 3
         + t.coverage * coverage(weights, hits)
     )
+    if best_score is not None:
+        value *= t.support_floor + (1 - t.support_floor) * ramp(best_score, *t.support_ramp)
     return round(value, 3)

@@ -1,9 +1,15 @@
 """The default answerer: the sentences of the top hits that best answer the question, each
 followed by its citation, or an honest abstention.
 
-No language model. Per question it embeds at most ``meaning_pool`` candidate sentences (the
-best by the cheap signals), each once per process (an LRU cache keyed by the sentence text),
-so the sentence's own meaning counts and not only its chunk's similarity.
+When a thread's question matches the asked one (an anchor: the question was asked before),
+that thread's other replies from the wider hits join the candidates and weigh more; the
+asker's own replies weigh less. Confidence is scaled by how well the best quoted sentence
+scores, so it predicts the share of good citations (calibrated on SemEval-2015 dev).
+
+No language model. With ``Tuning.meaning`` > 0 it embeds at most ``meaning_pool`` candidate
+sentences per question (the best by the cheap signals), each once per process (an LRU cache
+keyed by the sentence text), so a sentence's own meaning counts and not only its chunk's
+similarity; off by default (it did not raise SemEval precision and costs query time).
 """
 
 from __future__ import annotations
@@ -11,23 +17,67 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from retrieval.answer import english as lang
 from retrieval.answer.base import ANSWERERS, Answer, Evidence
-from retrieval.answer.confidence import ConfidenceTuning, confidence_of
+from retrieval.answer.confidence import ConfidenceTuning, confidence_of, ramp
 from retrieval.answer.rendering import abstention, closest_documents, group_sources, render
-from retrieval.answer.selection import Tuning, corrected_posts, score_sentences, select, without_stale
+from retrieval.answer.selection import Threads, Tuning, corrected_posts, score_sentences, select, without_stale
 from retrieval.embedding import Embedder
+from retrieval.search import Hit
 from retrieval.sentences import Sentence, candidates, load_sources, term_weights
+from retrieval.views import PostInfo
 
 log = logging.getLogger(__name__)
 
 ANSWER_HITS = 8
 """Chunk hits an answer is built from."""
-ABSTAIN_BELOW = 0.45
+ABSTAIN_BELOW = 0.5
+"""Chosen on the SemEval-2015 dev questions (docs/benchmarks.md): the answers below it were
+rarely right there, and the sample's off-topic questions stay far below it."""
+
+
+@dataclass(frozen=True)
+class Anchoring:
+    """When a thread's question post is among the hits and matches the asked question about as
+    well as the best question post does (cosine >= ``floor`` and within ``margin`` of the
+    best), the thread is an anchor: its other replies found in ``Evidence.further`` (up to
+    ``replies`` of them) join the candidates, and its replies weigh up to ``Tuning.anchor``,
+    in full from cosine ``full`` (the same question asked again), linearly from ``floor``."""
+
+    floor: float = 0.75
+    full: float = 0.9
+    margin: float = 0.05
+    replies: int = 12
+
+
+def anchors(hits: list[Hit], a: Anchoring) -> dict[str, float]:
+    """Doc id of each anchor thread among ``hits`` -> its strength in (0, 1] (see :class:`Anchoring`)."""
+    questions = [h for h in hits if h.role == "question"]
+    if not questions:
+        return {}
+    best = max(h.similarity for h in questions)
+    low = max(a.floor, best - a.margin)
+    return {h.doc_id: max(ramp(h.similarity, a.floor, a.full), 0.05) for h in questions if h.similarity >= low}
+
+
+def completed(evidence: Evidence, anchored: Mapping[str, float], a: Anchoring) -> list[Hit]:
+    """``evidence.hits`` and, after them, the further replies of the anchor threads."""
+    seen = {h.chunk_id for h in evidence.hits}
+    extra = [h for h in evidence.further if h.doc_id in anchored and h.role != "question" and h.chunk_id not in seen]
+    return evidence.hits + extra[: a.replies]
+
+
+def thread_facts(hits: list[Hit], posts: list[PostInfo], anchored: Mapping[str, float]) -> Threads:
+    """Each thread's asker (author of its first post, from the catalog's posts, else from a
+    question hit) and the anchors."""
+    askers = {h.doc_id: h.author for h in hits if h.role == "question"}
+    askers.update({p.doc_id: p.author for p in posts if p.position == 0})
+    return Threads(askers, dict(anchored))
 
 
 class VectorCache:
@@ -62,24 +112,30 @@ class ExtractiveAnswerer:
     tuning: Tuning = field(default_factory=Tuning)
     confidence: ConfidenceTuning = field(default_factory=ConfidenceTuning)
     abstain_below: float = ABSTAIN_BELOW
+    anchoring: Anchoring = field(default_factory=Anchoring)
     meaning_pool: int = 12
     cache: VectorCache = field(default_factory=VectorCache)
 
     def answer(self, evidence: Evidence) -> Answer:
         """See :class:`retrieval.answer.base.Answerer`."""
-        sources, posts = load_sources(evidence.hits, evidence.catalog, evidence.groups)
+        anchored = anchors(evidence.hits, self.anchoring)
+        hits = completed(evidence, anchored, self.anchoring)
+        sources, posts = load_sources(hits, evidence.catalog, evidence.groups)
         corrected = corrected_posts(posts)
-        pool = candidates(evidence.hits, sources, lang.LEAN_ON_PREVIOUS)
+        threads = thread_facts(hits, posts, anchored)
+        pool = candidates(hits, sources, lang.LEAN_ON_PREVIOUS)
         weights = term_weights(evidence.question, evidence.lexical, (s.terms for s in pool))
-        score_sentences(pool, weights, corrected, evidence.question, self.tuning)
+        score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
         if self.meaning_pool and self.tuning.meaning and pool:
             self._add_meaning(pool, evidence)
-            score_sentences(pool, weights, corrected, evidence.question, self.tuning)
-        confidence = confidence_of(evidence.hits, pool, weights, self.confidence)
+            score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
+        chosen = without_stale(select(pool, self.tuning), corrected)
+        best = max((c.score for c in chosen), default=0.0)
+        confidence = confidence_of(evidence.hits, pool, weights, self.confidence, best)
         closest = closest_documents(evidence.hits)
-        if confidence < self.abstain_below:
+        if confidence < self.abstain_below or not chosen:
             return abstention(evidence.question, closest, confidence)
-        text, citations = render(group_sources(without_stale(select(pool, self.tuning), corrected), corrected))
+        text, citations = render(group_sources(chosen, corrected))
         return Answer(evidence.question, text, citations, confidence, False, closest)
 
     def _add_meaning(self, pool: list[Sentence], evidence: Evidence) -> None:

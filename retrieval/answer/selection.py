@@ -3,7 +3,9 @@
 A sentence's relevance comes from its meaning (cosine of its embedding to the question's,
 when the answerer gives sentence vectors), the idf-weighted overlap with the question's
 stemmed terms, and the dense similarity of its chunk. That relevance is weighted by the
-source's role (accepted and well-received answers up, questions down), by correction (a post
+source's role (accepted and well-received answers up, questions down; replies of a thread
+whose question matches the asked one up; the asker's own replies, replies that ask back and
+one-liners down), by correction (a post
 that a later post of its thread calls outdated goes down, and is cited only together with,
 and after, its correction) and by cheap signs of style (:mod:`retrieval.answer.english`).
 Sentences are then picked greedily with redundancy removed (MMR); of two near-duplicates the
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from retrieval.answer import english as lang
 from retrieval.search import Hit
@@ -31,6 +33,8 @@ class Tuning:
     meaning: float = 0.0
     """Weight of the sentence's own embedding cosine; when > 0 the three are renormalised."""
     max_sentences: int = 4
+    max_sources: int = 2
+    """Posts or sections an answer quotes at most (each is one citation)."""
     max_chars: int = 900
     redundant: float = 0.5
     """Term-set Jaccard above which two sentences say the same thing."""
@@ -41,6 +45,14 @@ class Tuning:
     """Prior of a section of a shared resource (curated guides), against a post's role."""
     question: float = 0.4
     asking: float = 0.7
+    asks_back: float = 0.6
+    """A reply with a question mark anywhere (it may ask as much as it answers)."""
+    asker: float = 0.4
+    """A reply written by the thread's asker (thanks, follow-ups, rarely the answer)."""
+    anchor: float = 3.0
+    """A reply to a question that matches the asked one (see :class:`Threads`)."""
+    substance: float = 0.2
+    """Per unit of log(1 + words of the source's chunk): one-liners carry less."""
     accepted: float = 1.15
     post_score: float = 0.05
     corrected: float = 0.4
@@ -81,14 +93,33 @@ def corrected_posts(posts: Sequence[PostInfo]) -> dict[str, str]:
     return corrected
 
 
-def prior(hit: Hit, corrected: dict[str, str], t: Tuning) -> float:
-    """Weight of a sentence's source: role, reception, and whether a later post corrected it."""
+@dataclass(frozen=True)
+class Threads:
+    """What the scorer knows of the hits' threads: each thread's asker (author of its first
+    post, by doc id) and the anchors (doc id of each thread whose question matches the asked
+    one -> how strongly, 0..1)."""
+
+    askers: dict[str, str | None] = field(default_factory=dict)
+    anchors: dict[str, float] = field(default_factory=dict)
+
+
+def reply_weight(hit: Hit, threads: Threads, t: Tuning) -> float:
+    """A reply's weight from who wrote it, whether it asks back and its thread."""
+    weight = t.accepted if hit.accepted else t.asking if hit.text.rstrip().endswith("?") else 1.0
+    if "?" in hit.text and not hit.accepted:
+        weight *= t.asks_back
+    if hit.author and threads.askers.get(hit.doc_id) == hit.author:
+        weight *= t.asker
+    return weight * (1.0 + (t.anchor - 1.0) * threads.anchors.get(hit.doc_id, 0.0))
+
+
+def prior(hit: Hit, corrected: dict[str, str], t: Tuning, threads: Threads = Threads()) -> float:
+    """Weight of a sentence's source: its substance (length of its chunk, for posts and
+    sections alike), role, reception, and whether a later post corrected it."""
+    substance = 1.0 + t.substance * math.log1p(len(hit.text.split()))
     if hit.post_id is None:
-        return t.resource
-    if hit.role == "question":
-        weight = t.question
-    else:  # a reply that itself asks something is a weaker answer
-        weight = t.accepted if hit.accepted else t.asking if hit.text.rstrip().endswith("?") else 1.0
+        return t.resource * substance
+    weight = substance * (t.question if hit.role == "question" else reply_weight(hit, threads, t))
     weight *= 1.0 + t.post_score * math.log1p(max(hit.post_score, 0))
     return weight * (t.corrected if hit.post_id in corrected else 1.0)
 
@@ -133,6 +164,7 @@ def style_weight(sentence: Sentence, question_terms: frozenset[str], asks: tuple
 
 def score_sentences(
     pool: list[Sentence], weights: dict[str, float], corrected: dict[str, str], question: str, t: Tuning,
+    threads: Threads = Threads(),
 ) -> None:
     """Set each sentence's ``relevance`` (to the question) and ``score`` (relevance x prior x
     style). ``sentence.meaning`` (cosine to the question, or None) counts when ``t.meaning``."""
@@ -147,7 +179,7 @@ def score_sentences(
         if t.meaning and sentence.meaning is not None:
             parts = (parts + t.meaning * max(sentence.meaning, 0.0)) / (t.lexical + t.dense + t.meaning)
         sentence.relevance = parts * (t.no_overlap if not lexical else 1.0)
-        sentence.score = sentence.relevance * prior(sentence.hit, corrected, t)
+        sentence.score = sentence.relevance * prior(sentence.hit, corrected, t, threads)
         sentence.score *= (max(sentence.hit.similarity, 0.0) / top) ** t.focus
         sentence.score *= style_weight(sentence, question_terms, asks, t)
 
@@ -179,9 +211,18 @@ def select(pool: list[Sentence], t: Tuning) -> list[Sentence]:
             if newer(best, twin) and (best.hit.doc_id, best.hit.post_id) != (twin.hit.doc_id, twin.hit.post_id):
                 chosen[chosen.index(twin)] = best
             continue
+        sources = {source_key(c) for c in chosen}
+        if source_key(best) not in sources and len(sources) >= t.max_sources:
+            continue
         if sum(len(c.text) for c in chosen) + len(best.text) <= t.max_chars or not chosen:
             chosen.append(best)
     return chosen
+
+
+def source_key(sentence: Sentence) -> tuple[str, str | None, str]:
+    """The post, or the section of a resource, a sentence is quoted from (one citation each)."""
+    hit = sentence.hit
+    return hit.doc_id, hit.post_id, hit.section if hit.post_id is None else ""
 
 
 def overlaps(a: Sentence, b: Sentence) -> bool:

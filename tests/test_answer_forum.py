@@ -1,0 +1,119 @@
+"""Extractive answers on forum threads: lower-case replies, the asker's own replies, replies
+of a question that matches the asked one (anchors), and the cap on cited posts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from retrieval.answer import ExtractiveAnswerer, compose_answer
+from retrieval.answer.base import Evidence
+from retrieval.answer.extractive import Anchoring, anchors, completed
+from retrieval.answer.selection import Threads, Tuning, prior
+from retrieval.search import Hit
+from retrieval.sentences import candidates, is_quotable
+
+pytestmark = pytest.mark.unit
+WHEN = "2024-05-01T00:00:00Z"
+
+
+class NoVectorsEmbedder:
+    """Stand-in at the Embedder Protocol: these answers never embed at query time."""
+
+    model_id, model_name, dimension, max_tokens = "none", "none", 4, 256
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        raise AssertionError("the extractive answerer must not embed here")
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def hit(doc_id: str, post: int, text: str, similarity: float, author: str = "m02", role: str = "answer") -> Hit:
+    return Hit(
+        chunk_id=hash((doc_id, post)) % 10_000, doc_id=doc_id, kind="thread", post_id=f"{doc_id}-p{post}",
+        title=f"Thread {doc_id}", channel="general", url="", section="", text=text, start=0, end=len(text),
+        author=author, author_name=author, created_at=WHEN, score=similarity / 60, similarity=similarity,
+        role=role,
+    )
+
+
+def test_a_lower_case_reply_is_quotable_at_the_start_of_its_line_only() -> None:
+    assert is_quotable("around 2100 riyals a month for a small car", opens_line=True)
+    assert not is_quotable("around 2100 riyals a month for a small car")
+    text = "try the rental desks at the airport first. they often beat the town prices"
+    found = [s.text for s in candidates([hit("t1", 2, text, 0.7)], {})]
+    assert found == [text]  # no capital after the full stop: one sentence, quoted whole
+
+
+def test_the_askers_own_reply_weighs_less_than_another_members() -> None:
+    threads = Threads(askers={"t1": "m01"})
+    own = hit("t1", 3, "Thanks all, I went to the market in the end and it was fine.", 0.7, author="m01")
+    other = replace(own, post_id="t1-p4", author="m02")
+    assert prior(own, {}, Tuning(), threads) < prior(other, {}, Tuning(), threads)
+
+
+def test_a_reply_that_asks_back_weighs_less_and_a_longer_reply_more() -> None:
+    plain = hit("t1", 2, "Rent from the agency near the souq, it charges less.", 0.7)
+    asking = replace(plain, text="Rent from the agency near the souq? It charges less, I think.")
+    longer = replace(plain, text=plain.text + " They also include insurance and a second driver for free.")
+    assert prior(asking, {}, Tuning()) < prior(plain, {}, Tuning()) < prior(longer, {}, Tuning())
+
+
+def test_anchors_are_threads_whose_question_matches_about_as_well_as_the_best() -> None:
+    hits = [hit("t1", 1, "Where can I rent a car cheaply?", 0.93, role="question"),
+            hit("t2", 1, "Cheap car rental for a month?", 0.9, role="question"),
+            hit("t3", 1, "Where to buy a used bicycle?", 0.7, role="question"),
+            hit("t4", 2, "Car rentals are cheaper in winter here.", 0.8)]
+    found = anchors(hits, Anchoring(floor=0.6, full=0.9, margin=0.05))
+    assert set(found) == {"t1", "t2"} and found["t1"] == found["t2"] == 1.0
+    assert anchors(hits, Anchoring(floor=0.95, margin=0.05)) == {}
+    assert anchors(hits[3:], Anchoring()) == {}
+    assert 0.0 < anchors(hits, Anchoring(floor=0.8, full=1.0))["t1"] < 1.0
+
+
+def test_completion_adds_only_further_replies_of_anchor_threads() -> None:
+    question = hit("t1", 1, "Where can I rent a car cheaply?", 0.93, role="question")
+    further = [hit("t1", 5, "the agency near the souq is cheapest for a month", 0.4),
+               hit("t9", 2, "Bicycles are sold at the Friday market near the port.", 0.45),
+               hit("t1", 1, "Where can I rent a car cheaply?", 0.93, role="question")]
+    evidence = Evidence("cheap car rental?", [question], NoVectorsEmbedder(), further=further)
+    assert [h.post_id for h in completed(evidence, {"t1": 1.0}, Anchoring())] == ["t1-p1", "t1-p5"]
+    assert completed(evidence, {}, Anchoring()) == [question]
+
+
+def test_an_answer_quotes_the_anchor_threads_reply_not_the_askers_thanks() -> None:
+    question = hit("t1", 1, "Where can I rent a car cheaply for one month?", 0.95, author="m01", role="question")
+    thanks = hit("t1", 4, "Thanks everyone, I will rent a car from one of those this month.", 0.8, author="m01")
+    elsewhere = hit("t2", 2, "Renting a car for one month is cheaper than a week at a time.", 0.75)
+    reply = hit("t1", 3, "the rental desk near the souq charges about 1600 a month for a small car", 0.6)
+    evidence = Evidence("Where can I rent a car cheaply for a month?", [question, thanks, elsewhere],
+                        NoVectorsEmbedder(), further=[reply])
+    answer = ExtractiveAnswerer(abstain_below=0.0).answer(evidence)
+    assert answer.citations[0].post_id == "t1-p3"
+    assert "t1-p4" not in [c.post_id for c in answer.citations]
+
+
+def test_an_answer_cites_at_most_max_sources_posts() -> None:
+    hits = [hit(f"t{i}", 2, f"Feed thick syrup of two parts sugar to one part water, batch {i}.", 0.8 - i / 100)
+            for i in range(1, 6)]
+    for cap in (1, 2):
+        answerer = ExtractiveAnswerer(tuning=Tuning(max_sources=cap, keep_fraction=0.0, redundant=1.1),
+                                      abstain_below=0.0)
+        answer = answerer.answer(Evidence("What syrup do I feed?", hits, NoVectorsEmbedder()))
+        assert 1 <= len(answer.citations) <= cap
+    assert compose_answer("What syrup do I feed?", hits, NoVectorsEmbedder(), abstain_below=0.0).citations
+
+
+def test_confidence_falls_with_the_support_of_the_best_quoted_sentence() -> None:
+    from retrieval.answer.confidence import confidence_of
+
+    hits = [hit("t1", 2, "Feed thick syrup of two parts sugar to one part water in autumn.", 0.7)]
+    pool = candidates(hits, {})
+    weights = {"syrup": 2.0, "autumn": 1.0}
+    unscaled = confidence_of(hits, pool, weights)
+    weak = confidence_of(hits, pool, weights, best_score=0.1)
+    strong = confidence_of(hits, pool, weights, best_score=3.0)
+    assert 0.0 < weak < strong == unscaled
