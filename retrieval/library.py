@@ -23,7 +23,7 @@ from retrieval.embedding import Embedder
 from retrieval.experts import EXPERT_HITS, Expert, MemberStats, find_experts, suggest_experts
 from retrieval.filters import Filters
 from retrieval.index import IndexDir, Snapshot, snapshot_stats
-from retrieval.search import Searcher
+from retrieval.search import Hit, Searcher
 
 log = logging.getLogger(__name__)
 
@@ -130,15 +130,24 @@ class Library:
         The result is structured (text, citations, confidence, abstained, closest documents,
         experts); :func:`retrieval.answer.worded` words it for a reader."""
         searcher = searcher or self.searcher()
-        hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
+        hits, evidence = self._evidence(question, filters, groups, searcher)
         snapshot = searcher.snapshot
-        evidence = Evidence(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups,
-                            further=hits[ANSWER_HITS:])
         answer = self.answerer.answer(evidence)
         if answer.confidence >= WHO_TO_ASK_FROM:
             answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                              stats=self.member_stats(searcher, groups))
         return answer
+
+    def _evidence(
+        self, question: str, filters: Filters | None, groups: tuple[str, ...], searcher: Searcher
+    ) -> tuple[list[Hit], Evidence]:
+        """The hits an answer and its experts come from (``EXPERT_HITS`` chunks, not collapsed)
+        and the answerer's evidence: the best ``ANSWER_HITS`` plus the rest as ``further``."""
+        hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
+        snapshot = searcher.snapshot
+        evidence = Evidence(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups,
+                            further=hits[ANSWER_HITS:])
+        return hits, evidence
 
     def ask_draft(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,
@@ -149,9 +158,8 @@ class Library:
         checked sentences of a written answer (none without a writer model) and gives the
         final answer, experts included."""
         searcher = searcher or self.searcher()
-        hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False)
+        hits, evidence = self._evidence(question, filters, groups, searcher)
         snapshot = searcher.snapshot
-        evidence = Evidence(question, hits[:ANSWER_HITS], self.embedder, snapshot.catalog, snapshot.lexical, groups)
         draft = draft_of(self.answerer, evidence)
         if draft.confidence >= WHO_TO_ASK_FROM:
             draft.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
