@@ -15,12 +15,18 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class FaissOptions:
-    """FAISS vector index: exact (flat) search below ``hnsw_threshold`` vectors, HNSW above."""
+    """FAISS vector index, its kind chosen by size: exact (``flat``) search below
+    ``hnsw_threshold`` vectors, HNSW over the float32 vectors (``hnsw``) above, and from
+    ``quantize_threshold`` on HNSW over 8-bit codes (``hnsw-sq8``, a quarter of the memory)
+    with the short list of ``rescore_factor`` x k rows rescored exactly from the float32
+    vectors on disk (docs/benchmarks.md, scale-1m)."""
 
     hnsw_threshold: int = 200_000
     hnsw_m: int = 32
     ef_construction: int = 80
     ef_search: int = 128
+    quantize_threshold: int = 200_000
+    rescore_factor: int = 4
 
 
 @dataclass(frozen=True)
