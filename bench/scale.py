@@ -118,14 +118,14 @@ def build(args: argparse.Namespace, embedder: CachedEmbedder) -> None:
 
     base = build_base(data_dir(args.data), embedder)
     out = index_path(args.size)
-    if not (out / "CURRENT").exists():
+    if not (out / "CURRENT").exists() and args.build != "mixtures":
         result = grow(base, args.size, out, args.noise)
         (ROOT / f"grown-{args.size}.json").write_text(json.dumps(
             {"chunks": result.chunks, "documents": result.documents, "kind": result.kind, "build_s": result.build_s,
              "vectors_s": result.vectors_s, "disk_mb": result.disk_mb, "builder_peak_mb": result.builder_peak_mb}))
         print(f"grown {result.chunks} chunks ({result.kind}) in {result.build_s:.0f} s", flush=True)
     path = mixtures_path(args.size)
-    if not path.exists():
+    if not path.exists() and args.build != "index":
         vectors = mixtures(base_vectors(base), args.size, args.mix_noise)
         store = FaissVectors.empty(vectors.shape[1], FaissVectors.empty(1).kind_for_size(args.size), FaissOptions())
         start = time.perf_counter()
@@ -370,7 +370,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--noise", type=float, default=0.01, help="per-dimension sigma of the replica noise")
     parser.add_argument("--mix-noise", type=float, default=0.01, help="per-dimension sigma of the mixtures' noise")
-    parser.add_argument("--build", action="store_true", help="build the index and the recall set, then stop")
+    parser.add_argument("--build", nargs="?", const="all", choices=["all", "index", "mixtures"],
+                        help="build the index and/or the recall set (vectors only), then stop")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: http,memory,inproc,recall")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")

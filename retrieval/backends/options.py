@@ -40,6 +40,12 @@ class Fts5Options:
     common_min_chunks: int = 2000
     max_terms: int = 16
     """At most this many query words (the rarest) go into the MATCH."""
+    max_postings: int = 40_000
+    """On an index of more chunks than this, query words go into the MATCH rarest first while
+    the chunks they occur in add up to at most this many (the rarest word always goes in):
+    FTS5 scores every row of every posting list, so this bounds a query's cost; the words
+    left out are the commonest, which move BM25 least. Smaller indexes are not affected
+    (docs/benchmarks.md, scale-1m)."""
 
 
 @dataclass(frozen=True)
