@@ -200,6 +200,9 @@ def measure_recall(args: argparse.Namespace, vectors: np.ndarray) -> list[tuple[
     index = index_path(args.size)
     served = index / "snapshots" / (index / "CURRENT").read_text().strip() / VECTORS_FILE
     for label, path in (("noisy replicas (served index)", served), ("3-way mixtures", mixtures_path(args.size))):
+        if not path.exists():
+            print(f"no {label} set at {path}: run --build first", flush=True)
+            continue
         store = FaissVectors.load(path)
         out += recall_rows(store, raw_matrix(path, store.dimension), vectors, label)
         store.close()
@@ -404,6 +407,7 @@ def main(argv: list[str] | None = None) -> None:
     if "http" not in skip:
         results["http"], results["server"], results["startup"] = http_search(index, sets, ROOT)
     text = report(args, facts, results)
+    (ROOT / f"results-{args.size}.json").write_text(json.dumps({"facts": facts, **results}, default=str))
     print(text)
     if not args.no_write:
         write_section(args.section, text)
