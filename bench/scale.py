@@ -333,7 +333,7 @@ INTRO = (
     "{chunks:,} chunks by `bench/latency.py`'s `grow`: replicas with varied ids, each replica's vectors = base + "
     "N(0, {noise}^2) per dimension, re-normalised; texts repeated, so FTS5 posting lists grow with the replicas. "
     "Vector kind `{kind}` (chosen by `kind_for_size`; default options): HNSW (M=32, efConstruction 80, efSearch "
-    "max(128, short list)) over 8-bit scalar-quantised codes in memory, short list of 4 x k rows rescored exactly "
+    "max(128, short list)) over 8-bit scalar-quantised codes in memory, short list of 2 x k rows rescored exactly "
     "from the float32 vectors on disk (read with `pread`). Built in {build:.0f} s; {disk:.0f} MB on disk. "
     "Recall is measured on two vector sets of the same size and kind: the served noisy replicas (clusters of "
     "~200 near-duplicates: a weak test) and a less degenerate set, each vector a Dirichlet(1,1,1) mix of three "

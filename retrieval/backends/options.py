@@ -26,7 +26,7 @@ class FaissOptions:
     ef_construction: int = 80
     ef_search: int = 128
     quantize_threshold: int = 200_000
-    rescore_factor: int = 4
+    rescore_factor: int = 2
 
 
 @dataclass(frozen=True)
