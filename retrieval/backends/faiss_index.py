@@ -1,8 +1,9 @@
 """Dense vectors keyed by chunk id in one FAISS ``IndexIDMap2`` over a flat or HNSW
 inner-product index (vectors are L2-normalised, so inner product is cosine similarity).
 
-The kind is chosen by size (exact search below ``FaissOptions.hnsw_threshold`` vectors) and
-recorded in the manifest.
+The kind is chosen by size (exact search below ``FaissOptions.hnsw_threshold`` vectors; the
+quantised kind of ``faiss_quantized.py`` from ``quantize_threshold`` on) and recorded in the
+manifest.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 
 from retrieval.backends.options import FaissOptions
 
+QUANTIZED = "hnsw-sq8"
+
 
 class FaissVectors:
     """A FAISS index of (chunk id, vector) pairs; the FAISS calls of the ``faiss`` backend."""
@@ -27,9 +30,13 @@ class FaissVectors:
 
     @classmethod
     def empty(cls, dimension: int, kind: str = "flat", options: FaissOptions | None = None) -> FaissVectors:
-        """A new empty index of ``kind`` ("flat" or "hnsw")."""
+        """A new empty index of ``kind`` ("flat", "hnsw" or "hnsw-sq8")."""
         options = options or FaissOptions()
         inner: Any
+        if kind == QUANTIZED:
+            from retrieval.backends.faiss_quantized import QuantizedVectors
+
+            return QuantizedVectors.new(dimension, options)
         if kind == "flat":
             inner = faiss.IndexFlatIP(dimension)
         elif kind == "hnsw":
@@ -37,12 +44,17 @@ class FaissVectors:
             inner.hnsw.efConstruction = options.ef_construction
             inner.hnsw.efSearch = options.ef_search
         else:
-            raise ValueError(f"unknown vector index kind {kind!r}; known: flat, hnsw")
+            raise ValueError(f"unknown vector index kind {kind!r}; known: flat, hnsw, {QUANTIZED}")
         return cls(faiss.IndexIDMap2(inner), kind, options)
 
     @classmethod
     def load(cls, path: Path, options: FaissOptions | None = None) -> FaissVectors:
-        """Read an index written by :meth:`save`; its kind is read from the file."""
+        """Read an index written by :meth:`save`; its kind is read from the file (the
+        quantised kind: from its id file beside it)."""
+        from retrieval.backends.faiss_quantized import QuantizedVectors, sidecars
+
+        if sidecars(path)[0].exists():
+            return QuantizedVectors.open(path, options or FaissOptions())
         index = faiss.read_index(str(path))
         inner = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
         return cls(index, "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat", options or FaissOptions())
@@ -77,7 +89,10 @@ class FaissVectors:
         self._index = rebuilt._index
 
     def kind_for_size(self, n_vectors: int) -> str:
-        """Exact search while it is fast enough; HNSW above the threshold."""
+        """Exact search while it is fast enough; HNSW above the threshold; quantised HNSW
+        from ``quantize_threshold`` on."""
+        if n_vectors >= self.options.quantize_threshold:
+            return QUANTIZED
         return "flat" if n_vectors < self.options.hnsw_threshold else "hnsw"
 
     def resized(self) -> FaissVectors:
@@ -89,6 +104,14 @@ class FaissVectors:
         rebuilt = FaissVectors.empty(self.dimension, kind, self.options)
         rebuilt.add(ids, self.reconstruct(ids))
         return rebuilt
+
+    def prepare(self, allowed: np.ndarray) -> Any:
+        """``allowed`` chunk ids in the form :meth:`search` takes fastest (kept per filter by
+        the caller); here the ids themselves."""
+        return np.asarray(allowed, dtype=np.int64)
+
+    def close(self) -> None:
+        """Nothing to release but memory."""
 
     def ids(self) -> np.ndarray:
         """All ids held."""

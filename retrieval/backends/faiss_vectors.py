@@ -32,20 +32,23 @@ class FaissVectorIndex:
     def __init__(self, vectors: FaissVectors, catalog: Catalog) -> None:
         self.index, self._catalog = vectors, catalog
         self.kind, self.dimension = vectors.kind, vectors.dimension
-        self._allowed: OrderedDict[tuple[Filters, Groups], np.ndarray | None] = OrderedDict()
+        self._allowed: OrderedDict[tuple[Filters, Groups], Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.index)
 
-    def allowed(self, where: Filters, groups: Groups) -> np.ndarray | None:
-        """Chunk ids the search may return (None: all), from the catalog, cached."""
+    def allowed(self, where: Filters, groups: Groups) -> Any:
+        """Chunk ids the search may return (None: all), from the catalog, prepared for the
+        index (:meth:`FaissVectors.prepare`) and cached."""
         key = (where, tuple(sorted(set(groups))))
         with self._lock:
             if key in self._allowed:
                 self._allowed.move_to_end(key)
                 return self._allowed[key]
         ids = self._catalog.select_chunks(where, key[1])
+        if ids is not None:
+            ids = self.index.prepare(np.asarray(ids, dtype=np.int64))
         with self._lock:
             self._allowed[key] = ids
             while len(self._allowed) > ALLOWED_KEPT:
@@ -60,7 +63,8 @@ class FaissVectorIndex:
         return self.index.reconstruct(np.asarray(ids, dtype=np.int64))
 
     def close(self) -> None:
-        """Nothing to release but memory."""
+        """Release the index's files, if it keeps any open."""
+        self.index.close()
 
 
 class FaissBuilder:
@@ -85,12 +89,17 @@ class FaissBuilder:
 
     def commit(self) -> dict[str, Any]:
         """Rebuild as the kind that fits the final size (e.g. flat -> HNSW), then save."""
-        self.index = self.index.resized()
+        resized = self.index.resized()
+        if resized is not self.index:
+            self.index.close()
+        self.index = resized
         self.index.save(self._place.path / VECTORS_FILE)
+        self.index.close()  # a quantised index's vector file of the previous snapshot
         return {"kind": self.index.kind}
 
     def discard(self) -> None:
         """Nothing was written outside the snapshot folder."""
+        self.index.close()
 
 
 class FaissFactory:

@@ -167,21 +167,31 @@ class Fts5Index:
 
     def selective(self, words: list[str]) -> list[str]:
         """``words`` without the very common ones (see :class:`Fts5Options`), keeping the
-        rarest one if all are common; then, for long questions, only the ``max_terms`` rarest
-        words found in the index (in their original order): a 600-character question would
-        otherwise walk sixty posting lists for words that barely move BM25."""
-        limit = max(self.options.common_share * self.count(), self.options.common_min_chunks)
+        rarest one if all are common; then, for long questions or long posting lists, the
+        rarest words found in the index (in their original order) up to ``max_terms`` words
+        and ``max_postings`` rows: a 600-character question would otherwise walk sixty
+        posting lists, and on a million chunks a few common words cost tens of milliseconds,
+        for words that barely move BM25."""
+        options = self.options
+        limit = max(options.common_share * self.count(), options.common_min_chunks)
         small = self.count() <= limit
-        if len(words) < 2 or (small and len(words) <= self.options.max_terms):
+        if len(words) < 2 or (small and len(words) <= options.max_terms and self.count() <= options.max_postings):
             return words
         frequency = {w: self.document_frequency(w) for w in words}
         kept = words if small else (
             [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)]
         )
-        if len(kept) <= self.options.max_terms:
+        budget = options.max_postings if self.count() > options.max_postings else math.inf
+        if len(kept) <= options.max_terms and sum(frequency[w] for w in kept) <= budget:
             return kept
-        rarest = sorted((w for w in kept if frequency[w] > 0), key=frequency.__getitem__)[: self.options.max_terms]
-        return [w for w in kept if w in set(rarest)]
+        chosen: set[str] = set()
+        rows = 0
+        for word in sorted((w for w in set(kept) if frequency[w] > 0), key=lambda w: (frequency[w], w)):
+            if len(chosen) == options.max_terms or (chosen and rows + frequency[word] > budget):
+                break
+            chosen.add(word)
+            rows += frequency[word]
+        return [w for w in kept if w in chosen]
 
     def document_frequency(self, word: str) -> int:
         if word not in self._df:

@@ -15,12 +15,18 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class FaissOptions:
-    """FAISS vector index: exact (flat) search below ``hnsw_threshold`` vectors, HNSW above."""
+    """FAISS vector index, its kind chosen by size: exact (``flat``) search below
+    ``hnsw_threshold`` vectors, HNSW over the float32 vectors (``hnsw``) above, and from
+    ``quantize_threshold`` on HNSW over 8-bit codes (``hnsw-sq8``, a quarter of the memory)
+    with the short list of ``rescore_factor`` x k rows rescored exactly from the float32
+    vectors on disk (docs/benchmarks.md, scale-1m)."""
 
     hnsw_threshold: int = 200_000
     hnsw_m: int = 32
     ef_construction: int = 80
     ef_search: int = 128
+    quantize_threshold: int = 200_000
+    rescore_factor: int = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,12 @@ class Fts5Options:
     common_min_chunks: int = 2000
     max_terms: int = 16
     """At most this many query words (the rarest) go into the MATCH."""
+    max_postings: int = 40_000
+    """On an index of more chunks than this, query words go into the MATCH rarest first while
+    the chunks they occur in add up to at most this many (the rarest word always goes in):
+    FTS5 scores every row of every posting list, so this bounds a query's cost; the words
+    left out are the commonest, which move BM25 least. Smaller indexes are not affected
+    (docs/benchmarks.md, scale-1m)."""
 
 
 @dataclass(frozen=True)

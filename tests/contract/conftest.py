@@ -18,6 +18,9 @@ from tests.contract.world import DOCUMENTS, HashingEmbedder, write
 
 BACKENDS: dict[str, Callable[[Path], BackendConfig]] = {
     "sqlite-faiss": lambda scratch: BackendConfig("sqlite-faiss"),
+    # the kind big indexes get (HNSW over 8-bit codes, exact rescoring), forced on a small one
+    "sqlite-faiss-sq8": lambda scratch: BackendConfig(
+        "sqlite-faiss", {"faiss": {"hnsw_threshold": 0, "quantize_threshold": 0}}),
     "milvus": lambda scratch: BackendConfig("milvus", {"milvus": {"uri": str(scratch / "milvus.db")}}),
 }
 

@@ -82,3 +82,20 @@ def test_long_questions_keep_only_the_rarest_words(world: Snapshot) -> None:
     assert max(df[w] for w in kept) <= min(df[w] for w in words if w not in kept and df[w] > 0)
     assert kept == [w for w in words if w in kept]  # original order
     assert capped.selective(["hive", "quarry"]) == ["hive", "quarry"]
+
+
+def test_a_posting_budget_keeps_the_rarest_words_within_it(world: Snapshot) -> None:
+    if not isinstance(world.lexical, fts5.Fts5Index):
+        pytest.skip("FTS5 backend only")
+    from retrieval.backends.options import Fts5Options
+
+    words = ["hive", "quarry", "zeppelin", "varroa", "lease", "honey"]
+    df = {w: world.lexical.document_frequency(w) for w in words}
+    budget = sorted(d for d in df.values() if d)[0] + 1  # room for the rarest word and little more
+    capped = fts5.Fts5Index(world.lexical.catalog, Fts5Options(max_postings=budget, common_min_chunks=10**6))
+    kept = capped.selective(words)
+    assert kept and "zeppelin" not in kept and kept == [w for w in words if w in kept]
+    assert sum(df[w] for w in kept) <= budget
+    assert min(df[w] for w in words if df[w]) == min(df[w] for w in kept)  # the rarest word always goes in
+    roomy = fts5.Fts5Index(world.lexical.catalog, Fts5Options(max_postings=world.lexical.count() + 1))
+    assert roomy.selective(words) == words  # an index no bigger than the budget is not affected
