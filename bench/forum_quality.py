@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,19 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from bench.common import CACHE_DIR, CachedEmbedder, data_dir, index_dir, ingest_or_fail, load_model, mean, paired  # noqa: E402
+from bench.common import (  # noqa: E402
+    CACHE_DIR,
+    CachedEmbedder,
+    data_dir,
+    index_dir,
+    ingest_or_fail,
+    load_model,
+    mean,
+    paired,
+    section_header,
+    table,
+    write_section,
+)
 from bench.forum_sets import NAMES, DevSet, build  # noqa: E402
 
 ROOT = CACHE_DIR / "forum"
@@ -93,9 +106,143 @@ def report_sweep(names: list[str]) -> None:
               f"{mean(runs[held][shipped]):.4f}: {t.mean_diff:+.4f} (p {t.p_value:.3f}, {t.wins}/{t.losses})")
 
 
+BEFORE = {"fusion": "convex", "alpha": 0.9, "candidates": 100}
+"""The shipped settings before issue 11 part 7 (every new lever off)."""
+
+
+def searcher_run(searcher: Any, dev: DevSet) -> dict[str, list[str]]:
+    """Top 100 documents per query from the real ``Searcher.search`` (the query's own
+    document dropped where the set says so)."""
+    run = {}
+    for qid in dev.queries:
+        skip = qid if dev.exclude_self else None
+        docs = [h.doc_id for h in searcher.search(dev.text(qid), k=101 if skip else 100)]
+        run[qid] = [d for d in docs if d != skip][:100]
+    return run
+
+
+def compare(names: list[str], data: Path, embedder: CachedEmbedder, before: dict[str, Any]) -> list[dict[str, Any]]:
+    """Shipped defaults vs ``before`` on every set: means and per-query nDCG@10."""
+    from app.settings import SearchOptions
+    from retrieval.evaluation import RETRIEVAL_MEASURES, mean_scores, per_query
+    from retrieval.search import Searcher
+
+    after = SearchOptions().model_dump()
+    rows = []
+    for name in names:
+        dev, snapshot = prepared(name, data, embedder, 0)
+        qrels = {q: {d: int(g) for d, g in dev.qrels[q].items()} for q in dev.queries}
+        out: dict[str, Any] = {"set": name, "queries": len(dev.queries)}
+        old = {**after, **before, "title_weight": 0.0, "feedback": 0.0}
+        for label, options, mode in (("before hybrid", old, "hybrid"), ("before dense", old, "dense"),
+                                     ("after hybrid", after, "hybrid"), ("after dense", after, "dense")):
+            searcher = Searcher(snapshot, embedder, **options)
+            if mode == "dense":
+                searcher.search = _dense(searcher)  # type: ignore[method-assign]
+            values = per_query(qrels, searcher_run(searcher, dev), RETRIEVAL_MEASURES)
+            out[label] = {"means": mean_scores(values), "ndcg": values["nDCG@10"]}
+            print(name, label, {k: round(v, 4) for k, v in out[label]["means"].items()}, flush=True)
+        snapshot.close()
+        rows.append(out)
+    (ROOT / "compare.json").write_text(json.dumps(rows))
+    return rows
+
+
+def _dense(searcher: Any) -> Any:
+    plain = searcher.search
+    return lambda text, k=10: plain(text, k=k, mode="dense")
+
+
+def compare_section(rows: list[dict[str, Any]], command: str, latency: str = "") -> str:
+    """The ``quality-forum`` section: before/after per set with paired tests."""
+    from app.settings import SearchOptions
+
+    table_rows, lines = [], []
+    for r in rows:
+        for label in ("before dense", "before hybrid", "after dense", "after hybrid"):
+            m = r[label]["means"]
+            table_rows.append((r["set"], r["queries"], label, m["nDCG@10"], m["MRR@10"], m["Recall@100"]))
+        keys = sorted(r["after hybrid"]["ndcg"])
+        for base in ("before hybrid", "before dense"):
+            t = paired([r["after hybrid"]["ndcg"][q] for q in keys], [r[base]["ndcg"][q] for q in keys])
+            lines.append(f"- {r['set']}: after hybrid - {base} = **{t.mean_diff:+.4f}** nDCG@10 ({t.wins} queries "
+                         f"better, {t.losses} worse, {t.ties} equal; paired randomisation p = {t.p_value:.3f})")
+    shipped = ", ".join(f"{k}={v}" for k, v in SearchOptions().model_dump().items())
+    return "\n".join([
+        section_header("Forum retrieval quality: title, feedback and fusion chosen across dev sets (issue 11, part 7)",
+                       f"nice -n 19 .venv/bin/python bench/forum_quality.py {command}"),
+        SECTION_INTRO,
+        f"Shipped now (`app.settings.SearchOptions`): {shipped}. Before: {BEFORE} with no title weight and "
+        "no feedback. Real `Searcher.search(k=100, collapse=True)`; measures from `retrieval.evaluation` "
+        "(trec_eval through ir_measures, linear gains).\n",
+        table(["set", "queries", "system", "nDCG@10", "MRR@10", "Recall@100"], table_rows),
+        "",
+        *lines,
+        latency,
+    ])
+
+
+SECTION_INTRO = (
+    "Dev sets (`bench/forum_sets.py`, built from `../shared/data` at run time): `stackfaq-thread` / "
+    "`stackfaq-answer` (short paraphrased questions, no body); `semeval2015` (Qatar Living, pooled: every "
+    "comment of the 629 threads is a document, query = title + body, 2 = Good, 1 = Potential); `cardano-qa` "
+    "(question -> answer: every answer of the first 400 answered cardano.stackexchange threads is a document "
+    "without its question's title, query = title + body, 2 = accepted, 1 = other answer); `cardano-qq` "
+    "(question -> question: every question is a document, queries are the questions `postlinks.tsv` links to "
+    "another question, 2 = duplicate, 1 = linked, the query's own document removed). Settings were chosen "
+    "with the offline sweep (`forum_quality.py sweep`, below) by the mean over all sets and checked "
+    "leave-one-set-out; never on one set.\n"
+)
+
+
+def latency(data: Path, embedder: CachedEmbedder, before: dict[str, Any], n: int = 40) -> str:
+    """In-process ``Searcher.search(k=10)`` on the semeval2015 index with the real model (no
+    vector cache): short questions (titles) vs full questions of 500-1,000 characters, before
+    vs after. Time it under the machine-wide bench lock (``flock /work/bench.lock``)."""
+    import numpy as np
+
+    from app.settings import SearchOptions
+    from retrieval.search import Searcher
+
+    dev, snapshot = prepared("semeval2015", data, embedder, 0)
+    long_ids = [q for q in dev.queries if 500 <= len(dev.text(q)) <= 1000][:n]
+    short = [dev.queries[q][0] for q in long_ids]
+    full = [dev.text(q) for q in long_ids]
+    model = embedder.inner
+    after = SearchOptions().model_dump()
+    rows = []
+    for label, options in (("before", {**after, **before, "title_weight": 0.0, "feedback": 0.0}), ("after", after)):
+        searcher = Searcher(snapshot, model, **options)
+        for kind, texts in (("short (title)", short), ("full question", full)):
+            for text in texts[:5]:
+                searcher.search(text, k=10)
+            times = []
+            for text in texts:
+                start = time.perf_counter()
+                searcher.search(text, k=10)
+                times.append((time.perf_counter() - start) * 1000)
+            rows.append((label, kind, len(texts), float(np.mean([len(t) for t in texts])),
+                         float(np.percentile(times, 50)), float(np.percentile(times, 95))))
+    chunks = snapshot.catalog.counts()["chunks"]
+    snapshot.close()
+    ratios = {label: [r[4] for r in rows if r[0] == label] for label in ("before", "after")}
+    lines = [f"- {label}: full question p50 / short p50 = **{v[1] / v[0]:.1f}x** (budget < 10x)"
+             for label, v in ratios.items()]
+    return "\n".join([
+        "\n### Latency: short vs full questions (in process, real model, k=10)\n",
+        f"semeval2015 index ({chunks} chunks), "
+        f"{len(long_ids)} questions of 500-1,000 characters and their titles alone, one at a time after a "
+        f"warm-up; the query embedding (ONNX all-MiniLM-L6-v2, no cache) is included. Load average "
+        f"{os.getloadavg()[0]:.1f}.\n",
+        table(["settings", "query", "queries", "mean chars", "p50 ms", "p95 ms"], rows),
+        "",
+        *lines,
+    ])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("sweep", "report", "compare"))
+    parser.add_argument("action", choices=("sweep", "report", "compare", "latency"))
     parser.add_argument("--sets", default=",".join(NAMES))
     parser.add_argument("--data")
     parser.add_argument("--max-queries", type=int, default=0)
@@ -109,6 +256,17 @@ def main(argv: list[str] | None = None) -> None:
     embedder = CachedEmbedder(load_model())
     if args.action == "sweep":
         run_sweep(names, data_dir(args.data), embedder, args.max_queries)
+    elif args.action == "latency":
+        text = latency(data_dir(args.data), embedder, BEFORE)
+        print(text)
+        (ROOT / "latency.md").write_text(text)
+    else:
+        rows = compare(names, data_dir(args.data), embedder, BEFORE)
+        timing = ROOT / "latency.md"
+        text = compare_section(rows, " ".join(sys.argv[1:]), timing.read_text() if timing.exists() else "")
+        print(text)
+        if not args.no_write:
+            write_section("quality-forum", text)
 
 
 if __name__ == "__main__":

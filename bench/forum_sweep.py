@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -156,8 +156,12 @@ def sweep_query(
     lex = {k: [(i, s) for i, s in lexical(index, title, body, k) if index.doc_of.get(i) != skip]
            for k in {s.lex for s in settings}}
     dense_cache: dict[tuple[str, tuple[float, int]], tuple[np.ndarray, np.ndarray]] = {}
-    out = {}
+    out: dict[Setting, float] = {}
     for s in settings:
+        same = replace(s, qvec="full", lex="sel") if not body else s  # a title alone: the variants coincide
+        if same in out:
+            out[s] = out[same]
+            continue
         key = (s.qvec, s.prf)
         if key not in dense_cache:
             dense_cache[key] = dense_scores(index, vecs[s.qvec], s.prf, keep)
