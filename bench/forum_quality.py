@@ -65,10 +65,10 @@ def prepared(name: str, data: Path, embedder: CachedEmbedder, max_queries: int) 
     return dev, index_dir(folder / "index").open(embedder.model_id)
 
 
-def run_sweep(names: list[str], data: Path, embedder: CachedEmbedder, max_queries: int) -> None:
+def run_sweep(names: list[str], data: Path, embedder: CachedEmbedder, max_queries: int, which: str = "") -> None:
     from bench import forum_sweep as fs
 
-    settings = fs.grid()
+    settings = fs.title_grid() if which == "title" else fs.grid()
     for name in names:
         dev, snapshot = prepared(name, data, embedder, max_queries)
         index = fs.load_index(snapshot)
@@ -81,14 +81,14 @@ def run_sweep(names: list[str], data: Path, embedder: CachedEmbedder, max_querie
             if n % 100 == 0:
                 print(f"  {name} {n}/{len(dev.queries)} {time.time() - start:.0f}s", flush=True)
         snapshot.close()
-        (ROOT / f"sweep-{name}.json").write_text(json.dumps({"queries": list(dev.queries), "ndcg": per}))
-    report_sweep(names)
+        (ROOT / f"sweep{which}-{name}.json").write_text(json.dumps({"queries": list(dev.queries), "ndcg": per}))
+    report_sweep(names, which)
 
 
-def report_sweep(names: list[str]) -> None:
+def report_sweep(names: list[str], which: str = "") -> None:
     """Best settings by the mean over sets, and leave-one-set-out choices."""
-    runs = {n: json.loads((ROOT / f"sweep-{n}.json").read_text())["ndcg"] for n in names}
-    labels = list(next(iter(runs.values())))
+    runs = {n: json.loads((ROOT / f"sweep{which}-{n}.json").read_text())["ndcg"] for n in names}
+    labels = [lab for lab in next(iter(runs.values())) if all(lab in r for r in runs.values())]
     shipped = "qvec=full prf=off lex=sel alpha=0.9 collapse=max"
     macro = {lab: mean(mean(runs[n][lab]) for n in names) for lab in labels}
     print("\nbest settings by the mean nDCG@10 over sets (diff to shipped, p):")
@@ -240,30 +240,66 @@ def latency(data: Path, embedder: CachedEmbedder, before: dict[str, Any], n: int
     ])
 
 
+def peers_compare(datasets: list[str], best_peer: str = "txtai-dense") -> str:
+    """Townsquare hybrid (rerun by ``bench/peers.py --systems townsquare-...``) against the best
+    peer's result file of the same ``bench/peers.py`` run set-up, per query."""
+    from bench.peers import ROOT as PEERS
+    from bench.peers import score
+
+    lines = ["\n### Against the best peer (the reduced `bench/peers.py` run of the `peers` section)\n"]
+    for dataset in datasets:
+        folder = PEERS / dataset
+        qrels = json.loads((folder / "task.json").read_text())["qrels"]
+        ours = score(json.loads((folder / "result-townsquare-hybrid-x1.json").read_text()), qrels)
+        peer = score(json.loads((folder / f"result-{best_peer}-x1.json").read_text()), qrels)
+        keys = sorted(ours["ndcg"])
+        t = paired([ours["ndcg"][q] for q in keys], [peer["ndcg"].get(q, 0.0) for q in keys])
+        diff = ours["means"]["nDCG@10"] - peer["means"]["nDCG@10"]
+        state = "meets" if diff >= 0.02 else ("ties or leads, short of +0.02" if diff >= 0 else "MISSES")
+        lines.append(f"- {dataset} ({len(keys)} queries): townsquare-hybrid {ours['means']['nDCG@10']:.3f} vs "
+                     f"{best_peer} {peer['means']['nDCG@10']:.3f}: **{diff:+.3f}** nDCG@10 (target >= +0.02: "
+                     f"{state}; {t.wins} queries better, {t.losses} worse, {t.ties} equal; p = {t.p_value:.3f})")
+        ceiling = sum(1 for q in keys if peer["ndcg"].get(q, 0.0) >= 0.999) / len(keys)
+        lines.append(f"  - headroom: {best_peer} already scores nDCG@10 = 1 on {ceiling:.0%} of the queries; "
+                     f"the most any system can gain over it is {1 - peer['means']['nDCG@10']:.3f}")
+        moved = [(q, ours["ndcg"][q], peer["ndcg"].get(q, 0.0)) for q in keys
+                 if abs(ours["ndcg"][q] - peer["ndcg"].get(q, 0.0)) > 1e-9]
+        if moved:
+            lines.append("  - queries that differ (query: ours / peer): " + ", ".join(
+                f"{q}: {a:.2f} / {b:.2f}" for q, a, b in sorted(moved, key=lambda m: m[1] - m[2])))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("sweep", "report", "compare", "latency"))
+    parser.add_argument("action", choices=("sweep", "report", "compare", "latency", "peers"))
     parser.add_argument("--sets", default=",".join(NAMES))
     parser.add_argument("--data")
     parser.add_argument("--max-queries", type=int, default=0)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--grid", default="", choices=("", "title"), help="sweep grid: the full one or title weights")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     names = args.sets.split(",")
     if args.action == "report":
-        report_sweep(names)
+        report_sweep(names, args.grid)
+        return
+    if args.action == "peers":
+        text = peers_compare(names)
+        print(text)
+        (ROOT / "peers.md").write_text(text)
         return
     embedder = CachedEmbedder(load_model())
     if args.action == "sweep":
-        run_sweep(names, data_dir(args.data), embedder, args.max_queries)
+        run_sweep(names, data_dir(args.data), embedder, args.max_queries, args.grid)
     elif args.action == "latency":
         text = latency(data_dir(args.data), embedder, BEFORE)
         print(text)
         (ROOT / "latency.md").write_text(text)
     else:
         rows = compare(names, data_dir(args.data), embedder, BEFORE)
-        timing = ROOT / "latency.md"
-        text = compare_section(rows, " ".join(sys.argv[1:]), timing.read_text() if timing.exists() else "")
+        extra = "".join((ROOT / f).read_text() for f in ("peers.md", "latency.md") if (ROOT / f).exists())
+        text = compare_section(rows, " ".join(sys.argv[1:]), extra)
         print(text)
         if not args.no_write:
             write_section("quality-forum", text)

@@ -134,16 +134,24 @@ def ndcg10(ranked: Sequence[str], relevant: dict[str, float]) -> float:
     return got / ideal if ideal else 0.0
 
 
-def query_vectors(embedder: Any, title: str, body: str) -> dict[str, np.ndarray]:
+def query_vectors(embedder: Any, title: str, body: str, names: set[str]) -> dict[str, np.ndarray]:
+    """``full`` and each ``t<w>`` of ``names`` (see the module doc)."""
     full = embedder.embed([f"{title}\n{body}" if body else title])[0]
     t = embedder.embed([title])[0] if body else full
-    return {"full": full, **{f"t{w:g}": normalise(w * t + (1 - w) * full) for w in (0.25, 0.5)}}
+    weights = {name: float(name[1:]) for name in names if name != "full"}
+    return {"full": full, **{name: normalise(w * t + (1 - w) * full) for name, w in weights.items()}}
+
+
+def title_grid() -> list[Setting]:
+    """Title weights and fusion around the first sweep's best (feedback off)."""
+    return [Setting(q, (0.0, 0), lx, a, "max") for q, lx, a in itertools.product(
+        ("full", "t0.35", "t0.5", "t0.65", "t0.8", "t1"), ("sel", "title2"), (0.7, 0.8, 0.9, 1.0))]
 
 
 def grid(alphas: Sequence[float] = (0.8, 0.9, 0.95, 1.0)) -> list[Setting]:
-    prfs = [(0.0, 0), (0.25, 3), (0.5, 3), (0.5, 5), (1.0, 5)]
+    prfs = [(0.0, 0), (0.5, 3), (1.0, 5)]
     return [Setting(q, p, lx, a, c) for q, p, lx, a, c in itertools.product(
-        ("full", "t0.25", "t0.5"), prfs, ("sel", "title2"), alphas, ("max", "sum"))]
+        ("full", "t0.5"), prfs, ("sel", "title2"), alphas, ("max", "sum"))]
 
 
 def sweep_query(
@@ -152,7 +160,7 @@ def sweep_query(
 ) -> dict[Setting, float]:
     """nDCG@10 of every setting for one query."""
     keep = np.array([index.doc_of[int(i)] != skip for i in index.ids]) if skip else None
-    vecs = query_vectors(embedder, title, body)
+    vecs = query_vectors(embedder, title, body, {s.qvec for s in settings})
     lex = {k: [(i, s) for i, s in lexical(index, title, body, k) if index.doc_of.get(i) != skip]
            for k in {s.lex for s in settings}}
     dense_cache: dict[tuple[str, tuple[float, int]], tuple[np.ndarray, np.ndarray]] = {}
