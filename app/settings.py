@@ -35,9 +35,9 @@ class SearchOptions(BaseModel):
 
     ``convex`` (default) mixes min-max normalised scores, ``alpha`` being the dense share;
     ``rrf`` is weighted reciprocal-rank fusion with ``rrf_k`` and the two weights.
-    ``title_weight``, ``feedback`` and ``feedback_depth`` shape the dense query vector
-    (:mod:`retrieval.query_vector`): the share of a question's title line, and dense
-    pseudo-relevance feedback from its nearest visible chunks (0 turns either off).
+    ``title_weight``: the share of a question's title line (its first line, when a body
+    follows) in the dense query vector (:mod:`retrieval.query_vector`; 0 = off). Defaults
+    chosen across five dev sets: docs/benchmarks.md, section ``quality-forum``.
     """
 
     fusion: Literal["convex", "rrf"] = "convex"
@@ -46,9 +46,7 @@ class SearchOptions(BaseModel):
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(0.5, ge=0)
     candidates: int = Field(100, ge=10, le=2000)
-    title_weight: float = Field(0.0, ge=0, le=1)
-    feedback: float = Field(0.0, ge=0, le=4)
-    feedback_depth: int = Field(3, ge=1, le=50)
+    title_weight: float = Field(0.35, ge=0, le=1)
 
 
 class RateLimit(BaseModel):

@@ -2,7 +2,9 @@
 *every* set, chosen with leave-one-dataset-out cross-validation.
 
     nice -n 19 .venv/bin/python bench/forum_quality.py sweep [--sets a,b] [--max-queries N]
-    nice -n 19 .venv/bin/python bench/forum_quality.py compare [--sets a,b] [--no-write]
+    nice -n 19 .venv/bin/python bench/forum_quality.py compare [--sets a,b] [--max-queries N] [--no-write]
+    nice -n 19 .venv/bin/python bench/forum_quality.py peers --sets stackfaq-thread,semeval2015
+    flock /work/bench.lock .venv/bin/python bench/forum_quality.py latency
 
 ``sweep``: every setting of ``bench/forum_sweep.grid()`` on every dev set (per-query nDCG@10
 saved to ``var/bench-cache/forum/sweep-<set>.json``), then the table of the best settings by
@@ -10,7 +12,7 @@ the mean over sets, and a leave-one-set-out check (the setting chosen on the oth
 scored on the held-out one).
 
 ``compare``: the real ``Searcher.search`` (k=100, collapse) with the shipped defaults vs the
-pre-change settings (``--before``, as ``SearchOptions`` JSON) on every set; nDCG@10, MRR@10,
+pre-change settings (:data:`BEFORE`) on every set (``--max-queries`` cuts the StackFAQ sets only); nDCG@10, MRR@10,
 Recall@100 from ``retrieval.evaluation`` with a paired randomisation test; written to the
 ``quality-forum`` section of docs/benchmarks.md.
 """
@@ -121,8 +123,10 @@ def searcher_run(searcher: Any, dev: DevSet) -> dict[str, list[str]]:
     return run
 
 
-def compare(names: list[str], data: Path, embedder: CachedEmbedder, before: dict[str, Any]) -> list[dict[str, Any]]:
-    """Shipped defaults vs ``before`` on every set: means and per-query nDCG@10."""
+def compare(names: list[str], data: Path, embedder: CachedEmbedder, before: dict[str, Any], faq_queries: int = 0,
+            ) -> list[dict[str, Any]]:
+    """Shipped defaults vs ``before`` on every set (StackFAQ sets cut to ``faq_queries``
+    spread over the set, 0 = all): means and per-query nDCG@10."""
     from app.settings import SearchOptions
     from retrieval.evaluation import RETRIEVAL_MEASURES, mean_scores, per_query
     from retrieval.search import Searcher
@@ -130,10 +134,10 @@ def compare(names: list[str], data: Path, embedder: CachedEmbedder, before: dict
     after = SearchOptions().model_dump()
     rows = []
     for name in names:
-        dev, snapshot = prepared(name, data, embedder, 0)
+        dev, snapshot = prepared(name, data, embedder, faq_queries if name.startswith("stackfaq") else 0)
         qrels = {q: {d: int(g) for d, g in dev.qrels[q].items()} for q in dev.queries}
         out: dict[str, Any] = {"set": name, "queries": len(dev.queries)}
-        old = {**after, **before, "title_weight": 0.0, "feedback": 0.0}
+        old = {**after, **before, "title_weight": 0.0}
         for label, options, mode in (("before hybrid", old, "hybrid"), ("before dense", old, "dense"),
                                      ("after hybrid", after, "hybrid"), ("after dense", after, "dense")):
             searcher = Searcher(snapshot, embedder, **options)
@@ -211,7 +215,7 @@ def latency(data: Path, embedder: CachedEmbedder, before: dict[str, Any], n: int
     model = embedder.inner
     after = SearchOptions().model_dump()
     rows = []
-    for label, options in (("before", {**after, **before, "title_weight": 0.0, "feedback": 0.0}), ("after", after)):
+    for label, options in (("before", {**after, **before, "title_weight": 0.0}), ("after", after)):
         searcher = Searcher(snapshot, model, **options)
         for kind, texts in (("short (title)", short), ("full question", full)):
             for text in texts[:5]:
@@ -297,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
         print(text)
         (ROOT / "latency.md").write_text(text)
     else:
-        rows = compare(names, data_dir(args.data), embedder, BEFORE)
+        rows = compare(names, data_dir(args.data), embedder, BEFORE, args.max_queries)
         extra = "".join((ROOT / f).read_text() for f in ("peers.md", "latency.md") if (ROOT / f).exists())
         text = compare_section(rows, " ".join(sys.argv[1:]), extra)
         print(text)

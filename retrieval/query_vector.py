@@ -1,18 +1,16 @@
-"""The vector a question is searched with: optionally the title line weighted against the
-whole question, and optionally moved towards its nearest chunks (dense pseudo-relevance
-feedback, Rocchio's rule on embeddings).
+"""The vector a question is searched with: the embedding of the whole question, mixed with the
+embedding of its title line when it has one.
 
-Why: a forum question is a title plus a body. The body is often chatty ("Hi all, thanks in
-advance"), so one embedding of the whole text drifts from what is asked; and an answer
-rarely repeats the question's words, while other answers in the same conversation share
-them with each other. Both levers are measured across dev sets in docs/benchmarks.md
-(section ``quality-forum``) before their defaults are set.
+Why: a forum question is a title plus a body, and the body is often chatty ("Hi all, thanks
+in advance", the asker's circumstances), so one embedding of the whole text drifts from what
+is asked; the title states it. Measured across dev sets (docs/benchmarks.md, section
+``quality-forum``): a title share of 0.35 gains about +0.03 nDCG@10 on forum question ->
+comment retrieval, leaves question -> question retrieval level, and cannot change a question
+without a body. Dense pseudo-relevance feedback was measured too and not kept (it lost on
+question -> question).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,21 +18,6 @@ from retrieval.embedding import Embedder
 
 MAX_TITLE_CHARS = 200
 """A first line longer than this is not a title but the start of the text."""
-
-
-@dataclass(frozen=True)
-class QueryShaping:
-    """How the query vector is made (``app.settings.SearchOptions`` carries the values).
-
-    ``title_weight`` in [0, 1]: share of the title line's embedding in the query vector when
-    the question has a title line and a body (0: the whole text only). ``feedback`` >= 0:
-    weight of the mean of the ``feedback_depth`` nearest visible chunks added to the query
-    vector before the dense search (0: off).
-    """
-
-    title_weight: float = 0.0
-    feedback: float = 0.0
-    feedback_depth: int = 3
 
 
 def split_title(query: str) -> tuple[str, str]:
@@ -53,25 +36,12 @@ def normalised(vector: np.ndarray) -> np.ndarray:
 
 
 def with_title(embedder: Embedder, query: str, whole: np.ndarray, title_weight: float) -> np.ndarray:
-    """The query vector, shape (d,): ``whole`` (the embedding of ``query``), mixed with its
-    title's embedding (share ``title_weight``) when it has a title line and a body."""
+    """The query vector, shape (d,): ``whole`` (the embedding of ``query``), or, when
+    ``query`` has a title line and a body and ``title_weight`` > 0,
+    ``normalise(title_weight * embed(title) + (1 - title_weight) * whole)``. The title is
+    embedded on its own, so a per-text query cache serves it too."""
     title, body = split_title(query)
     if title_weight <= 0 or not body:
         return whole
     head = embedder.embed([title])[0]
     return normalised(title_weight * head + (1 - title_weight) * whole)
-
-
-Neighbours = Callable[[np.ndarray, int], np.ndarray]
-"""(vector, k) -> the stored vectors of the k nearest chunks the caller may see, shape (<=k, d)."""
-
-
-def with_feedback(vector: np.ndarray, neighbours: Neighbours, weight: float, depth: int) -> np.ndarray:
-    """``normalise(vector + weight * mean(nearest depth chunk vectors))``; ``vector`` itself
-    when ``weight`` or ``depth`` is 0 or nothing is near."""
-    if weight <= 0 or depth <= 0:
-        return vector
-    near = neighbours(vector, depth)
-    if not len(near):
-        return vector
-    return normalised(vector + weight * near.mean(axis=0))

@@ -15,7 +15,7 @@ from retrieval.embedding import Embedder
 from retrieval.filters import Filters
 from retrieval.fusion import get_fuser
 from retrieval.index import Snapshot
-from retrieval.query_vector import QueryShaping, with_feedback, with_title
+from retrieval.query_vector import with_title
 from retrieval.views import ChunkInfo
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -55,14 +55,14 @@ class Searcher:
 
     def __init__(
         self, snapshot: Snapshot, embedder: Embedder, *, fusion: str = "convex", candidates: int = 100,
-        title_weight: float = 0.0, feedback: float = 0.0, feedback_depth: int = 3, **fusion_options: float,
+        title_weight: float = 0.0, **fusion_options: float,
     ) -> None:
         self.snapshot = snapshot
         self.embedder = embedder
         self.fuse = get_fuser(fusion)
         self.fusion_options = fusion_options
         self.candidates = candidates
-        self.shaping = QueryShaping(title_weight, feedback, feedback_depth)
+        self.title_weight = title_weight
 
     def search(
         self, query: str, k: int = 10, filters: Filters | None = None, groups: tuple[str, ...] = (),
@@ -78,7 +78,7 @@ class Searcher:
         query = nfc(query)  # indexed text is NFC too
         filters = filters or Filters()
         vector = self.embedder.embed([query])[0]  # hits' similarity: to the question as asked
-        probe = self.probe(query, vector, filters, groups) if mode != "lexical" else vector
+        probe = with_title(self.embedder, query, vector, self.title_weight) if mode != "lexical" else vector
         pool = max(self.candidates, k)
         while True:
             fused = self._fuse(query, probe, pool, filters, groups, mode)
@@ -88,19 +88,6 @@ class Searcher:
             if len(page) >= k or exhausted:
                 return page[:k]
             pool *= 4
-
-    def probe(self, query: str, vector: np.ndarray, filters: Filters, groups: tuple[str, ...]) -> np.ndarray:
-        """The vector the dense index is searched with (:mod:`retrieval.query_vector`):
-        ``vector`` (the question's embedding) with its title weighted in, moved towards its
-        nearest chunks that ``groups`` may see and ``filters`` allow (never hidden ones)."""
-        shaping = self.shaping
-        vector = with_title(self.embedder, query, vector, shaping.title_weight)
-
-        def neighbours(v: np.ndarray, n: int) -> np.ndarray:
-            near = self.snapshot.vectors.search(v, n, filters, groups)
-            return self.snapshot.vectors.vectors([i for i, _ in near]) if near else np.zeros((0, len(v)))
-
-        return with_feedback(vector, neighbours, shaping.feedback, shaping.feedback_depth)
 
     def _fuse(
         self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...], mode: Mode,
