@@ -173,7 +173,7 @@ def compare_section(rows: list[dict[str, Any]], command: str, latency: str = "")
                          f"better, {t.losses} worse, {t.ties} equal; paired randomisation p = {t.p_value:.3f})")
     shipped = ", ".join(f"{k}={v}" for k, v in SearchOptions().model_dump().items())
     return "\n".join([
-        section_header("Forum retrieval quality: title, feedback and fusion chosen across dev sets (issue 11, part 7)",
+        section_header("Forum retrieval quality: title weight chosen across dev sets (issue 11, part 7)",
                        f"nice -n 19 .venv/bin/python bench/forum_quality.py {command}"),
         SECTION_INTRO,
         f"Shipped now (`app.settings.SearchOptions`): {shipped}. Before: {BEFORE} with no title weight and "
@@ -182,6 +182,7 @@ def compare_section(rows: list[dict[str, Any]], command: str, latency: str = "")
         table(["set", "queries", "system", "nDCG@10", "MRR@10", "Recall@100"], table_rows),
         "",
         *lines,
+        sweep_tables(),
         latency,
     ])
 
@@ -274,6 +275,64 @@ def peers_compare(datasets: list[str], best_peer: str = "txtai-dense") -> str:
     return "\n".join(lines)
 
 
+SHIPPED = "qvec=full prf=off lex=sel alpha=0.9 collapse=max"
+CHOSEN = "qvec=t0.35 prf=off lex=sel alpha=0.9 collapse=max"
+KEY_ROWS = {
+    "title": [SHIPPED, CHOSEN, *(f"qvec=t{w} prf=off lex=sel alpha=0.9 collapse=max" for w in ("0.5", "0.65", "1")),
+              "qvec=t0.35 prf=off lex=sel alpha=0.8 collapse=max",
+              "qvec=t0.35 prf=off lex=title2 alpha=0.8 collapse=max",
+              "qvec=full prf=off lex=title2 alpha=0.9 collapse=max",
+              "qvec=full prf=off lex=sel alpha=0.8 collapse=max",
+              "qvec=full prf=off lex=sel alpha=1 collapse=max"],
+    "": [SHIPPED, "qvec=full prf=0.5x3 lex=sel alpha=0.9 collapse=max",
+         "qvec=full prf=1x5 lex=sel alpha=0.9 collapse=max",
+         "qvec=t0.5 prf=0.5x3 lex=sel alpha=0.9 collapse=max",
+         "qvec=full prf=off lex=sel alpha=0.9 collapse=sum",
+         "qvec=t0.5 prf=off lex=sel alpha=0.9 collapse=sum"],
+}
+NOTE = {SHIPPED: " (shipped before)", CHOSEN: " (shipped now)"}
+
+
+def sweep_tables() -> str:
+    """The sweep's key settings per set (nDCG@10, difference to shipped and its p-value), from
+    the saved sweeps, and the leave-one-set-out choice of the title grid."""
+    parts = []
+    for which, heading in (("title", "title weight, lexical title boost, fusion weight"),
+                           ("", "dense feedback and collapse by sum")):
+        files = sorted(ROOT.glob(f"sweep{which}-*.json"))
+        runs = {f.stem.split("-", 1)[1]: json.loads(f.read_text())["ndcg"] for f in files}
+        if not runs:
+            continue
+        names = sorted(runs)
+        rows = []
+        for lab in KEY_ROWS[which]:
+            if all(lab in runs[n] for n in names):
+                cells = []
+                for n in names:
+                    t = paired(runs[n][lab], runs[n][SHIPPED])
+                    cells.append(f"{mean(runs[n][lab]):.4f} ({t.mean_diff:+.4f}, p {t.p_value:.2f})")
+                rows.append((lab + NOTE.get(lab, ""), *cells, mean(mean(runs[n][lab]) for n in names)))
+        counts = ", ".join(f"{n} {len(runs[n][SHIPPED])}" for n in names)
+        parts += [f"\n#### Sweep: {heading} (queries: {counts})\n",
+                  table(["setting", *names, "mean over sets"], rows), ""]
+        if which == "title":
+            parts += [loo_lines(runs)]
+    return "\n".join(parts)
+
+
+def loo_lines(runs: dict[str, dict[str, list[float]]]) -> str:
+    """Leave one set out: the best setting by the mean over the other sets, on the left-out one."""
+    labels = [lab for lab in next(iter(runs.values())) if all(lab in r for r in runs.values())]
+    lines = ["Leave one set out (setting chosen by the mean over the other sets, scored on the left-out set):\n"]
+    for held in sorted(runs):
+        others = [n for n in runs if n != held]
+        chosen = max(labels, key=lambda lab: (mean(mean(runs[n][lab]) for n in others), lab == SHIPPED))
+        t = paired(runs[held][chosen], runs[held][SHIPPED])
+        lines.append(f"- {held}: `{chosen}` {mean(runs[held][chosen]):.4f} vs shipped-before "
+                     f"{mean(runs[held][SHIPPED]):.4f}: {t.mean_diff:+.4f} (p {t.p_value:.3f})")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=("sweep", "report", "compare", "latency", "peers"))
@@ -287,6 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     names = args.sets.split(",")
     if args.action == "report":
         report_sweep(names, args.grid)
+        print(sweep_tables())
         return
     if args.action == "peers":
         text = peers_compare(names)
