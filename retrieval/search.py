@@ -71,7 +71,10 @@ class Searcher:
         """The best ``k`` hits for ``query`` that ``groups`` may see and ``filters`` allow.
 
         With ``collapse``, one hit per document (its best chunk, the rest in ``Hit.more``).
-        A blank query finds nothing.
+        A blank query finds nothing. When the first line of ``query`` is a title (a body
+        follows), the dense side searches with the title's embedding weighted in
+        (``title_weight``, :mod:`retrieval.query_vector`); ``Hit.similarity`` stays the
+        cosine to the question as asked.
         """
         if not query.strip():
             return []
