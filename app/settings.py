@@ -41,7 +41,7 @@ class SearchOptions(BaseModel):
     """
 
     fusion: Literal["convex", "rrf"] = "convex"
-    alpha: float = Field(0.9, ge=0, le=1)
+    alpha: float = Field(0.8, ge=0, le=1)
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(0.5, ge=0)

@@ -139,17 +139,33 @@ def compare(names: list[str], data: Path, embedder: CachedEmbedder, before: dict
         out: dict[str, Any] = {"set": name, "queries": len(dev.queries)}
         old = {**after, **before, "title_weight": 0.0}
         for label, options, mode in (("before hybrid", old, "hybrid"), ("before dense", old, "dense"),
-                                     ("after hybrid", after, "hybrid"), ("after dense", after, "dense")):
-            searcher = Searcher(snapshot, embedder, **options)
-            if mode == "dense":
-                searcher.search = _dense(searcher)  # type: ignore[method-assign]
-            values = per_query(qrels, searcher_run(searcher, dev), RETRIEVAL_MEASURES)
-            out[label] = {"means": mean_scores(values), "ndcg": values["nDCG@10"]}
+                                     ("after hybrid", after, "hybrid")):
+            out[label] = cached_run(name, label, options, mode, dev, qrels, Searcher(snapshot, embedder, **options),
+                                    per_query, RETRIEVAL_MEASURES, mean_scores)
             print(name, label, {k: round(v, 4) for k, v in out[label]["means"].items()}, flush=True)
         snapshot.close()
         rows.append(out)
     (ROOT / "compare.json").write_text(json.dumps(rows))
     return rows
+
+
+def cached_run(name: str, label: str, options: dict[str, Any], mode: str, dev: DevSet, qrels: Any, searcher: Any,
+               per_query: Any, measures: Any, mean_scores: Any) -> dict[str, Any]:
+    """Scores of one (set, settings, mode) run, from ``ROOT/runs`` when an identical run
+    (same settings, mode and queries) was scored before."""
+    import hashlib
+
+    key = hashlib.sha1(json.dumps([name, options, mode, sorted(dev.queries)], sort_keys=True).encode()).hexdigest()
+    file = ROOT / "runs" / f"{name}-{label.replace(' ', '-')}-{key[:12]}.json"
+    if file.exists():
+        return dict(json.loads(file.read_text()))
+    if mode == "dense":
+        searcher.search = _dense(searcher)
+    values = per_query(qrels, searcher_run(searcher, dev), measures)
+    result = {"means": mean_scores(values), "ndcg": values["nDCG@10"]}
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps(result))
+    return result
 
 
 def _dense(searcher: Any) -> Any:
@@ -163,7 +179,7 @@ def compare_section(rows: list[dict[str, Any]], command: str, latency: str = "")
 
     table_rows, lines = [], []
     for r in rows:
-        for label in ("before dense", "before hybrid", "after dense", "after hybrid"):
+        for label in ("before dense", "before hybrid", "after hybrid"):
             m = r[label]["means"]
             table_rows.append((r["set"], r["queries"], label, m["nDCG@10"], m["MRR@10"], m["Recall@100"]))
         keys = sorted(r["after hybrid"]["ndcg"])
