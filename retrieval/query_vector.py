@@ -3,11 +3,11 @@ embedding of its title line when it has one.
 
 Why: a forum question is a title plus a body, and the body is often chatty ("Hi all, thanks
 in advance", the asker's circumstances), so one embedding of the whole text drifts from what
-is asked; the title states it. Measured across dev sets (docs/benchmarks.md, section
-``quality-forum``): a title share of 0.35 gains about +0.03 nDCG@10 on forum question ->
-comment retrieval, leaves question -> question retrieval level, and cannot change a question
-without a body. Dense pseudo-relevance feedback was measured too and not kept (it lost on
-question -> question).
+is asked; the title states it. Measured across five dev sets (docs/benchmarks.md, section
+``quality-forum``): a title share of 0.35, with the fusion's BM25 share raised to 0.2, gains
+about +0.03 nDCG@10 on forum question -> comment retrieval and leaves Stack Exchange
+question -> answer, question -> question and body-less questions level. Dense
+pseudo-relevance feedback was measured too and not kept (it lost on question -> question).
 """
 
 from __future__ import annotations
