@@ -218,7 +218,7 @@ SECTION_INTRO = (
 
 
 def latency(data: Path, embedder: CachedEmbedder, before: dict[str, Any], n: int = 40) -> str:
-    """In-process ``Searcher.search(k=10)`` on the semeval2015 index with the real model (no
+    """In-process ``Searcher.search(k=10)`` on the cardano-qa index with the real model (no
     vector cache): short questions (titles) vs full questions of 500-1,000 characters, before
     vs after. Time it under the machine-wide bench lock (``flock /work/bench.lock``)."""
     import numpy as np
@@ -226,7 +226,7 @@ def latency(data: Path, embedder: CachedEmbedder, before: dict[str, Any], n: int
     from app.settings import SearchOptions
     from retrieval.search import Searcher
 
-    dev, snapshot = prepared("semeval2015", data, embedder, 0)
+    dev, snapshot = prepared("cardano-qa", data, embedder, 0)
     long_ids = [q for q in dev.queries if 500 <= len(dev.text(q)) <= 1000][:n]
     short = [dev.queries[q][0] for q in long_ids]
     full = [dev.text(q) for q in long_ids]
@@ -252,7 +252,7 @@ def latency(data: Path, embedder: CachedEmbedder, before: dict[str, Any], n: int
              for label, v in ratios.items()]
     return "\n".join([
         "\n### Latency: short vs full questions (in process, real model, k=10)\n",
-        f"semeval2015 index ({chunks} chunks), "
+        f"cardano-qa index ({chunks} chunks), "
         f"{len(long_ids)} questions of 500-1,000 characters and their titles alone, one at a time after a "
         f"warm-up; the query embedding (ONNX all-MiniLM-L6-v2, no cache) is included. Load average "
         f"{os.getloadavg()[0]:.1f}.\n",
