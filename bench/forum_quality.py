@@ -173,6 +173,23 @@ def _dense(searcher: Any) -> Any:
     return lambda text, k=10: plain(text, k=k, mode="dense")
 
 
+def saved_rows(names: list[str]) -> list[dict[str, Any]]:
+    """Rows for :func:`compare_section` from the newest saved run of each (set, system);
+    sets missing a run are left out."""
+    rows = []
+    for name in names:
+        row: dict[str, Any] = {"set": name}
+        for label in ("before dense", "before hybrid", "after hybrid"):
+            files = sorted((ROOT / "runs").glob(f"{name}-{label.replace(' ', '-')}-*.json"),
+                           key=lambda f: f.stat().st_mtime)
+            if files:
+                row[label] = json.loads(files[-1].read_text())
+        if all(label in row for label in ("before dense", "before hybrid", "after hybrid")):
+            row["queries"] = len(row["after hybrid"]["ndcg"])
+            rows.append(row)
+    return rows
+
+
 def compare_section(rows: list[dict[str, Any]], command: str, latency: str = "") -> str:
     """The ``quality-forum`` section: before/after per set with paired tests."""
     from app.settings import SearchOptions
@@ -379,7 +396,7 @@ settings the product can express (`lex=sel`):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("sweep", "report", "compare", "latency", "peers"))
+    parser.add_argument("action", choices=("sweep", "report", "compare", "latency", "peers", "write"))
     parser.add_argument("--sets", default=",".join(NAMES))
     parser.add_argument("--data")
     parser.add_argument("--max-queries", type=int, default=0)
@@ -391,6 +408,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.action == "report":
         report_sweep(names, args.grid)
         print(sweep_tables())
+        return
+    if args.action == "write":  # the section from the saved runs (``compare`` saves each run)
+        extra = "".join((ROOT / f).read_text() for f in ("peers.md", "latency.md") if (ROOT / f).exists())
+        text = compare_section(saved_rows(names), "compare --max-queries 200 (StackFAQ sets)", extra)
+        print(text)
+        if not args.no_write:
+            write_section("quality-forum", text)
         return
     if args.action == "peers":
         text = peers_compare(names)
