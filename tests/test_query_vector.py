@@ -53,3 +53,14 @@ def test_search_with_a_title_finds_the_thread_and_reports_similarity_to_the_ques
     for hit in searcher.search(private, k=20, collapse=False):
         assert hit.channel != "mentors"
         assert not any(term in hit.text.lower() for term in PRIVATE_TERMS)
+
+
+@pytest.mark.integration
+def test_short_queries_rank_as_before_and_questions_use_question_alpha(library: Library) -> None:
+    options = SearchOptions().model_dump()
+    shipped = Searcher(library.snapshot(), library.embedder, **options)
+    plain = Searcher(library.snapshot(), library.embedder, **{**options, "title_weight": 0.0})
+    short = "my bees drink from the neighbour's swimming pool"
+    assert [h.chunk_id for h in shipped.search(short, k=10)] == [h.chunk_id for h in plain.search(short, k=10)]
+    assert shipped.question_options["alpha"] == options["question_alpha"] != options["alpha"]
+    assert shipped.fusion_options["alpha"] == options["alpha"]
