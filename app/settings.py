@@ -35,6 +35,11 @@ class SearchOptions(BaseModel):
 
     ``convex`` (default) mixes min-max normalised scores, ``alpha`` being the dense share;
     ``rrf`` is weighted reciprocal-rank fusion with ``rrf_k`` and the two weights.
+    ``title_weight``: the share of a question's title line (its first line, when a body
+    follows) in the dense query vector (:mod:`retrieval.query_vector`; 0 = off); such a
+    question is fused with ``question_alpha`` instead of ``alpha`` (its title-weighted dense
+    side gains from a larger BM25 share; short queries do not). Chosen across five dev sets:
+    docs/benchmarks.md, section ``quality-forum``.
     """
 
     fusion: Literal["convex", "rrf"] = "convex"
@@ -43,6 +48,9 @@ class SearchOptions(BaseModel):
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(0.5, ge=0)
     candidates: int = Field(100, ge=10, le=2000)
+    title_weight: float = Field(0.35, ge=0, le=1)
+    question_alpha: float = Field(0.8, ge=0, le=1)
+    """``alpha`` for a question with a title line and a body (``convex`` fusion)."""
 
 
 class RateLimit(BaseModel):

@@ -15,6 +15,7 @@ from retrieval.embedding import Embedder
 from retrieval.filters import Filters
 from retrieval.fusion import get_fuser
 from retrieval.index import Snapshot
+from retrieval.query_vector import split_title, with_title
 from retrieval.views import ChunkInfo
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -54,13 +55,17 @@ class Searcher:
 
     def __init__(
         self, snapshot: Snapshot, embedder: Embedder, *, fusion: str = "convex", candidates: int = 100,
-        **fusion_options: float,
+        title_weight: float = 0.0, question_alpha: float | None = None, **fusion_options: float,
     ) -> None:
         self.snapshot = snapshot
         self.embedder = embedder
         self.fuse = get_fuser(fusion)
         self.fusion_options = fusion_options
         self.candidates = candidates
+        self.title_weight = title_weight
+        self.question_options = dict(fusion_options)
+        if question_alpha is not None:
+            self.question_options["alpha"] = question_alpha
 
     def search(
         self, query: str, k: int = 10, filters: Filters | None = None, groups: tuple[str, ...] = (),
@@ -69,16 +74,21 @@ class Searcher:
         """The best ``k`` hits for ``query`` that ``groups`` may see and ``filters`` allow.
 
         With ``collapse``, one hit per document (its best chunk, the rest in ``Hit.more``).
-        A blank query finds nothing.
+        A blank query finds nothing. When the first line of ``query`` is a title (a body
+        follows), the dense side searches with the title's embedding weighted in
+        (``title_weight``, :mod:`retrieval.query_vector`) and the fusion uses
+        ``question_alpha``; ``Hit.similarity`` stays the cosine to the question as asked.
         """
         if not query.strip():
             return []
         query = nfc(query)  # indexed text is NFC too
         filters = filters or Filters()
-        vector = self.embedder.embed([query])[0]
+        vector = self.embedder.embed([query])[0]  # hits' similarity: to the question as asked
+        probe = with_title(self.embedder, query, vector, self.title_weight) if mode != "lexical" else vector
+        options = self.question_options if self.title_weight > 0 and split_title(query)[1] else self.fusion_options
         pool = max(self.candidates, k)
         while True:
-            fused = self._fuse(query, vector, pool, filters, groups, mode)
+            fused = self._fuse(query, probe, pool, filters, groups, mode, options)
             hits = self.hits(fused, vector, groups)
             page = collapse_by_document(hits) if collapse else hits
             exhausted = len(fused) < pool or pool >= MAX_CANDIDATES
@@ -88,6 +98,7 @@ class Searcher:
 
     def _fuse(
         self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...], mode: Mode,
+        options: dict[str, float],
     ) -> list[tuple[int, float]]:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
@@ -96,7 +107,7 @@ class Searcher:
         if mode in ("hybrid", "lexical"):
             lexical = self.snapshot.lexical.search(query, pool, filters, groups)
         if mode == "hybrid":
-            fused = self.fuse(dense, lexical, **self.fusion_options)
+            fused = self.fuse(dense, lexical, **options)
         else:
             fused = dict(dense or lexical)
         return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:pool]
