@@ -39,6 +39,7 @@ from bench.common import (  # noqa: E402
     data_dir,
     ingest_or_fail,
     read_jsonl,
+    timer,
     write_section,
     write_stackfaq,
 )
@@ -157,16 +158,33 @@ def run_child(system: str, folder: Path, times: int = 1, queries_cap: int = 0, r
               ) -> dict[str, Any] | None:
     """One child run; None (and the error printed) if it failed. ``reuse``: a result file this
     script wrote earlier for the same run is read instead (same units, queries and cache)."""
-    out = folder / f"result-{system}-x{times}.json"
-    if reuse and out.exists():
-        return dict(json.loads(out.read_text()))
-    command = [sys.executable, __file__, "--child", system, str(folder), str(times), str(queries_cap), str(out)]
+    return run_children([system], folder, times, queries_cap, reuse)[system]
+
+
+def run_children(systems: list[str], folder: Path, times: int = 1, queries_cap: int = 0, reuse: bool = False,
+                 ) -> dict[str, dict[str, Any] | None]:
+    """Child runs of ``systems`` on one dataset, side by side (quality does not depend on load;
+    on a shared machine under ``nice`` each child gets its own share of the cores)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        print(f"{system} on {folder.name} x{times} failed:\n{done.stderr[-3000:]}", flush=True)
-        return None
-    return dict(json.loads(out.read_text()))
+    running: dict[str, Any] = {}
+    for system in systems:
+        out = folder / f"result-{system}-x{times}.json"
+        if not (reuse and out.exists()):
+            command = [sys.executable, __file__, "--child", system, str(folder), str(times), str(queries_cap), str(out)]
+            running[system] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                               env=env)
+    results: dict[str, dict[str, Any] | None] = {}
+    for system in systems:
+        out = folder / f"result-{system}-x{times}.json"
+        proc = running.get(system)
+        if proc is not None:
+            _, err = proc.communicate()
+            if proc.returncode != 0:
+                print(f"{system} on {folder.name} x{times} failed:\n{err[-3000:]}", flush=True)
+                results[system] = None
+                continue
+        results[system] = dict(json.loads(out.read_text()))
+    return results
 
 
 def score(result: dict[str, Any], qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -178,7 +196,7 @@ def score(result: dict[str, Any], qrels: dict[str, dict[str, int]]) -> dict[str,
     return {"means": mean_scores(values), "ndcg": values["nDCG@10"]}
 
 
-def ingest_race(folder: Path, n: int) -> dict[str, Any]:
+def ingest_race(data: Path, n: int) -> dict[str, Any]:
     """Seconds for Townsquare's ingest (the whole pipeline, real model, no cache) with its
     default embedder for new indexes (ONNX Runtime, quint8) and with torch; LangChain
     ``FAISS.from_texts`` with ``HuggingFaceEmbeddings`` (sentence-transformers, torch); and
@@ -190,14 +208,14 @@ def ingest_race(folder: Path, n: int) -> dict[str, Any]:
     from langchain_community.vectorstores import FAISS
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from app.evaluate import write_sources
+    from app.evaluate import AUTHOR, collection_threads, write_sources
     from retrieval.embedders.onnx_runtime import OnnxEmbedder
     from retrieval.embedding import default_model_path, load_embedder
+    from retrieval.evaluation import read_collection
 
     torch.set_num_threads(1)
-    task = json.loads((folder / "task.json").read_text())
-    rows = read_jsonl(Path(task["sources"]) / "threads.jsonl")[:n]
-    members = read_jsonl(Path(task["sources"]) / "members.jsonl")
+    rows = collection_threads(read_collection(data / "semeval2015-qatarliving"))[:n]
+    members = [{"id": AUTHOR, "name": "Qatar Living", "handles": {}, "opt_out": False}]
     embedders = {"onnx": OnnxEmbedder(None, threads=1), "torch": load_embedder(None, "torch")}
     lc = HuggingFaceEmbeddings(model_name=str(default_model_path()), encode_kwargs={"batch_size": 32})
     for embedder in embedders.values():
@@ -207,17 +225,17 @@ def ingest_race(folder: Path, n: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         sources = write_sources(rows, members, Path(tmp) / "src")
         for name, embedder in embedders.items():
-            start = time.perf_counter()
-            summary = ingest_or_fail([sources], Path(tmp) / f"index-{name}", embedder)
-            out[f"townsquare_{name}_s"] = time.perf_counter() - start
+            with timer() as took:
+                summary = ingest_or_fail([sources], Path(tmp) / f"index-{name}", embedder)
+            out[f"townsquare_{name}_s"], out[f"townsquare_{name}_cpu"] = took["s"], took["cpu"]
         texts = [t for t, _ in chunk_units(Path(tmp) / "index-onnx")]
-    start = time.perf_counter()
-    FAISS.from_texts(texts, lc)
-    out["langchain_s"] = time.perf_counter() - start
+    with timer() as took:
+        FAISS.from_texts(texts, lc)
+    out["langchain_s"], out["langchain_cpu"] = took["s"], took["cpu"]
     for name, embedder in embedders.items():
-        start = time.perf_counter()
-        embedder.embed(texts)
-        out[f"raw_{name}_s"] = time.perf_counter() - start
+        with timer() as took:
+            embedder.embed(texts)
+        out[f"raw_{name}_s"], out[f"raw_{name}_cpu"] = took["s"], took["cpu"]
     out.update(chunks=float(summary.chunks_embedded), texts=len(texts), documents=len(rows),
                characters=sum(len(t) for t in texts), load=os.getloadavg()[0])
     return out
@@ -285,8 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         folder = prepare(data, dataset, args.max_queries, args.semeval_questions)
         qrels = json.loads((folder / "task.json").read_text())["qrels"]
         quality: dict[str, Any] = {}
-        for system in systems:
-            result = run_child(system, folder, reuse=args.reuse)
+        for system, result in run_children(systems, folder, reuse=args.reuse).items():
             if result is not None:
                 quality[system] = {**result, **score(result, qrels), "run": None}
                 if dataset == "semeval2015" and args.sizes and system in size_systems:  # x1 of the size plots
@@ -303,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     if sizes:
         save_part("sizes", sizes, command, write=not args.no_write)
     if args.ingest_docs:
-        race = ingest_race(prepare(data, "semeval2015"), args.ingest_docs)
+        race = ingest_race(data, args.ingest_docs)
         print("ingest", race, flush=True)
         save_part("ingest", race, command, write=not args.no_write)
 

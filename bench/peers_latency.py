@@ -4,14 +4,15 @@ private content present and for full questions as well as short queries").
 
 1. Base (under ``nice``, before any timing): the whole SemEval-2015 pooled corpus (each
    comment a one-post thread) through Townsquare's real ingest, every 20th thread (5%) private
-   to the group ``mentors``; vectors: all-MiniLM-L6-v2 (torch) from the shared disk cache.
+   to the group ``mentors``; vectors: :class:`HashedVectors` (384 dimensions, no model: see
+   there why latency does not need the model's vectors).
 2. Grown to ``--chunks`` (default 100,000) by ``bench.latency.grow``: the base documents
    repeated with new ids (``D~r``), visibility kept, vectors copied *without* noise, so every
    system indexes exactly the same (text, document id, vector) units: the chunks of the grown
    index, read back in id order.
 3. Queries (SemEval questions of 300-1,000 characters, spread over the set): ``full`` = title +
-   body, as a forum member asks; ``short`` = the same questions' titles. Query vectors come
-   from the cache for every system (the model's encode, the same model for all, is left out).
+   body, as a forum member asks; ``short`` = the same questions' titles. Query vectors are
+   computed before timing and looked up by every system (an encode, the same for all, is left out).
 4. Each system in a fresh child process: build (still under ``nice``), then — holding the
    machine-wide bench lock (``--lock``) and back at normal priority — warm-up and one query at a
    time, a page of ``k=10`` documents (the API's default page): Townsquare
@@ -30,8 +31,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,16 +44,57 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import CACHE_DIR, data_dir, ingest_or_fail, read_jsonl  # noqa: E402
-from bench.peer_systems import SharedVectors, make  # noqa: E402
+from bench.peer_systems import LazyModel, make  # noqa: E402
 
-ROOT = CACHE_DIR / "peers-latency"
+ROOT = CACHE_DIR / "peers-latency-hashed"
 GROUP = "mentors"
 CALLERS = {"anonymous": (), GROUP: (GROUP,)}
 PRIVATE_EVERY = 20
 PAGE = 10
+DIMENSION = 384
+
+
+class HashedVectors:
+    """The vectors of this latency run: a hashed bag of words in the model's 384 dimensions,
+    L2-normalised, memoised per text — a stand-in at the Embedder Protocol (and for the peers'
+    shared vectors) so that a 100k-chunk run needs no model time on a busy 2-core machine.
+    Search cost does not depend on what the vectors mean (flat search scans them all; txtai's
+    IVF probes a fixed share of cells); quality is measured with the real model elsewhere.
+    Tokens are counted with the model's tokenizer, so chunks are cut as the product cuts them."""
+
+    model_id, model_name, dimension, max_tokens = "word-hash-384", "word-hash", DIMENSION, 256
+
+    def __init__(self) -> None:
+        self.memory: dict[str, np.ndarray] = {}
+        self.tokens = LazyModel()
+        self.cached = self  # the shape of ``SharedVectors`` the systems expect
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = self.memory[text] if text in self.memory else self._one(text)
+        return out
+
+    def __call__(self, texts: Any) -> np.ndarray:
+        return self.embed(list(texts))
+
+    def _one(self, text: str) -> np.ndarray:
+        vector = np.zeros(DIMENSION, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()) or ["empty"]:
+            vector[int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little") % DIMENSION] += 1
+        vector /= np.linalg.norm(vector) or 1.0
+        self.memory[text] = vector
+        return vector
+
+    def count_tokens(self, text: str) -> int:
+        return self.tokens.count_tokens(text)
+
+
 SYSTEMS = ["townsquare-hybrid", "townsquare-dense", "townsquare-bm25", "txtai-hybrid", "txtai-dense",
            "langchain-faiss", "langchain-ensemble", "bm25s"]
 
@@ -66,7 +110,7 @@ def base_index(data: Path) -> Path:
             thread["visibility"] = [GROUP]
     member = {"id": AUTHOR, "name": "Qatar Living", "handles": {}, "opt_out": False}
     sources = write_sources(threads, [member], ROOT / "sources")
-    ingest_or_fail([sources], ROOT / "base-index", SharedVectors().cached)
+    ingest_or_fail([sources], ROOT / "base-index", HashedVectors())
     return ROOT / "base-index"
 
 
@@ -123,7 +167,7 @@ def child(system: str, index: Path, queries_file: Path, lock: Path, out: Path) -
     from bench.peers import chunk_units
 
     queries = json.loads(queries_file.read_text())
-    vectors = SharedVectors()
+    vectors = HashedVectors()
     vectors([t for texts in queries.values() for t in texts])  # query vectors into memory
     engine = make(system, vectors, Path("."), depth=3 * PAGE)
     start = time.perf_counter()
@@ -187,7 +231,6 @@ def main(argv: list[str] | None = None) -> None:
     os.setpriority(os.PRIO_PROCESS, 0, max(19, os.getpriority(os.PRIO_PROCESS, 0)))  # build under nice
     data = data_dir(args.data)
     queries = query_sets(data, args.queries)
-    SharedVectors()([t for texts in queries.values() for t in texts])  # fill the cache before any child
     index = grown_index(base_index(data), args.chunks)
     queries_file = ROOT / f"queries-{args.queries}.json"
     queries_file.write_text(json.dumps(queries))

@@ -152,27 +152,34 @@ def latency_verdicts(run: dict[str, Any]) -> list[str]:
 
 
 def ingest_lines(race: dict[str, Any] | None) -> list[str]:
-    """The ingest race and its target."""
+    """The ingest race and its target (judged on CPU seconds when recorded: on a shared machine
+    wall time mostly measures the other load)."""
     if not race:
         return ["### Ingest", "", "Not run (`--ingest-docs`).", ""]
-    chunks = race["chunks"]
-    runs = [("raw encode, ONNX Runtime quint8 (`OnnxEmbedder.embed`)", race["raw_onnx_s"]),
-            ("raw encode, sentence-transformers torch (`embed()`)", race["raw_torch_s"]),
-            ("Townsquare ingest, default embedder (ONNX quint8), whole pipeline", race["townsquare_onnx_s"]),
-            ("Townsquare ingest, torch embedder, whole pipeline", race["townsquare_torch_s"]),
-            ("LangChain FAISS.from_texts + HuggingFaceEmbeddings (torch)", race["langchain_s"])]
-    rows = [(name, s, chunks / s) for name, s in runs]
-    ratio = race["langchain_s"] / race["townsquare_onnx_s"]
-    same = race["langchain_s"] / race["townsquare_torch_s"]
+    chunks = race["texts"]  # chunks indexed (Townsquare embeds each distinct text once)
+    names = {"raw_onnx": "raw encode, ONNX Runtime quint8 (`OnnxEmbedder.embed`)",
+             "raw_torch": "raw encode, sentence-transformers torch (`embed()`)",
+             "townsquare_onnx": "Townsquare ingest, default embedder (ONNX quint8), whole pipeline",
+             "townsquare_torch": "Townsquare ingest, torch embedder, whole pipeline",
+             "langchain": "LangChain FAISS.from_texts + HuggingFaceEmbeddings (torch)"}
+    cpu = "langchain_cpu" in race
+    rows = [(name, race[f"{key}_s"], chunks / race[f"{key}_s"],
+             *((race[f"{key}_cpu"], chunks / race[f"{key}_cpu"]) if cpu else ())) for key, name in names.items()]
+    basis = "_cpu" if cpu else "_s"
+    ratio = race["langchain" + basis] / race["townsquare_onnx" + basis]
+    same = race["langchain" + basis] / race["townsquare_torch" + basis]
+    wall = race["langchain_s"] / race["townsquare_onnx_s"]
     state = "meets" if ratio >= 2 else "MISSES"
     return ["### Ingest throughput (same texts, same run, every runtime on 1 thread)", "",
-            f"{int(race['documents'])} SemEval documents -> {int(chunks)} chunks ({race['characters']:,} characters), "
-            f"timed under the bench lock; load average {race['load_start']:.1f} at the start, {race['load']:.1f} at "
-            "the end. Townsquare's runs are the whole pipeline from the native JSONL files (read, validate, "
-            "chunk, embed, SQLite + FTS5 + FAISS, atomic commit); LangChain's embeds the chunk texts Townsquare "
-            "made and builds its FAISS store.", "",
-            table(["run", "seconds", "chunks/s"], rows), "",
+            f"{int(race['documents'])} SemEval documents -> {int(chunks)} chunks, {int(race['chunks'])} distinct "
+            f"({race['characters']:,} characters), timed under the bench lock at normal priority; load average "
+            f"{race['load_start']:.1f} at the start, {race['load']:.1f} at the end. Townsquare's runs are the whole "
+            "pipeline from the native JSONL files (read, validate, chunk, embed, SQLite + FTS5 + FAISS, atomic "
+            "commit); LangChain's embeds the chunk texts Townsquare made and builds its FAISS store. CPU seconds "
+            "are this process's (all threads; every runtime was set to one thread).", "",
+            table(["run", "wall s", "chunks/s (wall)", *(("CPU s", "chunks/CPU s") if cpu else ())], rows), "",
             f"- Townsquare (default ONNX quint8 embedder) / LangChain (`HuggingFaceEmbeddings`, torch) throughput = "
-            f"**{ratio:.2f}x** (target >= 2x: **{state}**). With the same runtime on both sides (Townsquare on "
-            f"torch) the ratio is {same:.2f}x: the pipeline around the encode costs little, and the gain comes "
-            "from the quantised ONNX encode.", ""]
+            f"**{ratio:.2f}x** {'in CPU time' if cpu else 'in wall time'} (wall time: {wall:.2f}x; target >= 2x: "
+            f"**{state}**). With torch on both sides the ratio is {same:.2f}x: Townsquare's gain over LangChain comes "
+            "from the quantised ONNX encode, and the pipeline's own work (validation, chunking, SQLite, FTS5) costs "
+            "about what it saves by embedding each distinct text once.", ""]

@@ -82,6 +82,21 @@ def per_size(plt: Any, record: dict[str, Any], value: Any, label: str, name: str
     save(plt, fig, name)
 
 
+def old_sizes(plt: Any, record: dict[str, Any], key: str, label: str, name: str, title: str) -> None:
+    """The ``sizes`` part of ``bench/peers.py --sizes`` (k=100 documents, no private content)."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for system, rows in sorted(record["sizes"].items()):
+        rows = sorted(rows, key=lambda r: r["units"])
+        ax.plot([r["units"] for r in rows], [r[key] for r in rows], marker="o", label=system)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("corpus size (chunks)")
+    ax.set_ylabel(label)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    save(plt, fig, name)
+
+
 def ingest(plt: Any, record: dict[str, Any]) -> None:
     race = record["ingest"]
     names = ["raw encode\nONNX quint8", "raw encode\ntorch", "Townsquare ingest\nONNX (default)",
@@ -119,6 +134,9 @@ def main() -> None:
                  "k=10 page latency vs corpus size (full questions)")
         per_size(plt, record, lambda r: r["peak_mb"], "peak resident memory (MB)", "memory",
                  "Peak memory of the timed process vs corpus size")
+    elif record.get("sizes"):  # only the earlier k=100 size runs (SemEval units replicated)
+        old_sizes(plt, record, "p50_ms", "query p50 ms, k=100 (log)", "latency", "Query latency vs corpus size (k=100)")
+        old_sizes(plt, record, "peak_mb", "peak resident memory (MB)", "memory", "Peak memory vs corpus size")
     if record.get("ingest"):
         ingest(plt, record)
 
