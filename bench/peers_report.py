@@ -40,11 +40,18 @@ def report_text(record: dict[str, Any], header: str) -> str:
     lines += quality_lines(record.get("quality") or {})
     lines += latency_lines(record.get("latency") or {})
     lines += ingest_lines(record.get("ingest"))
-    lines += ["### Plots", "", "![quality](plots/quality.png)",
-              "![query latency at 100k chunks](plots/query_latency.png)",
-              "![latency vs corpus size](plots/latency_vs_size.png)",
-              "![memory vs corpus size](plots/memory_vs_size.png)",
-              "![ingest throughput](plots/ingest_throughput.png)", ""]
+    lines += ["### Plots", "", "![quality](plots/quality.png)"]
+    if record.get("latency"):
+        lines += ["![query latency at 100k chunks](plots/query_latency.png)",
+                  "![latency vs corpus size](plots/latency_vs_size.png)",
+                  "![memory vs corpus size](plots/memory_vs_size.png)"]
+    elif record.get("sizes"):
+        lines += ["", "Latency and memory vs corpus size below are the earlier k=100 size runs (SemEval subset units "
+                  "replicated 1x and 6x: 184 and 1,104 chunks, no private content; `--sizes`), kept until the "
+                  "k=10 runs above finish:", "",
+                  "![latency vs corpus size](plots/latency_vs_size.png)",
+                  "![memory vs corpus size](plots/memory_vs_size.png)"]
+    lines += ["![ingest throughput](plots/ingest_throughput.png)", ""]
     return "\n".join(lines)
 
 
