@@ -103,7 +103,8 @@ def p50(ms: list[float]) -> float:
 def latency_lines(latency: dict[str, dict[str, Any]]) -> list[str]:
     """The timed k=10 runs per index size, and the latency target against txtai."""
     if not latency:
-        return ["### Query latency (k=10 page, private content)", "", "Not run (`bench/peers_latency.py`).", ""]
+        return ["### Query latency (k=10 page, private content)", "",
+                "Not measured yet (`bench/peers_latency.py`; see the `issue11-status` section).", ""]
     lines = ["### Query latency as a user gets it: a k=10 page, 5% private content, short and full questions", "",
              LATENCY_METHOD, ""]
     for size in sorted(latency, key=int):
