@@ -36,7 +36,11 @@ class SharedVectors:
 
 
 class LazyModel:
-    """The product's embedder, loaded on first use (a warm cache never loads it)."""
+    """The product's model run by sentence-transformers (torch), loaded on first use (a warm
+    cache never loads it). Torch, not the ONNX default of new indexes: the cache is keyed by
+    the torch model's fingerprint, and txtai and LangChain would run this model with torch.
+    Tokens are counted with the model's own tokenizer (``tokenizer.json``), so Townsquare's
+    chunker cuts long posts exactly as the product does."""
 
     model_id, model_name, dimension, max_tokens = "", "all-MiniLM-L6-v2", 384, 256
 
@@ -45,16 +49,25 @@ class LazyModel:
 
         self.model_id = fingerprint(default_model_path())
         self._model: Any = None
+        self._tokenizer: Any = None
 
     def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if self._model is None:
             from retrieval.embedding import load_embedder
 
-            self._model = load_embedder(None)
+            self._model = load_embedder(None, "torch")
         return self._model.embed(texts, batch_size=batch_size)
 
     def count_tokens(self, text: str) -> int:
-        return len(text.split())
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            from retrieval.embedding import default_model_path
+
+            self._tokenizer = Tokenizer.from_file(str(default_model_path() / "tokenizer.json"))
+            self._tokenizer.no_truncation()
+            self._tokenizer.no_padding()
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
 def first_docs(doc_ids: Sequence[str], k: int) -> list[str]:
@@ -160,29 +173,38 @@ class Bm25s:
 
 class Townsquare:
     """Townsquare as shipped: the real ingest pipeline into a fresh index (vectors from the
-    shared cache), searched with ``Searcher.search(collapse=True)`` and the default settings."""
+    shared cache), searched with ``Searcher.search(collapse=True)`` and the default settings,
+    as the caller ``groups`` (anonymous by default)."""
 
     def __init__(self, vectors: SharedVectors, sources: Path, mode: str) -> None:
         self.vectors, self.sources, self.mode = vectors, sources, mode
+        self.groups: tuple[str, ...] = ()
 
     def build(self, units: Sequence[Unit]) -> None:
-        from app.settings import SearchOptions
         from bench.common import ingest_or_fail
-        from retrieval.index import IndexDir
-        from retrieval.search import Searcher
 
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-peers-ts-")
         index = Path(self._tmp.name) / "index"
         ingest_or_fail([self.sources], index, self.vectors.cached)
+        self.open(index)
+
+    def open(self, index: Path) -> None:
+        """Search the index already built at ``index`` (its vectors: the shared cache's model)."""
+        from app.settings import SearchOptions
+        from retrieval.index import IndexDir
+        from retrieval.search import Searcher
+
         snapshot = IndexDir(index).open(self.vectors.cached.model_id)
         self.searcher = Searcher(snapshot, self.vectors.cached, **SearchOptions().model_dump())
 
     def search(self, query: str, k: int) -> list[str]:
-        return [h.doc_id for h in self.searcher.search(query, k=k, collapse=True, mode=self.mode)]  # type: ignore[arg-type]
+        hits = self.searcher.search(query, k=k, collapse=True, mode=self.mode, groups=self.groups)  # type: ignore[arg-type]
+        return [h.doc_id for h in hits]
 
 
-def make(name: str, vectors: SharedVectors, sources: Path) -> Any:
-    """The system called ``name`` (see :data:`SYSTEMS`)."""
+def make(name: str, vectors: SharedVectors, sources: Path, depth: int = 300) -> Any:
+    """The system called ``name`` (see :data:`SYSTEMS`); ``depth``: chunks each retriever of
+    LangChain's ensemble returns (the other peers ask for 3x the documents wanted)."""
     factories: dict[str, Callable[[], Any]] = {
         "townsquare-dense": lambda: Townsquare(vectors, sources, "dense"),
         "townsquare-bm25": lambda: Townsquare(vectors, sources, "lexical"),
@@ -190,7 +212,7 @@ def make(name: str, vectors: SharedVectors, sources: Path) -> Any:
         "txtai-dense": lambda: Txtai(vectors, hybrid=False),
         "txtai-hybrid": lambda: Txtai(vectors, hybrid=True),
         "langchain-faiss": lambda: LangChainDense(vectors),
-        "langchain-ensemble": lambda: LangChainEnsemble(vectors),
+        "langchain-ensemble": lambda: LangChainEnsemble(vectors, depth),
         "bm25s": lambda: Bm25s(),
     }
     if name not in factories:

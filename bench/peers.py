@@ -23,6 +23,7 @@ results.json`` (for ``bench/plots.py``).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
@@ -37,10 +38,8 @@ from bench.common import (  # noqa: E402
     CACHE_DIR,
     data_dir,
     ingest_or_fail,
-    paired,
     read_jsonl,
-    section_header,
-    table,
+    timer,
     write_section,
     write_stackfaq,
 )
@@ -158,16 +157,33 @@ def run_child(system: str, folder: Path, times: int = 1, queries_cap: int = 0, r
               ) -> dict[str, Any] | None:
     """One child run; None (and the error printed) if it failed. ``reuse``: a result file this
     script wrote earlier for the same run is read instead (same units, queries and cache)."""
-    out = folder / f"result-{system}-x{times}.json"
-    if reuse and out.exists():
-        return dict(json.loads(out.read_text()))
-    command = [sys.executable, __file__, "--child", system, str(folder), str(times), str(queries_cap), str(out)]
+    return run_children([system], folder, times, queries_cap, reuse)[system]
+
+
+def run_children(systems: list[str], folder: Path, times: int = 1, queries_cap: int = 0, reuse: bool = False,
+                 ) -> dict[str, dict[str, Any] | None]:
+    """Child runs of ``systems`` on one dataset, side by side (quality does not depend on load;
+    on a shared machine under ``nice`` each child gets its own share of the cores)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        print(f"{system} on {folder.name} x{times} failed:\n{done.stderr[-3000:]}", flush=True)
-        return None
-    return dict(json.loads(out.read_text()))
+    running: dict[str, Any] = {}
+    for system in systems:
+        out = folder / f"result-{system}-x{times}.json"
+        if not (reuse and out.exists()):
+            command = [sys.executable, __file__, "--child", system, str(folder), str(times), str(queries_cap), str(out)]
+            running[system] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                               env=env)
+    results: dict[str, dict[str, Any] | None] = {}
+    for system in systems:
+        out = folder / f"result-{system}-x{times}.json"
+        proc = running.get(system)
+        if proc is not None:
+            _, err = proc.communicate()
+            if proc.returncode != 0:
+                print(f"{system} on {folder.name} x{times} failed:\n{err[-3000:]}", flush=True)
+                results[system] = None
+                continue
+        results[system] = dict(json.loads(out.read_text()))
+    return results
 
 
 def score(result: dict[str, Any], qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -179,69 +195,81 @@ def score(result: dict[str, Any], qrels: dict[str, dict[str, int]]) -> dict[str,
     return {"means": mean_scores(values), "ndcg": values["nDCG@10"]}
 
 
-def quality_section(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
-    """One table per dataset and the verdict of the quality target."""
-    lines = []
-    for dataset, by_system in results.items():
-        rows = [(s, r["units"], *(r["means"][m] for m in ("nDCG@10", "MRR@10", "Recall@100")), r["build_s"],
-                 r["p50_ms"], r["p95_ms"]) for s, r in by_system.items()]
-        lines += [f"### {dataset}", "", table(["system", "units", "nDCG@10", "MRR@10", "Recall@100", "build s",
-                                               "query p50 ms", "query p95 ms"], rows), ""]
-        lines.append(verdict(dataset, by_system))
-        lines.append("")
-    return lines
-
-
-def verdict(dataset: str, by_system: dict[str, dict[str, Any]]) -> str:
-    """Townsquare hybrid vs the best peer on nDCG@10, with a paired randomisation test."""
-    ours = by_system.get("townsquare-hybrid")
-    peers = {s: r for s, r in by_system.items() if s in PEERS}
-    if ours is None or not peers:
-        return f"- {dataset}: not comparable (a run failed)"
-    best = max(peers, key=lambda s: peers[s]["means"]["nDCG@10"])
-    diff = ours["means"]["nDCG@10"] - peers[best]["means"]["nDCG@10"]
-    keys = sorted(ours["ndcg"])
-    test = paired([ours["ndcg"][q] for q in keys], [peers[best]["ndcg"].get(q, 0.0) for q in keys])
-    state = "meets" if diff >= 0.02 else ("ties or leads, short of +0.02" if diff >= 0 else "MISSES")
-    return (f"- {dataset}: hybrid {ours['means']['nDCG@10']:.3f} vs best peer {best} "
-            f"{peers[best]['means']['nDCG@10']:.3f}: **{diff:+.3f}** nDCG@10 (target >= +0.02: {state}; "
-            f"{test.wins} queries better, {test.losses} worse, paired randomisation p = {test.p_value:.3f})")
-
-
-def ingest_race(folder: Path, n: int) -> dict[str, float]:
-    """Seconds for Townsquare's ingest (real model, no cache), LangChain ``FAISS.from_texts``
-    with ``HuggingFaceEmbeddings`` and the raw model encode, on the same first ``n`` units'
-    documents; torch on one thread."""
+def ingest_race(data: Path, n: int) -> dict[str, Any]:
+    """Seconds for Townsquare's ingest (the whole pipeline, real model, no cache) with its
+    default embedder for new indexes (ONNX Runtime, quint8) and with torch; LangChain
+    ``FAISS.from_texts`` with ``HuggingFaceEmbeddings`` (sentence-transformers, torch); and
+    each runtime's raw encode — all on the chunk texts of the first ``n`` SemEval documents,
+    every runtime on one thread."""
     import tempfile
 
     import torch
     from langchain_community.vectorstores import FAISS
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from app.evaluate import write_sources
+    from app.evaluate import AUTHOR, collection_threads, write_sources
+    from retrieval.embedders.onnx_runtime import OnnxEmbedder
     from retrieval.embedding import default_model_path, load_embedder
+    from retrieval.evaluation import read_collection
 
     torch.set_num_threads(1)
-    task = json.loads((folder / "task.json").read_text())
-    rows = read_jsonl(Path(task["sources"]) / "threads.jsonl")[:n]
-    members = read_jsonl(Path(task["sources"]) / "members.jsonl")
-    embedder = load_embedder(None)
+    rows = collection_threads(read_collection(data / "semeval2015-qatarliving"))[:n]
+    members = [{"id": AUTHOR, "name": "Qatar Living", "handles": {}, "opt_out": False}]
+    embedders = {"onnx": OnnxEmbedder(None, threads=1), "torch": load_embedder(None, "torch")}
     lc = HuggingFaceEmbeddings(model_name=str(default_model_path()), encode_kwargs={"batch_size": 32})
-    embedder.embed(["warm up"]), lc.embed_query("warm up")
+    for embedder in embedders.values():
+        embedder.embed(["warm up"] * 4)
+    lc.embed_documents(["warm up"] * 4)
+    out: dict[str, Any] = {"load_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp:
         sources = write_sources(rows, members, Path(tmp) / "src")
-        start = time.perf_counter()
-        summary = ingest_or_fail([sources], Path(tmp) / "index", embedder)
-        ours = time.perf_counter() - start
-        texts = chunk_units(Path(tmp) / "index")
-    start = time.perf_counter()
-    FAISS.from_texts([t for t, _ in texts], lc)
-    langchain = time.perf_counter() - start
-    start = time.perf_counter()
-    embedder.embed([t for t, _ in texts])
-    raw = time.perf_counter() - start
-    return {"chunks": float(summary.chunks_embedded), "townsquare_s": ours, "langchain_s": langchain, "raw_s": raw,
-            "load": os.getloadavg()[0]}
+        for name, embedder in embedders.items():
+            with timer() as took:
+                summary = ingest_or_fail([sources], Path(tmp) / f"index-{name}", embedder)
+            out[f"townsquare_{name}_s"], out[f"townsquare_{name}_cpu"] = took["s"], took["cpu"]
+        texts = [t for t, _ in chunk_units(Path(tmp) / "index-onnx")]
+    with timer() as took:
+        FAISS.from_texts(texts, lc)
+    out["langchain_s"], out["langchain_cpu"] = took["s"], took["cpu"]
+    for name, embedder in embedders.items():
+        with timer() as took:
+            embedder.embed(texts)
+        out[f"raw_{name}_s"], out[f"raw_{name}_cpu"] = took["s"], took["cpu"]
+    out.update(chunks=float(summary.chunks_embedded), texts=len(texts), documents=len(rows),
+               characters=sum(len(t) for t in texts), load=os.getloadavg()[0])
+    return out
+
+
+def save_part(part: str, value: Any, command: str = "", write: bool = True, key: str = "") -> dict[str, Any]:
+    """Store one part (``quality``, ``sizes``, ``ingest``, ``latency``; with ``key``, the entry
+    ``key`` of that part, e.g. one dataset's quality) in ``results.json``, keeping what earlier
+    runs measured, and rewrite the ``peers`` section from it."""
+
+    path = ROOT / "results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (ROOT / "results.lock").open("a") as lock:  # runs of different datasets may end together
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = _update(path, part, value, command, key)
+        if write:
+            write_section("peers", report(record))
+    return record
+
+
+def _update(path: Path, part: str, value: Any, command: str, key: str) -> dict[str, Any]:
+    """Read ``results.json``, set the part, write it back; the record."""
+    from datetime import UTC, datetime
+
+    record: dict[str, Any] = {"quality": {}, "sizes": {}, "ingest": None, "latency": None, "meta": {}}
+    if path.exists():
+        record.update(json.loads(path.read_text()))
+    if key:
+        record[part] = {**(record[part] or {}), key: value}
+    else:
+        record[part] = value
+    record.setdefault("meta", {})[f"{part}:{key}" if key else part] = {
+        "run": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "command": command, "load": list(os.getloadavg())}
+    path.write_text(json.dumps(record, indent=1))
+    return record
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -251,9 +279,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="quality datasets ('' for none)")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
-    parser.add_argument("--sizes", default="", help="SemEval replication factors for latency/memory, e.g. 1,5,15")
+    parser.add_argument("--sizes", default="", help="SemEval replication factors for latency/memory at k=100")
     parser.add_argument("--size-queries", type=int, default=100, help="queries per latency/memory size run")
     parser.add_argument("--ingest-docs", type=int, default=0, help="SemEval documents in the ingest race (0: skip)")
     parser.add_argument("--max-queries", type=int, default=0, help="queries per dataset (0: all)")
@@ -267,44 +295,43 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)  # stable on a shared machine (see bench/README.md)
-    record: dict[str, Any] = {"quality": {}, "sizes": {}, "ingest": None}
-    for dataset in args.datasets.split(","):
+    command = "python bench/peers.py " + " ".join(argv)
+    sizes: dict[str, list[dict[str, Any]]] = {}
+    size_systems = (args.size_systems or args.systems).split(",")
+    for dataset in (d for d in args.datasets.split(",") if d):
         folder = prepare(data, dataset, args.max_queries, args.semeval_questions)
         qrels = json.loads((folder / "task.json").read_text())["qrels"]
-        record["quality"][dataset] = {}
-        for system in systems:
-            result = run_child(system, folder, reuse=args.reuse)
+        quality: dict[str, Any] = {}
+        for system, result in run_children(systems, folder, reuse=args.reuse).items():
             if result is not None:
-                record["quality"][dataset][system] = {**result, **score(result, qrels), "run": None}
-                size_systems = (args.size_systems or args.systems).split(",")
+                quality[system] = {**result, **score(result, qrels), "run": None}
                 if dataset == "semeval2015" and args.sizes and system in size_systems:  # x1 of the size plots
-                    record["sizes"].setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
-                print(dataset, system, record["quality"][dataset][system]["means"], flush=True)
+                    sizes.setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
+                print(dataset, system, quality[system]["means"], flush=True)
+        save_part("quality", quality, command, write=not args.no_write, key=dataset)
     for times in (int(x) for x in args.sizes.split(",") if x and x != "1"):
         folder = prepare(data, "semeval2015", args.max_queries, args.semeval_questions)
-        for system in (args.size_systems or args.systems).split(","):
+        for system in size_systems:
             result = run_child(system, folder, times, args.size_queries, reuse=args.reuse)
             if result is not None:
-                record["sizes"].setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
+                sizes.setdefault(system, []).append({k: v for k, v in result.items() if k != "run"})
                 print("size", times, system, result["units"], result["p50_ms"], result["peak_mb"], flush=True)
+    if sizes:
+        save_part("sizes", sizes, command, write=not args.no_write)
     if args.ingest_docs:
-        record["ingest"] = ingest_race(prepare(data, "semeval2015", args.max_queries, args.semeval_questions),
-                                       args.ingest_docs)
-        print("ingest", record["ingest"], flush=True)
-    (ROOT / "results.json").write_text(json.dumps(record, indent=1))
-    text = report(record, args)
-    print(text)
-    if not args.no_write:
-        write_section("peers", text)
+        race = ingest_race(data, args.ingest_docs)
+        print("ingest", race, flush=True)
+        save_part("ingest", race, command, write=not args.no_write)
 
 
-def report(record: dict[str, Any], args: argparse.Namespace) -> str:
+def report(record: dict[str, Any]) -> str:
     """The ``peers`` section of docs/benchmarks.md."""
+    from bench.common import section_header
     from bench.peers_report import report_text
 
-    return report_text(record, section_header("Townsquare side by side with txtai, LangChain and bm25s (issue 11)",
-                                              "python bench/peers.py " + " ".join(sys.argv[1:])),
-                       quality_section(record["quality"]))
+    title = "Townsquare side by side with txtai, LangChain and bm25s (issue 11)"
+    commands = "`; `".join(m["command"] for m in record.get("meta", {}).values() if m.get("command"))
+    return report_text(record, section_header(title, commands))
 
 
 if __name__ == "__main__":
