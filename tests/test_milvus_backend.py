@@ -35,7 +35,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = write_small_corpus(tmp_path_factory.mktemp("milvus-src"))
     with (folder / "threads.jsonl").open("a") as f:
         f.write(thread_line("p-1", "Where the mentors keep the spare queens", [
-            "Spare mated queens sit in a nuc behind the Quarry Lane shed.", "Ask before taking one."],
+            "Does anyone know where the spare queens are kept?",
+            "Spare mated queens sit in a nuc behind the Quarry Lane shed. Ask before taking one."],
             channel="mentors", visibility=["mentors"]) + "\n")
     return folder
 
