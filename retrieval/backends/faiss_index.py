@@ -9,6 +9,7 @@ manifest.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,30 @@ import numpy as np
 from retrieval.backends.options import FaissOptions
 
 QUANTIZED = "hnsw-sq8"
+
+
+BITMAP_MIN_IDS = 1 << 20
+BITMAP_IDS_PER_VECTOR = 16
+"""A bitmap selector is used while the largest allowed id is below
+``max(BITMAP_MIN_IDS, BITMAP_IDS_PER_VECTOR * vectors held)`` (at most 2 bytes per vector
+beyond 128 KiB); chunk ids are SQLite rowids, so normally dense."""
+
+
+@dataclass(frozen=True)
+class AllowedIds:
+    """Allowed chunk ids prepared once per (filters, groups) for :meth:`FaissVectors.search`:
+    a FAISS bitmap selector over chunk ids (bit ``i`` set = id ``i`` allowed), so a search
+    neither rebuilds a hash set of every allowed id nor hashes each candidate (ids too sparse
+    for a bitmap get FAISS's hash-set selector, still built only once). ``bitmap`` (uint8,
+    ``max id // 8 + 1`` bytes; the ids themselves for a hash set) is kept here because the
+    selector points into it."""
+
+    ids: np.ndarray
+    bitmap: np.ndarray
+    selector: Any
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 class FaissVectors:
@@ -107,8 +132,16 @@ class FaissVectors:
 
     def prepare(self, allowed: np.ndarray) -> Any:
         """``allowed`` chunk ids in the form :meth:`search` takes fastest (kept per filter by
-        the caller); here the ids themselves."""
-        return np.asarray(allowed, dtype=np.int64)
+        the caller): an :class:`AllowedIds` bitmap selector."""
+        ids = np.asarray(allowed, dtype=np.int64)
+        top = int(ids.max()) if len(ids) else 0
+        if top >= max(BITMAP_MIN_IDS, BITMAP_IDS_PER_VECTOR * len(self)) or (len(ids) and int(ids.min()) < 0):
+            # sparse or odd ids: a bitmap would be too large; a hash set, built once
+            return AllowedIds(ids, ids, faiss.IDSelectorBatch(ids))
+        mask = np.zeros(top + 1, dtype=bool)
+        mask[ids] = True
+        bitmap = np.packbits(mask, bitorder="little")
+        return AllowedIds(ids, bitmap, faiss.IDSelectorBitmap(bitmap))  # type: ignore[call-arg,arg-type]
 
     def close(self) -> None:
         """Nothing to release but memory."""
@@ -127,14 +160,18 @@ class FaissVectors:
                 raise KeyError(int(chunk_id)) from e
         return out
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` (ids, scores) for one query vector, best first. ``allowed`` restricts
-        the search to those ids *before* the top k is cut."""
+    def search(
+        self, query: np.ndarray, k: int, allowed: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` (ids, scores) for one query vector, best first. ``allowed`` (chunk ids,
+        or the same :meth:`prepare`-d) restricts the search to those ids *before* the top k
+        is cut."""
         if not len(self) or k <= 0 or (allowed is not None and not len(allowed)):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         params = None
         if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            prepared = allowed if isinstance(allowed, AllowedIds) else self.prepare(allowed)
+            selector = prepared.selector
             params = (
                 faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.options.ef_search, k))  # type: ignore[attr-defined]
                 if self.kind == "hnsw"

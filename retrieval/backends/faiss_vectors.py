@@ -47,13 +47,12 @@ class FaissVectorIndex:
                 self._allowed.move_to_end(key)
                 return self._allowed[key]
         ids = self._catalog.select_chunks(where, key[1])
-        if ids is not None:
-            ids = self.index.prepare(np.asarray(ids, dtype=np.int64))
+        prepared = None if ids is None else self.index.prepare(np.asarray(ids, dtype=np.int64))
         with self._lock:
-            self._allowed[key] = ids
+            self._allowed[key] = prepared
             while len(self._allowed) > ALLOWED_KEPT:
                 self._allowed.popitem(last=False)
-        return ids
+        return prepared
 
     def search(self, vector: np.ndarray, k: int, where: Filters, groups: Groups) -> Scored:
         ids, scores = self.index.search(vector, k, self.allowed(where, groups))
