@@ -28,6 +28,11 @@ BITMAP_IDS_PER_VECTOR = 16
 beyond 128 KiB); chunk ids are SQLite rowids, so normally dense."""
 
 
+UNFILTERED_SHARE = 0.5
+"""Share of a flat index's ids a filter must allow for :meth:`FaissVectors.search` to search
+unfiltered and drop the rest (below it the selector's scan is the cheaper path)."""
+
+
 @dataclass(frozen=True)
 class AllowedIds:
     """Allowed chunk ids prepared once per (filters, groups) for :meth:`FaissVectors.search`:
@@ -43,6 +48,16 @@ class AllowedIds:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def admits(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` are allowed (bool array of the same length)."""
+        if self.bitmap is self.ids:  # a hash-set selector: sparse ids
+            return np.isin(ids, self.ids)
+        inside = (ids >= 0) & (ids < len(self.bitmap) * 8)
+        bits = np.zeros(len(ids), dtype=bool)
+        held = ids[inside]
+        bits[inside] = (self.bitmap[held >> 3] >> (held & 7)) & 1 == 1
+        return bits
 
 
 class FaissVectors:
@@ -165,21 +180,36 @@ class FaissVectors:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (ids, scores) for one query vector, best first. ``allowed`` (chunk ids,
         or the same :meth:`prepare`-d) restricts the search to those ids *before* the top k
-        is cut."""
+        is cut.
+
+        A flat index with most ids allowed (at least :data:`UNFILTERED_SHARE`, e.g. every
+        public chunk for a caller outside a small private group) is searched without the
+        selector, which keeps FAISS's BLAS path, to a depth that should hold ``k`` allowed
+        ids; the hidden ones are dropped here. The result is the same as the filtered
+        search's (exact search); when the depth held too few, the filtered search runs."""
         if not len(self) or k <= 0 or (allowed is not None and not len(allowed)):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        params = None
-        if allowed is not None:
-            prepared = allowed if isinstance(allowed, AllowedIds) else self.prepare(allowed)
-            selector = prepared.selector
-            params = (
-                faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.options.ef_search, k))  # type: ignore[attr-defined]
-                if self.kind == "hnsw"
-                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-            )
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         _apply_thread_limit()
-        scores, ids = self._index.search(q, min(k, len(self)), params=params)
+        if allowed is None:
+            return self._found(*self._index.search(q, min(k, len(self))))
+        prepared = allowed if isinstance(allowed, AllowedIds) else self.prepare(allowed)
+        if self.kind == "flat" and len(prepared) >= UNFILTERED_SHARE * len(self):
+            depth = min(len(self), 2 * k * len(self) // len(prepared) + k)
+            ids, scores = self._found(*self._index.search(q, depth))
+            keep = prepared.admits(ids)
+            if int(keep.sum()) >= k or depth == len(self):
+                return ids[keep][:k], scores[keep][:k]
+        params = (
+            faiss.SearchParametersHNSW(sel=prepared.selector, efSearch=max(self.options.ef_search, k))  # type: ignore[attr-defined]
+            if self.kind == "hnsw"
+            else faiss.SearchParameters(sel=prepared.selector)  # type: ignore[call-arg]
+        )
+        return self._found(*self._index.search(q, min(k, len(self)), params=params))
+
+    @staticmethod
+    def _found(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of one query's FAISS result row, without the -1 padding."""
         found = ids[0] >= 0
         return ids[0][found], scores[0][found]
 
