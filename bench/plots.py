@@ -73,6 +73,11 @@ def per_size(plt: Any, record: dict[str, Any], value: Any, label: str, name: str
     for system in systems:
         runs = [record["latency"][size] for size in sizes if system in record["latency"][size]["systems"]]
         ax.plot([r["chunks"] for r in runs], [value(r["systems"][system]) for r in runs], marker="o", label=system)
+    finish_vs_size(plt, fig, ax, label, title, name)
+
+
+def finish_vs_size(plt: Any, fig: Any, ax: Any, label: str, title: str, name: str) -> None:
+    """Log-log axes against corpus size, labels, legend, and save as ``name``."""
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("corpus size (chunks)")
@@ -88,13 +93,7 @@ def old_sizes(plt: Any, record: dict[str, Any], key: str, label: str, name: str,
     for system, rows in sorted(record["sizes"].items()):
         rows = sorted(rows, key=lambda r: r["units"])
         ax.plot([r["units"] for r in rows], [r[key] for r in rows], marker="o", label=system)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("corpus size (chunks)")
-    ax.set_ylabel(label)
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    save(plt, fig, name)
+    finish_vs_size(plt, fig, ax, label, title, name)
 
 
 def ingest(plt: Any, record: dict[str, Any]) -> None:

@@ -38,12 +38,12 @@ class AllowedIds:
     """Allowed chunk ids prepared once per (filters, groups) for :meth:`FaissVectors.search`:
     a FAISS bitmap selector over chunk ids (bit ``i`` set = id ``i`` allowed), so a search
     neither rebuilds a hash set of every allowed id nor hashes each candidate (ids too sparse
-    for a bitmap get FAISS's hash-set selector, still built only once). ``bitmap`` (uint8,
-    ``max id // 8 + 1`` bytes; the ids themselves for a hash set) is kept here because the
-    selector points into it."""
+    for a bitmap get FAISS's hash-set selector, still built only once, and ``bitmap`` None).
+    ``bitmap`` (uint8, ``max id // 8 + 1`` bytes) is kept here because the selector points
+    into it."""
 
     ids: np.ndarray
-    bitmap: np.ndarray
+    bitmap: np.ndarray | None
     selector: Any
 
     def __len__(self) -> int:
@@ -51,7 +51,7 @@ class AllowedIds:
 
     def admits(self, ids: np.ndarray) -> np.ndarray:
         """Which of ``ids`` are allowed (bool array of the same length)."""
-        if self.bitmap is self.ids:  # a hash-set selector: sparse ids
+        if self.bitmap is None:  # a hash-set selector: sparse ids
             return np.isin(ids, self.ids)
         inside = (ids >= 0) & (ids < len(self.bitmap) * 8)
         bits = np.zeros(len(ids), dtype=bool)
@@ -152,7 +152,7 @@ class FaissVectors:
         top = int(ids.max()) if len(ids) else 0
         if top >= max(BITMAP_MIN_IDS, BITMAP_IDS_PER_VECTOR * len(self)) or (len(ids) and int(ids.min()) < 0):
             # sparse or odd ids: a bitmap would be too large; a hash set, built once
-            return AllowedIds(ids, ids, faiss.IDSelectorBatch(ids))
+            return AllowedIds(ids, None, faiss.IDSelectorBatch(ids))
         mask = np.zeros(top + 1, dtype=bool)
         mask[ids] = True
         bitmap = np.packbits(mask, bitorder="little")
