@@ -12,12 +12,22 @@ Layout (one row per chunk *version*)::
     dense    FLOAT_VECTOR(d)     the unit embedding (inner product = cosine)
     doc, kind, source, channel, author, created_at   VARCHAR   filter fields
     tags, groups                 ARRAY<VARCHAR>      tag filter; visibility (empty = public)
+    audience VARCHAR             the row's groups as one key (:func:`audience_key`; ``[]`` = public)
 
 Snapshot ``g`` sees the rows with ``born <= g < died``. An ingest writes generation ``g + 1``
 beside the served ``g`` (new rows are born ``g + 1``; removed rows die at ``g + 1``), so
 readers of ``g`` never see half an ingest, and the swap is the snapshot pointer's
 ``os.replace``, as for the default backend. Rows no live snapshot sees are deleted when old
-snapshots are swept. Milvus documentation: https://milvus.io/docs (BM25 full-text search,
+snapshots are swept.
+
+Visibility is filtered on ``audience``: each snapshot's ``milvus.json`` lists every audience
+key its rows may carry, and a caller's filter is ``audience in [the keys it may see]`` — a
+scalar predicate that the engine answers from its inverted index. The equivalent
+``array_contains_any(groups, ...)`` on the ``groups`` array is what collections written before
+the ``audience`` field get; milvus-lite evaluates array functions row by row in Python over
+every column of every row (~0.5 s a search at 10k chunks against ~25 ms with ``audience``).
+
+Milvus documentation: https://milvus.io/docs (BM25 full-text search,
 ``array_contains_any``, boolean expressions).
 """
 
@@ -27,7 +37,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +57,9 @@ ANALYZER = {"tokenizer": "standard", "filter": ["lowercase"]}
 """Word tokens in lower case, like FTS5's unicode61 (Milvus Lite knows only the ``standard``
 and ``jieba`` tokenizers; stop words are left out of the question instead)."""
 FILTER_FIELDS = ("doc", "kind", "source", "channel", "author", "created_at")
+AUDIENCE = "audience"
+PUBLIC = "[]"
+"""The audience key of a public row."""
 
 
 def collection_name(index_root: Path) -> str:
@@ -59,6 +72,17 @@ def row_key(chunk: int, born: int) -> int:
     """Primary key of a chunk version: positive int64 from (chunk id, generation)."""
     digest = hashlib.blake2b(f"{chunk}:{born}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") & (2**63 - 1)
+
+
+def audience_key(groups: Sequence[str]) -> str:
+    """The ``audience`` of a row visible to ``groups`` (empty: public): the sorted distinct
+    groups as a JSON list, so equal sets give equal keys."""
+    return literal(sorted(set(groups)))
+
+
+def has_field(client: Any, collection: str, name: str) -> bool:
+    """Whether ``collection``'s schema has the field ``name``."""
+    return any(f.get("name") == name for f in client.describe_collection(collection).get("fields", []))
 
 
 def _not_an_unimplemented_call(record: logging.LogRecord) -> bool:
@@ -134,6 +158,7 @@ def _schema(client: Any, dimension: int) -> Any:
         schema.add_field(name, DataType.VARCHAR, max_length=1024)
     for name in ("tags", "groups"):
         schema.add_field(name, DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=MAX_ARRAY, max_length=512)
+    schema.add_field(AUDIENCE, DataType.VARCHAR, max_length=MAX_TEXT)
     schema.add_function(
         Function(name="text_bm25", function_type=FunctionType.BM25, input_field_names=["text"],
                  output_field_names=["sparse"])
@@ -145,7 +170,7 @@ def _indexes(client: Any, options: MilvusOptions) -> Any:
     params = client.prepare_index_params()
     params.add_index("dense", index_type=options.index_type, metric_type="IP", params=dict(options.index_params or {}))
     params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    for name in ("chunk", "born", "died"):
+    for name in ("chunk", "born", "died", AUDIENCE):
         params.add_index(name, index_type="INVERTED")
     return params
 
@@ -155,13 +180,28 @@ def literal(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def expression(generation: int, where: Filters, groups: Groups) -> str:
+def visible_audiences(audiences: Sequence[str], groups: Groups) -> list[str]:
+    """The keys among ``audiences`` (see :func:`audience_key`) that a caller in ``groups``
+    may see: public, or sharing a group with the caller. Always holds :data:`PUBLIC`."""
+    mine = set(groups)
+    return sorted({PUBLIC} | {a for a in audiences if mine.intersection(json.loads(a))})
+
+
+def expression(generation: int, where: Filters, groups: Groups, audiences: Sequence[str] | None = None) -> str:
     """The boolean expression for rows of ``generation`` passing ``where`` that ``groups``
-    may see — the same semantics as ``filters.admits``."""
+    may see — the same semantics as ``filters.admits``.
+
+    ``audiences``: every audience key the generation's rows carry (from its ``milvus.json``);
+    visibility is then ``audience in [...]``. None (a collection without the ``audience``
+    field): ``array_contains_any`` on ``groups``.
+    """
     parts = [f"born <= {generation}", f"died > {generation}"]
-    visible = "array_length(groups) == 0"
-    if groups:
-        visible = f"({visible} or array_contains_any(groups, {literal(sorted(groups))}))"
+    if audiences is not None:
+        visible = f"{AUDIENCE} in {literal(visible_audiences(audiences, groups))}"
+    else:
+        visible = "array_length(groups) == 0"
+        if groups:
+            visible = f"({visible} or array_contains_any(groups, {literal(sorted(groups))}))"
     parts.append(visible)
     for name in ("channel", "source", "author", "kind"):
         wanted = getattr(where, name)
@@ -182,9 +222,13 @@ def read_meta(snapshot: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def write_meta(snapshot: Path, collection: str, generation: int) -> None:
-    """Record in the snapshot folder which collection and generation it reads."""
-    (snapshot / META_FILE).write_text(json.dumps({"collection": collection, "generation": generation}))
+def write_meta(snapshot: Path, collection: str, generation: int, audiences: Iterable[str] | None = None) -> None:
+    """Record in the snapshot folder which collection and generation it reads, and (None: the
+    collection has no ``audience`` field) every audience key its rows carry."""
+    meta: dict[str, Any] = {"collection": collection, "generation": generation}
+    if audiences is not None:
+        meta["audiences"] = sorted(audiences)
+    (snapshot / META_FILE).write_text(json.dumps(meta))
 
 
 def rows_alive(client: Any, collection: str, expr: str, fields: Sequence[str], batch: int = 1000) -> list[dict]:
