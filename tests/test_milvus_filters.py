@@ -4,32 +4,46 @@ on the contract world in milvus-lite: each pair must select exactly the same row
 - ``audience in [...]`` (what new collections use: a scalar the engine answers from an index)
   against ``array_contains_any(groups, ...)`` (what collections written before the ``audience``
   field keep using), for every group set and filter case;
-- a document frequency from a BM25 probe against ``TEXT_MATCH`` (the fallback for words
-  commoner than the probe).
+- a document frequency from the snapshot's token table, from a BM25 probe (a snapshot without
+  the table, or a word of several tokens) and from ``TEXT_MATCH`` (words commoner than the
+  probe), also after an ingest that removes and replaces documents.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
 from retrieval.backends import BackendConfig
 from retrieval.backends import milvus as milvus_backend
-from retrieval.backends.milvus_collection import PUBLIC, audience_key, expression, read_meta, visible_audiences
+from retrieval.backends.milvus_collection import (
+    PUBLIC,
+    audience_key,
+    expression,
+    read_meta,
+    read_terms,
+    visible_audiences,
+)
 from retrieval.filters import Filters
 from retrieval.index import IndexDir, Snapshot
+from retrieval.records import Document
 from tests.contract.cases import FILTER_CASES
 from tests.contract.world import DOCUMENTS, EVERYWHERE, GROUP_SETS, HashingEmbedder, entries_of, write
 
 pytestmark = pytest.mark.integration
 
 
+def milvus_dir(scratch: Path) -> IndexDir:
+    return IndexDir(scratch / "index", BackendConfig("milvus", {"milvus": {"uri": str(scratch / "milvus.db")}}))
+
+
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> IndexDir:
-    scratch = tmp_path_factory.mktemp("milvus-filters")
-    index_dir = IndexDir(scratch / "index", BackendConfig("milvus", {"milvus": {"uri": str(scratch / "milvus.db")}}))
+    index_dir = milvus_dir(tmp_path_factory.mktemp("milvus-filters"))
     write(index_dir, DOCUMENTS)
     return index_dir
 
@@ -75,16 +89,45 @@ def test_audience_and_array_filters_select_the_same_rows(world: Snapshot, where:
     assert by_audience <= allowed
 
 
-@pytest.mark.parametrize("word", [EVERYWHERE, "quarry", "winter", "Honey", "zeppelin", "stipend budget"])
-def test_probed_and_text_match_document_frequencies_agree(index_dir: IndexDir, world: Snapshot, word: str,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    probed = world.lexical.document_frequency(word)
-    reopened = index_dir.open(HashingEmbedder.model_id)  # a new reader: nothing counted yet
-    try:
-        monkeypatch.setattr(milvus_backend, "probe_limit", lambda rows: 1)  # every word found goes to TEXT_MATCH
-        counted = reopened.lexical.document_frequency(word)
-    finally:
-        reopened.close()
-    tokens = set(re.findall(r"\w+", word.lower()))
-    expected = sum(bool(tokens & set(re.findall(r"\w+", e.text.lower()))) for e in entries_of(DOCUMENTS))
-    assert probed == counted == expected
+def holding(word: str, documents: Sequence[Document]) -> int:
+    """Chunks of ``documents`` holding any token of ``word`` (runs of word characters, lower case)."""
+    wanted = set(re.findall(r"\w+", word.lower()))
+    return sum(bool(wanted & set(re.findall(r"\w+", e.text.lower()))) for e in entries_of(documents))
+
+
+def frequencies(index_dir: IndexDir, words: Sequence[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
+    """Per word: from the token table, from a probe, from TEXT_MATCH (a fresh reader each)."""
+    found: dict[str, list[int]] = {w: [] for w in words}
+    for table, probe in ((True, True), (False, True), (False, False)):
+        with monkeypatch.context() as patch:
+            if not table:  # a snapshot written before the table was kept
+                patch.setattr(milvus_backend, "read_terms", lambda path: None)
+            if not probe:  # every word found goes on to TEXT_MATCH
+                patch.setattr(milvus_backend, "probe_limit", lambda rows: 1)
+            snapshot = index_dir.open(HashingEmbedder.model_id)
+            try:
+                for w in words:
+                    found[w].append(snapshot.lexical.document_frequency(w))
+            finally:
+                snapshot.close()
+    return found
+
+
+WORDS = [EVERYWHERE, "quarry", "winter", "Honey", "zeppelin", "stipend budget", "18", "", "?!"]
+
+
+def test_the_three_document_frequencies_agree(index_dir: IndexDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    for word, counts in frequencies(index_dir, WORDS, monkeypatch).items():
+        assert counts == [holding(word, DOCUMENTS)] * 3, word
+
+
+def test_the_token_table_follows_removals_and_replacements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index_dir = milvus_dir(tmp_path)
+    write(index_dir, DOCUMENTS)
+    replaced = dataclasses.replace(DOCUMENTS[-1], text="Honey labels name the apiary; quarry honey sells first.")
+    write(index_dir, [replaced], remove=["t-pub-1", "t-priv-2"])
+    now = [d for d in DOCUMENTS[:-1] if d.id not in ("t-pub-1", "t-priv-2")] + [replaced]
+    table = read_terms(index_dir.current_path())  # type: ignore[arg-type]
+    assert table is not None and table["apiary"] == holding("apiary", now) and "varroa" not in table
+    for word, counts in frequencies(index_dir, [*WORDS, "varroa", "apiary", "mites"], monkeypatch).items():
+        assert counts == [holding(word, now)] * 3, word

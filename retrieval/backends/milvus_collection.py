@@ -37,6 +37,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ ALIVE = 2**62
 """``died`` of a row no snapshot has removed yet."""
 META_FILE = "milvus.json"
 """Written into each snapshot folder: which collection and generation it reads."""
+TERMS_FILE = "milvus-terms.json"
+"""Written into each snapshot folder: how many of its rows hold each token (:func:`tokens`)."""
+WORD = re.compile(r"\w+")
 MAX_TEXT = 65535
 MAX_ARRAY = 256
 ANALYZER = {"tokenizer": "standard", "filter": ["lowercase"]}
@@ -214,6 +218,25 @@ def expression(generation: int, where: Filters, groups: Groups, audiences: Seque
     if where.until is not None:
         parts.append(f'created_at != "" and created_at <= {literal(to_iso(where.until))}')
     return " and ".join(parts)
+
+
+def tokens(text: str) -> set[str]:
+    """The distinct tokens of ``text`` as the collection's analyzer makes them (``standard``
+    tokenizer, lower case: runs of word characters; milvus-lite's own analyzer and its
+    ``TEXT_MATCH`` tokenise exactly so — a cluster's standard tokenizer can split a few words,
+    e.g. with apostrophes, differently)."""
+    return set(WORD.findall(text.lower()))
+
+
+def read_terms(snapshot: Path) -> dict[str, int] | None:
+    """Token -> rows holding it, of a snapshot (None: written before the table was kept)."""
+    path = snapshot / TERMS_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_terms(snapshot: Path, counts: dict[str, int]) -> None:
+    """Record the snapshot's token counts (tokens no row holds are left out)."""
+    (snapshot / TERMS_FILE).write_text(json.dumps({t: n for t, n in sorted(counts.items()) if n > 0}))
 
 
 def read_meta(snapshot: Path) -> dict[str, Any]:
