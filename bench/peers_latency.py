@@ -3,10 +3,10 @@
 private content present and for full questions as well as short queries").
 
 1. Base (under ``nice``, before any timing): the whole SemEval-2015 pooled corpus (each
-   comment a one-post thread) through Townsquare's real ingest, every 20th thread (5%) private
+   comment a one-post thread) loaded and chunked by Townsquare's real pipeline, every 20th thread (5%) private
    to the group ``mentors``; vectors: :class:`HashedVectors` (384 dimensions, no model: see
    there why latency does not need the model's vectors).
-2. Grown to ``--chunks`` (default 100,000) by ``bench.latency.grow``: the base documents
+2. Grown to ``--chunks`` (default 100,000) by ``bench.grow.grow``: the base documents
    repeated with new ids (``D~r``), visibility kept, vectors copied *without* noise, so every
    system indexes exactly the same (text, document id, vector) units: the chunks of the grown
    index, read back in id order.
@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import CACHE_DIR, data_dir, ingest_or_fail, read_jsonl  # noqa: E402
+from bench.common import CACHE_DIR, data_dir, read_jsonl  # noqa: E402
 from bench.peer_systems import LazyModel, make  # noqa: E402
 
 ROOT = CACHE_DIR / "peers-latency-hashed"
@@ -99,8 +99,8 @@ SYSTEMS = ["townsquare-hybrid", "townsquare-dense", "townsquare-bm25", "txtai-hy
            "langchain-faiss", "langchain-ensemble", "bm25s"]
 
 
-def base_index(data: Path) -> Path:
-    """The SemEval pooled corpus ingested with 5% of its threads private (incremental)."""
+def base_sources(data: Path) -> Path:
+    """The SemEval pooled corpus written as native sources, every 20th thread (5%) private."""
     from app.evaluate import AUTHOR, collection_threads, write_sources
     from retrieval.evaluation import read_collection
 
@@ -109,19 +109,20 @@ def base_index(data: Path) -> Path:
         if n % PRIVATE_EVERY == 0:
             thread["visibility"] = [GROUP]
     member = {"id": AUTHOR, "name": "Qatar Living", "handles": {}, "opt_out": False}
-    sources = write_sources(threads, [member], ROOT / "sources")
-    ingest_or_fail([sources], ROOT / "base-index", HashedVectors())
-    return ROOT / "base-index"
+    return Path(write_sources(threads, [member], ROOT / "sources"))
 
 
-def grown_index(base: Path, chunks: int) -> Path:
-    """``base`` grown to about ``chunks`` chunks (reused when it exists with that target)."""
-    from bench.latency import grow
+def grown_index(data: Path, chunks: int) -> Path:
+    """The base (loaded and chunked by the real pipeline, :class:`HashedVectors`) grown to
+    about ``chunks`` chunks by :func:`bench.grow.grow` without noise (reused when it exists
+    with that target)."""
+    from bench.grow import grow, load_base
 
     out = ROOT / f"grown-{chunks}"
     if (out / "CURRENT").exists() and (ROOT / f"grown-{chunks}.json").exists():
         return out
     shutil.rmtree(out, ignore_errors=True)
+    base = load_base([base_sources(data)], HashedVectors())  # visibility comes with the sources
     result = grow(base, chunks, out, noise=0.0)
     (ROOT / f"grown-{chunks}.json").write_text(json.dumps({"chunks": result.chunks, "build_s": result.build_s}))
     return out
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     os.setpriority(os.PRIO_PROCESS, 0, max(19, os.getpriority(os.PRIO_PROCESS, 0)))  # build under nice
     data = data_dir(args.data)
     queries = query_sets(data, args.queries)
-    index = grown_index(base_index(data), args.chunks)
+    index = grown_index(data, args.chunks)
     queries_file = ROOT / f"queries-{args.queries}.json"
     queries_file.write_text(json.dumps(queries))
     grown = json.loads((ROOT / f"grown-{args.chunks}.json").read_text())
