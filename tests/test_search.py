@@ -9,7 +9,7 @@ import pytest
 from retrieval.filters import Filters
 from retrieval.fusion import convex, get_fuser, rrf
 from retrieval.library import Library
-from retrieval.search import related_documents
+from retrieval.search import Searcher, related_documents
 from retrieval.words import query_words
 
 PRIVATE_TERMS = ("quarry lane", "mentor stipend")
@@ -94,6 +94,32 @@ def test_collapse_gives_one_hit_per_document(library: Library) -> None:
     flat = searcher.search("oxalic acid dribble in winter", k=30, collapse=False)
     assert len({h.doc_id for h in flat}) < len(flat)
     assert any(h.more for h in collapsed)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("groups", [(), ("mentors",)])
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_a_collapsed_page_is_the_collapse_of_every_visible_candidate(
+    library: Library, groups: tuple[str, ...], mode: str,
+) -> None:
+    """Full hits are built only for the page's documents: the page, and each hit's ``more``,
+    must be what collapsing all visible candidates gives (hidden chunks never counted). The
+    pool holds every chunk here, so both searches fuse the same candidates."""
+    searcher = Searcher(library.snapshot(), library.embedder, **{**library.search_options, "candidates": 2000})
+    query = "Quarry Lane apiary: mentor stipend, varroa and oxalic acid in winter"
+    every = searcher.search(query, k=2000, groups=groups, mode=mode, collapse=False)
+    assert len(every) < 2000  # the whole index fits the pool
+    for k in (1, 3, 8):
+        page = searcher.search(query, k=k, groups=groups, mode=mode)
+        whole = {h.doc_id: h for h in every}
+        expected = list(dict.fromkeys(h.doc_id for h in every))[:k]
+        assert [h.doc_id for h in page] == expected
+        for hit in page:
+            assert hit.chunk_id == next(h.chunk_id for h in every if h.doc_id == hit.doc_id)
+            assert [m.chunk_id for m in hit.more] == [h.chunk_id for h in every if h.doc_id == hit.doc_id][1:]
+            assert hit.title == whole[hit.doc_id].title
+        if not groups:
+            assert all(h.channel != "mentors" for h in page for h in (h, *h.more))
 
 
 @pytest.mark.integration

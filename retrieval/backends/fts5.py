@@ -48,8 +48,11 @@ FILTER_SHARE = 0.2
 POOL_SLACK = 1.5
 """First pool = k / (allowed share) x this, plus :data:`POOL_EXTRA` rows."""
 POOL_EXTRA = 32
-RANKED_SQL = "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"
-ORDER_SQL = " ORDER BY bm25(chunk_fts) LIMIT ?"
+RANKED_SQL = "SELECT rowid, bm25(chunk_fts) AS score FROM chunk_fts WHERE chunk_fts MATCH ?"
+ORDER_SQL = " ORDER BY score, rowid LIMIT ?"
+"""Ordered by the result column's alias: ``ORDER BY bm25(chunk_fts)`` made SQLite compute
+bm25 twice per matching row (measured at 100k chunks: 15.3 -> 13.5 ms for short queries,
+35 -> 27 ms for long questions); ties (repeated texts) by id, so a page is reproducible."""
 
 
 def fts_query(words: Sequence[str]) -> str:
