@@ -150,6 +150,13 @@ class LexicalIndex(Protocol):
     """Keyword search over chunk texts (``ChunkEntry.text``) with the backend's own analysis
     (tokens, stemming, stopwords)."""
 
+    @property
+    def concurrent(self) -> bool:
+        """True when :meth:`search` may run in another thread while the caller's thread uses
+        the other indexes of the snapshot (the searcher then overlaps the keyword search with
+        embedding the question and the dense search)."""
+        ...
+
     def search(self, text: str, k: int, where: Filters, groups: Groups) -> Scored:
         """Up to ``k`` (chunk id, score) pairs for the words of ``text``, best first, only
         chunks passing ``where`` that ``groups`` may see. A question with no searchable word

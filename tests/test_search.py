@@ -166,3 +166,23 @@ def test_vectors_change_kind_when_the_index_outgrows_exact_search() -> None:
     assert grown.kind == "hnsw" and len(grown) == 50
     ids, _ = grown.search(data[7], 1)
     assert list(ids) == [1007]
+
+
+@pytest.mark.integration
+def test_hybrid_searches_from_many_threads_agree_with_one_at_a_time(library: Library) -> None:
+    """The keyword side of a hybrid search runs in a worker thread with its own connection
+    (the snapshot allows it); many requests at once must get exactly the sequential pages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    searcher = library.searcher()
+    assert searcher.snapshot.lexical.concurrent
+    asks = [(q, g) for q in ("oxalic acid dribble in winter", "Quarry Lane lease", "swarm in spring")
+            for g in [(), ("mentors",)]] * 4
+
+    def page(ask: tuple[str, tuple[str, ...]]) -> list[tuple[int, float, list[int]]]:
+        hits = searcher.search(ask[0], k=5, groups=ask[1])
+        return [(h.chunk_id, h.score, [m.chunk_id for m in h.more]) for h in hits]
+
+    expected = [page(a) for a in asks]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(page, asks)) == expected

@@ -130,6 +130,9 @@ class MilvusText(_Reader):
     """:class:`~retrieval.storage.LexicalIndex` over Milvus's BM25 full-text search (the
     engine's standard analyzer: lower-cased word tokens)."""
 
+    concurrent = False
+    """The client is shared with the vector side; calls stay on the caller's thread."""
+
     def search(self, text: str, k: int, where: Filters, groups: Groups) -> Scored:
         """See :class:`~retrieval.storage.LexicalIndex`. The question's content words
         (``words.query_words``: Milvus Lite's analyzer keeps stop words) go to the engine's BM25.

@@ -108,6 +108,11 @@ class SqliteCatalog:
                 self._opened.append(connection)
         return connection
 
+    @property
+    def per_thread(self) -> bool:
+        """True when each thread gets its own connection (a read-only snapshot)."""
+        return self._reopen is not None
+
     def _run(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         return self.connection.execute(sql, params).fetchall()
 
