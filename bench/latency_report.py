@@ -72,8 +72,8 @@ def report(runs: list[Any], args: argparse.Namespace, queries: dict[str, list[st
         f"({lengths['long']}); callers `anonymous` and a `mentors` member (API key over HTTP). After warm-up calls, "
         "one request at a time from this process to `townsquare serve` (uvicorn) in a subprocess (rate limit "
         "off), `/search` with `k=10`, `/ask` with the question only; in process `Searcher.search(k=10)` per "
-        "mode with the query vector from the cache (`embed query (model)`: the model alone). Server start and "
-        "memory after the run.\n",
+        "mode with the query vector (and a question's title vector) from the cache (`embed query (model)`: "
+        "the model alone). Server start and memory after the run.\n",
         table(["backend", "chunks", "documents", "private documents", "vectors", "build s", "disk MB",
                "server start s", "server RSS / peak MB"], build_rows(runs)),
         "",

@@ -19,6 +19,9 @@ from retrieval.records import ANSWER_ROLES, to_iso
 from retrieval.storage import Catalog
 from retrieval.views import ContributionInfo
 
+RECENT_KEPT = 8
+"""Clocks whose :meth:`MemberFacts.recent` each member keeps (evaluation moves the clock per question)."""
+
 
 @dataclass(frozen=True)
 class Record:
@@ -49,6 +52,9 @@ class MemberFacts:
     undated_roles: list[str] = field(default_factory=list)
     first: list[str] = field(default_factory=list)
     """Per document contributed to: date of the first contribution ('' when undated), sorted."""
+    _recent: dict[tuple[object, ExpertWeights], float] = field(default_factory=dict, repr=False, compare=False)
+    """:meth:`recent` per (clock moment, weights), a few kept: serving asks it on the same
+    clock for every question, and a prolific member has thousands of contributions."""
 
     def record(self, clock: Clock) -> Record:
         """Totals of what had happened by ``clock`` (undated contributions always count)."""
@@ -63,6 +69,15 @@ class MemberFacts:
     def recent(self, clock: Clock, weights: ExpertWeights) -> float:
         """Recent activity: contributions in the window before the clock, weighted by role and
         decayed from it. On an undated clock: the member's volume (role-weighted)."""
+        key = (clock.now, weights)
+        found = self._recent.get(key)
+        if found is None:
+            if len(self._recent) >= RECENT_KEPT:
+                self._recent.clear()
+            found = self._recent[key] = self._recent_sum(clock, weights)
+        return found
+
+    def _recent_sum(self, clock: Clock, weights: ExpertWeights) -> float:
         if clock.now is None or clock.iso is None:
             return sum(weights.role(r) for r in (*self.roles, *self.undated_roles))
         start = to_iso(clock.now - timedelta(days=weights.activity_window_days)) or ""

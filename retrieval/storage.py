@@ -62,6 +62,12 @@ class Catalog(Protocol):
         """The visible chunks among ``ids``, keyed by id; unknown or hidden ids are absent."""
         ...
 
+    def chunk_documents(self, ids: Sequence[int], groups: Groups) -> dict[int, str]:
+        """The document id of each visible chunk among ``ids`` (unknown or hidden ids are
+        absent): what :meth:`chunks` would return, reduced to ``ChunkInfo.doc_id``, for a
+        caller that needs the rest of the record for only some of them."""
+        ...
+
     def chunk_ids(self, doc_ids: Collection[str], groups: Groups) -> dict[str, list[int]]:
         """Chunk ids of each visible document of ``doc_ids`` in reading order (documents
         without chunks map to ``[]``; unknown or hidden ones are absent)."""
@@ -143,6 +149,13 @@ class Catalog(Protocol):
 class LexicalIndex(Protocol):
     """Keyword search over chunk texts (``ChunkEntry.text``) with the backend's own analysis
     (tokens, stemming, stopwords)."""
+
+    @property
+    def concurrent(self) -> bool:
+        """True when :meth:`search` may run in another thread while the caller's thread uses
+        the other indexes of the snapshot (the searcher then overlaps the keyword search with
+        embedding the question and the dense search)."""
+        ...
 
     def search(self, text: str, k: int, where: Filters, groups: Groups) -> Scored:
         """Up to ``k`` (chunk id, score) pairs for the words of ``text``, best first, only

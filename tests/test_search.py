@@ -9,7 +9,7 @@ import pytest
 from retrieval.filters import Filters
 from retrieval.fusion import convex, get_fuser, rrf
 from retrieval.library import Library
-from retrieval.search import related_documents
+from retrieval.search import Searcher, related_documents
 from retrieval.words import query_words
 
 PRIVATE_TERMS = ("quarry lane", "mentor stipend")
@@ -97,6 +97,32 @@ def test_collapse_gives_one_hit_per_document(library: Library) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("groups", [(), ("mentors",)])
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_a_collapsed_page_is_the_collapse_of_every_visible_candidate(
+    library: Library, groups: tuple[str, ...], mode: str,
+) -> None:
+    """Full hits are built only for the page's documents: the page, and each hit's ``more``,
+    must be what collapsing all visible candidates gives (hidden chunks never counted). The
+    pool holds every chunk here, so both searches fuse the same candidates."""
+    searcher = Searcher(library.snapshot(), library.embedder, **{**library.search_options, "candidates": 2000})
+    query = "Quarry Lane apiary: mentor stipend, varroa and oxalic acid in winter"
+    every = searcher.search(query, k=2000, groups=groups, mode=mode, collapse=False)
+    assert len(every) < 2000  # the whole index fits the pool
+    for k in (1, 3, 8):
+        page = searcher.search(query, k=k, groups=groups, mode=mode)
+        whole = {h.doc_id: h for h in every}
+        expected = list(dict.fromkeys(h.doc_id for h in every))[:k]
+        assert [h.doc_id for h in page] == expected
+        for hit in page:
+            assert hit.chunk_id == next(h.chunk_id for h in every if h.doc_id == hit.doc_id)
+            assert [m.chunk_id for m in hit.more] == [h.chunk_id for h in every if h.doc_id == hit.doc_id][1:]
+            assert hit.title == whole[hit.doc_id].title
+        if not groups:
+            assert all(h.channel != "mentors" for h in page for h in (h, *h.more))
+
+
+@pytest.mark.integration
 def test_related_threads_exclude_the_thread_and_private_ones(library: Library) -> None:
     hits = related_documents(library.searcher(), "hh-001", k=5)
     assert len(hits) == 5 and "hh-001" not in {h.doc_id for h in hits}
@@ -140,3 +166,23 @@ def test_vectors_change_kind_when_the_index_outgrows_exact_search() -> None:
     assert grown.kind == "hnsw" and len(grown) == 50
     ids, _ = grown.search(data[7], 1)
     assert list(ids) == [1007]
+
+
+@pytest.mark.integration
+def test_hybrid_searches_from_many_threads_agree_with_one_at_a_time(library: Library) -> None:
+    """The keyword side of a hybrid search runs in a worker thread with its own connection
+    (the snapshot allows it); many requests at once must get exactly the sequential pages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    searcher = library.searcher()
+    assert searcher.snapshot.lexical.concurrent
+    asks = [(q, g) for q in ("oxalic acid dribble in winter", "Quarry Lane lease", "swarm in spring")
+            for g in [(), ("mentors",)]] * 4
+
+    def page(ask: tuple[str, tuple[str, ...]]) -> list[tuple[int, float, list[int]]]:
+        hits = searcher.search(ask[0], k=5, groups=ask[1])
+        return [(h.chunk_id, h.score, [m.chunk_id for m in h.more]) for h in hits]
+
+    expected = [page(a) for a in asks]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(page, asks)) == expected

@@ -43,6 +43,7 @@ class AllowedIds:
     into it."""
 
     ids: np.ndarray
+    """The allowed ids, sorted and unique."""
     bitmap: np.ndarray | None
     selector: Any
 
@@ -51,8 +52,12 @@ class AllowedIds:
 
     def admits(self, ids: np.ndarray) -> np.ndarray:
         """Which of ``ids`` are allowed (bool array of the same length)."""
-        if self.bitmap is None:  # a hash-set selector: sparse ids
-            return np.isin(ids, self.ids)
+        if self.bitmap is None:  # a hash-set selector: sparse ids, looked up by bisection
+            # (np.isin sorted all ~100k allowed ids on every search: ~10 ms at 100k chunks)
+            if not len(self.ids):
+                return np.zeros(len(ids), dtype=bool)
+            at = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+            return np.asarray(self.ids[at] == ids)
         inside = (ids >= 0) & (ids < len(self.bitmap) * 8)
         bits = np.zeros(len(ids), dtype=bool)
         held = ids[inside]
@@ -67,6 +72,9 @@ class FaissVectors:
         self._index = index
         self.kind = kind
         self.options = options
+        self._rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """Flat kind: (sorted ids, their row numbers, the stored vectors as a read-only
+        view), made on first :meth:`reconstruct` and dropped on any change."""
 
     @classmethod
     def empty(cls, dimension: int, kind: str = "flat", options: FaissOptions | None = None) -> FaissVectors:
@@ -110,6 +118,7 @@ class FaissVectors:
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add ``vectors`` (n, d) under int64 ``ids`` (n,); ids must be new."""
         if len(ids):
+            self._rows = None
             self._index.add_with_ids(
                 np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
             )
@@ -120,6 +129,7 @@ class FaissVectors:
         ids = np.asarray(ids, dtype=np.int64)
         if not len(ids) or not len(self):
             return
+        self._rows = None
         if self.kind == "flat":
             self._index.remove_ids(faiss.IDSelectorBatch(ids))
             return
@@ -148,7 +158,7 @@ class FaissVectors:
     def prepare(self, allowed: np.ndarray) -> Any:
         """``allowed`` chunk ids in the form :meth:`search` takes fastest (kept per filter by
         the caller): an :class:`AllowedIds` bitmap selector."""
-        ids = np.asarray(allowed, dtype=np.int64)
+        ids = np.unique(np.asarray(allowed, dtype=np.int64))  # sorted, as AllowedIds.admits needs
         top = int(ids.max()) if len(ids) else 0
         if top >= max(BITMAP_MIN_IDS, BITMAP_IDS_PER_VECTOR * len(self)) or (len(ids) and int(ids.min()) < 0):
             # sparse or odd ids: a bitmap would be too large; a hash set, built once
@@ -167,6 +177,8 @@ class FaissVectors:
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of ``ids`` (n, d); an unknown id raises KeyError."""
+        if self.kind == "flat" and len(ids) and len(self):
+            return self._flat_rows(np.asarray(ids, dtype=np.int64))
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
         for row, chunk_id in enumerate(np.asarray(ids, dtype=np.int64)):
             try:
@@ -174,6 +186,24 @@ class FaissVectors:
             except RuntimeError as e:  # FAISS: "key not found"
                 raise KeyError(int(chunk_id)) from e
         return out
+
+    def _flat_rows(self, ids: np.ndarray) -> np.ndarray:
+        """:meth:`reconstruct` of a flat index: rows of its stored vectors, found by bisection
+        in the sorted ids (one FAISS call per id cost ~10 us, a millisecond per search page)."""
+        if self._rows is None:
+            held = self.ids()
+            order = np.argsort(held, kind="stable")
+            inner = faiss.downcast_index(self._index.index)  # type: ignore[attr-defined]
+            stored = faiss.rev_swig_ptr(inner.get_xb(), len(self) * self.dimension)  # type: ignore[attr-defined]
+            stored = stored.reshape(len(self), self.dimension)  # the index's own storage: a view, no copy
+            stored.flags.writeable = False
+            self._rows = (held[order], order, stored)
+        held, order, stored = self._rows
+        at = np.minimum(np.searchsorted(held, ids), len(held) - 1)
+        missing = held[at] != ids
+        if missing.any():
+            raise KeyError(int(ids[missing][0]))
+        return np.array(stored[order[at]], dtype=np.float32)
 
     def search(
         self, query: np.ndarray, k: int, allowed: Any = None,

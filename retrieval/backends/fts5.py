@@ -48,8 +48,11 @@ FILTER_SHARE = 0.2
 POOL_SLACK = 1.5
 """First pool = k / (allowed share) x this, plus :data:`POOL_EXTRA` rows."""
 POOL_EXTRA = 32
-RANKED_SQL = "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ?"
-ORDER_SQL = " ORDER BY bm25(chunk_fts) LIMIT ?"
+RANKED_SQL = "SELECT rowid, bm25(chunk_fts) AS score FROM chunk_fts WHERE chunk_fts MATCH ?"
+ORDER_SQL = " ORDER BY score, rowid LIMIT ?"
+"""Ordered by the result column's alias: ``ORDER BY bm25(chunk_fts)`` made SQLite compute
+bm25 twice per matching row (measured at 100k chunks: 15.3 -> 13.5 ms for short queries,
+35 -> 27 ms for long questions); ties (repeated texts) by id, so a page is reproducible."""
 
 
 def fts_query(words: Sequence[str]) -> str:
@@ -125,6 +128,12 @@ class Fts5Index:
         """The catalog's connection for this thread."""
         return self.catalog.connection
 
+    @property
+    def concurrent(self) -> bool:
+        """See :class:`~retrieval.storage.LexicalIndex`: true when the catalog opens a
+        connection per thread (a read-only snapshot)."""
+        return self.catalog.per_thread
+
     def count(self) -> int:
         if self._count is None:
             self._count = int(self.db.execute("SELECT count(*) FROM chunk_fts").fetchone()[0])
@@ -194,16 +203,18 @@ class Fts5Index:
         return [w for w in kept if w in chosen]
 
     def document_frequency(self, word: str) -> int:
-        if word not in self._df:
+        found = self._df.get(word)  # read once: another thread may clear the cache meanwhile
+        if found is None:
             if len(self._df) > DF_CACHE:
                 self._df.clear()
             try:
                 sql = "SELECT count(*) FROM chunk_fts WHERE chunk_fts MATCH ?"
                 phrase = '"' + " ".join(spaced(word).split()) + '"'  # a CJK pair is two tokens here
-                self._df[word] = int(self.db.execute(sql, (phrase,)).fetchone()[0])
+                found = int(self.db.execute(sql, (phrase,)).fetchone()[0])
             except sqlite3.OperationalError:
-                self._df[word] = 0
-        return self._df[word]
+                found = 0
+            self._df[word] = found
+        return found
 
     def close(self) -> None:
         """The connection is the catalog's: it closes it."""

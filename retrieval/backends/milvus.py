@@ -159,6 +159,9 @@ class MilvusText(_Reader):
     """:class:`~retrieval.storage.LexicalIndex` over Milvus's BM25 full-text search (the
     engine's standard analyzer: lower-cased word tokens)."""
 
+    concurrent = False
+    """The client is shared with the vector side; calls stay on the caller's thread."""
+
     def __init__(self, place: Place) -> None:
         super().__init__(place)
         self._path = place.path

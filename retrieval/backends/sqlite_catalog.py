@@ -7,6 +7,8 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Sequence
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +28,7 @@ FROM chunks c JOIN documents d ON d.id = c.doc_id
 LEFT JOIN members m ON m.id = c.author
 LEFT JOIN posts p ON p.id = c.post_id
 WHERE c.id IN ({marks}) AND """
+CHUNK_DOC_SQL = "SELECT c.id, c.doc_id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks}) AND "
 CONTRIBUTION_SQL = """
 SELECT a.doc_id, a.member_id, a.role, a.post_id, COALESCE(p.created_at, d.created_at) AS created_at,
        COALESCE(p.score, 0) AS score, p.position
@@ -40,14 +43,22 @@ GROUP BY d.id ORDER BY d.created_at DESC, d.id LIMIT ?
 """
 
 
-def chunk_info(r: sqlite3.Row) -> ChunkInfo:
-    """A :class:`ChunkInfo` from a :data:`CHUNK_SQL` row."""
+def chunk_info(r: Sequence[Any]) -> ChunkInfo:
+    """A :class:`ChunkInfo` from a :data:`CHUNK_SQL` row (plain tuple or ``sqlite3.Row``, read
+    by position: a search builds up to a few hundred of these per query)."""
+    (id_, doc_id, post_id, section, body, start, end, author, created_at, kind, title, channel, url, tags,
+     author_name, position, accepted, post_score) = r
     return ChunkInfo(
-        id=r["id"], doc_id=r["doc_id"], kind=r["kind"], post_id=r["post_id"], title=r["title"],
-        channel=r["channel"], url=r["url"], section=r["section"], body=r["body"], start=r["start"], end=r["end"],
-        author=r["author"], author_name=r["author_name"], created_at=r["created_at"], tags=tuple(json.loads(r["tags"])),
-        position=r["position"], accepted=bool(r["accepted"]), post_score=int(r["post_score"] or 0),
+        id=id_, doc_id=doc_id, kind=kind, post_id=post_id, title=title, channel=channel, url=url, section=section,
+        body=body, start=start, end=end, author=author, author_name=author_name, created_at=created_at,
+        tags=tag_tuple(tags), position=position, accepted=bool(accepted), post_score=int(post_score or 0),
     )
+
+
+@lru_cache(maxsize=4096)
+def tag_tuple(stored: str) -> tuple[str, ...]:
+    """A document's stored JSON tag list as a tuple (the same few lists recur in every result)."""
+    return tuple(json.loads(stored))
 
 
 def document_info(r: sqlite3.Row) -> DocumentInfo:
@@ -97,6 +108,11 @@ class SqliteCatalog:
                 self._opened.append(connection)
         return connection
 
+    @property
+    def per_thread(self) -> bool:
+        """True when each thread gets its own connection (a read-only snapshot)."""
+        return self._reopen is not None
+
     def _run(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         return self.connection.execute(sql, params).fetchall()
 
@@ -131,8 +147,19 @@ class SqliteCatalog:
 
     def chunks(self, ids: Sequence[int], groups: Groups) -> dict[int, ChunkInfo]:
         condition, params = visible_sql(groups)
-        rows = batched(self.connection, CHUNK_SQL + condition, [int(i) for i in ids], params)
-        return {r["id"]: chunk_info(r) for r in rows}
+        rows = batched(self._plain(), CHUNK_SQL + condition, [int(i) for i in ids], params)
+        return {r[0]: chunk_info(r) for r in rows}
+
+    def chunk_documents(self, ids: Sequence[int], groups: Groups) -> dict[int, str]:
+        condition, params = visible_sql(groups)
+        return dict(batched(self._plain(), CHUNK_DOC_SQL + condition, [int(i) for i in ids], params))
+
+    def _plain(self) -> sqlite3.Cursor:
+        """A cursor of this thread's connection yielding plain tuples (cheaper than
+        ``sqlite3.Row`` where rows are read by position)."""
+        cursor = self.connection.cursor()
+        cursor.row_factory = None  # type: ignore[assignment]
+        return cursor
 
     def chunk_ids(self, doc_ids: Collection[str], groups: Groups) -> dict[str, list[int]]:
         visible = self.documents(doc_ids, groups)

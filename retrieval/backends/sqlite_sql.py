@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
+from typing import Any
 
 from retrieval.filters import Filters
 from retrieval.records import to_iso
@@ -70,11 +71,12 @@ def marks(values: Sequence[object]) -> str:
 
 
 def batched(
-    db: sqlite3.Connection, sql: str, values: Collection[object], after: Sequence[object] = (),
-) -> Iterator[sqlite3.Row]:
+    db: sqlite3.Connection | sqlite3.Cursor, sql: str, values: Collection[object], after: Sequence[object] = (),
+) -> Iterator[Any]:
     """Rows of ``sql`` (holding one ``{marks}`` slot for an ``IN`` list) over ``values`` in
     batches of :data:`BATCH`; ``after`` are parameters following the list in every batch.
-    Rows come batch by batch: order across batches is the caller's to restore."""
+    Rows come batch by batch: order across batches is the caller's to restore. Rows are what
+    ``db`` makes them (``sqlite3.Row`` on the catalog's connections, tuples on a plain cursor)."""
     ordered = sorted(values, key=str)
     for start in range(0, len(ordered), BATCH):
         part = ordered[start : start + BATCH]

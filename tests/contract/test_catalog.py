@@ -52,6 +52,8 @@ def test_every_read_applies_the_visibility_rule(world: Snapshot, groups: tuple[s
     catalog, visible = world.catalog, visible_ids(groups)
     chunk_ids = [e.id for e in entries_of(DOCUMENTS)]
     assert {c.doc_id for c in catalog.chunks(chunk_ids, groups).values()} == visible
+    owners = catalog.chunk_documents([*chunk_ids, 12345], groups)  # an unknown id too
+    assert owners == {i: c.doc_id for i, c in catalog.chunks(chunk_ids, groups).items()}
     assert set(catalog.chunk_ids(ALL_IDS, groups)) == visible
     assert set(catalog.documents(ALL_IDS, groups)) == visible
     listed = catalog.list_documents("thread", groups) + catalog.list_documents("resource", groups)
