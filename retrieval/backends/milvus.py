@@ -188,22 +188,25 @@ class MilvusText(_Reader):
         return [(int(hit["entity"]["chunk"]), abs(float(hit["distance"]))) for hit in hits[0]]
 
     def document_frequency(self, word: str) -> int:
-        """See :class:`~retrieval.storage.LexicalIndex`: the rows holding any of ``word``'s
-        tokens (as ``TEXT_MATCH`` counts them).
+        """See :class:`~retrieval.storage.LexicalIndex`: the rows holding ``word``'s token.
 
-        A one-token word is looked up in the snapshot's token table (``milvus-terms.json``,
-        written by the build). Otherwise (several tokens, or a snapshot without the table) a
-        BM25 search for ``word`` alone scores exactly those rows, so when it finds fewer rows
-        than it was allowed their number is the answer; a commoner word is counted with
-        ``TEXT_MATCH``. Both read rows in full in milvus-lite — a probe ~0.35 ms a row found,
-        ``TEXT_MATCH`` every row (~0.1-0.2 ms a row: ~20 s at 100k chunks) — so the probe may
+        Looked up in the snapshot's token table (``milvus-terms.json``, written by the build);
+        a word the analyzer splits into several tokens (``cardano-node``, ``don't``) counts as
+        its rarest token, an upper bound of the rows holding them together (FTS5 counts the
+        phrase).
+
+        A snapshot without the table counts with the engine, as ``TEXT_MATCH`` does (rows
+        holding any of the tokens): a BM25 search for ``word`` alone scores exactly those rows,
+        so when it finds fewer rows than it was allowed their number is the answer; a commoner
+        word is counted with ``TEXT_MATCH``. Both read rows in full in milvus-lite — a probe
+        ~0.35 ms a row found, ``TEXT_MATCH`` every row (~20 s at 100k chunks) — so the probe may
         find up to a third of the rows (:func:`probe_limit`). Counts are kept per snapshot."""
         found = tokens(word)
         if not found:
             return 0
         table = self.terms()
-        if table is not None and len(found) == 1:
-            return table.get(next(iter(found)), 0)
+        if table is not None:
+            return min(table.get(token, 0) for token in found)
         key = f"TEXT_MATCH(text, {literal(word)})"
         if key not in self._counts:
             limit = probe_limit(self.count())
