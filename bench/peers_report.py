@@ -124,7 +124,7 @@ def latency_lines(latency: dict[str, dict[str, Any]]) -> list[str]:
 
 LATENCY_METHOD = (
     "`bench/peers_latency.py`: the whole SemEval-2015 pooled corpus (every comment a one-post thread) "
-    "ingested by Townsquare with every 20th thread private to a group `mentors` (5%), grown by "
+    "loaded and chunked by Townsquare's pipeline with every 20th thread private to a group `mentors` (5%), grown by "
     "replication (new ids, visibility kept, vectors copied without noise) to the size shown; every "
     "system indexes the grown index's chunks (same texts, ids, vectors). Queries: SemEval questions "
     "of 300-1,000 characters — `full` = title + body as asked, `short` = their titles. Each system "
@@ -133,8 +133,10 @@ LATENCY_METHOD = (
     "Townsquare is timed as an anonymous caller (public only) and as a `mentors` member; the peers "
     "have no access control and search everything, which can only favour them. Query vectors come "
     "from the cache for every system (the model's encode, identical for all, is left out). Builds ran "
-    "under `nice -n 19`; each child then took the machine-wide bench lock and normal priority for its "
-    "timed queries only (10 warm-up queries, then one at a time). Townsquare's `build s` is opening "
+    "under `nice -n 19`; each child (a session of its own) then took the machine-wide bench lock, normal "
+    "priority and its session's autogroup at -20 for its timed queries only (10 warm-up queries, then one at "
+    "a time; `OMP_NUM_THREADS=1` everywhere; Townsquare's hybrid mode, as shipped, runs its keyword search "
+    "in a second thread beside the dense one). Townsquare's `build s` is opening "
     "the prebuilt grown index (it was grown by copying rows, not ingested: its ingest speed is the "
     "ingest table below); the peers' is building their index from the cached vectors."
 )

@@ -35,13 +35,17 @@ def normalised(vector: np.ndarray) -> np.ndarray:
     return (vector / norm if norm > 0 else vector).astype(np.float32)
 
 
-def with_title(embedder: Embedder, query: str, whole: np.ndarray, title_weight: float) -> np.ndarray:
+def with_title(
+    embedder: Embedder, query: str, whole: np.ndarray, title_weight: float, head: np.ndarray | None = None,
+) -> np.ndarray:
     """The query vector, shape (d,): ``whole`` (the embedding of ``query``), or, when
     ``query`` has a title line and a body and ``title_weight`` > 0,
     ``normalise(title_weight * embed(title) + (1 - title_weight) * whole)``. The title is
-    embedded on its own, so a per-text query cache serves it too."""
+    embedded on its own, so a per-text query cache serves it too; ``head``: its embedding,
+    when the caller already has it."""
     title, body = split_title(query)
     if title_weight <= 0 or not body:
         return whole
-    head = embedder.embed([title])[0]
+    if head is None:
+        head = embedder.embed([title])[0]
     return normalised(title_weight * head + (1 - title_weight) * whole)

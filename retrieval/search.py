@@ -23,8 +23,9 @@ from retrieval.views import ChunkInfo
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MAX_CANDIDATES = 5000
-LEXICAL_WORKERS = 4
-"""Threads running keyword searches beside the requests' own (a 2-core machine serves a few at once)."""
+WORKERS = 4
+"""Threads running keyword searches and title embeddings beside the requests' own threads (a
+2-core machine serves a few requests at once)."""
 
 
 @dataclass
@@ -90,8 +91,10 @@ class Searcher:
         filters = filters or Filters()
         pool = max(self.candidates, k)
         early = self._start_lexical(query, pool, filters, groups) if mode != "dense" else None
+        title = self._start_title(query) if mode != "lexical" else None
         vector = self.embedder.embed([query])[0]  # hits' similarity: to the question as asked
-        probe = with_title(self.embedder, query, vector, self.title_weight) if mode != "lexical" else vector
+        head = None if title is None else title.result()
+        probe = with_title(self.embedder, query, vector, self.title_weight, head) if mode != "lexical" else vector
         options = self.question_options if self.title_weight > 0 and split_title(query)[1] else self.fusion_options
         while True:
             fused = self._fuse(query, probe, pool, filters, groups, mode, options, early)
@@ -128,6 +131,15 @@ class Searcher:
         if not lexical.concurrent:
             return None
         return _workers().submit(lexical.search, query, pool, filters, groups)
+
+    def _start_title(self, query: str) -> Future[np.ndarray] | None:
+        """The embedding of the question's title line (when title weighting uses one), started
+        in a worker thread so the model embeds title and question side by side (the model
+        releases the GIL); None when there is no title to weigh in."""
+        title, body = split_title(query)
+        if self.title_weight <= 0 or not body:
+            return None
+        return _workers().submit(lambda: self.embedder.embed([title])[0])
 
     def _fuse(
         self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...], mode: Mode,
@@ -168,11 +180,11 @@ _pool_lock = threading.Lock()
 
 
 def _workers() -> ThreadPoolExecutor:
-    """The process's keyword-search workers, started on first use (threads end with the
-    process; each keeps its own read-only connection per snapshot, closed with the snapshot)."""
+    """The process's search workers, started on first use (threads end with the process; each
+    keeps its own read-only connection per snapshot, closed with the snapshot)."""
     with _pool_lock:
         if not _pool:
-            _pool.append(ThreadPoolExecutor(max_workers=LEXICAL_WORKERS, thread_name_prefix="lexical"))
+            _pool.append(ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="search"))
         return _pool[0]
 
 

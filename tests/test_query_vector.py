@@ -64,3 +64,20 @@ def test_short_queries_rank_as_before_and_questions_use_question_alpha(library: 
     assert [h.chunk_id for h in shipped.search(short, k=10)] == [h.chunk_id for h in plain.search(short, k=10)]
     assert shipped.question_options["alpha"] == options["question_alpha"] != options["alpha"]
     assert shipped.fusion_options["alpha"] == options["alpha"]
+
+
+@pytest.mark.integration
+def test_the_dense_side_searches_with_the_mixed_vector_whose_title_a_worker_embedded(library: Library) -> None:
+    """The title is embedded in a worker thread beside the whole question: the dense ranking
+    must be the vector index's own ranking for the mixed vector, and a given ``head`` is used
+    as the title's embedding."""
+    from retrieval.filters import Filters
+
+    searcher = Searcher(library.snapshot(), library.embedder, **SearchOptions().model_dump())
+    embedder = library.embedder
+    whole, title = embedder.embed([QUESTION])[0], embedder.embed([QUESTION.split("\n")[0]])[0]
+    mixed = with_title(embedder, QUESTION, whole, searcher.title_weight)
+    assert np.array_equal(with_title(embedder, QUESTION, whole, searcher.title_weight, head=title), mixed)
+    expected = [i for i, _ in searcher.snapshot.vectors.search(mixed, 100, Filters(), ())][:10]
+    hits = searcher.search(QUESTION, k=10, mode="dense", collapse=False)
+    assert [h.chunk_id for h in hits] == expected
