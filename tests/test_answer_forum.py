@@ -117,3 +117,43 @@ def test_confidence_falls_with_the_support_of_the_best_quoted_sentence() -> None
     weak = confidence_of(hits, pool, weights, best_score=0.1)
     strong = confidence_of(hits, pool, weights, best_score=3.0)
     assert 0.0 < weak < strong == unscaled
+
+
+def test_a_first_post_asks_unless_neither_it_nor_its_title_asks_anything() -> None:
+    from retrieval.answer.selection import opener_asks
+
+    assert opener_asks("Cheap car rental?", "Going to Doha next month.")
+    assert opener_asks("Car rental", "Going to Doha next month. Can anyone suggest an agency")
+    assert opener_asks("Birthday gift ideas", "Hi all! Appreciate your suggestions for a gift. Thanks.")
+    assert opener_asks("Dentist", "I am looking for a good dentist near the souq.")
+    announcement = ("The council passed the new rules in January. Every hive must be registered by 30 June. "
+                    "Registration is free for up to four colonies.")
+    assert not opener_asks("City beekeeping rules 2025: what changes for us", announcement)
+    assert not opener_asks("Swarm risk today: HIGH", "Warm, still air, third fine day after a wet spell.")
+
+
+def test_an_announcements_first_post_is_content_and_its_authors_replies_are_answers() -> None:
+    opening = hit("t1", 1, "Every hive in the city must be registered with the council by 30 June.", 0.7,
+                  author="m01", role="question")
+    follow_up = hit("t1", 3, "Yes, registration is free for up to four colonies per site.", 0.7, author="m01")
+    asking = Threads(askers={"t1": "m01"})
+    informing = Threads(askers={"t1": "m01"}, informs=frozenset({"t1"}))
+    assert prior(opening, {}, Tuning(), asking) < prior(opening, {}, Tuning(), informing)
+    assert prior(opening, {}, Tuning(), informing) == prior(replace(opening, role="answer", author="m02"), {},
+                                                            Tuning(), informing)
+    assert prior(follow_up, {}, Tuning(), asking) < prior(follow_up, {}, Tuning(), informing)
+
+
+def test_an_answer_quotes_an_announcement_but_not_a_question_post() -> None:
+    rules = ("Every hive in the city must be registered with the council before the bees arrive. "
+             "Registration is renewed every year by 31 March.")
+    announcement = replace(hit("t1", 1, rules, 0.8, author="m01", role="question"), title="City hive rules 2025")
+    question = replace(announcement, title="Do I register my hive with the council?",
+                       text="Do I register my hive with the council? Every hive in my street seems to be registered.")
+    aside = hit("t2", 2, "Councils rarely inspect registered hives more than once in a season.", 0.5)
+    asked = "Do I have to register my hive with the council?"
+    answerer = ExtractiveAnswerer(abstain_below=0.0)
+    cited = answerer.answer(Evidence(asked, [announcement, aside], NoVectorsEmbedder())).citations
+    assert cited[0].post_id == "t1-p1"
+    cited = answerer.answer(Evidence(asked, [question, aside], NoVectorsEmbedder())).citations
+    assert cited[0].post_id == "t2-p2"

@@ -26,7 +26,15 @@ from retrieval.answer import english as lang
 from retrieval.answer.base import ANSWERERS, Answer, Evidence
 from retrieval.answer.confidence import ConfidenceTuning, confidence_of, ramp
 from retrieval.answer.rendering import abstention, closest_documents, group_sources, render
-from retrieval.answer.selection import Threads, Tuning, corrected_posts, score_sentences, select, without_stale
+from retrieval.answer.selection import (
+    Threads,
+    Tuning,
+    corrected_posts,
+    opener_asks,
+    score_sentences,
+    select,
+    without_stale,
+)
 from retrieval.embedding import Embedder
 from retrieval.search import Hit
 from retrieval.sentences import Sentence, candidates, load_sources, term_weights
@@ -74,10 +82,14 @@ def completed(evidence: Evidence, anchored: Mapping[str, float], a: Anchoring) -
 
 def thread_facts(hits: list[Hit], posts: list[PostInfo], anchored: Mapping[str, float]) -> Threads:
     """Each thread's asker (author of its first post, from the catalog's posts, else from a
-    question hit) and the anchors."""
+    question hit), the anchors, and the threads whose first post informs rather than asks."""
     askers = {h.doc_id: h.author for h in hits if h.role == "question"}
     askers.update({p.doc_id: p.author for p in posts if p.position == 0})
-    return Threads(askers, dict(anchored))
+    titles = {h.doc_id: h.title for h in hits if h.post_id is not None}
+    openers = {h.doc_id: h.text for h in hits if h.role == "question"}
+    openers.update({p.doc_id: p.text for p in posts if p.position == 0})
+    informs = frozenset(d for d, text in openers.items() if not opener_asks(titles.get(d, ""), text))
+    return Threads(askers, dict(anchored), informs)
 
 
 class VectorCache:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from retrieval.answer import english as lang
 from retrieval.search import Hit
-from retrieval.sentences import Sentence
+from retrieval.sentences import Sentence, split_sentences
 from retrieval.views import PostInfo
 
 
@@ -44,6 +44,9 @@ class Tuning:
     resource: float = 1.0
     """Prior of a section of a shared resource (curated guides), against a post's role."""
     question: float = 0.4
+    """A thread's first post that asks (the question restates, it rarely answers)."""
+    opener: float = 1.0
+    """A thread's first post that informs (announcement, guide, report): content, like a reply."""
     asking: float = 0.7
     asks_back: float = 0.6
     """A reply with a question mark anywhere (it may ask as much as it answers)."""
@@ -101,6 +104,22 @@ class Threads:
 
     askers: dict[str, str | None] = field(default_factory=dict)
     anchors: dict[str, float] = field(default_factory=dict)
+    informs: frozenset[str] = frozenset()
+    """Doc ids of threads whose first post informs rather than asks (:func:`opener_asks` is
+    false: an announcement, guide or report): that post is content, and its author's later
+    replies are answers, not an asker's follow-ups."""
+
+    def asks(self, hit: Hit) -> bool:
+        """``hit`` is a thread's first post that asks (a question, not content)."""
+        return hit.role == "question" and hit.doc_id not in self.informs
+
+
+def opener_asks(title: str, text: str) -> bool:
+    """A thread's title or first post asks (:data:`english.ASKING` matches the title or any
+    of the post's sentences). False for an announcement, a guide or a report, whose first post
+    is what the thread has to say."""
+    return bool(lang.ASKING.search(title)) or any(
+        lang.ASKING.search(text[a:b]) for a, b in split_sentences(text))
 
 
 def reply_weight(hit: Hit, threads: Threads, t: Tuning) -> float:
@@ -108,7 +127,7 @@ def reply_weight(hit: Hit, threads: Threads, t: Tuning) -> float:
     weight = t.accepted if hit.accepted else t.asking if hit.text.rstrip().endswith("?") else 1.0
     if "?" in hit.text and not hit.accepted:
         weight *= t.asks_back
-    if hit.author and threads.askers.get(hit.doc_id) == hit.author:
+    if hit.author and threads.askers.get(hit.doc_id) == hit.author and hit.doc_id not in threads.informs:
         weight *= t.asker
     return weight * (1.0 + (t.anchor - 1.0) * threads.anchors.get(hit.doc_id, 0.0))
 
@@ -119,7 +138,10 @@ def prior(hit: Hit, corrected: dict[str, str], t: Tuning, threads: Threads = Thr
     substance = 1.0 + t.substance * math.log1p(len(hit.text.split()))
     if hit.post_id is None:
         return t.resource * substance
-    weight = substance * (t.question if hit.role == "question" else reply_weight(hit, threads, t))
+    if hit.role == "question" and not threads.asks(hit):
+        weight = substance * t.opener
+    else:
+        weight = substance * (t.question if hit.role == "question" else reply_weight(hit, threads, t))
     weight *= 1.0 + t.post_score * math.log1p(max(hit.post_score, 0))
     return weight * (t.corrected if hit.post_id in corrected else 1.0)
 
@@ -140,7 +162,10 @@ def is_instruction(sentence: Sentence) -> bool:
     return words[1] in lang.IMPERATIVE_NEXT or words[1][0].isdigit()
 
 
-def style_weight(sentence: Sentence, question_terms: frozenset[str], asks: tuple[bool, bool], t: Tuning) -> float:
+def style_weight(
+    sentence: Sentence, question_terms: frozenset[str], asks: tuple[bool, bool], t: Tuning,
+    threads: Threads = Threads(),
+) -> float:
     """Cheap signals of whether a sentence answers rather than accompanies an answer;
     ``asks`` = (the question asks what to do, the question asks for a figure)."""
     text = opening(sentence.text)
@@ -155,7 +180,7 @@ def style_weight(sentence: Sentence, question_terms: frozenset[str], asks: tuple
         weight *= t.action
     if asks[1] and any(ch.isdigit() for ch in sentence.text):
         weight *= t.number
-    if sentence.hit.post_id is not None and sentence.hit.role != "question":
+    if sentence.hit.post_id is not None and not threads.asks(sentence.hit):
         weight *= 1.0 + t.lead * (1.0 - sentence.position)
     if lang.ANAPHORA.match(text) and not sentence.joined:
         weight *= t.anaphora
@@ -181,7 +206,7 @@ def score_sentences(
         sentence.relevance = parts * (t.no_overlap if not lexical else 1.0)
         sentence.score = sentence.relevance * prior(sentence.hit, corrected, t, threads)
         sentence.score *= (max(sentence.hit.similarity, 0.0) / top) ** t.focus
-        sentence.score *= style_weight(sentence, question_terms, asks, t)
+        sentence.score *= style_weight(sentence, question_terms, asks, t, threads)
 
 
 def jaccard(a: Sentence, b: Sentence) -> float:
