@@ -121,6 +121,11 @@ def is_quotable(text: str, opens_line: bool = False) -> bool:
     return words >= MIN_WORDS and starts and last not in (":", "?", "\uff1a", "\uff1f")
 
 
+def opens_reply(hit: Hit, source: str, start: int) -> bool:
+    """The text at ``start`` of ``source`` is the beginning of a reply (a thread post after the first)."""
+    return hit.post_id is not None and hit.role != "question" and not source[:start].strip()
+
+
 def term_weights(question: str, lexical: LexicalIndex | None, pool: Iterable[frozenset[str]]) -> dict[str, float]:
     """Idf of each stemmed content word of the question: index-wide from ``lexical`` when
     given (its own analysis counts the chunks holding the word), else over ``pool`` (the term
@@ -149,12 +154,16 @@ def load_sources(
     return sources, posts
 
 
-def candidates(hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern[str] | None = None) -> list[Sentence]:
+def candidates(
+    hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern[str] | None = None,
+    points: re.Pattern[str] | None = None,
+) -> list[Sentence]:
     """Quotable sentences of the hits, each once, with offsets into its source text.
 
     A sentence whose opening matches ``leans`` (its subject is in the sentence before) is
     quoted together with the previous sentence of the same paragraph, or left out when the
-    paragraph has none before it."""
+    paragraph has none before it; except the first sentence of a reply whose opening matches
+    ``points`` (its subject is what the asker described), which stands on its own."""
     seen: set[tuple[str, str | None, int, int]] = set()
     found: list[Sentence] = []
     for hit in hits:
@@ -165,7 +174,9 @@ def candidates(hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern
         hi = source.find("\n", hit.end - base)
         spans = split_marked(source, lo, None if hi < 0 else hi)
         for i, (a, b, listed) in enumerate(spans):
-            joined = bool(leans and leans.match(source[a:b].lstrip("*_\"'(\u201c ")))
+            opening = source[a:b].lstrip("*_\"'(\u201c ")
+            joined = bool(leans and leans.match(opening)) and not (
+                points and points.match(opening) and opens_reply(hit, source, a))
             if joined:
                 if i == 0 or "\n" in source[spans[i - 1][1] : a] or not is_quotable(source[spans[i - 1][0] : b]):
                     continue

@@ -157,3 +157,35 @@ def test_an_answer_quotes_an_announcement_but_not_a_question_post() -> None:
     assert cited[0].post_id == "t1-p1"
     cited = answerer.answer(Evidence(asked, [question, aside], NoVectorsEmbedder())).citations
     assert cited[0].post_id == "t2-p2"
+
+
+def test_a_reply_opening_with_that_is_answers_the_question_but_a_later_one_leans_on_its_neighbour() -> None:
+    from retrieval.answer import english as lang
+
+    text = "That's chalkbrood, a fungus that turns larvae into chalky mummies. It is common in spring."
+    reply = hit("t1", 2, text, 0.7)
+    found = [s.text for s in candidates([reply], {}, lang.LEAN_ON_PREVIOUS, lang.POINTS_AT_QUESTION)]
+    assert found[0] == "That's chalkbrood, a fungus that turns larvae into chalky mummies."
+    assert "It is common in spring." not in found  # joined to the sentence before it instead
+    question = replace(reply, role="question", post_id="t1-p1")
+    in_question = [s.text for s in candidates([question], {}, lang.LEAN_ON_PREVIOUS, lang.POINTS_AT_QUESTION)]
+    assert found[0] not in in_question  # in a first post "That's" has no asked question to point at
+    opening = hit("t1", 3, "Keep the hive dry. That's what stops it coming back in most colonies.", 0.7)
+    texts = [s.text for s in candidates([opening], {}, lang.LEAN_ON_PREVIOUS, lang.POINTS_AT_QUESTION)]
+    assert "That's what stops it coming back in most colonies." not in texts
+
+
+def test_more_of_an_already_cited_post_is_quoted_than_would_earn_a_new_citation() -> None:
+    steps = ("Put one sheet of newspaper over the top bars of the stronger colony. "
+             "Cut a few slits in it with the hive tool. Set the weaker box on top and close the hive. "
+             "Leave them alone for a whole week before you look.")
+    main = hit("t1", 2, steps, 0.8)
+    other = hit("t2", 2, "Some keepers leave the paper out and unite the boxes with a spray of air freshener.", 0.8)
+    question = "How do I unite two colonies with newspaper?"
+    evidence = Evidence(question, [main, other], NoVectorsEmbedder())
+    strict = ExtractiveAnswerer(tuning=Tuning(keep_quoted=0.6), abstain_below=0.0).answer(evidence)
+    lenient = ExtractiveAnswerer(tuning=Tuning(keep_quoted=0.1), abstain_below=0.0).answer(evidence)
+    strict_spans = sum(len(c.spans) for c in strict.citations if c.post_id == "t1-p2")
+    lenient_spans = sum(len(c.spans) for c in lenient.citations if c.post_id == "t1-p2")
+    assert lenient_spans > strict_spans
+    assert [c.post_id for c in lenient.citations] == [c.post_id for c in strict.citations]

@@ -79,6 +79,11 @@ LEAN_ON_PREVIOUS = re.compile(
 """Openings of a sentence that does not stand alone: its subject or point is in the sentence
 before ("Why: ...", "That is ...", "It works ..."); such a sentence is quoted together with
 the one before it, or not at all."""
+POINTS_AT_QUESTION = re.compile(r"(?:that|that's|this|this's|it|it's|these|those|they|they're|sounds like)\b",
+                                re.IGNORECASE)
+"""Openings whose subject, when they open a reply, is the thing the asker described ("That's
+chalkbrood: ...", "It's a legal limit ..."): such a first sentence answers the question and is
+quoted on its own (elsewhere these openings lean on the sentence before, see LEAN_ON_PREVIOUS)."""
 NOT_ANSWERED = "The community has not answered this yet."
 CLOSEST = "The closest discussions are: {titles}."
 YOU_COULD_ASK = "You could ask {names}."

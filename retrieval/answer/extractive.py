@@ -135,7 +135,7 @@ class ExtractiveAnswerer:
         sources, posts = load_sources(hits, evidence.catalog, evidence.groups)
         corrected = corrected_posts(posts)
         threads = thread_facts(hits, posts, anchored)
-        pool = candidates(hits, sources, lang.LEAN_ON_PREVIOUS)
+        pool = candidates(hits, sources, lang.LEAN_ON_PREVIOUS, lang.POINTS_AT_QUESTION)
         weights = term_weights(evidence.question, evidence.lexical, (s.terms for s in pool))
         score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
         if self.meaning_pool and self.tuning.meaning and pool:

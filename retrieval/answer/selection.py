@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from retrieval.answer import english as lang
 from retrieval.search import Hit
-from retrieval.sentences import Sentence, split_sentences
+from retrieval.sentences import Sentence, opens_reply, split_sentences
 from retrieval.views import PostInfo
 
 
@@ -32,10 +32,10 @@ class Tuning:
     dense: float = 0.45
     meaning: float = 0.0
     """Weight of the sentence's own embedding cosine; when > 0 the three are renormalised."""
-    max_sentences: int = 4
+    max_sentences: int = 6
     max_sources: int = 2
     """Posts or sections an answer quotes at most (each is one citation)."""
-    max_chars: int = 900
+    max_chars: int = 1400
     redundant: float = 0.5
     """Term-set Jaccard above which two sentences say the same thing."""
     focus: float = 0.0
@@ -70,7 +70,10 @@ class Tuning:
     lead: float = 0.15
     mmr_penalty: float = 0.3
     keep_fraction: float = 0.6
-    """A sentence scoring under this fraction of the best one is not worth adding."""
+    """A sentence scoring under this fraction of the best one is not worth a new citation."""
+    keep_quoted: float = 0.3
+    """A sentence of a source the answer already cites is added down to this fraction of the
+    best score (it costs no new citation: the rest of a quoted procedure)."""
 
 
 def corrected_posts(posts: Sequence[PostInfo]) -> dict[str, str]:
@@ -182,7 +185,8 @@ def style_weight(
         weight *= t.number
     if sentence.hit.post_id is not None and not threads.asks(sentence.hit):
         weight *= 1.0 + t.lead * (1.0 - sentence.position)
-    if lang.ANAPHORA.match(text) and not sentence.joined:
+    if lang.ANAPHORA.match(text) and not sentence.joined and not opens_reply(sentence.hit, sentence.source,
+                                                                            sentence.start - sentence.base):
         weight *= t.anaphora
     return weight
 
@@ -227,8 +231,11 @@ def select(pool: list[Sentence], t: Tuning) -> list[Sentence]:
     while remaining and len(chosen) < t.max_sentences:
         best = max(remaining, key=lambda s: s.score - t.mmr_penalty * max((jaccard(s, c) for c in chosen), default=0))
         remaining.remove(best)
-        if chosen and best.score < t.keep_fraction * chosen[0].score:
+        if chosen and best.score < t.keep_quoted * chosen[0].score:
             break
+        sources = {source_key(c) for c in chosen}
+        if chosen and best.score < t.keep_fraction * chosen[0].score and source_key(best) not in sources:
+            continue
         if any(overlaps(best, c) for c in chosen):
             continue
         twin = next((c for c in chosen if jaccard(best, c) >= t.redundant), None)
@@ -236,7 +243,6 @@ def select(pool: list[Sentence], t: Tuning) -> list[Sentence]:
             if newer(best, twin) and (best.hit.doc_id, best.hit.post_id) != (twin.hit.doc_id, twin.hit.post_id):
                 chosen[chosen.index(twin)] = best
             continue
-        sources = {source_key(c) for c in chosen}
         if source_key(best) not in sources and len(sources) >= t.max_sources:
             continue
         if sum(len(c.text) for c in chosen) + len(best.text) <= t.max_chars or not chosen:
