@@ -189,3 +189,18 @@ def test_more_of_an_already_cited_post_is_quoted_than_would_earn_a_new_citation(
     lenient_spans = sum(len(c.spans) for c in lenient.citations if c.post_id == "t1-p2")
     assert lenient_spans > strict_spans
     assert [c.post_id for c in lenient.citations] == [c.post_id for c in strict.citations]
+
+
+def test_completion_adds_further_sections_of_a_guide_already_among_the_hits() -> None:
+    def section(name: str, similarity: float, doc_id: str = "resources/guide.md") -> Hit:
+        return Hit(chunk_id=hash((doc_id, name)) % 10_000, doc_id=doc_id, kind="resource", post_id=None,
+                   title="Guide", channel="", url="", section=name, text=f"Text of {name} in {doc_id}.", start=0,
+                   end=20, author=None, author_name=None, created_at=WHEN, score=similarity / 60,
+                   similarity=similarity)
+
+    further = [section("Give them space", 0.6), section("Other guide part", 0.59, "resources/other.md"),
+               section("Splits", 0.58)]
+    evidence = Evidence("stop swarming?", [section("Signs", 0.7)], NoVectorsEmbedder(), further=further)
+    added = [h.section for h in completed(evidence, {}, Anchoring(sections=4))]
+    assert added == ["Signs", "Give them space", "Splits"]
+    assert [h.section for h in completed(evidence, {}, Anchoring(sections=1))] == ["Signs", "Give them space"]
