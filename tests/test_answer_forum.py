@@ -204,3 +204,15 @@ def test_completion_adds_further_sections_of_a_guide_already_among_the_hits() ->
     added = [h.section for h in completed(evidence, {}, Anchoring(sections=4))]
     assert added == ["Signs", "Give them space", "Splits"]
     assert [h.section for h in completed(evidence, {}, Anchoring(sections=1))] == ["Signs", "Give them space"]
+
+
+def test_an_answer_never_quotes_the_asked_text_back() -> None:
+    from retrieval.answer.extractive import quoted_in
+
+    asked = "Men who sacrificed their love and youth were called saints.\nNow they are called husbands!"
+    assert quoted_in("Now they are  called HUSBANDS!", asked)
+    assert not quoted_in("Now they are called heroes.", asked)
+    same = hit("t1", 1, asked, 0.99, role="question")
+    reply = hit("t1", 2, "Husbands who sacrifice their youth deserve a medal from the council.", 0.6)
+    answer = ExtractiveAnswerer(abstain_below=0.0).answer(Evidence(asked, [same, reply], NoVectorsEmbedder()))
+    assert [c.post_id for c in answer.citations] == ["t1-p2"]

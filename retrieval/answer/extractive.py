@@ -100,6 +100,12 @@ def thread_facts(hits: list[Hit], posts: list[PostInfo], anchored: Mapping[str, 
     return Threads(askers, dict(anchored), informs)
 
 
+def quoted_in(sentence: str, question: str) -> bool:
+    """``sentence`` is part of the asked text itself (spacing and case aside): quoting it back
+    would tell the asker nothing (a post asked again word for word, as it stands in the index)."""
+    return " ".join(sentence.split()).lower() in " ".join(question.split()).lower()
+
+
 class VectorCache:
     """Sentence text -> unit vector, at most ``size`` entries, least recently used out first."""
 
@@ -143,7 +149,8 @@ class ExtractiveAnswerer:
         sources, posts = load_sources(hits, evidence.catalog, evidence.groups)
         corrected = corrected_posts(posts)
         threads = thread_facts(hits, posts, anchored)
-        pool = candidates(hits, sources, lang.LEAN_ON_PREVIOUS, lang.POINTS_AT_QUESTION)
+        pool = [s for s in candidates(hits, sources, lang.LEAN_ON_PREVIOUS, lang.POINTS_AT_QUESTION)
+                if not quoted_in(s.text, evidence.question)]
         weights = term_weights(evidence.question, evidence.lexical, (s.terms for s in pool))
         score_sentences(pool, weights, corrected, evidence.question, self.tuning, threads)
         if self.meaning_pool and self.tuning.meaning and pool:
