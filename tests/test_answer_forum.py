@@ -216,3 +216,14 @@ def test_an_answer_never_quotes_the_asked_text_back() -> None:
     reply = hit("t1", 2, "Husbands who sacrifice their youth deserve a medal from the council.", 0.6)
     answer = ExtractiveAnswerer(abstain_below=0.0).answer(Evidence(asked, [same, reply], NoVectorsEmbedder()))
     assert [c.post_id for c in answer.citations] == ["t1-p2"]
+
+
+def test_a_leaning_sentence_is_not_joined_to_one_that_leans_itself() -> None:
+    from retrieval.answer import english as lang
+
+    text = ("Mites spread viruses between colonies. This page sets out how we count them. "
+            "It reflects what our members found on their rooftops.")
+    section = replace(hit("t1", 2, text, 0.7), post_id=None, kind="resource", role="")
+    found = [s.text for s in candidates([section], {}, lang.LEAN_ON_PREVIOUS, lang.POINTS_AT_QUESTION)]
+    assert "Mites spread viruses between colonies. This page sets out how we count them." in found
+    assert not any(s.startswith("This page") for s in found)

@@ -32,10 +32,14 @@ class Tuning:
     dense: float = 0.45
     meaning: float = 0.0
     """Weight of the sentence's own embedding cosine; when > 0 the three are renormalised."""
-    max_sentences: int = 6
+    max_sentences: int = 8
     max_sources: int = 2
-    """Posts or sections an answer quotes at most (each is one citation)."""
-    max_chars: int = 1400
+    """Posts or sections an answer quotes at most (each is one citation): a third one lowered
+    SemEval-2015 dev citation precision (0.719 -> 0.699) and added no key fact on the sample."""
+    max_chars: int = 1600
+    """The reading budget. With ``keep_quoted`` it sets how much of the cited posts an answer
+    quotes; on the sample, key-fact recall rises with it (mean 380 characters: 0.64, 605: 0.77,
+    771: 0.81, 1,100: 0.89) while SemEval citations do not change (same posts, more of them)."""
     redundant: float = 0.5
     """Term-set Jaccard above which two sentences say the same thing."""
     focus: float = 0.0
