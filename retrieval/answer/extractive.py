@@ -3,8 +3,12 @@ followed by its citation, or an honest abstention.
 
 When a thread's question matches the asked one (an anchor: the question was asked before),
 that thread's other replies from the wider hits join the candidates and weigh more; the
-asker's own replies weigh less. Confidence is scaled by how well the best quoted sentence
-scores, so it predicts the share of good citations (calibrated on SemEval-2015 dev).
+asker's own replies weigh less. A shared resource among the hits brings its further sections
+the same way. What a thread's first post is depends on the thread: a question (it or its title
+asks) restates, an announcement, guide or report informs and is quoted like a reply; nothing
+the asked text itself contains is quoted back. Confidence is scaled by how well the best
+quoted sentence scores, so it predicts the share of good citations (calibrated on SemEval-2015
+dev).
 
 No language model. With ``Tuning.meaning`` > 0 it embeds at most ``meaning_pool`` candidate
 sentences per question (the best by the cheap signals), each once per process (an LRU cache
