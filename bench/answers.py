@@ -304,6 +304,7 @@ def sample_section(args: argparse.Namespace) -> None:
     for name, value in figures.items():
         print(f"{name:28} {value:.3f}")
 
+    budgets = budget_rows(index_dir, embedder)
     body = "\n".join([
         section_header("Extractive answers on the sample community (issue 3)", "python bench/answers.py"),
         f"{len(ON_TOPIC)} on-topic questions (each with its answer posts/resources and {n_facts} key facts in all) "
@@ -313,9 +314,39 @@ def sample_section(args: argparse.Namespace) -> None:
         + (f" {args.label}" if args.label else ""),
         "",
         table(["metric", "value"], [(k, v) for k, v in figures.items()]),
+        "", "Key-fact recall against answer length: the same questions with other reading budgets "
+        "(`Tuning.max_sentences` / `max_chars`; the shipped one is marked). Citations per answer stay capped at "
+        "`max_sources`, so a longer budget quotes more of the same posts.", "",
+        table(["sentences / characters at most", "key-fact recall", "mean sentences", "mean characters"], budgets),
     ])
     if not args.no_write:
         write_section("answers", body)
+
+
+BUDGETS = ((4, 900), (6, 1400), (8, 1600), (12, 1400))
+"""(max_sentences, max_chars) pairs the length table compares."""
+
+
+def budget_rows(index_dir: object, embedder: object) -> list[tuple[str, float, float, float]]:
+    """Key-fact recall, mean sentences and mean characters of the on-topic answers per reading budget."""
+    from dataclasses import replace
+
+    from retrieval.answer import ExtractiveAnswerer
+    from retrieval.answer.selection import Tuning
+    from retrieval.library import Library
+
+    shipped = Tuning()
+    rows = []
+    for sentences, chars in BUDGETS:
+        answerer = ExtractiveAnswerer(tuning=replace(shipped, max_sentences=sentences, max_chars=chars))
+        library = Library(index_dir, embedder, answerer=answerer)  # type: ignore[arg-type]
+        results = [evaluate(library, c, c.question) for c in ON_TOPIC]
+        answered = [r for r in results if not r.abstained] or results
+        mark = " (shipped)" if (sentences, chars) == (shipped.max_sentences, shipped.max_chars) else ""
+        rows.append((f"{sentences} / {chars}{mark}", sum(r.facts_found for r in results)
+                     / sum(len(c.facts) for c in ON_TOPIC), statistics.mean(r.sentences for r in answered),
+                     statistics.mean(r.chars for r in answered)))
+    return rows
 
 
 if __name__ == "__main__":

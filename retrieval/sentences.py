@@ -121,6 +121,22 @@ def is_quotable(text: str, opens_line: bool = False) -> bool:
     return words >= MIN_WORDS and starts and last not in (":", "?", "\uff1a", "\uff1f")
 
 
+def leans_back(
+    hit: Hit, source: str, start: int, end: int, leans: re.Pattern[str] | None, points: re.Pattern[str] | None,
+) -> bool:
+    """``source[start:end]`` opens like ``leans`` (its subject is in the sentence before), and is
+    not a reply's first sentence opening like ``points`` (see :func:`candidates`)."""
+    opening = source[start:end].lstrip("*_\"'(\u201c ")
+    if not leans or not leans.match(opening):
+        return False
+    return not (points and points.match(opening) and opens_reply(hit, source, start))
+
+
+def opens_reply(hit: Hit, source: str, start: int) -> bool:
+    """The text at ``start`` of ``source`` is the beginning of a reply (a thread post after the first)."""
+    return hit.post_id is not None and hit.role != "question" and not source[:start].strip()
+
+
 def term_weights(question: str, lexical: LexicalIndex | None, pool: Iterable[frozenset[str]]) -> dict[str, float]:
     """Idf of each stemmed content word of the question: index-wide from ``lexical`` when
     given (its own analysis counts the chunks holding the word), else over ``pool`` (the term
@@ -149,12 +165,16 @@ def load_sources(
     return sources, posts
 
 
-def candidates(hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern[str] | None = None) -> list[Sentence]:
+def candidates(
+    hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern[str] | None = None,
+    points: re.Pattern[str] | None = None,
+) -> list[Sentence]:
     """Quotable sentences of the hits, each once, with offsets into its source text.
 
     A sentence whose opening matches ``leans`` (its subject is in the sentence before) is
     quoted together with the previous sentence of the same paragraph, or left out when the
-    paragraph has none before it."""
+    paragraph has none before it; except the first sentence of a reply whose opening matches
+    ``points`` (its subject is what the asker described), which stands on its own."""
     seen: set[tuple[str, str | None, int, int]] = set()
     found: list[Sentence] = []
     for hit in hits:
@@ -165,11 +185,13 @@ def candidates(hits: list[Hit], sources: dict[SourceKey, str], leans: re.Pattern
         hi = source.find("\n", hit.end - base)
         spans = split_marked(source, lo, None if hi < 0 else hi)
         for i, (a, b, listed) in enumerate(spans):
-            joined = bool(leans and leans.match(source[a:b].lstrip("*_\"'(\u201c ")))
+            joined = leans_back(hit, source, a, b, leans, points)
             if joined:
-                if i == 0 or "\n" in source[spans[i - 1][1] : a] or not is_quotable(source[spans[i - 1][0] : b]):
+                before = spans[i - 1] if i else (a, a, False)
+                if not i or "\n" in source[before[1] : a] or not is_quotable(source[before[0] : b]) or leans_back(
+                        hit, source, before[0], before[1], leans, points):  # a chain would need more context
                     continue
-                a = spans[i - 1][0]
+                a = before[0]
             key = (hit.doc_id, hit.post_id, a + base, b + base)
             lead = source[source.rfind("\n", 0, a) + 1 : a]
             opens_line = not lead.strip() or bool(LIST_MARK.fullmatch(lead))

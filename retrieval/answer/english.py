@@ -56,6 +56,20 @@ QUANTITATIVE = re.compile(
     re.IGNORECASE,
 )
 """Questions asking for a figure."""
+ASKING = re.compile(
+    r"[?\uff1f]|^\W*(?:how|what|which|where|when|who|why|whom|whose|is|are|am|do|does|did|can|could|should|would|"
+    r"will|shall|may i|any|someone|somebody|some one|some body|please|pls|plz|kindly|need|help|suggest|recommend|"
+    r"advi[cs]e|guide|tell)\b|\b(?:which one|what (?:is|are|do|does|should|would|can)|how (?:can|do|does|to|much|"
+    r"many|long|should)|where (?:can|to|do|is|are)|is it (?:possible|true|legal|ok|okay)|is there|are there|"
+    r"do you (?:think|believe|know)|(?:can|could|would|will) (?:i|we|you|u|anyone|anybody|someone|somebody|some one)|"
+    r"looking for|any ?one|any ?body|some ?one (?:know|tell|help)|suggestions?|recommendations?|advi[cs]e|help me|"
+    r"need help|wondering|(?:like|want|wish|wanna) (?:to )?know|pl(?:ea)?se?|pls|plz|kindly|any (?:idea|ideas|tips|"
+    r"info|information|update|suggestion)|let me know)\b", re.IGNORECASE,
+)
+"""A title or sentence that asks: a question mark, an opening question word or request ("Can
+anyone ...", "Please suggest ..."), or a request anywhere ("looking for", "any ideas", "is there").
+A thread whose first post and title have none informs (an announcement, guide or report): its
+first post is content, not a question (see :func:`retrieval.answer.selection.opener_asks`)."""
 ANAPHORA = re.compile(r"(?:it|it's|that|that's|this|these|those|they|they're|he|she|so|also|but|and|then)\b", re.I)
 """Openings that lean on a previous sentence for their subject."""
 LEAN_ON_PREVIOUS = re.compile(
@@ -65,6 +79,11 @@ LEAN_ON_PREVIOUS = re.compile(
 """Openings of a sentence that does not stand alone: its subject or point is in the sentence
 before ("Why: ...", "That is ...", "It works ..."); such a sentence is quoted together with
 the one before it, or not at all."""
+POINTS_AT_QUESTION = re.compile(r"(?:that|that's|this|this's|it|it's|these|those|they|they're|sounds like)\b",
+                                re.IGNORECASE)
+"""Openings whose subject, when they open a reply, is the thing the asker described ("That's
+chalkbrood: ...", "It's a legal limit ..."): such a first sentence answers the question and is
+quoted on its own (elsewhere these openings lean on the sentence before, see LEAN_ON_PREVIOUS)."""
 NOT_ANSWERED = "The community has not answered this yet."
 CLOSEST = "The closest discussions are: {titles}."
 YOU_COULD_ASK = "You could ask {names}."
