@@ -60,13 +60,15 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 GRID = {
     "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
     "recent": (0.0, 0.25, 0.5, 1.0, 2.0),
     "accepted_share": (0.0, 1.0, 3.0),
     "received": (0.0, 0.25, 0.5, 1.0),
     "volume": (-1.0, -0.5, -0.25, 0.0, 0.5),
+    "profile": (0.0, 2.0, 5.0, 10.0),
+    "tags": (0.0, 0.5, 1.0),
 }
 Unit = tuple[Task, list[Question]]
 
@@ -81,7 +83,8 @@ def collect_weights(args: argparse.Namespace) -> Any:
     and the number of prior candidates given on the command line."""
     from retrieval.experts_model import DEFAULT_WEIGHTS
 
-    changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates}
+    changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates,
+               "profile_candidates": args.profile_candidates}
     return replace(DEFAULT_WEIGHTS, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -89,7 +92,8 @@ def cache_key(task: Task, depth: int, weights: Any) -> str:
     """Cache file of a task's questions. Bump :data:`FEATURES_VERSION` when the feature code
     changes (the combination weights do not matter: features are stored before combining)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
-    setup = f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
+    setup = (f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
+             f"-profile{weights.profile_candidates}")
     return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}-{setup}.pkl"
 
 
@@ -122,7 +126,7 @@ def site_mrr(units: list[Unit], packs: list[Packed], coefficients: np.ndarray, b
 
 def grid_search(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> tuple[np.ndarray, float]:
     """The grid point (topical weight 1) with the best :func:`site_mrr` on ``units``."""
-    best, best_value = np.zeros(6), -1.0
+    best, best_value = np.zeros(len(GRID) + 1), -1.0
     for values in itertools.product(*GRID.values()):
         w = np.array([1.0, *values])
         value = site_mrr(units, packs, w, base)
@@ -275,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
     parser.add_argument("--min-similarity", type=float, help="another chance-level similarity than the shipped one")
     parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")
+    parser.add_argument("--profile-candidates", type=int,
+                        help="another number of profile candidates than the shipped one")
     parser.add_argument("--depth", type=int, help="chunk hits per question (default: EXPERT_HITS)")
     parser.add_argument("--write-ranker", action="store_true",
                         help="write the chosen ranker (and the collect setup) to retrieval/experts_ranker.json")
