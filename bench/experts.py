@@ -8,6 +8,11 @@ are computed by ``retrieval.experts.candidates`` (clock: the question's date, el
 index's serving clock). Features are cached in ``var/bench-experts/`` (embeddings in
 ``var/bench-cache/``), so a rerun only re-tunes.
 
+Candidates: the contributors of the retrieved threads, the leading answerers (all time and
+recent) and the members whose topical profiles (``retrieval.experts_profiles``: everything
+they answered) are closest to the question. Features: model 2 evidence, answers, recent
+activity, accepted share, mean answer score, volume, profile cosine, tag score.
+
 Systems: popularity (most answers in the indexed part), plain model 2 (no roles, recency or
 priors), Townsquare with the shipped ``DEFAULT_WEIGHTS``, and — the honest out-of-site figure —
 Townsquare with weights chosen on the *other two* sites (grid search on MRR, and a logistic
@@ -62,11 +67,11 @@ from bench.experts_rank import (  # noqa: E402
 CACHE = REPO / "var" / "bench-experts"
 FEATURES_VERSION = 3
 GRID = {
-    "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-    "recent": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "answering": (0.0, 0.5, 1.0, 2.0, 4.0),
+    "recent": (0.0, 0.5, 1.0, 2.0),
     "accepted_share": (0.0, 1.0, 3.0),
-    "received": (0.0, 0.25, 0.5, 1.0),
-    "volume": (-1.0, -0.5, -0.25, 0.0, 0.5),
+    "received": (0.0, 0.5),
+    "volume": (-0.5, 0.0, 0.5),
     "profile": (0.0, 2.0, 5.0, 10.0),
     "tags": (0.0, 0.5, 1.0),
 }
@@ -242,7 +247,7 @@ def evaluate(
                          f"{candidate_recall(questions):.0%}")
     notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
                  f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
-                 "recent, accepted share, received, volume)")
+                 "recent, accepted share, received, volume, profile, tags)")
     return rows, notes, kind, candidate
 
 
@@ -255,10 +260,12 @@ def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str
     data = {
         "about": "The shipped combination of expert-ranking features (retrieval/experts_model.py). Coefficients "
                  "follow Features.vector(): log(evidence + 0.01), log(1 + answers), log(1 + recent activity), "
-                 "accepted share, log(1 + mean answer score), log(1 + documents). Chosen by cross-site validation "
-                 "(fit on two dev sites, score on the third); see docs/benchmarks.md.",
+                 "accepted share, log(1 + mean answer score), log(1 + documents), profile cosine, "
+                 "log(1 + tag score). Chosen by cross-site validation (fit on two dev sites, score on the third); "
+                 "see docs/benchmarks.md.",
         "coefficients": [round(float(x), 4) for x in coefficients],
         "prior_candidates": weights.prior_candidates,
+        "profile_candidates": weights.profile_candidates,
         "min_similarity": weights.min_similarity,
         "kind": kind,
         "fitted_on": "cardano (time 50/70/85%), team2box_dba, team2box_physics (80/20 by id)",
@@ -275,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--collect", help='only compute and cache the splits whose "site split" starts with one '
                         'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
-    parser.add_argument("--limit", type=int, default=1000,
+    parser.add_argument("--limit", type=int, default=0,
                         help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
     parser.add_argument("--min-similarity", type=float, help="another chance-level similarity than the shipped one")
     parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")

@@ -77,8 +77,8 @@ class MemberProfiles:
         if not ids or n <= 0:
             return []
         scores = matrix @ question
-        order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))
-        return [ids[i] for i in order[:n] if scores[i] > 0]
+        order = np.lexsort((np.asarray(ids), -scores))[:n]  # best first, ties by member id
+        return [ids[i] for i in order if scores[i] > 0]
 
     def get(self, ids: list[str]) -> dict[str, Profile]:
         """The profile of each member in ``ids`` (no visible answers: a zero vector, no tags)."""
