@@ -40,7 +40,7 @@ import numpy as np
 from retrieval.experts_clock import Clock
 from retrieval.experts_members import MemberFacts, MemberStats
 from retrieval.experts_model import DEFAULT_WEIGHTS, ExpertWeights, Features, combine
-from retrieval.experts_profiles import question_tags, tag_score
+from retrieval.experts_profiles import Profile, question_tags, tag_score
 from retrieval.experts_why import Why, topic_of
 from retrieval.filters import Filters
 from retrieval.records import ANSWER_ROLES
@@ -200,7 +200,7 @@ def candidates(
         for member in stats.leaders(clock, weights):
             evidence.setdefault(member, [])
     if evidence and profiles is not None and question is not None and weights.profile_candidates > 0:
-        for member in profiles.closest(question, weights.profile_candidates):
+        for member in profiles.closest(question, weights.profile_candidates, weights.min_similarity):
             evidence.setdefault(member, [])
     facts = stats.get(sorted(evidence))
     found = []
@@ -214,10 +214,18 @@ def candidates(
         record, profile = fact.record(clock), known.get(member)
         features = Features(sum(e.score for e in records), record.answers, record.accepted, record.received,
                             fact.recent(clock, weights), record.documents,
-                            float(profile.vector @ question) if profile is not None and question is not None else 0.0,
-                            tag_score(profile, tags) if profile is not None else 0.0)
+                            *profile_features(profile, question, tags, weights))
         found.append(Candidate(member, fact, records, features))
     return found
+
+
+def profile_features(profile: Profile | None, question: np.ndarray | None, tags: dict[str, float],
+                     weights: ExpertWeights) -> tuple[float, float, float]:
+    """A candidate's (profile cosine, history evidence, tag score); zeros when not profiled."""
+    if profile is None or question is None:
+        return 0.0, 0.0, 0.0
+    return (float(profile.vector @ question), profile.history(question, weights.min_similarity),
+            tag_score(profile, tags))
 
 
 def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> Why:

@@ -6,6 +6,7 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
     + accepted_share * (smoothed share of answers accepted) + received * log(1 + mean answer score)
     + volume * log(1 + documents contributed to)
     + profile * (cosine of the question to the member's profile)
+    + history * log(1 + model 2 evidence over everything they answered)
     + tags * log(1 + expected answers carrying the question's tags)
 
 - *evidence* is Balog's model 2 over the retrieved documents (see
@@ -77,6 +78,7 @@ class ExpertWeights:
     received: float = 0.5
     volume: float = -0.25
     profile: float = 0.0
+    history: float = 0.0
     tags: float = 0.0
 
     def role(self, role: str) -> float:
@@ -87,16 +89,16 @@ class ExpertWeights:
     def combination(self) -> tuple[float, ...]:
         """The coefficients of :meth:`Features.vector`, in order."""
         return (self.topical, self.answering, self.recent, self.accepted_share, self.received, self.volume,
-                self.profile, self.tags)
+                self.profile, self.history, self.tags)
 
     def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
         """A copy with the coefficients of :meth:`Features.vector` replaced."""
-        topical, answering, recent, accepted_share, received, volume, profile, tags = coefficients
+        topical, answering, recent, accepted_share, received, volume, profile, history, tags = coefficients
         return replace(self, topical=topical, answering=answering, recent=recent, accepted_share=accepted_share,
-                       received=received, volume=volume, profile=profile, tags=tags)
+                       received=received, volume=volume, profile=profile, history=history, tags=tags)
 
 
-FEATURES = 8
+FEATURES = 9
 """Length of :meth:`Features.vector`."""
 RANKER_FILE = Path(__file__).with_name("experts_ranker.json")
 """The shipped combination: ``{"coefficients": [FEATURES numbers in Features.vector order],
@@ -145,6 +147,8 @@ class Features:
     documents: int
     profile: float = 0.0
     """Cosine of the question to the member's profile (0 when not profiled)."""
+    history: float = 0.0
+    """Summed relevance of everything they answered (:meth:`Profile.history`)."""
     tags: float = 0.0
     """Expected answers of theirs carrying the question's tags."""
 

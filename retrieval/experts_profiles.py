@@ -6,8 +6,10 @@ threads never reach. A *profile* (Balog's model 1 in spirit: the member as one p
 reaches them: each member's answered documents are represented by their first chunk (title and
 the question asked, which is what a new question resembles; on sites that export no answer
 texts it is all there is), and the member's profile is the normalised mean of those vectors.
-A question is compared with every profile by cosine, so the members whose history is closest
-are candidates even when none of their threads was retrieved.
+A question is compared with every leading answerer's answered documents (model 2 over their
+whole history, :meth:`Profile.history`), so the members whose history holds most relevant
+answers are candidates even when none of their threads was retrieved; the cosine to the
+profile's mean vector is a feature too.
 
 Tags: each member's answered documents' tags are counted; a question's tags are inferred from
 its retrieved documents (relevance-weighted), and :meth:`MemberProfiles.tag_score` is the
@@ -19,7 +21,9 @@ resources authored). Clock: profiles are built from everything visible in the sn
 serving that all precedes the serving clock, and the evaluation indexes only what came
 before its questions. Cost: one pass over the leading :data:`PROFILE_MEMBERS` answerers'
 latest :data:`PROFILE_DOCUMENTS` answered documents per snapshot and group set (members
-outside them are profiled on demand), then one matrix-vector product per question.
+outside them are profiled on demand), then one matrix-vector product per question. Memory:
+at most ``PROFILE_MEMBERS x PROFILE_DOCUMENTS`` vectors in float16 (38 MB at 384 dimensions)
+per group set, plus their float32 stack.
 """
 
 from __future__ import annotations
@@ -33,9 +37,9 @@ from retrieval.records import ANSWER_ROLES
 from retrieval.storage import Catalog, VectorIndex
 from retrieval.views import ContributionInfo, Groups
 
-PROFILE_MEMBERS = 2000
+PROFILE_MEMBERS = 1000
 """The leading answerers (all-time answers) profiled up front and compared with every question."""
-PROFILE_DOCUMENTS = 100
+PROFILE_DOCUMENTS = 50
 """At most this many of a member's latest answered documents make their profile."""
 QUESTION_TAG_DOCUMENTS = 20
 """A question's tags are inferred from its best-retrieved documents, this many."""
@@ -43,10 +47,26 @@ QUESTION_TAG_DOCUMENTS = 20
 
 @dataclass
 class Profile:
-    """One member's profile: unit vector (zeros when nothing is answered) and tag counts."""
+    """One member's profile: their answered documents' vectors, their unit mean, tag counts."""
 
     vector: np.ndarray
+    """Normalised mean of :attr:`documents`, shape (d,) (zeros when nothing is answered)."""
+    documents: np.ndarray
+    """First-chunk vectors of their answered documents, shape (n, d), float16 (memory)."""
     tags: Counter[str] = field(default_factory=Counter)
+
+    def history(self, question: np.ndarray, floor: float) -> float:
+        """Model 2 over everything they answered: the summed relevance of their answered
+        documents to ``question`` (cosine above ``floor``, scaled to 1 at cosine 1)."""
+        if not len(self.documents):
+            return 0.0
+        return float(relevance(self.documents.astype(np.float32) @ question, floor).sum())
+
+
+def relevance(similarity: np.ndarray, floor: float) -> np.ndarray:
+    """Relevance from cosine similarities: 0 at or below ``floor``, 1 at 1 (as
+    :func:`retrieval.experts.relevance`)."""
+    return np.maximum(similarity - floor, 0.0) / (1.0 - floor)
 
 
 class MemberProfiles:
@@ -56,27 +76,29 @@ class MemberProfiles:
     def __init__(self, catalog: Catalog, vectors: VectorIndex, groups: Groups = ()) -> None:
         self.catalog, self.vectors, self.groups = catalog, vectors, groups
         self.known: dict[str, Profile] = {}
-        self._leaders: list[str] | None = None
-        self._matrix: np.ndarray | None = None
+        self._leaders: tuple[list[str], np.ndarray, np.ndarray] | None = None
 
-    def leaders(self) -> tuple[list[str], np.ndarray]:
-        """The profiled leading answerers and their profile vectors, shape (members, d)."""
+    def leaders(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The profiled leading answerers, all their answered documents' vectors stacked,
+        shape (n, d), and each row's owner (an index into the members)."""
         if self._leaders is None:
             ids = [m for m, _ in self.catalog.top_answerers(self.groups, PROFILE_MEMBERS)]
             found = self.get(ids)
-            self._leaders = ids
-            self._matrix = (np.stack([found[m].vector for m in ids]) if ids
-                            else np.zeros((0, self.vectors.dimension), np.float32))
-        assert self._matrix is not None
-        return self._leaders, self._matrix
+            blocks = [found[m].documents for m in ids]
+            stacked = (np.concatenate(blocks).astype(np.float32) if blocks
+                       else np.zeros((0, self.vectors.dimension), np.float32))
+            owners = np.repeat(np.arange(len(ids)), [len(b) for b in blocks])
+            self._leaders = (ids, stacked, owners)
+        return self._leaders
 
-    def closest(self, question: np.ndarray, n: int) -> list[str]:
-        """The ``n`` leading answerers whose profiles are most similar to ``question`` (a unit
-        vector, shape (d,)), best first (ties by member id)."""
-        ids, matrix = self.leaders()
+    def closest(self, question: np.ndarray, n: int, floor: float) -> list[str]:
+        """The ``n`` leading answerers with the highest :meth:`Profile.history` for
+        ``question`` (a unit vector, shape (d,)), best first (ties by member id); members
+        with no relevant answered document are left out."""
+        ids, stacked, owners = self.leaders()
         if not ids or n <= 0:
             return []
-        scores = matrix @ question
+        scores = np.bincount(owners, weights=relevance(stacked @ question, floor), minlength=len(ids))
         order = np.lexsort((np.asarray(ids), -scores))[:n]  # best first, ties by member id
         return [ids[i] for i in order if scores[i] > 0]
 
@@ -108,7 +130,8 @@ class MemberProfiles:
             mean = matrix[rows].mean(axis=0) if rows else np.zeros(dimension, dtype=np.float32)
             norm = float(np.linalg.norm(mean))
             vector = (mean / norm if norm > 0 else mean).astype(np.float32)
-            found[member] = Profile(vector, Counter(t for d in docs for t in tags.get(d, ())))
+            found[member] = Profile(vector, matrix[rows].astype(np.float16),
+                                    Counter(t for d in docs for t in tags.get(d, ())))
         return found
 
 

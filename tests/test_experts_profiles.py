@@ -36,12 +36,12 @@ def test_the_closest_profile_joins_the_candidates(library: Library) -> None:
     vector = searcher.question_vector(question)
     stats = MemberStats(snapshot.catalog, (), snapshot.vectors)
     assert stats.profiles is not None
-    closest = stats.profiles.closest(vector, 3)
+    closest = stats.profiles.closest(vector, 3, HAND.min_similarity)
     # evidence from one thread only, written by a member who is not among the closest profiles
     hits = [h for h in searcher.search(question, k=100, collapse=False) if h.author not in closest][:1]
     assert hits and hits[0].author
     plain = ids(suggest_experts(hits, snapshot.catalog, k=10, stats=stats, weights=HAND, question=vector))
-    reach = replace(HAND, profile_candidates=3, profile=5.0)
+    reach = replace(HAND, profile_candidates=3, history=5.0)
     found = ids(suggest_experts(hits, snapshot.catalog, k=10, stats=stats, weights=reach, question=vector))
     assert set(closest) - set(plain)  # without profiles, some of the closest members are missing
     assert set(closest) <= set(found)
