@@ -200,7 +200,8 @@ def candidates(
         for member in stats.leaders(clock, weights):
             evidence.setdefault(member, [])
     if evidence and profiles is not None and question is not None and weights.profile_candidates > 0:
-        for member in profiles.closest(question, weights.profile_candidates, weights.min_similarity):
+        for member in profiles.closest(question, weights.profile_candidates, weights.min_similarity,
+                                       clock_days(clock), weights.half_life_days):
             evidence.setdefault(member, [])
     facts = stats.get(sorted(evidence))
     found = []
@@ -214,18 +215,24 @@ def candidates(
         record, profile = fact.record(clock), known.get(member)
         features = Features(sum(e.score for e in records), record.answers, record.accepted, record.received,
                             fact.recent(clock, weights), record.documents,
-                            *profile_features(profile, question, tags, weights))
+                            *profile_features(profile, question, tags, clock, weights))
         found.append(Candidate(member, fact, records, features))
     return found
 
 
-def profile_features(profile: Profile | None, question: np.ndarray | None, tags: dict[str, float],
+def clock_days(clock: Clock) -> float | None:
+    """The clock in days since the epoch (None when undated)."""
+    return clock.now.timestamp() / 86400.0 if clock.now is not None else None
+
+
+def profile_features(profile: Profile | None, question: np.ndarray | None, tags: dict[str, float], clock: Clock,
                      weights: ExpertWeights) -> tuple[float, float, float]:
-    """A candidate's (profile cosine, history evidence, tag score); zeros when not profiled."""
+    """A candidate's (profile cosine, history evidence decayed on ``clock``, tag score);
+    zeros when not profiled."""
     if profile is None or question is None:
         return 0.0, 0.0, 0.0
-    return (float(profile.vector @ question), profile.history(question, weights.min_similarity),
-            tag_score(profile, tags))
+    history = profile.history(question, weights.min_similarity, clock_days(clock), weights.half_life_days)
+    return float(profile.vector @ question), history, tag_score(profile, tags)
 
 
 def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> Why:

@@ -161,7 +161,7 @@ class Features:
         mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
         return (math.log(self.evidence + EVIDENCE_SMOOTHING), math.log1p(self.answers), math.log1p(self.recent),
                 self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents), self.profile,
-                math.log1p(self.tags))
+                math.log1p(self.history), math.log1p(self.tags))
 
 
 def combine(features: Features, weights: ExpertWeights) -> float:

@@ -22,7 +22,7 @@ serving that all precedes the serving clock, and the evaluation indexes only wha
 before its questions. Cost: one pass over the leading :data:`PROFILE_MEMBERS` answerers'
 latest :data:`PROFILE_DOCUMENTS` answered documents per snapshot and group set (members
 outside them are profiled on demand), then one matrix-vector product per question. Memory:
-at most ``PROFILE_MEMBERS x PROFILE_DOCUMENTS`` vectors in float16 (38 MB at 384 dimensions)
+at most ``PROFILE_MEMBERS x PROFILE_DOCUMENTS`` vectors in float16 (77 MB at 384 dimensions)
 per group set, plus their float32 stack.
 """
 
@@ -33,40 +33,61 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.records import ANSWER_ROLES
+from retrieval.records import ANSWER_ROLES, parse_iso
 from retrieval.storage import Catalog, VectorIndex
 from retrieval.views import ContributionInfo, Groups
 
 PROFILE_MEMBERS = 1000
 """The leading answerers (all-time answers) profiled up front and compared with every question."""
-PROFILE_DOCUMENTS = 50
-"""At most this many of a member's latest answered documents make their profile."""
+PROFILE_DOCUMENTS = 100
+"""At most this many of a member's latest answered documents make their profile vectors (their
+tags are counted over all)."""
 QUESTION_TAG_DOCUMENTS = 20
 """A question's tags are inferred from its best-retrieved documents, this many."""
 
 
 @dataclass
 class Profile:
-    """One member's profile: their answered documents' vectors, their unit mean, tag counts."""
+    """One member's profile: their latest answered documents' vectors and dates, the vectors'
+    unit mean, and the tags of everything they answered."""
 
     vector: np.ndarray
     """Normalised mean of :attr:`documents`, shape (d,) (zeros when nothing is answered)."""
     documents: np.ndarray
-    """First-chunk vectors of their answered documents, shape (n, d), float16 (memory)."""
+    """First-chunk vectors of their latest answered documents, shape (n, d), float16 (memory)."""
+    days: np.ndarray
+    """When they answered each of :attr:`documents`, in days since the epoch (NaN: undated)."""
     tags: Counter[str] = field(default_factory=Counter)
 
-    def history(self, question: np.ndarray, floor: float) -> float:
+    def history(self, question: np.ndarray, floor: float, now: float | None, half_life_days: float) -> float:
         """Model 2 over everything they answered: the summed relevance of their answered
-        documents to ``question`` (cosine above ``floor``, scaled to 1 at cosine 1)."""
+        documents to ``question`` (cosine above ``floor``, scaled to 1 at cosine 1), each
+        decayed by its age at ``now`` (days since the epoch; None: undated clock, no decay)."""
         if not len(self.documents):
             return 0.0
-        return float(relevance(self.documents.astype(np.float32) @ question, floor).sum())
+        similarity = self.documents.astype(np.float32) @ question
+        return float((relevance(similarity, floor) * decay(self.days, now, half_life_days)).sum())
 
 
 def relevance(similarity: np.ndarray, floor: float) -> np.ndarray:
     """Relevance from cosine similarities: 0 at or below ``floor``, 1 at 1 (as
     :func:`retrieval.experts.relevance`)."""
     return np.maximum(similarity - floor, 0.0) / (1.0 - floor)
+
+
+def decay(days: np.ndarray, now: float | None, half_life_days: float) -> np.ndarray | float:
+    """Exponential decay of contributions dated ``days`` at ``now`` (as
+    :meth:`retrieval.experts_clock.Clock.recency`: 1 when undated, on an undated clock, for an
+    infinite half-life and for the future)."""
+    if now is None or half_life_days == float("inf"):
+        return 1.0
+    age = np.maximum(now - days, 0.0)
+    return np.where(np.isnan(days), 1.0, 0.5 ** (age / half_life_days))
+
+
+def epoch_days(created_at: str | None) -> float:
+    """An ISO date as days since the epoch (NaN when undated)."""
+    return parse_iso(created_at).timestamp() / 86400.0 if created_at else float("nan")
 
 
 class MemberProfiles:
@@ -76,29 +97,32 @@ class MemberProfiles:
     def __init__(self, catalog: Catalog, vectors: VectorIndex, groups: Groups = ()) -> None:
         self.catalog, self.vectors, self.groups = catalog, vectors, groups
         self.known: dict[str, Profile] = {}
-        self._leaders: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        self._leaders: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def leaders(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def leaders(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """The profiled leading answerers, all their answered documents' vectors stacked,
-        shape (n, d), and each row's owner (an index into the members)."""
+        shape (n, d), those documents' dates (days, shape (n,)) and each row's owner (an index
+        into the members, shape (n,))."""
         if self._leaders is None:
             ids = [m for m, _ in self.catalog.top_answerers(self.groups, PROFILE_MEMBERS)]
-            found = self.get(ids)
-            blocks = [found[m].documents for m in ids]
-            stacked = (np.concatenate(blocks).astype(np.float32) if blocks
+            found = [self.get(ids)[m] for m in ids]
+            stacked = (np.concatenate([p.documents for p in found]).astype(np.float32) if ids
                        else np.zeros((0, self.vectors.dimension), np.float32))
-            owners = np.repeat(np.arange(len(ids)), [len(b) for b in blocks])
-            self._leaders = (ids, stacked, owners)
+            days = np.concatenate([p.days for p in found]) if ids else np.zeros(0)
+            owners = np.repeat(np.arange(len(ids)), [len(p.days) for p in found])
+            self._leaders = (ids, stacked, days, owners)
         return self._leaders
 
-    def closest(self, question: np.ndarray, n: int, floor: float) -> list[str]:
+    def closest(self, question: np.ndarray, n: int, floor: float, now: float | None = None,
+                half_life_days: float = float("inf")) -> list[str]:
         """The ``n`` leading answerers with the highest :meth:`Profile.history` for
         ``question`` (a unit vector, shape (d,)), best first (ties by member id); members
         with no relevant answered document are left out."""
-        ids, stacked, owners = self.leaders()
+        ids, stacked, days, owners = self.leaders()
         if not ids or n <= 0:
             return []
-        scores = np.bincount(owners, weights=relevance(stacked @ question, floor), minlength=len(ids))
+        credit = relevance(stacked @ question, floor) * decay(days, now, half_life_days)
+        scores = np.bincount(owners, weights=credit, minlength=len(ids))
         order = np.lexsort((np.asarray(ids), -scores))[:n]  # best first, ties by member id
         return [ids[i] for i in order if scores[i] > 0]
 
@@ -110,36 +134,42 @@ class MemberProfiles:
             for c in self.catalog.member_contributions(missing, self.groups):
                 if c.role in ANSWER_ROLES:
                     answered[c.member_id].append(c)
-            latest = {m: latest_documents(rows) for m, rows in answered.items()}
-            self.known.update(self._profiles(latest))
+            self.known.update(self._profiles({m: latest_documents(rows) for m, rows in answered.items()}))
         return {m: self.known[m] for m in ids}
 
-    def _profiles(self, documents: dict[str, list[str]]) -> dict[str, Profile]:
-        """Profiles from each member's answered document ids."""
-        every = sorted({d for docs in documents.values() for d in docs})
-        chunks = self.catalog.chunk_ids(every, self.groups)
+    def _profiles(self, documents: dict[str, list[tuple[str, str | None]]]) -> dict[str, Profile]:
+        """Profiles from each member's answered (document id, date), latest first: vectors of
+        the first :data:`PROFILE_DOCUMENTS`, tags of all."""
+        every = sorted({d for docs in documents.values() for d, _ in docs})
         tags = {d.id: d.tags for d in self.catalog.documents(every, self.groups).values()}
-        first = {d: ids[0] for d, ids in chunks.items() if ids}
-        order = sorted(first)
+        latest = sorted({d for docs in documents.values() for d, _ in docs[:PROFILE_DOCUMENTS]})
+        chunks = self.catalog.chunk_ids(latest, self.groups)
+        order = sorted(d for d, ids in chunks.items() if ids)
         dimension = self.vectors.dimension
-        matrix = self.vectors.vectors([first[d] for d in order]) if order else np.zeros((0, dimension), np.float32)
+        matrix = (self.vectors.vectors([chunks[d][0] for d in order]) if order
+                  else np.zeros((0, dimension), np.float32))
         row = {d: i for i, d in enumerate(order)}
         found = {}
         for member, docs in documents.items():
-            rows = [row[d] for d in docs if d in row]
+            kept = [(row[d], when) for d, when in docs[:PROFILE_DOCUMENTS] if d in row]
+            rows = [r for r, _ in kept]
             mean = matrix[rows].mean(axis=0) if rows else np.zeros(dimension, dtype=np.float32)
             norm = float(np.linalg.norm(mean))
             vector = (mean / norm if norm > 0 else mean).astype(np.float32)
             found[member] = Profile(vector, matrix[rows].astype(np.float16),
-                                    Counter(t for d in docs for t in tags.get(d, ())))
+                                    np.array([epoch_days(when) for _, when in kept], dtype=np.float64),
+                                    Counter(t for d, _ in docs for t in tags.get(d, ())))
         return found
 
 
-def latest_documents(rows: list[ContributionInfo]) -> list[str]:
-    """The ids of the documents of ``rows``, latest first (undated last), at most
-    :data:`PROFILE_DOCUMENTS`, without repeats."""
+def latest_documents(rows: list[ContributionInfo]) -> list[tuple[str, str | None]]:
+    """The documents of ``rows`` with the date of the member's latest answer there, latest
+    first (undated last), without repeats."""
     ordered = sorted(rows, key=lambda c: (c.created_at or "", c.doc_id), reverse=True)
-    return list(dict.fromkeys(c.doc_id for c in ordered))[:PROFILE_DOCUMENTS]
+    latest: dict[str, str | None] = {}
+    for c in ordered:
+        latest.setdefault(c.doc_id, c.created_at)
+    return list(latest.items())
 
 
 def question_tags(weighted: list[tuple[float, tuple[str, ...]]]) -> dict[str, float]:
