@@ -12,7 +12,7 @@ Candidates: the contributors of the retrieved threads, the leading answerers (al
 recent) and the members whose topical profiles (``retrieval.experts_profiles``: everything
 they answered) are closest to the question. Features: model 2 evidence, answers, recent
 activity, accepted share, mean answer score, volume, profile cosine, history evidence (model 2
-over everything they answered), tag score.
+over everything they answered; decayed over a year and over a month), tag score.
 
 Systems: popularity (most answers in the indexed part), plain model 2 (no roles, recency or
 priors), Townsquare with the shipped ``DEFAULT_WEIGHTS``, and — the honest out-of-site figure —
@@ -66,7 +66,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 5
+FEATURES_VERSION = 6
 GRID = {
     "answering": (0.0, 0.5, 1.0, 2.0, 4.0),
     "recent": (0.0, 0.5, 1.0, 2.0),
@@ -75,6 +75,7 @@ GRID = {
     "volume": (-0.5, 0.0, 0.5),
     "profile": (0.0, 2.0, 5.0),
     "history": (0.0, 0.5, 1.0),
+    "recent_history": (0.0, 0.5, 1.0),
     "tags": (0.0, 0.5, 1.0),
 }
 Unit = tuple[Task, list[Question]]
@@ -249,7 +250,7 @@ def evaluate(
                          f"{candidate_recall(questions):.0%}")
     notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
                  f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
-                 "recent, accepted share, received, volume, profile, history, tags)")
+                 "recent, accepted share, received, volume, profile, history, recent history, tags)")
     return rows, notes, kind, candidate
 
 
@@ -263,8 +264,8 @@ def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str
         "about": "The shipped combination of expert-ranking features (retrieval/experts_model.py). Coefficients "
                  "follow Features.vector(): log(evidence + 0.01), log(1 + answers), log(1 + recent activity), "
                  "accepted share, log(1 + mean answer score), log(1 + documents), profile cosine, "
-                 "log(1 + history evidence), log(1 + tag score). Chosen by cross-site validation (fit on two "
-                 "dev sites, score on the third); see docs/benchmarks.md.",
+                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score). Chosen by "
+                 "cross-site validation (fit on two dev sites, score on the third); see docs/benchmarks.md.",
         "coefficients": [round(float(x), 4) for x in coefficients],
         "prior_candidates": weights.prior_candidates,
         "profile_candidates": weights.profile_candidates,

@@ -226,13 +226,14 @@ def clock_days(clock: Clock) -> float | None:
 
 
 def profile_features(profile: Profile | None, question: np.ndarray | None, tags: dict[str, float], clock: Clock,
-                     weights: ExpertWeights) -> tuple[float, float, float]:
-    """A candidate's (profile cosine, history evidence decayed on ``clock``, tag score);
-    zeros when not profiled."""
+                     weights: ExpertWeights) -> tuple[float, float, float, float]:
+    """A candidate's (profile cosine, history evidence decayed on ``clock`` with the evidence
+    and with the activity half-life, tag score); zeros when not profiled."""
     if profile is None or question is None:
-        return 0.0, 0.0, 0.0
-    history = profile.history(question, weights.min_similarity, clock_days(clock), weights.half_life_days)
-    return float(profile.vector @ question), history, tag_score(profile, tags)
+        return 0.0, 0.0, 0.0, 0.0
+    now, floor = clock_days(clock), weights.min_similarity
+    return (float(profile.vector @ question), profile.history(question, floor, now, weights.half_life_days),
+            profile.history(question, floor, now, weights.activity_half_life_days), tag_score(profile, tags))
 
 
 def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> Why:

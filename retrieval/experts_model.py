@@ -7,6 +7,7 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
     + volume * log(1 + documents contributed to)
     + profile * (cosine of the question to the member's profile)
     + history * log(1 + model 2 evidence over everything they answered)
+    + recent_history * log(1 + the same, decayed with the activity half-life)
     + tags * log(1 + expected answers carrying the question's tags)
 
 - *evidence* is Balog's model 2 over the retrieved documents (see
@@ -79,6 +80,7 @@ class ExpertWeights:
     volume: float = -0.25
     profile: float = 0.0
     history: float = 0.0
+    recent_history: float = 0.0
     tags: float = 0.0
 
     def role(self, role: str) -> float:
@@ -89,16 +91,18 @@ class ExpertWeights:
     def combination(self) -> tuple[float, ...]:
         """The coefficients of :meth:`Features.vector`, in order."""
         return (self.topical, self.answering, self.recent, self.accepted_share, self.received, self.volume,
-                self.profile, self.history, self.tags)
+                self.profile, self.history, self.recent_history, self.tags)
 
     def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
         """A copy with the coefficients of :meth:`Features.vector` replaced."""
-        topical, answering, recent, accepted_share, received, volume, profile, history, tags = coefficients
+        (topical, answering, recent, accepted_share, received, volume, profile, history, recent_history,
+         tags) = coefficients
         return replace(self, topical=topical, answering=answering, recent=recent, accepted_share=accepted_share,
-                       received=received, volume=volume, profile=profile, history=history, tags=tags)
+                       received=received, volume=volume, profile=profile, history=history,
+                       recent_history=recent_history, tags=tags)
 
 
-FEATURES = 9
+FEATURES = 10
 """Length of :meth:`Features.vector`."""
 RANKER_FILE = Path(__file__).with_name("experts_ranker.json")
 """The shipped combination: ``{"coefficients": [FEATURES numbers in Features.vector order],
@@ -148,7 +152,10 @@ class Features:
     profile: float = 0.0
     """Cosine of the question to the member's profile (0 when not profiled)."""
     history: float = 0.0
-    """Summed relevance of everything they answered (:meth:`Profile.history`)."""
+    """Summed relevance of everything they answered, decayed with ``half_life_days``
+    (:meth:`retrieval.experts_profiles.Profile.history`)."""
+    recent_history: float = 0.0
+    """The same, decayed with ``activity_half_life_days``: similar answers lately."""
     tags: float = 0.0
     """Expected answers of theirs carrying the question's tags."""
 
@@ -161,7 +168,7 @@ class Features:
         mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
         return (math.log(self.evidence + EVIDENCE_SMOOTHING), math.log1p(self.answers), math.log1p(self.recent),
                 self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents), self.profile,
-                math.log1p(self.history), math.log1p(self.tags))
+                math.log1p(self.history), math.log1p(self.recent_history), math.log1p(self.tags))
 
 
 def combine(features: Features, weights: ExpertWeights) -> float:
