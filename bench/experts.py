@@ -68,12 +68,12 @@ from bench.experts_rank import (  # noqa: E402
 CACHE = REPO / "var" / "bench-experts"
 FEATURES_VERSION = 6
 GRID = {
-    "answering": (0.0, 0.5, 1.0, 2.0, 4.0),
-    "recent": (0.0, 0.5, 1.0, 2.0),
-    "accepted_share": (0.0, 1.0, 3.0),
+    "answering": (0.0, 1.0, 2.0),
+    "recent": (0.0, 1.0, 2.0),
+    "accepted_share": (0.0, 1.0),
     "received": (0.0, 0.5),
-    "volume": (-0.5, 0.0, 0.5),
-    "profile": (0.0, 2.0, 5.0),
+    "volume": (-0.5, 0.0),
+    "profile": (0.0, 2.0),
     "history": (0.0, 0.5, 1.0),
     "recent_history": (0.0, 0.5, 1.0),
     "tags": (0.0, 0.5, 1.0),
@@ -81,9 +81,11 @@ GRID = {
 Unit = tuple[Task, list[Question]]
 
 
-def tasks(data: Path, limit: int | None) -> list[Task]:
-    """Every (site, split) of the evaluation (team2box sites: the first ``limit`` question ids)."""
-    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limit) for s in SITES[1:]]
+def tasks(data: Path, limits: dict[str, int]) -> list[Task]:
+    """Every (site, split) of the evaluation (a team2box site in ``limits``: its first that
+    many question ids)."""
+    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limits.get(s))
+                                                                 for s in SITES[1:]]
 
 
 def collect_weights(args: argparse.Namespace) -> Any:
@@ -285,8 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--collect", help='only compute and cache the splits whose "site split" starts with one '
                         'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
-    parser.add_argument("--limit", type=int, default=0,
-                        help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
+    parser.add_argument("--limit", action="append", default=[], metavar="SITE=N",
+                        help="a team2box site: only its first N question ids (embedding time; default: all)")
     parser.add_argument("--min-similarity", type=float, help="another chance-level similarity than the shipped one")
     parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")
     parser.add_argument("--profile-candidates", type=int,
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
 
     command = ".venv/bin/python bench/experts.py " + " ".join(argv if argv is not None else sys.argv[1:])
     depth, weights = args.depth or EXPERT_HITS, collect_weights(args)
-    limit = args.limit or None
+    limit = {site: int(n) for site, n in (item.split("=") for item in args.limit)}
     if args.collect:
         for task in tasks(data_dir(args.data), limit):
             if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
