@@ -37,8 +37,11 @@ def test_the_closest_profile_joins_the_candidates(library: Library) -> None:
     stats = MemberStats(snapshot.catalog, (), snapshot.vectors)
     assert stats.profiles is not None
     closest = stats.profiles.closest(vector, 3, HAND.min_similarity)
-    # evidence from one thread only, written by a member who is not among the closest profiles
-    hits = [h for h in searcher.search(question, k=100, collapse=False) if h.author not in closest][:1]
+    # evidence from one thread only, none of whose contributors is among the closest profiles
+    found = searcher.search(question, k=100, collapse=False)
+    docs = {h.doc_id for h in found}
+    outside = docs - {c.doc_id for c in snapshot.catalog.contributions(docs, ()) if c.member_id in closest}
+    hits = [h for h in found if h.doc_id in outside and h.similarity > 0.35][:1]
     assert hits and hits[0].author
     plain = ids(suggest_experts(hits, snapshot.catalog, k=10, stats=stats, weights=HAND, question=vector))
     reach = replace(HAND, profile_candidates=3, history=5.0)
