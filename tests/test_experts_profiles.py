@@ -41,11 +41,11 @@ def test_the_closest_profile_joins_the_candidates(library: Library) -> None:
     found = searcher.search(question, k=100, collapse=False)
     docs = {h.doc_id for h in found}
     outside = docs - {c.doc_id for c in snapshot.catalog.contributions(docs, ()) if c.member_id in closest}
-    hits = [h for h in found if h.doc_id in outside and h.similarity > 0.35][:1]
+    hits = [h for h in found if h.doc_id in outside and h.author and h.similarity > 0.35][:1]
     assert hits and hits[0].author
-    plain = ids(suggest_experts(hits, snapshot.catalog, k=10, stats=stats, weights=HAND, question=vector))
-    reach = replace(HAND, profile_candidates=3, history=5.0)
-    found = ids(suggest_experts(hits, snapshot.catalog, k=10, stats=stats, weights=reach, question=vector))
+    plain = ids(suggest_experts(hits, snapshot.catalog, k=50, stats=stats, weights=HAND, question=vector))
+    reach = replace(HAND, profile_candidates=3, history=5.0, half_life_days=float("inf"))  # closest() above: undecayed
+    found = ids(suggest_experts(hits, snapshot.catalog, k=50, stats=stats, weights=reach, question=vector))
     assert set(closest) - set(plain)  # without profiles, some of the closest members are missing
     assert set(closest) <= set(found)
 
