@@ -8,6 +8,12 @@ are computed by ``retrieval.experts.candidates`` (clock: the question's date, el
 index's serving clock). Features are cached in ``var/bench-experts/`` (embeddings in
 ``var/bench-cache/``), so a rerun only re-tunes.
 
+Candidates: the contributors of the retrieved threads, the leading answerers (all time and
+recent) and the members whose topical profiles (``retrieval.experts_profiles``: everything
+they answered) are closest to the question. Features: model 2 evidence, answers, recent
+activity, accepted share, mean answer score, volume, profile cosine, history evidence (model 2
+over everything they answered; decayed over a year and over a month), tag score.
+
 Systems: popularity (most answers in the indexed part), plain model 2 (no roles, recency or
 priors), Townsquare with the shipped ``DEFAULT_WEIGHTS``, and — the honest out-of-site figure —
 Townsquare with weights chosen on the *other two* sites (grid search on MRR, and a logistic
@@ -60,20 +66,26 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 2
+FEATURES_VERSION = 6
 GRID = {
-    "answering": (0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-    "recent": (0.0, 0.25, 0.5, 1.0, 2.0),
-    "accepted_share": (0.0, 1.0, 3.0),
-    "received": (0.0, 0.25, 0.5, 1.0),
-    "volume": (-1.0, -0.5, -0.25, 0.0, 0.5),
+    "answering": (0.0, 1.0, 2.0),
+    "recent": (0.0, 1.0, 2.0),
+    "accepted_share": (0.0, 1.0),
+    "received": (0.0, 0.5),
+    "volume": (-0.5, 0.0),
+    "profile": (0.0, 2.0),
+    "history": (0.0, 0.5, 1.0),
+    "recent_history": (0.0, 0.5, 1.0),
+    "tags": (0.0, 0.5, 1.0),
 }
 Unit = tuple[Task, list[Question]]
 
 
-def tasks(data: Path, limit: int | None) -> list[Task]:
-    """Every (site, split) of the evaluation (team2box sites: the first ``limit`` question ids)."""
-    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limit) for s in SITES[1:]]
+def tasks(data: Path, limits: dict[str, int]) -> list[Task]:
+    """Every (site, split) of the evaluation (a team2box site in ``limits``: its first that
+    many question ids)."""
+    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limits.get(s))
+                                                                 for s in SITES[1:]]
 
 
 def collect_weights(args: argparse.Namespace) -> Any:
@@ -81,7 +93,8 @@ def collect_weights(args: argparse.Namespace) -> Any:
     and the number of prior candidates given on the command line."""
     from retrieval.experts_model import DEFAULT_WEIGHTS
 
-    changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates}
+    changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates,
+               "profile_candidates": args.profile_candidates}
     return replace(DEFAULT_WEIGHTS, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -89,7 +102,8 @@ def cache_key(task: Task, depth: int, weights: Any) -> str:
     """Cache file of a task's questions. Bump :data:`FEATURES_VERSION` when the feature code
     changes (the combination weights do not matter: features are stored before combining)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
-    setup = f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
+    setup = (f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
+             f"-profile{weights.profile_candidates}")
     return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}-{setup}.pkl"
 
 
@@ -122,7 +136,7 @@ def site_mrr(units: list[Unit], packs: list[Packed], coefficients: np.ndarray, b
 
 def grid_search(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> tuple[np.ndarray, float]:
     """The grid point (topical weight 1) with the best :func:`site_mrr` on ``units``."""
-    best, best_value = np.zeros(6), -1.0
+    best, best_value = np.zeros(len(GRID) + 1), -1.0
     for values in itertools.product(*GRID.values()):
         w = np.array([1.0, *values])
         value = site_mrr(units, packs, w, base)
@@ -238,7 +252,7 @@ def evaluate(
                          f"{candidate_recall(questions):.0%}")
     notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
                  f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
-                 "recent, accepted share, received, volume)")
+                 "recent, accepted share, received, volume, profile, history, recent history, tags)")
     return rows, notes, kind, candidate
 
 
@@ -251,10 +265,12 @@ def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str
     data = {
         "about": "The shipped combination of expert-ranking features (retrieval/experts_model.py). Coefficients "
                  "follow Features.vector(): log(evidence + 0.01), log(1 + answers), log(1 + recent activity), "
-                 "accepted share, log(1 + mean answer score), log(1 + documents). Chosen by cross-site validation "
-                 "(fit on two dev sites, score on the third); see docs/benchmarks.md.",
+                 "accepted share, log(1 + mean answer score), log(1 + documents), profile cosine, "
+                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score). Chosen by "
+                 "cross-site validation (fit on two dev sites, score on the third); see docs/benchmarks.md.",
         "coefficients": [round(float(x), 4) for x in coefficients],
         "prior_candidates": weights.prior_candidates,
+        "profile_candidates": weights.profile_candidates,
         "min_similarity": weights.min_similarity,
         "kind": kind,
         "fitted_on": "cardano (time 50/70/85%), team2box_dba, team2box_physics (80/20 by id)",
@@ -271,10 +287,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--collect", help='only compute and cache the splits whose "site split" starts with one '
                         'of these (comma-separated, e.g. "team2box_dba" or "cardano time 85"): parallel processes')
-    parser.add_argument("--limit", type=int, default=1000,
-                        help="team2box sites: only the first LIMIT question ids (0: all; embedding time)")
+    parser.add_argument("--limit", action="append", default=[], metavar="SITE=N",
+                        help="a team2box site: only its first N question ids (embedding time; default: all)")
     parser.add_argument("--min-similarity", type=float, help="another chance-level similarity than the shipped one")
     parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")
+    parser.add_argument("--profile-candidates", type=int,
+                        help="another number of profile candidates than the shipped one")
     parser.add_argument("--depth", type=int, help="chunk hits per question (default: EXPERT_HITS)")
     parser.add_argument("--write-ranker", action="store_true",
                         help="write the chosen ranker (and the collect setup) to retrieval/experts_ranker.json")
@@ -284,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
 
     command = ".venv/bin/python bench/experts.py " + " ".join(argv if argv is not None else sys.argv[1:])
     depth, weights = args.depth or EXPERT_HITS, collect_weights(args)
-    limit = args.limit or None
+    limit = {site: int(n) for site, n in (item.split("=") for item in args.limit)}
     if args.collect:
         for task in tasks(data_dir(args.data), limit):
             if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):

@@ -147,11 +147,13 @@ def collect(task: Task, embedder: CachedEmbedder, depth: int, weights: Any) -> l
         ingest_or_fail([src], Path(tmp) / "index", embedder)
         searcher = open_searcher(Path(tmp) / "index", embedder)
         embedder.embed([question_text(x) for x in task.test])
-        catalog, stats, out = searcher.snapshot.catalog, MemberStats(searcher.snapshot.catalog), []
+        catalog, out = searcher.snapshot.catalog, []
+        stats = MemberStats(catalog, (), searcher.snapshot.vectors)
         for thread in task.test:
             hits = searcher.search(question_text(thread), k=depth, collapse=False, mode="hybrid")
             clock, asker = question_clock(task, thread, stats), thread["question"].get("author")
-            full = [c for c in candidates(hits, catalog, clock, (), stats, weights) if c.member_id != asker]
+            vector = searcher.question_vector(question_text(thread))
+            full = [c for c in candidates(hits, catalog, clock, (), stats, weights, vector) if c.member_id != asker]
             plain = {c.member_id: c.features.evidence
                      for c in candidates(hits, catalog, clock, (), stats, plain_weights)}
             out.append(Question(thread["thread_id"], asker, task.qrels[thread["thread_id"]],

@@ -26,7 +26,7 @@ class Packed:
 def pack(questions: Sequence[Question]) -> Packed:
     """Pad the questions' candidates (sorted by member id, so a stable sort breaks ties by id)."""
     width = max((len(q.members) for q in questions), default=1) or 1
-    dims = len(questions[0].vectors[0]) if questions and questions[0].vectors else 6
+    dims = len(questions[0].vectors[0]) if questions and questions[0].vectors else 10
     features = np.zeros((len(questions), width, dims))
     relevance = np.zeros((len(questions), width))
     mask = np.zeros((len(questions), width), dtype=bool)

@@ -9,6 +9,9 @@ contributor of a retrieved thread, not only the authors of the retrieved chunks)
   resource authors count as answerers, plus a bonus for the post's score) times its recency;
 - a *track record* (:mod:`retrieval.experts_members`): answers, accepted answers, received
   score, documents contributed to, and recent activity;
+- a *profile* (:mod:`retrieval.experts_profiles`, when the question's vector is given): the
+  cosine of the question to everything they answered, and how many of their answers carry
+  the tags of the retrieved documents;
 
 and the two are combined by :func:`retrieval.experts_model.combine` with an
 :class:`~retrieval.experts_model.ExpertWeights`.
@@ -32,9 +35,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from retrieval.experts_clock import Clock
 from retrieval.experts_members import MemberFacts, MemberStats
 from retrieval.experts_model import DEFAULT_WEIGHTS, ExpertWeights, Features, combine
+from retrieval.experts_profiles import Profile, question_tags, tag_score
 from retrieval.experts_why import Why, topic_of
 from retrieval.filters import Filters
 from retrieval.records import ANSWER_ROLES
@@ -179,28 +185,55 @@ def evidence_by_member(
 
 def candidates(
     hits: list[Hit], catalog: Catalog, clock: Clock, groups: tuple[str, ...], stats: MemberStats,
-    weights: ExpertWeights = DEFAULT_WEIGHTS,
+    weights: ExpertWeights = DEFAULT_WEIGHTS, question: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Every contributor of the retrieved documents with positive evidence and, when there is
     any, the leading answerers on ``clock`` (``weights.prior_candidates``, see
-    :meth:`retrieval.experts_members.MemberStats.leaders`) with or without evidence; opted-out
-    members left out; with their features on ``clock`` (any order)."""
+    :meth:`retrieval.experts_members.MemberStats.leaders`) and the members whose profiles are
+    closest to ``question`` (its unit vector, shape (d,); ``weights.profile_candidates``) with
+    or without evidence; opted-out members left out; with their features on ``clock`` (any
+    order). Profile features are 0 without ``question`` or without ``stats.profiles``."""
     evidence = {m: r for m, r in evidence_by_member(hits, catalog, clock, groups, weights).items()
                 if sum(e.score for e in r) > 0}
+    profiles = stats.profiles if question is not None else None
     if evidence and weights.prior_candidates > 0:
         for member in stats.leaders(clock, weights):
             evidence.setdefault(member, [])
+    if evidence and profiles is not None and question is not None and weights.profile_candidates > 0:
+        for member in profiles.closest(question, weights.profile_candidates, weights.min_similarity,
+                                       clock_days(clock), weights.half_life_days):
+            evidence.setdefault(member, [])
     facts = stats.get(sorted(evidence))
     found = []
+    shown = [(relevance(h.similarity, weights), tuple(h.tags)) for h in best_hits(hits, weights).values()]
+    tags = question_tags(shown)
+    known = profiles.get(sorted(evidence)) if profiles is not None else {}
     for member, records in evidence.items():
         fact = facts[member]
         if fact.opt_out:
             continue
-        record = fact.record(clock)
+        record, profile = fact.record(clock), known.get(member)
         features = Features(sum(e.score for e in records), record.answers, record.accepted, record.received,
-                            fact.recent(clock, weights), record.documents)
+                            fact.recent(clock, weights), record.documents,
+                            *profile_features(profile, question, tags, clock, weights))
         found.append(Candidate(member, fact, records, features))
     return found
+
+
+def clock_days(clock: Clock) -> float | None:
+    """The clock in days since the epoch (None when undated)."""
+    return clock.now.timestamp() / 86400.0 if clock.now is not None else None
+
+
+def profile_features(profile: Profile | None, question: np.ndarray | None, tags: dict[str, float], clock: Clock,
+                     weights: ExpertWeights) -> tuple[float, float, float, float]:
+    """A candidate's (profile cosine, history evidence decayed on ``clock`` with the evidence
+    and with the activity half-life, tag score); zeros when not profiled."""
+    if profile is None or question is None:
+        return 0.0, 0.0, 0.0, 0.0
+    now, floor = clock_days(clock), weights.min_similarity
+    return (float(profile.vector @ question), profile.history(question, floor, now, weights.half_life_days),
+            profile.history(question, floor, now, weights.activity_half_life_days), tag_score(profile, tags))
 
 
 def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> Why:
@@ -218,7 +251,7 @@ def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> W
 
 def suggest_experts(
     hits: list[Hit], catalog: Catalog, k: int = 5, now: datetime | None = None, groups: tuple[str, ...] = (),
-    stats: MemberStats | None = None, weights: ExpertWeights = DEFAULT_WEIGHTS,
+    stats: MemberStats | None = None, weights: ExpertWeights = DEFAULT_WEIGHTS, question: np.ndarray | None = None,
 ) -> list[Expert]:
     """Rank the contributors of the documents in ``hits`` as experts on the question.
 
@@ -234,6 +267,9 @@ def suggest_experts(
             documents these groups may see (default: public documents only).
         stats: member facts of this snapshot for ``groups``, kept between calls (default: read afresh).
         weights: how features combine (default: the cross-site tuned :data:`DEFAULT_WEIGHTS`).
+        question: the question's unit vector, shape (d,) (as the hits' similarities were
+            computed with); with ``stats.profiles``, members are also compared with it through
+            their profiles. Without it, profile features are 0.
 
     Returns:
         Up to ``k`` experts, best first (ties by member id), each with up to
@@ -242,7 +278,7 @@ def suggest_experts(
     """
     stats = stats or MemberStats(catalog, groups)
     clock = Clock(now) if now is not None else stats.clock()
-    found = candidates(hits, catalog, clock, groups, stats, weights)
+    found = candidates(hits, catalog, clock, groups, stats, weights, question)
     scored = sorted(((round(combine(c.features, weights), 4), c) for c in found),
                     key=lambda sc: (-sc[0], sc[1].member_id))[:k]
     tags = {h.doc_id: list(h.tags) for h in hits}
@@ -258,5 +294,6 @@ def find_experts(
     """Search ``question`` for :data:`EXPERT_HITS` chunks ``groups`` may see and rank their
     contributors (see :func:`suggest_experts`); ``searcher`` is a :class:`retrieval.search.Searcher`."""
     hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False, mode=mode)
+    stats = stats or MemberStats(searcher.snapshot.catalog, groups, searcher.snapshot.vectors)
     return suggest_experts(hits, searcher.snapshot.catalog, k=k, now=now, groups=groups, stats=stats,
-                           weights=weights)
+                           weights=weights, question=searcher.question_vector(question))

@@ -15,8 +15,9 @@ from itertools import accumulate
 
 from retrieval.experts_clock import Clock, serving_clock
 from retrieval.experts_model import ExpertWeights
+from retrieval.experts_profiles import MemberProfiles
 from retrieval.records import ANSWER_ROLES, to_iso
-from retrieval.storage import Catalog
+from retrieval.storage import Catalog, VectorIndex
 from retrieval.views import ContributionInfo
 
 RECENT_KEPT = 8
@@ -110,11 +111,13 @@ class MemberStats:
     """Member facts read from one snapshot's catalog, only from documents ``groups`` may see.
 
     Members are read on first use and kept, so reuse one instance per immutable snapshot and
-    group set (as :class:`retrieval.library.Library` does); a fresh one reads afresh.
+    group set (as :class:`retrieval.library.Library` does); a fresh one reads afresh. Given the
+    snapshot's ``vectors``, it also keeps the members' topical :attr:`profiles`.
     """
 
-    def __init__(self, catalog: Catalog, groups: tuple[str, ...] = ()) -> None:
+    def __init__(self, catalog: Catalog, groups: tuple[str, ...] = (), vectors: VectorIndex | None = None) -> None:
         self.catalog, self.groups = catalog, groups
+        self.profiles = MemberProfiles(catalog, vectors, groups) if vectors is not None else None
         self.known: dict[str, MemberFacts] = {}
         self._clock: Clock | None = None
         self._leaders: dict[tuple[str | None, ExpertWeights], list[str]] = {}

@@ -5,13 +5,19 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
     topical * log(evidence) + answering * log(1 + answers) + recent * log(1 + recent activity)
     + accepted_share * (smoothed share of answers accepted) + received * log(1 + mean answer score)
     + volume * log(1 + documents contributed to)
+    + profile * (cosine of the question to the member's profile)
+    + history * log(1 + model 2 evidence over everything they answered)
+    + recent_history * log(1 + the same, decayed with the activity half-life)
+    + tags * log(1 + expected answers carrying the question's tags)
 
 - *evidence* is Balog's model 2 over the retrieved documents (see
   :func:`retrieval.experts.evidence_by_member`): relevance x role x post score x recency;
 - *answers*, *accepted*, *received score*, *documents* are the member's track record over
   everything the asker may see, up to the clock (:mod:`retrieval.experts_clock`);
 - *recent activity* is their contributions decayed from the clock, or their volume on an
-  undated clock.
+  undated clock;
+- *profile* and *tags* come from everything they answered, retrieved or not
+  (:mod:`retrieval.experts_profiles`).
 
 The combination is chosen with ``bench/experts.py`` on three communities (cardano by time,
 team2box_dba and team2box_physics by id), with cross-site validation: hand weights (a grid)
@@ -63,12 +69,19 @@ class ExpertWeights:
     """When a question has topical evidence, the top answerers by all-time answers and by answers
     in the activity window (this many of each) are candidates too, even without evidence of
     their own: the real answerer is often not among the retrieved threads' contributors."""
+    profile_candidates: int = 0
+    """When a question has topical evidence, the profiled members whose profiles are closest to
+    it (this many, :meth:`retrieval.experts_profiles.MemberProfiles.closest`) are candidates too."""
     topical: float = 1.0
     answering: float = 0.0
     recent: float = 1.0
     accepted_share: float = 0.0
     received: float = 0.5
     volume: float = -0.25
+    profile: float = 0.0
+    history: float = 0.0
+    recent_history: float = 0.0
+    tags: float = 0.0
 
     def role(self, role: str) -> float:
         """The association weight of ``role`` (question/answer/accepted/author)."""
@@ -77,17 +90,22 @@ class ExpertWeights:
 
     def combination(self) -> tuple[float, ...]:
         """The coefficients of :meth:`Features.vector`, in order."""
-        return (self.topical, self.answering, self.recent, self.accepted_share, self.received, self.volume)
+        return (self.topical, self.answering, self.recent, self.accepted_share, self.received, self.volume,
+                self.profile, self.history, self.recent_history, self.tags)
 
     def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
         """A copy with the coefficients of :meth:`Features.vector` replaced."""
-        topical, answering, recent, accepted_share, received, volume = coefficients
+        (topical, answering, recent, accepted_share, received, volume, profile, history, recent_history,
+         tags) = coefficients
         return replace(self, topical=topical, answering=answering, recent=recent, accepted_share=accepted_share,
-                       received=received, volume=volume)
+                       received=received, volume=volume, profile=profile, history=history,
+                       recent_history=recent_history, tags=tags)
 
 
+FEATURES = 10
+"""Length of :meth:`Features.vector`."""
 RANKER_FILE = Path(__file__).with_name("experts_ranker.json")
-"""The shipped combination: ``{"coefficients": [6 numbers in Features.vector order],
+"""The shipped combination: ``{"coefficients": [FEATURES numbers in Features.vector order],
 "prior_candidates": int, ...provenance}``, written by ``bench/experts.py --write-ranker``."""
 
 
@@ -101,18 +119,20 @@ def load_weights(path: Path = RANKER_FILE) -> ExpertWeights:
         data = json.loads(path.read_text(encoding="utf-8"))
         coefficients = tuple(float(x) for x in data["coefficients"])
         prior = int(data["prior_candidates"])
+        closest = int(data.get("profile_candidates", 0))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not an expert ranker file ({e!r})") from e
-    if len(coefficients) != 6:
-        raise ValueError(f"{path}: coefficients: expected 6 numbers, got {len(coefficients)}")
-    return replace(ExpertWeights(prior_candidates=prior), min_similarity=float(data.get("min_similarity", 0.3))
+    if len(coefficients) != FEATURES:
+        raise ValueError(f"{path}: coefficients: expected {FEATURES} numbers, got {len(coefficients)}")
+    floor = float(data.get("min_similarity", 0.3))
+    return replace(ExpertWeights(prior_candidates=prior, profile_candidates=closest), min_similarity=floor
                    ).with_combination(coefficients)
 
 
 DEFAULT_WEIGHTS = load_weights()
 PLAIN_MODEL_2 = ExpertWeights(
     accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, comment_role=1.0, score_bonus=0.0,
-    half_life_days=float("inf"), recent=0.0, received=0.0, volume=0.0, prior_candidates=0,
+    half_life_days=float("inf"), recent=0.0, received=0.0, volume=0.0, prior_candidates=0, profile_candidates=0,
 )
 """The textbook baseline: summed relevance of the retrieved documents a member contributed
 to; no roles, no recency, no priors."""
@@ -129,6 +149,15 @@ class Features:
     """Summed score of their answers (negative sums count as 0)."""
     recent: float
     documents: int
+    profile: float = 0.0
+    """Cosine of the question to the member's profile (0 when not profiled)."""
+    history: float = 0.0
+    """Summed relevance of everything they answered, decayed with ``half_life_days``
+    (:meth:`retrieval.experts_profiles.Profile.history`)."""
+    recent_history: float = 0.0
+    """The same, decayed with ``activity_half_life_days``: similar answers lately."""
+    tags: float = 0.0
+    """Expected answers of theirs carrying the question's tags."""
 
     def accepted_share(self) -> float:
         """Share of answers accepted, smoothed towards :data:`ACCEPT_BASE`."""
@@ -138,7 +167,8 @@ class Features:
         """The transformed features the weights multiply (see the module docstring)."""
         mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
         return (math.log(self.evidence + EVIDENCE_SMOOTHING), math.log1p(self.answers), math.log1p(self.recent),
-                self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents))
+                self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents), self.profile,
+                math.log1p(self.history), math.log1p(self.recent_history), math.log1p(self.tags))
 
 
 def combine(features: Features, weights: ExpertWeights) -> float:

@@ -135,7 +135,8 @@ class Library:
         answer = self.answerer.answer(evidence)
         if answer.confidence >= WHO_TO_ASK_FROM:
             answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
-                                             stats=self.member_stats(searcher, groups))
+                                             stats=self.member_stats(searcher, groups),
+                                             question=searcher.question_vector(question))
         return answer
 
     def _evidence(
@@ -163,7 +164,8 @@ class Library:
         draft = draft_of(self.answerer, evidence)
         if draft.confidence >= WHO_TO_ASK_FROM:
             draft.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
-                                            stats=self.member_stats(searcher, groups))
+                                            stats=self.member_stats(searcher, groups),
+                                            question=searcher.question_vector(question))
         return draft
 
     def experts(
@@ -182,7 +184,8 @@ class Library:
         with self._lock:
             stats = self._member_stats.get(key)
             if stats is None:
-                stats = self._member_stats[key] = MemberStats(searcher.snapshot.catalog, key[1])
+                stats = self._member_stats[key] = MemberStats(searcher.snapshot.catalog, key[1],
+                                                              searcher.snapshot.vectors)
                 while len(self._member_stats) > MEMBER_STATS_KEPT:
                     self._member_stats.popitem(last=False)
         return stats

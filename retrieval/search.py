@@ -141,6 +141,11 @@ class Searcher:
             return None
         return _workers().submit(lambda: self.embedder.embed([title])[0])
 
+    def question_vector(self, query: str) -> np.ndarray:
+        """The unit vector, shape (d,), that :meth:`search` measures ``Hit.similarity`` against
+        (the embedding of ``query`` as asked; a query-cached embedder computes it once)."""
+        return np.asarray(self.embedder.embed([nfc(query)])[0], dtype=np.float32)
+
     def _fuse(
         self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...], mode: Mode,
         options: dict[str, float], early: Future[Scored] | None = None,
