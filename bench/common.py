@@ -143,7 +143,10 @@ class CachedEmbedder:
                 self.memory[digest] = vector
                 file = self._file(digest)
                 file.parent.mkdir(parents=True, exist_ok=True)
-                np.save(file, vector)
+                # write then rename: another process reading the shared cache never sees half a file
+                part = file.with_name(f"{file.stem}.{os.getpid()}.part.npy")
+                np.save(part, vector)
+                os.replace(part, file)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, digest in enumerate(digests):
             out[row] = self.memory[digest]
