@@ -23,6 +23,7 @@ from retrieval.embedding import Embedder
 from retrieval.experts import EXPERT_HITS, Expert, MemberStats, find_experts, suggest_experts
 from retrieval.filters import Filters
 from retrieval.index import IndexDir, Snapshot, snapshot_stats
+from retrieval.query_cache import QueryCachedEmbedder
 from retrieval.search import Hit, Searcher
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,14 @@ class Library:
         answerer: Answerer | None = None,
     ):
         self.index_dir = index_dir
-        self.embedder = embedder
+        # a request embeds its question more than once (the search, the experts' profiles,
+        # the knowledge-gap log): single texts go through a query cache, whoever built us
+        self.embedder = embedder if isinstance(embedder, QueryCachedEmbedder) else QueryCachedEmbedder(embedder)
         self.search_options = search_options or {}
         self.answerer: Answerer = answerer or ExtractiveAnswerer()
         self._lock = threading.Lock()
-        self._snapshot = index_dir.open(embedder.model_id)
-        self._searcher = Searcher(self._snapshot, embedder, **self.search_options)
+        self._snapshot = index_dir.open(self.embedder.model_id)
+        self._searcher = Searcher(self._snapshot, self.embedder, **self.search_options)
         self._checked = time.monotonic()
         self._member_stats: OrderedDict[tuple[str, tuple[str, ...]], MemberStats] = OrderedDict()
         self._leases: Counter[str] = Counter()
