@@ -145,10 +145,10 @@ def prior(hit: Hit, corrected: dict[str, str], t: Tuning, threads: Threads = Thr
     substance = 1.0 + t.substance * math.log1p(len(hit.text.split()))
     if hit.post_id is None:
         return t.resource * substance
-    if hit.role == "question" and not threads.asks(hit):
-        weight = substance * t.opener
-    else:
-        weight = substance * (t.question if hit.role == "question" else reply_weight(hit, threads, t))
+    if hit.role != "question":
+        weight = substance * reply_weight(hit, threads, t)
+    else:  # a thread's first post: it asks (a question restates) or it informs (content)
+        weight = substance * (t.question if threads.asks(hit) else t.opener)
     weight *= 1.0 + t.post_score * math.log1p(max(hit.post_score, 0))
     return weight * (t.corrected if hit.post_id in corrected else 1.0)
 
