@@ -91,7 +91,7 @@ def base_vectors(base: Path) -> np.ndarray:
     from retrieval.index import IndexDir
 
     snapshot = IndexDir(base).open()
-    ids = [r[0] for r in snapshot.catalog.connection.execute("SELECT id FROM chunks ORDER BY id")]  # type: ignore[attr-defined]
+    ids = [chunk for chunk, _, _ in snapshot.catalog.chunk_texts()]  # chunk-id order
     vectors = snapshot.vectors.vectors(ids)
     snapshot.close()
     return vectors

@@ -7,11 +7,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pytest
 
-from retrieval.backends.faiss_index import FaissVectors, limit_threads
+from retrieval.backends.faiss_index import FaissVectors, limit_threads, thread_count
 from retrieval.filters import Filters
 from retrieval.index import IndexDir
 from tests.contract.world import DOCUMENTS, HashingEmbedder, write
@@ -42,14 +41,14 @@ def test_the_faiss_thread_cap_reaches_threads_that_search() -> None:
     vectors = FaissVectors.empty(4)
     rows = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
     vectors.add(np.arange(8, dtype=np.int64), rows / np.linalg.norm(rows, axis=1, keepdims=True))
-    fresh_default = int(in_thread(faiss.omp_get_max_threads))  # type: ignore[arg-type]
+    fresh_default = in_thread(thread_count)
     cap = fresh_default + 1  # differs from what a new thread would have anyway
-    previous = faiss.omp_get_max_threads()
+    previous = thread_count()
     limit_threads(cap)
     try:
         def search_then_read() -> int:
             vectors.search(rows[0], 3)
-            return int(faiss.omp_get_max_threads())
+            return thread_count()
 
         assert in_thread(search_then_read) == cap
     finally:
@@ -70,6 +69,6 @@ def test_each_thread_reads_the_snapshot_through_its_own_connection(tmp_path: Pat
     snapshot.close()
     for connection in (mine, theirs):
         with pytest.raises(Exception, match="closed"):
-            connection.execute("SELECT 1")  # type: ignore[attr-defined]
+            connection.cursor()  # type: ignore[attr-defined]
     with pytest.raises(Exception, match="closed"):
-        in_thread(lambda: catalog.connection.execute("SELECT 1"))  # type: ignore[attr-defined]
+        in_thread(lambda: catalog.connection.cursor())  # type: ignore[attr-defined]

@@ -265,6 +265,11 @@ def limit_threads(threads: int) -> None:
     faiss.omp_set_num_threads(threads)
 
 
+def thread_count() -> int:
+    """The OpenMP threads FAISS would use for a search started in the calling thread now."""
+    return int(faiss.omp_get_max_threads())
+
+
 def _apply_thread_limit() -> None:
     if _limit and getattr(_applied, "threads", None) != _limit[0]:
         faiss.omp_set_num_threads(_limit[0])
