@@ -132,7 +132,8 @@ def main() -> None:
         for k in (10, 100):
             exact_ms, exact = timed(flat.search, vectors, k, flat.prepare(allowed))  # type: ignore[attr-defined]
             approx_ms, approx = timed(quantized.search, vectors, k, quantized.prepare(allowed))
-            recall = statistics.mean(len(set(a[:10]) & set(e[:10])) / min(10, len(e)) for a, e in zip(approx, exact, strict=True))
+            recall = statistics.mean(len(set(a[:10]) & set(e[:10])) / min(10, len(e))
+                                     for a, e in zip(approx, exact, strict=True))
             rows.append((kind, k, len(vectors), statistics.median(exact_ms), statistics.median(approx_ms),
                          float(np.percentile(approx_ms, 95)), recall))
     removal = removal_ms(flat)
