@@ -148,7 +148,7 @@ class ExpertOut(BaseModel):
     name: str
     score: float
     evidence: list[EvidenceOut]
-    why: str = Field("", description='why in words, e.g. "Answered 14 questions about varroa, 5 accepted, '
+    why: str = Field("", description='why in words, e.g. "Answered 14 related questions (9 tagged varroa), 5 accepted, '
                                      'last in March 2026; 120 answers in all, 40 accepted"')
     why_numbers: WhyOut | None = None
 
