@@ -66,7 +66,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 6
+FEATURES_VERSION = 7
 GRID = {
     "answering": (0.0, 1.0, 2.0),
     "recent": (0.0, 1.0, 2.0),
