@@ -51,6 +51,7 @@ from bench.common import (  # noqa: E402
     timer,
     write_section,
 )
+from bench.experts_ceiling import ceiling_notes  # noqa: E402
 from bench.experts_data import SITES, Question, Task, cardano_task, collect, team2box_task  # noqa: E402
 from bench.experts_rank import (  # noqa: E402
     Packed,
@@ -66,7 +67,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 6
+FEATURES_VERSION = 7
 GRID = {
     "answering": (0.0, 1.0, 2.0),
     "recent": (0.0, 1.0, 2.0),
@@ -253,7 +254,7 @@ def evaluate(
     notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
                  f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
                  "recent, accepted share, received, volume, profile, history, recent history, tags)")
-    return rows, notes, kind, candidate
+    return rows, notes + ceiling_notes(units, packs, base), kind, candidate
 
 
 def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str) -> None:

@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.experts_clock import Clock
+from retrieval.experts_clock import Clock, decay, epoch_days
 from retrieval.experts_members import MemberFacts, MemberStats
-from retrieval.experts_model import DEFAULT_WEIGHTS, ExpertWeights, Features, combine
+from retrieval.experts_model import DEFAULT_WEIGHTS, ExpertWeights, Features, combine, relevance
 from retrieval.experts_profiles import Profile, question_tags, tag_score
 from retrieval.experts_why import Why, topic_of
 from retrieval.filters import Filters
@@ -121,12 +121,6 @@ def association(role: str, post_score: int, weights: ExpertWeights) -> float:
     return weight
 
 
-def relevance(similarity: float, weights: ExpertWeights = DEFAULT_WEIGHTS) -> float:
-    """Relevance from a cosine similarity: 0 at chance level (``min_similarity``), 1 at 1."""
-    floor = weights.min_similarity
-    return max(similarity - floor, 0.0) / (1.0 - floor)
-
-
 def contributors(catalog: Catalog, hits: list[Hit], groups: tuple[str, ...]) -> dict[str, list[Contribution]]:
     """Every contribution to the documents of ``hits``, with its role as stored at ingest
     (:func:`retrieval.records.post_role`); a hit whose post has no stored authorship adds its
@@ -145,11 +139,11 @@ def contributors(catalog: Catalog, hits: list[Hit], groups: tuple[str, ...]) -> 
 
 
 def best_hits(hits: list[Hit], weights: ExpertWeights) -> dict[str, Hit]:
-    """Each retrieved document's best chunk above chance level."""
+    """Each retrieved document's best chunk above chance level (``weights.min_similarity``)."""
     best: dict[str, Hit] = {}
     for hit in hits:
-        if relevance(hit.similarity, weights) > 0 and (hit.doc_id not in best
-                                                        or hit.similarity > best[hit.doc_id].similarity):
+        if hit.similarity > weights.min_similarity and (hit.doc_id not in best
+                                                         or hit.similarity > best[hit.doc_id].similarity):
             best[hit.doc_id] = hit
     return best
 
@@ -160,24 +154,30 @@ def evidence_by_member(
 ) -> dict[str, list[Evidence]]:
     """Each member's evidence: one record per retrieved document they contributed to (their
     strongest contribution there), credited relevance x association x recency on ``clock``.
-    Contributions after the clock had not happened yet and are no evidence."""
+    Contributions after the clock had not happened yet and are no evidence. Relevance and
+    recency are computed for all contributions at once (:func:`relevance`, :func:`decay`)."""
     best = best_hits(hits, weights)
+    found_in = contributors(catalog, [h for h in hits if h.doc_id in best], groups)
+    flat = [(doc_id, c) for doc_id, contributions in found_in.items() for c in contributions
+            if clock.happened(c.created_at)]
+    if not flat:
+        return {}
+    similarity = np.array([best[doc_id].similarity for doc_id, _ in flat])
+    ages = clock.ages(np.array([epoch_days(c.created_at) for _, c in flat]))
+    credits = (relevance(similarity, weights.min_similarity) * decay(ages, weights.half_life_days)
+               * np.array([association(c.role, c.post_score, weights) for _, c in flat])).tolist()
+    strongest: dict[tuple[str, str], tuple[float, Contribution]] = {}
+    for (doc_id, c), credit in zip(flat, credits, strict=True):
+        key = (c.member, doc_id)
+        if key not in strongest or credit > strongest[key][0]:
+            strongest[key] = (credit, c)
     found: dict[str, list[Evidence]] = {}
-    for doc_id, contributions in contributors(catalog, [h for h in hits if h.doc_id in best], groups).items():
-        top, rel = best[doc_id], relevance(best[doc_id].similarity, weights)
-        strongest: dict[str, tuple[float, Contribution]] = {}
-        for c in contributions:
-            if not clock.happened(c.created_at):
-                continue
-            credit = rel * association(c.role, c.post_score, weights) * clock.recency(c.created_at,
-                                                                                       weights.half_life_days)
-            if c.member not in strongest or credit > strongest[c.member][0]:
-                strongest[c.member] = (credit, c)
-        for member, (credit, c) in strongest.items():
-            found.setdefault(member, []).append(Evidence(
-                doc_id=doc_id, title=top.title, post_id=c.post_id, role=c.role, created_at=c.created_at,
-                url=top.url, relevance=round(top.similarity, 4), score=round(credit, 6),
-            ))
+    for (member, doc_id), (credit, c) in strongest.items():
+        top = best[doc_id]
+        found.setdefault(member, []).append(Evidence(
+            doc_id=doc_id, title=top.title, post_id=c.post_id, role=c.role, created_at=c.created_at,
+            url=top.url, relevance=round(top.similarity, 4), score=round(credit, 6),
+        ))
     for records in found.values():
         records.sort(key=lambda e: (-e.score, e.doc_id))
     return found
@@ -201,11 +201,13 @@ def candidates(
             evidence.setdefault(member, [])
     if evidence and profiles is not None and question is not None and weights.profile_candidates > 0:
         for member in profiles.closest(question, weights.profile_candidates, weights.min_similarity,
-                                       clock_days(clock), weights.half_life_days):
+                                       clock, weights.half_life_days):
             evidence.setdefault(member, [])
     facts = stats.get(sorted(evidence))
     found = []
-    shown = [(relevance(h.similarity, weights), tuple(h.tags)) for h in best_hits(hits, weights).values()]
+    shown_hits = list(best_hits(hits, weights).values())
+    shown = list(zip(relevance(np.array([h.similarity for h in shown_hits]), weights.min_similarity).tolist(),
+                     (tuple(h.tags) for h in shown_hits), strict=True))
     tags = question_tags(shown)
     known = profiles.get(sorted(evidence)) if profiles is not None else {}
     for member, records in evidence.items():
@@ -220,20 +222,15 @@ def candidates(
     return found
 
 
-def clock_days(clock: Clock) -> float | None:
-    """The clock in days since the epoch (None when undated)."""
-    return clock.now.timestamp() / 86400.0 if clock.now is not None else None
-
-
 def profile_features(profile: Profile | None, question: np.ndarray | None, tags: dict[str, float], clock: Clock,
                      weights: ExpertWeights) -> tuple[float, float, float, float]:
     """A candidate's (profile cosine, history evidence decayed on ``clock`` with the evidence
     and with the activity half-life, tag score); zeros when not profiled."""
     if profile is None or question is None:
         return 0.0, 0.0, 0.0, 0.0
-    now, floor = clock_days(clock), weights.min_similarity
-    return (float(profile.vector @ question), profile.history(question, floor, now, weights.half_life_days),
-            profile.history(question, floor, now, weights.activity_half_life_days), tag_score(profile, tags))
+    floor = weights.min_similarity
+    return (float(profile.vector @ question), profile.history(question, floor, clock, weights.half_life_days),
+            profile.history(question, floor, clock, weights.activity_half_life_days), tag_score(profile, tags))
 
 
 def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> Why:

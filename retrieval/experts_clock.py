@@ -10,6 +10,9 @@ Recency of evidence and recent activity are measured from a :class:`Clock`:
 - undated data (no visible contribution has a date, or the question has none): an *undated*
   clock. Recency is neutral (every contribution counts fully) and the recent-activity prior
   is replaced by the member's volume (see :meth:`retrieval.experts_members.MemberFacts.recent`).
+
+Decay has one definition, :func:`decay` (vectorised over ages); :meth:`Clock.recency` is its
+scalar use and the members' profiles (:mod:`retrieval.experts_profiles`) its array use.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, lru_cache
+
+import numpy as np
 
 from retrieval.records import parse_iso, to_iso
 from retrieval.storage import Catalog
@@ -35,6 +40,17 @@ class Clock:
         expert ranking asks for it once per contribution."""
         return to_iso(self.now) if self.now is not None else None
 
+    @cached_property
+    def days(self) -> float | None:
+        """:attr:`now` in days since the epoch (None when undated)."""
+        return self.now.timestamp() / 86400.0 if self.now is not None else None
+
+    def ages(self, days: np.ndarray) -> np.ndarray:
+        """Ages at :attr:`now`, in days, of moments given in days since the epoch (shape kept;
+        NaN for undated moments and everywhere on an undated clock)."""
+        now = self.days
+        return now - days if now is not None else np.full(np.shape(days), np.nan)
+
     def happened(self, created_at: str | None) -> bool:
         """Whether a contribution dated ``created_at`` had happened by :attr:`now` (undated
         contributions, and everything on an undated clock, have)."""
@@ -46,8 +62,25 @@ class Clock:
         contributions, on an undated clock, for an infinite half-life, and for the future."""
         if self.now is None or not created_at or half_life_days == float("inf"):
             return 1.0
-        age_days = max((self.now - _parsed(created_at)).total_seconds() / 86400.0, 0.0)
-        return float(0.5 ** (age_days / half_life_days))
+        return float(decay((self.now - _parsed(created_at)).total_seconds() / 86400.0, half_life_days))
+
+
+UNDATED = Clock(None)
+"""The undated clock: no recency decay, volume for recent activity."""
+
+
+def decay(age_days: np.ndarray | float, half_life_days: float) -> np.ndarray:
+    """Exponential decay ``0.5 ** (age / half_life_days)`` of ages in days, elementwise (any
+    shape; a 0-d array or numpy scalar for one age): 1.0 for NaN ages (undated), negative ages
+    (the future) and an infinite half-life."""
+    if half_life_days == float("inf"):
+        return np.ones_like(age_days, dtype=np.float64)
+    return np.asarray(0.5 ** (np.fmax(age_days, 0.0) / half_life_days))
+
+
+def epoch_days(created_at: str | None) -> float:
+    """An ISO date as days since the epoch (NaN when undated); parsed through a cache."""
+    return _parsed(created_at).timestamp() / 86400.0 if created_at else float("nan")
 
 
 def serving_clock(catalog: Catalog, groups: Groups) -> Clock:

@@ -35,6 +35,8 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 EVIDENCE_SMOOTHING = 0.01
 """Added to the evidence before its log, so a candidate with no topical evidence (a strong
 answerer by track record, see ``ExpertWeights.prior_candidates``) is ranked, low but finite."""
@@ -127,6 +129,13 @@ def load_weights(path: Path = RANKER_FILE) -> ExpertWeights:
     floor = float(data.get("min_similarity", 0.3))
     return replace(ExpertWeights(prior_candidates=prior, profile_candidates=closest), min_similarity=floor
                    ).with_combination(coefficients)
+
+
+def relevance(similarity: np.ndarray, floor: float) -> np.ndarray:
+    """Relevance of cosine similarities, elementwise (any shape): 0 at or below ``floor``
+    (chance level, ``ExpertWeights.min_similarity``), rising linearly to 1 at cosine 1. The
+    one definition behind model 2 over the retrieved documents and over a member's history."""
+    return np.asarray(np.maximum(np.asarray(similarity) - floor, 0.0) / (1.0 - floor))
 
 
 DEFAULT_WEIGHTS = load_weights()

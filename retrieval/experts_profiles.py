@@ -19,11 +19,18 @@ What is read: only documents ``groups`` may see (the catalog applies the visibil
 vectors are those documents' chunks), and only answering roles (answers, accepted answers,
 resources authored). Clock: profiles are built from everything visible in the snapshot; in
 serving that all precedes the serving clock, and the evaluation indexes only what came
-before its questions. Cost: one pass over the leading :data:`PROFILE_MEMBERS` answerers'
-latest :data:`PROFILE_DOCUMENTS` answered documents per snapshot and group set (members
-outside them are profiled on demand), then one matrix-vector product per question. Memory:
-at most ``PROFILE_MEMBERS x PROFILE_DOCUMENTS`` vectors in float16 (77 MB at 384 dimensions)
-per group set, plus their float32 stack.
+before its questions. Relevance and decay are the ones of model 2 over the retrieved
+documents (:func:`retrieval.experts_model.relevance`, :func:`retrieval.experts_clock.decay`).
+
+Cost: one pass over the leading :data:`PROFILE_MEMBERS` answerers' latest
+:data:`PROFILE_DOCUMENTS` answered documents per snapshot and group set (members outside them
+are profiled on demand), then one matrix-vector product per question over the *distinct*
+documents they answered. Memory: those distinct documents' vectors once, float32 (profiles
+hold row numbers into the shared matrix, not copies): at most ``PROFILE_MEMBERS x
+PROFILE_DOCUMENTS`` rows (153 MB at 384 dimensions), usually far fewer as answerers share
+threads. float16 would halve it but numpy multiplies float16 about 12x slower (no BLAS), which
+the per-question budget cannot pay. :meth:`MemberProfiles.clear` releases it all; the
+:class:`retrieval.library.Library` keeps profiles for only a few group sets.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.records import ANSWER_ROLES, parse_iso
+from retrieval.experts_clock import UNDATED, Clock, decay, epoch_days
+from retrieval.experts_model import relevance
+from retrieval.records import ANSWER_ROLES
 from retrieval.storage import Catalog, VectorIndex
 from retrieval.views import ContributionInfo, Groups
 
@@ -48,116 +57,129 @@ QUESTION_TAG_DOCUMENTS = 20
 
 @dataclass
 class Profile:
-    """One member's profile: their latest answered documents' vectors and dates, the vectors'
-    unit mean, and the tags of everything they answered."""
+    """One member's profile: their latest answered documents (rows of a matrix shared with the
+    members profiled alongside them) and dates, the documents' unit mean, and the tags of
+    everything they answered."""
 
     vector: np.ndarray
-    """Normalised mean of :attr:`documents`, shape (d,) (zeros when nothing is answered)."""
-    documents: np.ndarray
-    """First-chunk vectors of their latest answered documents, shape (n, d), float16 (memory)."""
+    """Normalised mean of the documents' vectors, shape (d,) (zeros when nothing is answered)."""
+    matrix: np.ndarray
+    """First-chunk vectors of answered documents, shape (n, d), float32, shared between profiles."""
+    rows: np.ndarray
+    """This member's documents: row numbers into :attr:`matrix`, shape (k,), latest first."""
     days: np.ndarray
-    """When they answered each of :attr:`documents`, in days since the epoch (NaN: undated)."""
+    """When they answered each of those documents, in days since the epoch, shape (k,) (NaN: undated)."""
     tags: Counter[str] = field(default_factory=Counter)
 
-    def history(self, question: np.ndarray, floor: float, now: float | None, half_life_days: float) -> float:
+    @property
+    def documents(self) -> np.ndarray:
+        """Their documents' vectors, shape (k, d) (a copy)."""
+        return self.matrix[self.rows]
+
+    def history(self, question: np.ndarray, floor: float, clock: Clock, half_life_days: float) -> float:
         """Model 2 over everything they answered: the summed relevance of their answered
-        documents to ``question`` (cosine above ``floor``, scaled to 1 at cosine 1), each
-        decayed by its age at ``now`` (days since the epoch; None: undated clock, no decay)."""
-        if not len(self.documents):
+        documents to ``question`` (unit vector, shape (d,); cosine above ``floor``, scaled to
+        1 at cosine 1), each decayed by its age on ``clock`` (undated: no decay)."""
+        if not len(self.rows):
             return 0.0
-        similarity = self.documents.astype(np.float32) @ question
-        return float((relevance(similarity, floor) * decay(self.days, now, half_life_days)).sum())
+        credit = relevance(self.documents @ question, floor) * decay(clock.ages(self.days), half_life_days)
+        return float(credit.sum())
 
 
-def relevance(similarity: np.ndarray, floor: float) -> np.ndarray:
-    """Relevance from cosine similarities: 0 at or below ``floor``, 1 at 1 (as
-    :func:`retrieval.experts.relevance`)."""
-    return np.maximum(similarity - floor, 0.0) / (1.0 - floor)
+@dataclass
+class Leaders:
+    """The profiled leading answerers, flattened for one product per question."""
 
-
-def decay(days: np.ndarray, now: float | None, half_life_days: float) -> np.ndarray | float:
-    """Exponential decay of contributions dated ``days`` at ``now`` (as
-    :meth:`retrieval.experts_clock.Clock.recency`: 1 when undated, on an undated clock, for an
-    infinite half-life and for the future)."""
-    if now is None or half_life_days == float("inf"):
-        return 1.0
-    age = np.maximum(now - days, 0.0)
-    return np.where(np.isnan(days), 1.0, 0.5 ** (age / half_life_days))
-
-
-def epoch_days(created_at: str | None) -> float:
-    """An ISO date as days since the epoch (NaN when undated)."""
-    return parse_iso(created_at).timestamp() / 86400.0 if created_at else float("nan")
+    ids: list[str]
+    matrix: np.ndarray
+    """Distinct documents they answered, shape (n, d), float32."""
+    rows: np.ndarray
+    """Per (member, document) pair: the document's row in :attr:`matrix`, shape (p,)."""
+    days: np.ndarray
+    """Per pair: when they answered it (days since the epoch; NaN undated), shape (p,)."""
+    owners: np.ndarray
+    """Per pair: the member, an index into :attr:`ids`, shape (p,)."""
 
 
 class MemberProfiles:
     """Profiles of one snapshot's members as ``groups`` may see them; built on first use and
-    kept, so keep one per immutable snapshot and group set (as :class:`MemberStats` does)."""
+    kept (until :meth:`clear`), so keep one per immutable snapshot and group set (as
+    :class:`MemberStats` does)."""
 
     def __init__(self, catalog: Catalog, vectors: VectorIndex, groups: Groups = ()) -> None:
         self.catalog, self.vectors, self.groups = catalog, vectors, groups
         self.known: dict[str, Profile] = {}
-        self._leaders: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._leaders: Leaders | None = None
 
-    def leaders(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """The profiled leading answerers, all their answered documents' vectors stacked,
-        shape (n, d), those documents' dates (days, shape (n,)) and each row's owner (an index
-        into the members, shape (n,))."""
+    def clear(self) -> None:
+        """Release every profile (they are rebuilt on next use)."""
+        self.known, self._leaders = {}, None
+
+    def leaders(self) -> Leaders:
+        """The leading :data:`PROFILE_MEMBERS` answerers' profiles, built together so they
+        share one matrix of distinct documents."""
         if self._leaders is None:
             ids = [m for m, _ in self.catalog.top_answerers(self.groups, PROFILE_MEMBERS)]
-            found = [self.get(ids)[m] for m in ids]
-            stacked = (np.concatenate([p.documents for p in found]).astype(np.float32) if ids
-                       else np.zeros((0, self.vectors.dimension), np.float32))
-            days = np.concatenate([p.days for p in found]) if ids else np.zeros(0)
-            owners = np.repeat(np.arange(len(ids)), [len(p.days) for p in found])
-            self._leaders = (ids, stacked, days, owners)
+            found = self._read(ids)
+            self.known.update(found)
+            matrix = (found[ids[0]].matrix if ids else np.zeros((0, self.vectors.dimension), np.float32))
+            pick = [found[m] for m in ids]
+            self._leaders = Leaders(
+                ids, matrix, np.concatenate([p.rows for p in pick]) if ids else np.zeros(0, np.int64),
+                np.concatenate([p.days for p in pick]) if ids else np.zeros(0),
+                np.repeat(np.arange(len(ids)), [len(p.rows) for p in pick]))
         return self._leaders
 
-    def closest(self, question: np.ndarray, n: int, floor: float, now: float | None = None,
+    def closest(self, question: np.ndarray, n: int, floor: float, clock: Clock = UNDATED,
                 half_life_days: float = float("inf")) -> list[str]:
         """The ``n`` leading answerers with the highest :meth:`Profile.history` for
-        ``question`` (a unit vector, shape (d,)), best first (ties by member id); members
-        with no relevant answered document are left out."""
-        ids, stacked, days, owners = self.leaders()
-        if not ids or n <= 0:
+        ``question`` (a unit vector, shape (d,)) on ``clock``, best first (ties by member
+        id); members with no relevant answered document are left out."""
+        lead = self.leaders()
+        if not lead.ids or n <= 0:
             return []
-        credit = relevance(stacked @ question, floor) * decay(days, now, half_life_days)
-        scores = np.bincount(owners, weights=credit, minlength=len(ids))
-        order = np.lexsort((np.asarray(ids), -scores))[:n]  # best first, ties by member id
-        return [ids[i] for i in order if scores[i] > 0]
+        similarity = (lead.matrix @ question)[lead.rows]
+        credit = relevance(similarity, floor) * decay(clock.ages(lead.days), half_life_days)
+        scores = np.bincount(lead.owners, weights=credit, minlength=len(lead.ids))
+        order = np.lexsort((np.asarray(lead.ids), -scores))[:n]  # best first, ties by member id
+        return [lead.ids[i] for i in order if scores[i] > 0]
 
     def get(self, ids: list[str]) -> dict[str, Profile]:
         """The profile of each member in ``ids`` (no visible answers: a zero vector, no tags)."""
         missing = sorted(set(ids) - self.known.keys())
         if missing:
-            answered: dict[str, list[ContributionInfo]] = {m: [] for m in missing}
-            for c in self.catalog.member_contributions(missing, self.groups):
-                if c.role in ANSWER_ROLES:
-                    answered[c.member_id].append(c)
-            self.known.update(self._profiles({m: latest_documents(rows) for m, rows in answered.items()}))
+            self.known.update(self._read(missing))
         return {m: self.known[m] for m in ids}
+
+    def _read(self, ids: list[str]) -> dict[str, Profile]:
+        """Profiles of ``ids`` read from the catalog, sharing one matrix."""
+        answered: dict[str, list[ContributionInfo]] = {m: [] for m in ids}
+        for c in self.catalog.member_contributions(ids, self.groups):
+            if c.role in ANSWER_ROLES:
+                answered[c.member_id].append(c)
+        return self._profiles({m: latest_documents(rows) for m, rows in answered.items()})
 
     def _profiles(self, documents: dict[str, list[tuple[str, str | None]]]) -> dict[str, Profile]:
         """Profiles from each member's answered (document id, date), latest first: vectors of
-        the first :data:`PROFILE_DOCUMENTS`, tags of all."""
+        the first :data:`PROFILE_DOCUMENTS` (one shared matrix of the distinct documents),
+        tags of all."""
         every = sorted({d for docs in documents.values() for d, _ in docs})
         tags = {d.id: d.tags for d in self.catalog.documents(every, self.groups).values()}
         latest = sorted({d for docs in documents.values() for d, _ in docs[:PROFILE_DOCUMENTS]})
         chunks = self.catalog.chunk_ids(latest, self.groups)
         order = sorted(d for d, ids in chunks.items() if ids)
         dimension = self.vectors.dimension
-        matrix = (self.vectors.vectors([chunks[d][0] for d in order]) if order
-                  else np.zeros((0, dimension), np.float32))
+        matrix = np.ascontiguousarray(self.vectors.vectors([chunks[d][0] for d in order]), dtype=np.float32) \
+            if order else np.zeros((0, dimension), np.float32)
         row = {d: i for i, d in enumerate(order)}
         found = {}
         for member, docs in documents.items():
             kept = [(row[d], when) for d, when in docs[:PROFILE_DOCUMENTS] if d in row]
-            rows = [r for r, _ in kept]
-            mean = matrix[rows].mean(axis=0) if rows else np.zeros(dimension, dtype=np.float32)
+            rows = np.array([r for r, _ in kept], dtype=np.int64)
+            mean = matrix[rows].mean(axis=0) if len(rows) else np.zeros(dimension, dtype=np.float32)
             norm = float(np.linalg.norm(mean))
             vector = (mean / norm if norm > 0 else mean).astype(np.float32)
-            found[member] = Profile(vector, matrix[rows].astype(np.float16),
-                                    np.array([epoch_days(when) for _, when in kept], dtype=np.float64),
+            found[member] = Profile(vector, matrix, rows, np.array([epoch_days(when) for _, when in kept]),
                                     Counter(t for d, _ in docs for t in tags.get(d, ())))
         return found
 

@@ -33,6 +33,10 @@ WHO_TO_ASK_FROM = 0.25
 """Below this answer confidence the question is off-topic: nobody here is worth suggesting."""
 MEMBER_STATS_KEPT = 32
 """Group sets whose member facts (activity, volume) are kept for the served snapshot."""
+PROFILES_KEPT = 4
+"""Of those, the most recently used group sets whose members' topical profiles are kept (up to
+~150 MB each on a big community, see :mod:`retrieval.experts_profiles`); the others' are
+released and rebuilt when their group set asks again."""
 
 
 class Library:
@@ -191,6 +195,11 @@ class Library:
                                                               searcher.snapshot.vectors)
                 while len(self._member_stats) > MEMBER_STATS_KEPT:
                     self._member_stats.popitem(last=False)
+            else:
+                self._member_stats.move_to_end(key)
+            for older in list(self._member_stats.values())[:-PROFILES_KEPT]:  # least recently used first
+                if older.profiles is not None:
+                    older.profiles.clear()
         return stats
 
 

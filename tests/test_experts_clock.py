@@ -114,3 +114,28 @@ def test_the_shipped_ranker_is_read_from_the_repository(tmp_path: Path) -> None:
     bad.write_text("not json")
     with pytest.raises(ValueError, match="ranker.json: not an expert ranker file"):
         load_weights(bad)
+
+
+def test_one_decay_serves_one_contribution_and_arrays_of_them() -> None:
+    import numpy as np
+
+    from retrieval.experts_clock import decay, epoch_days
+
+    clock = Clock(datetime(2024, 1, 31, tzinfo=UTC))
+    dates = ["2024-01-01T00:00:00Z", "2023-01-31T00:00:00Z", "2024-03-01T00:00:00Z", None]
+    ages = clock.ages(np.array([epoch_days(d) for d in dates]))
+    vector = decay(ages, 30.0)
+    assert vector.tolist() == pytest.approx([clock.recency(d, 30.0) for d in dates])
+    assert vector.tolist() == pytest.approx([0.5, 0.5 ** (365 / 30), 1.0, 1.0])  # 30 days, a year, future, undated
+    assert decay(ages, float("inf")).tolist() == [1.0] * 4
+    assert np.isnan(Clock(None).ages(np.array([1.0, 2.0]))).all()
+    assert decay(Clock(None).ages(np.array([1.0, 2.0])), 30.0).tolist() == [1.0, 1.0]
+
+
+def test_relevance_is_zero_at_chance_level_and_one_at_cosine_one() -> None:
+    import numpy as np
+
+    from retrieval.experts_model import relevance
+
+    assert relevance(np.array([0.1, 0.3, 0.65, 1.0]), 0.3).tolist() == pytest.approx([0.0, 0.0, 0.5, 1.0])
+    assert float(relevance(0.65, 0.3)) == pytest.approx(0.5)

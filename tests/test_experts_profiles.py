@@ -64,3 +64,38 @@ def test_tag_score_counts_answers_carrying_the_questions_tags(library: Library) 
     tag, count = profile.tags.most_common(1)[0]
     assert tag_score(profile, {tag: 0.5}) == pytest.approx(count / 2)
     assert tag_score(profile, {"no-such-tag": 1.0}) == 0.0
+
+
+def test_leaders_share_one_matrix_and_their_history_ranks_the_closest(library: Library) -> None:
+    searcher = library.searcher()
+    snapshot = searcher.snapshot
+    profiles = MemberStats(snapshot.catalog, (), snapshot.vectors).profiles
+    assert profiles is not None
+    vector = searcher.question_vector("How do I extract honey from the frames without a centrifuge?")
+    lead = profiles.leaders()
+    mine = profiles.get(lead.ids)
+    assert all(p.matrix is lead.matrix for p in mine.values())  # one copy of the vectors
+    assert lead.matrix.dtype == np.float32 and len(set(lead.rows.tolist())) == len(lead.matrix)
+    clock = library.member_stats(searcher, ()).clock()
+    history = {m: p.history(vector, HAND.min_similarity, clock, 30.0) for m, p in mine.items()}
+    best = sorted((m for m in history if history[m] > 0), key=lambda m: (-history[m], m))[:3]
+    assert best and profiles.closest(vector, 3, HAND.min_similarity, clock, 30.0) == best
+    profiles.clear()
+    assert not profiles.known
+    assert profiles.leaders().ids == lead.ids  # rebuilt on next use
+
+
+def test_the_library_keeps_profiles_for_a_few_group_sets_only(library: Library) -> None:
+    from retrieval.library import PROFILES_KEPT
+
+    searcher = library.searcher()
+    sets = [(f"group-{i}",) for i in range(PROFILES_KEPT + 1)]
+    kept = [library.member_stats(searcher, g) for g in sets]
+    for stats in kept:
+        assert stats.profiles is not None
+        stats.profiles.get(["m03"])
+    library.member_stats(searcher, sets[-1])  # the least recently used set loses its profiles
+    assert all(s.profiles is not None for s in kept)
+    assert not kept[0].profiles.known  # type: ignore[union-attr]
+    assert all(s.profiles.known for s in kept[1:])  # type: ignore[union-attr]
+    assert library.member_stats(searcher, sets[0]) is kept[0]  # its member facts stay
