@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -111,7 +112,7 @@ def build(args: argparse.Namespace, data: Path, embedder: CachedEmbedder) -> Non
 
     if args.build in ("all", "index") and not (index_path(args) / "grown.json").exists():
         grow_args = argparse.Namespace(backends=BACKEND, sizes=str(args.size), private_every=args.private_every,
-                                       noise=args.noise)
+                                       noise=args.noise, progress=20_000)
         latency.build(grow_args, data, embedder)
     path = mixtures_path(args.size)
     if args.build == "mixtures" and not path.exists():
@@ -305,7 +306,8 @@ def report(args: argparse.Namespace, run: latency.Run, results: dict[str, Any]) 
     g = run.grown
     lines = [section_header(f"Scale (issue 11, part 4): {human(args.size)} chunks in 2 GB",
                             f"nice -n 19 .venv/bin/python bench/scale.py --build --size {args.size}; "
-                            "flock /work/bench.lock .venv/bin/python bench/scale.py " + " ".join(sys.argv[1:])),
+                            "flock /work/bench.lock setsid bash -c 'echo -20 > /proc/self/autogroup; exec "
+                            ".venv/bin/python bench/scale.py " + " ".join(sys.argv[1:]) + "'"),
              INTRO.format(every=args.private_every, chunks=g.chunks, documents=g.documents, private=g.private_documents,
                           noise=args.noise, kind=g.kind, build=g.build_s, disk=g.disk_mb, n=run.queries,
                           warm=args.warmup)]
@@ -330,8 +332,35 @@ def report(args: argparse.Namespace, run: latency.Run, results: dict[str, Any]) 
                   table(["after", "resident", "anonymous", "file-backed"],
                         [(step, *(f"{m[key]:,.0f}" for key in ("rss", "anon", "file")))
                          for step, m in results["memory"]]), ""]
+    if len(kept_results()) > 1:
+        lines += ["#### Against corpus size (each row its own `bench/scale.py` run; p50 ms)\n",
+                  table(["chunks", "vectors", "/search short anon.", "short mentors", "long anon.", "long mentors",
+                         "in process hybrid short", "hybrid long", "server RSS MB", "run", "load (1 min)"],
+                        size_rows()), ""]
     errors = [f"- {e}" for e in run.errors]
     return "\n".join(lines + errors)
+
+
+def kept_results() -> dict[int, dict[str, Any]]:
+    """Every kept ``results-<size>.json`` under :data:`ROOT` with HTTP rows, by chunk count."""
+    out = {}
+    for path in ROOT.glob("results-*.json"):
+        record = json.loads(path.read_text())
+        if record.get("http") and record.get("run"):
+            out[int(record["grown"]["chunks"])] = record
+    return dict(sorted(out.items()))
+
+
+def size_rows() -> list[tuple[object, ...]]:
+    """One row per kept run (:func:`kept_results`): p50s over HTTP and in process, memory."""
+    rows: list[tuple[object, ...]] = []
+    for chunks, r in kept_results().items():
+        http = [stats(r["http"].get(f"/search | {kind} | {caller}", [])) for kind in ("short", "long")
+                for caller in ("anonymous", "mentors")]
+        inproc = [stats(r["inproc"].get(f"search hybrid | {kind} | anonymous", [])) for kind in ("short", "long")]
+        rows.append((f"{chunks:,}", r["grown"]["kind"], *http, *inproc, f"{r['server']['rss']:,.0f}",
+                     r["run"]["utc"], f"{r['run']['load'][0]:.1f}"))
+    return rows
 
 
 def verdicts(run: latency.Run, results: dict[str, Any]) -> list[str]:
@@ -409,11 +438,13 @@ def main(argv: list[str] | None = None) -> None:
         with timer() as t:
             latency.inprocess(run, index, embedder, sets, args.warmup)
         print(f"in process in {t['s']:.0f} s", flush=True)
-    text = report(args, run, results)
     kept = {"grown": run.grown.__dict__, "startup_s": run.startup_s, **results,
+            "run": {"utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg(),
+                    "command": "bench/scale.py " + " ".join(sys.argv[1:] if argv is None else argv)},
             "http": {" | ".join(k): v for k, v in run.http.items()},
             "inproc": {" | ".join(k): v for k, v in run.inproc.items()}}
     (ROOT / f"results-{args.size}.json").write_text(json.dumps(kept, default=str))
+    text = report(args, run, results)
     print(text)
     if not args.no_write:
         write_section(args.section, text)
