@@ -146,7 +146,7 @@ def main() -> None:
         per_size(plt, record, lambda r: p50_of(r, "full"), "query p50 ms, full questions (log)", "latency",
                  "k=10 page latency vs corpus size (full questions, 5% private)",
                  (lambda r: np.percentile(r["inproc"]["search hybrid | long | anonymous"], 50),
-                  "townsquare-hybrid, bench/scale.py runs (to 1M)"))
+                  "townsquare-hybrid in process, bench/scale.py runs (StackFAQ + cardano base)"))
         per_size(plt, record, lambda r: r["peak_mb"], "peak resident memory (MB)", "memory",
                  "Peak memory of the timed process vs corpus size",
                  (lambda r: r["server"]["peak"], "townsquare serve (HTTP server), bench/scale.py runs"))

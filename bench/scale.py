@@ -304,7 +304,7 @@ def stats(values: list[float]) -> str:
 def report(args: argparse.Namespace, run: latency.Run, results: dict[str, Any]) -> str:
     """The Markdown section ``scale-1m`` of docs/benchmarks.md."""
     g = run.grown
-    lines = [section_header(f"Scale (issue 11, part 4): {human(args.size)} chunks in 2 GB",
+    lines = [section_header(f"Scale (issue 11, part 4): {human(args.size)} chunks, targets of 1M in 2 GB",
                             f"nice -n 19 .venv/bin/python bench/scale.py --build --size {args.size}; "
                             "flock /work/bench.lock setsid bash -c 'echo -20 > /proc/self/autogroup; exec "
                             ".venv/bin/python bench/scale.py " + " ".join(sys.argv[1:]) + "'"),
