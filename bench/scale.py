@@ -111,6 +111,12 @@ def build(args: argparse.Namespace, data: Path, embedder: CachedEmbedder) -> Non
     from retrieval.backends.options import FaissOptions
 
     if args.build in ("all", "index") and not (index_path(args) / "grown.json").exists():
+        from retrieval.backends import sqlite_catalog_writer
+
+        # the catalog of 1M chunks is ~3.4 GB: a page cache that holds all of it keeps the
+        # one-transaction build from spilling pages into the WAL and reading them back (this
+        # machine has the memory; the product's default stays at BUILD_CACHE_KIB)
+        sqlite_catalog_writer.BUILD_CACHE_KIB = max(sqlite_catalog_writer.BUILD_CACHE_KIB, 5 << 20)
         grow_args = argparse.Namespace(backends=BACKEND, sizes=str(args.size), private_every=args.private_every,
                                        noise=args.noise, progress=20_000)
         latency.build(grow_args, data, embedder)
