@@ -100,3 +100,15 @@ def test_sqlite_builder_pages_stay_in_memory_while_building_but_not_when_served(
     snapshot = IndexDir(tmp_path / "index").open()
     assert snapshot.catalog.connection.execute("PRAGMA cache_size").fetchone()[0] == -2000
     snapshot.close()
+
+
+def test_sqlite_document_deletes_use_an_index_on_every_table(tmp_path: Path) -> None:
+    """Every put deletes the document first (a replace): a table without an index on its
+    document column would be scanned once per document, so an ingest grows quadratically."""
+    from retrieval.backends.sqlite_catalog_writer import DOCUMENT_TABLES, SqliteCatalogBuilder
+
+    builder = SqliteCatalogBuilder.create(tmp_path / "build.sqlite", None)
+    for table, column in DOCUMENT_TABLES:
+        plan = builder.connection.execute(f"EXPLAIN QUERY PLAN DELETE FROM {table} WHERE {column}=?", ("d",)).fetchall()
+        assert not any(str(step[-1]).startswith("SCAN") for step in plan), (table, plan)
+    builder.connection.close()
