@@ -131,7 +131,8 @@ class WhyOut(BaseModel):
     latest activity: ``answered``/``accepted``/``asked`` count the threads this question
     found; the ``*_total`` fields and ``last_active`` are the member's whole record."""
 
-    topic: str = Field(description="the tag most of the found threads share ('' when none)")
+    topic: str = Field(description="the tag most of the found threads they answered carry ('' when none)")
+    topic_count: int = Field(0, description="how many of those threads carry the topic tag")
     answered: int
     accepted: int
     asked: int
@@ -148,7 +149,7 @@ class ExpertOut(BaseModel):
     name: str
     score: float
     evidence: list[EvidenceOut]
-    why: str = Field("", description='why in words, e.g. "Answered 14 questions about varroa, 5 accepted, '
+    why: str = Field("", description='why in words, e.g. "Answered 14 related questions (9 tagged varroa), 5 accepted, '
                                      'last in March 2026; 120 answers in all, 40 accepted"')
     why_numbers: WhyOut | None = None
 

@@ -101,9 +101,11 @@ def query_sets(data: Path, n: int) -> dict[str, list[str]]:
     return {"short": faq[:: max(1, len(faq) // n)][:n], "long": questions[:: max(1, len(questions) // n)][:n]}
 
 
-def index_path(backend: str, target: int, private_every: int) -> Path:
-    """Where the grown index of ``backend`` and size ``target`` is kept."""
-    return ROOT / (f"grown-{backend}-{target}" + ("" if private_every else "-public"))
+def index_path(backend: str, target: int, private_every: int, embedder: str = "torch") -> Path:
+    """Where the grown index of ``backend`` and size ``target`` is kept; an index built by
+    another embedder than torch (whose indexes came first) has the embedder's name appended."""
+    return ROOT / (f"grown-{backend}-{target}" + ("" if private_every else "-public")
+                   + ("" if embedder == "torch" else f"-{embedder}"))
 
 
 def build(args: argparse.Namespace, data: Path, embedder: Any) -> None:
@@ -116,7 +118,7 @@ def build(args: argparse.Namespace, data: Path, embedder: Any) -> None:
     print(f"base: {len(base.documents)} documents, {base.chunks} chunks ({t['s']:.0f} s)", flush=True)
     for backend in args.backends.split(","):
         for target in sizes(args):
-            out = index_path(backend, target, args.private_every)
+            out = index_path(backend, target, args.private_every, args.embedder)
             shutil.rmtree(out, ignore_errors=True)
             grown = grow(base, target, out, args.noise, BackendConfig(backend), progress=getattr(args, "progress", 0))
             (out / "grown.json").write_text(json.dumps(asdict(grown)))
@@ -189,7 +191,7 @@ def measure(args: argparse.Namespace, embedder: Any, queries: dict[str, list[str
         n, warmup = (args.milvus_queries, args.milvus_warmup) if backend == "milvus" else (args.queries, args.warmup)
         subset = {kind: texts[:n] for kind, texts in queries.items()}
         for target in sizes(args):
-            index = index_path(backend, target, args.private_every)
+            index = index_path(backend, target, args.private_every, args.embedder)
             run = Run(backend, target, Grown(**json.loads((index / "grown.json").read_text())), queries=n)
             with timer() as t:
                 try:  # the server first: milvus-lite lets one process open a file, and this one never lets go

@@ -117,17 +117,29 @@ def base_sources(data: Path) -> Path:
 def grown_index(data: Path, chunks: int) -> Path:
     """The base (loaded and chunked by the real pipeline, :class:`HashedVectors`) grown to
     about ``chunks`` chunks by :func:`bench.grow.grow` without noise (reused when it exists
-    with that target)."""
+    with that target and the vector kind the default options pick for that size; a flat
+    index keeps its old folder name)."""
     from bench.grow import grow, load_base
+    from retrieval.backends.faiss_index import FaissVectors
 
-    out = ROOT / f"grown-{chunks}"
-    if (out / "CURRENT").exists() and (ROOT / f"grown-{chunks}.json").exists():
+    kind = FaissVectors.empty(HashedVectors.dimension).kind_for_size(chunks)
+    out = ROOT / (f"grown-{chunks}" if kind == "flat" else f"grown-{chunks}-{kind}")
+    if (out / "CURRENT").exists() and (out.parent / f"{out.name}.json").exists():
         return out
     shutil.rmtree(out, ignore_errors=True)
     base = load_base([base_sources(data)], HashedVectors())  # visibility comes with the sources
     result = grow(base, chunks, out, noise=0.0)
-    (ROOT / f"grown-{chunks}.json").write_text(json.dumps({"chunks": result.chunks, "build_s": result.build_s}))
+    (out.parent / f"{out.name}.json").write_text(json.dumps({"chunks": result.chunks, "build_s": result.build_s}))
     return out
+
+
+def vector_kind(index: Path) -> str:
+    """The vector index kind of ``index``'s current snapshot (its manifest's ``vector_kind``)."""
+    from retrieval.index import IndexDir
+
+    current = IndexDir(index).current_path()
+    assert current is not None, f"{index}: no current snapshot"
+    return str(json.loads((current / "manifest.json").read_text())["vector_kind"])
 
 
 def query_sets(data: Path, n: int) -> dict[str, list[str]]:
@@ -247,9 +259,9 @@ def main(argv: list[str] | None = None) -> None:
     index = grown_index(data, args.chunks)
     queries_file = ROOT / f"queries-{args.queries}.json"
     queries_file.write_text(json.dumps(queries))
-    grown = json.loads((ROOT / f"grown-{args.chunks}.json").read_text())
+    grown = json.loads((index.parent / f"{index.name}.json").read_text())
     record: dict[str, Any] = {"chunks": grown["chunks"], "grow_s": grown["build_s"], "systems": {},
-                              "private_share": 1 / PRIVATE_EVERY, "page": PAGE,
+                              "private_share": 1 / PRIVATE_EVERY, "page": PAGE, "vector_kind": vector_kind(index),
                               "query_chars": {k: sorted(len(t) for t in v) for k, v in queries.items()},
                               "run": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                               "command": "python bench/peers_latency.py " + " ".join(argv)}

@@ -113,7 +113,8 @@ def latency_lines(latency: dict[str, dict[str, Any]]) -> list[str]:
         rows = [(s, r["kind"], r["caller"], len(r["ms"]), p50(r["ms"]), float(np.percentile(r["ms"], 95)),
                  res["build_s"], res["peak_mb"], f"{res['load']:.1f}")
                 for s, res in run["systems"].items() for r in res["rows"]]
-        lines += [f"#### {run['chunks']:,} chunks (run {run['run']}; query characters min/median/max: "
+        kind = f"Townsquare vectors `{run['vector_kind']}`; " if run.get("vector_kind") else ""
+        lines += [f"#### {run['chunks']:,} chunks (run {run['run']}; {kind}query characters min/median/max: "
                   f"short {chars['short']}, full {chars['full']})", "",
                   table(["system", "query", "caller", "n", "p50 ms", "p95 ms", "build s", "peak MB", "load (1 min)"],
                         rows), ""]

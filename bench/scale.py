@@ -71,7 +71,7 @@ K = 10
 
 def index_path(args: argparse.Namespace) -> Path:
     """Where the grown index of ``args.size`` chunks is kept (beside the latency indexes)."""
-    return latency.index_path(BACKEND, args.size, args.private_every)
+    return latency.index_path(BACKEND, args.size, args.private_every, args.embedder)
 
 
 def mixtures_path(size: int) -> Path:
@@ -118,7 +118,7 @@ def build(args: argparse.Namespace, data: Path, embedder: CachedEmbedder) -> Non
         # machine has the memory; the product's default stays at BUILD_CACHE_KIB)
         sqlite_catalog_writer.BUILD_CACHE_KIB = max(sqlite_catalog_writer.BUILD_CACHE_KIB, 5 << 20)
         grow_args = argparse.Namespace(backends=BACKEND, sizes=str(args.size), private_every=args.private_every,
-                                       noise=args.noise, progress=20_000)
+                                       noise=args.noise, embedder=args.embedder, progress=20_000)
         latency.build(grow_args, data, embedder)
     path = mixtures_path(args.size)
     if args.build == "mixtures" and not path.exists():
@@ -214,7 +214,7 @@ def memory(pid: int | str = "self") -> dict[str, float]:
     return {"rss": read("VmRSS"), "anon": read("RssAnon"), "file": read("RssFile"), "peak": read("VmHWM")}
 
 
-def probe(index: Path, queries: list[str]) -> None:
+def probe(index: Path, queries: list[str], name: str) -> None:
     """Open ``index`` step by step in this (fresh) process and print resident memory after each
     step as one JSON line (run by :func:`memory_steps` in a subprocess)."""
     import torch
@@ -226,9 +226,9 @@ def probe(index: Path, queries: list[str]) -> None:
 
     steps = [("python + imports", memory())]
     torch.set_num_threads(1)
-    embedder = load_embedder(name="torch")
+    embedder = load_embedder(name=name)
     embedder.embed(["warm up"])
-    steps.append(("+ embedding model (torch, MiniLM)", memory()))
+    steps.append((f"+ embedding model ({name}, MiniLM)", memory()))
     snapshot = IndexDir(index).open(embedder.model_id)
     steps.append(("+ snapshot open (catalog, FTS5, vectors)", memory()))
     searcher = Searcher(snapshot, embedder, **SearchOptions().model_dump())
@@ -238,9 +238,10 @@ def probe(index: Path, queries: list[str]) -> None:
     print(json.dumps(steps))
 
 
-def memory_steps(index: Path, queries: list[str]) -> list[tuple[str, dict[str, float]]]:
-    """:func:`probe` in a fresh process."""
-    out = subprocess.run([sys.executable, __file__, "--probe", str(index)], input=json.dumps(queries),
+def memory_steps(index: Path, queries: list[str], name: str) -> list[tuple[str, dict[str, float]]]:
+    """:func:`probe` in a fresh process, with the embedder ``name``."""
+    out = subprocess.run([sys.executable, __file__, "--probe", str(index), "--embedder", name],
+                         input=json.dumps(queries),
                          capture_output=True, text=True, cwd=REPO, check=True)
     return [tuple(step) for step in json.loads(out.stdout.strip().splitlines()[-1])]  # type: ignore[misc]
 
@@ -285,7 +286,8 @@ def http_search(run: latency.Run, index: Path, sets: dict[str, list[str]], warm:
 # --------------------------------------------------------------------------- report
 
 INTRO = (
-    "Index: the latency benchmark's base (StackFAQ threads + cardano.stackexchange, real pipeline, every "
+    "Index: the latency benchmark's base (StackFAQ threads + cardano.stackexchange, real pipeline, {embedder} "
+    "embedder, every "
     "{every}th document private to `mentors`) grown to {chunks:,} chunks ({documents:,} documents, {private:,} "
     "private) by `bench/grow.py`: replicas with varied ids, each replica's vectors = base + N(0, {noise}^2) per "
     "dimension, re-normalised; texts repeated, so FTS5 posting lists grow with the replicas. Vector kind "
@@ -332,7 +334,8 @@ def report(args: argparse.Namespace, run: latency.Run, results: dict[str, Any]) 
                             f"nice -n 19 .venv/bin/python bench/scale.py --build --size {args.size}; "
                             "flock /work/bench.lock setsid bash -c 'echo -20 > /proc/self/autogroup; exec "
                             ".venv/bin/python bench/scale.py " + " ".join(sys.argv[1:]) + "'"),
-             INTRO.format(every=args.private_every, chunks=g.chunks, documents=g.documents, private=g.private_documents,
+             INTRO.format(embedder=args.embedder,
+                          every=args.private_every, chunks=g.chunks, documents=g.documents, private=g.private_documents,
                           noise=args.noise, kind=g.kind, build=g.build_s, disk=g.disk_mb, n=run.queries,
                           warm=args.warmup), DESIGN]
     lines += ["#### Targets\n", *verdicts(run, results), ""]
@@ -420,13 +423,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mix-noise", type=float, default=0.01, help="per-dimension sigma of the mixtures' noise")
     parser.add_argument("--build", nargs="?", const="all", choices=["all", "index", "mixtures"],
                         help="grow the index (all, index) or the mixture recall set (mixtures), then stop")
+    parser.add_argument("--embedder", default="torch",
+                        help="embedder of the grown index (torch: the latency benchmark's base; onnx: shipped)")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: http,memory,inproc,recall")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--no-write", action="store_true",
+                        help="print only; leave docs/benchmarks.md and the kept results alone")
     parser.add_argument("--section", default="scale-1m")
     args = parser.parse_args(argv)
     if args.probe:
-        probe(Path(args.probe), json.loads(sys.stdin.read()))
+        probe(Path(args.probe), json.loads(sys.stdin.read()), args.embedder)
         return
     import torch
 
@@ -434,7 +440,7 @@ def main(argv: list[str] | None = None) -> None:
     from retrieval.query_vector import split_title
 
     torch.set_num_threads(1)  # as bench/latency.py: one thread is stable on a shared machine
-    embedder = CachedEmbedder(load_embedder(name="torch"))
+    embedder = CachedEmbedder(load_embedder(name=args.embedder))
     data = data_dir(args.data)
     if args.build:
         build(args, data, embedder)
@@ -453,7 +459,7 @@ def main(argv: list[str] | None = None) -> None:
             results["recall"] = measure_recall(args, embedder.embed(sets["short"] + sets["long"]))
         print(f"recall in {t['s']:.0f} s", flush=True)
     if "memory" not in skip:
-        results["memory"] = memory_steps(index, sets["short"][:50])
+        results["memory"] = memory_steps(index, sets["short"][:50], args.embedder)
     if "http" not in skip:
         with timer() as t:
             results["server"] = http_search(run, index, sets, warm, logs)
@@ -467,7 +473,8 @@ def main(argv: list[str] | None = None) -> None:
                     "command": "bench/scale.py " + " ".join(sys.argv[1:] if argv is None else argv)},
             "http": {" | ".join(k): v for k, v in run.http.items()},
             "inproc": {" | ".join(k): v for k, v in run.inproc.items()}}
-    (ROOT / f"results-{args.size}.json").write_text(json.dumps(kept, default=str))
+    if not args.no_write:
+        (ROOT / f"results-{args.size}.json").write_text(json.dumps(kept, default=str))
     text = report(args, run, results)
     print(text)
     if not args.no_write:

@@ -241,8 +241,9 @@ def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> W
     records, record = candidate.evidence, candidate.facts.record(clock)
     answered = [e for e in records if e.role in ANSWER_ROLES]
     dates = [e.created_at for e in records if e.created_at]
+    topic, topic_count = topic_of([e.doc_id for e in (answered or records)], tags)
     return Why(
-        topic=topic_of([e.doc_id for e in records], tags), answered=len(answered),
+        topic=topic, topic_count=topic_count, answered=len(answered),
         accepted=sum(e.role == "accepted" for e in records), asked=sum(e.role == "question" for e in records),
         related_last=max(dates) if dates else None, answers_total=record.answers,
         accepted_total=record.accepted, last_active=record.last,

@@ -79,21 +79,28 @@ class MemberFacts:
         return found
 
     def _recent_sum(self, clock: Clock, weights: ExpertWeights) -> float:
+        # role weights and decays looked up once per distinct role and date: a prolific member
+        # has thousands of contributions, on far fewer days
         if clock.now is None or clock.iso is None:
-            return sum(weights.role(r) for r in (*self.roles, *self.undated_roles))
+            every = [*self.roles, *self.undated_roles]
+            weight = {r: weights.role(r) for r in set(every)}
+            return sum(weight[r] for r in every)
         start = to_iso(clock.now - timedelta(days=weights.activity_window_days)) or ""
         lo, hi = bisect_left(self.dates, start), bisect_right(self.dates, clock.iso)
-        half_life = weights.activity_half_life_days
-        return sum(weights.role(self.roles[i]) * clock.recency(self.dates[i], half_life) for i in range(lo, hi))
+        dates, roles = self.dates[lo:hi], self.roles[lo:hi]
+        weight = {r: weights.role(r) for r in set(roles)}
+        decay = {d: clock.recency(d, weights.activity_half_life_days) for d in set(dates)}
+        return sum(weight[r] * decay[d] for r, d in zip(roles, dates, strict=True))
 
 
 def facts_of(name: str, opt_out: bool, rows: list[ContributionInfo]) -> MemberFacts:
     """Build :class:`MemberFacts` from one member's contributions."""
-    dated = sorted((c for c in rows if c.created_at), key=lambda c: c.created_at or "")
+    ordered = sorted(rows, key=lambda c: c.created_at or "")  # stable: undated first, in the given order
+    dated = [c for c in ordered if c.created_at]
     undated = [c for c in rows if not c.created_at]
     answering = [c for c in undated if c.role in ANSWER_ROLES]
     first: dict[str, str] = {}
-    for c in sorted(rows, key=lambda c: c.created_at or ""):
+    for c in ordered:
         first.setdefault(c.doc_id, c.created_at or "")
     return MemberFacts(
         name, opt_out, dates=[c.created_at or "" for c in dated], roles=[c.role for c in dated],

@@ -41,6 +41,12 @@ class QueryCachedEmbedder:
                 self._vectors.popitem(last=False)
         return vector[None, :].copy()
 
+    def clear(self) -> None:
+        """Forget every remembered vector: the next ``embed`` of any text runs the model
+        (a benchmark timing the model's part of a request)."""
+        with self._lock:
+            self._vectors.clear()
+
     def count_tokens(self, text: str) -> int:
         """See :class:`~retrieval.embedding.Embedder`."""
         return self.inner.count_tokens(text)

@@ -34,7 +34,7 @@ def test_settings_put_backend_options_under_their_names(tmp_path: Path, monkeypa
     backend = Settings().backend_config()
     assert backend.name == "sqlite-faiss"
     assert backend.options["faiss"] == {"hnsw_threshold": 5000, "hnsw_m": 32, "ef_construction": 80, "ef_search": 64,
-                                        "quantize_threshold": 200_000, "rescore_factor": 2}
+                                        "quantize_threshold": 50_000, "rescore_factor": 2}
     assert backend.options["fts5"]["common_share"] == 0.1
 
 

@@ -71,15 +71,26 @@ def test_each_suggestion_says_why_in_numbers(community: Community) -> None:
         hit.tags = ["varroa"] if hit.doc_id != "t3" else ["varroa", "winter"]
     [ada] = [e for e in suggest_experts(hits, community.catalog(), k=5, weights=HAND) if e.member_id == "m01"]
     assert ada.why == Why(topic="varroa", answered=2, accepted=1, asked=1, related_last="2025-03-02T00:00:00Z",
-                          answers_total=3, accepted_total=1, last_active="2025-03-02T00:00:00Z")
-    assert ada.why.text() == ("Answered 2 questions about varroa, 1 accepted, asked 1 question, last in March 2025; "
-                              "3 answers in all, 1 accepted")
+                          answers_total=3, accepted_total=1, last_active="2025-03-02T00:00:00Z", topic_count=2)
+    assert ada.why.text() == ("Answered 2 related questions (2 tagged varroa), 1 accepted, asked 1 related question, "
+                              "last in March 2025; 3 answers in all, 1 accepted")
+
+
+def test_the_topic_counts_only_the_answered_threads_that_carry_it(community: Community) -> None:
+    for doc in ("t1", "t2", "t3"):
+        community.add_post(doc, "m01", "answer", "2025-03-02T00:00:00Z")
+    hits = [make_hit("m00", doc, 0.7, role="question") for doc in ("t1", "t2", "t3")]
+    for hit, tags in zip(hits, (["varroa"], ["swarm", "spring"], ["swarm"]), strict=True):
+        hit.tags = tags
+    [ada] = [e for e in suggest_experts(hits, community.catalog(), k=5, weights=HAND) if e.member_id == "m01"]
+    assert ada.why is not None and (ada.why.topic, ada.why.topic_count, ada.why.answered) == ("swarm", 2, 3)
+    assert ada.why.text().startswith("Answered 3 related questions (2 tagged swarm)")
 
 
 def test_why_in_words_without_a_topic_or_answers() -> None:
     why = Why(topic="", answered=0, accepted=0, asked=1, related_last=None, answers_total=0, accepted_total=0,
               last_active=None)
-    assert why.text() == "Asked 1 question like this one"
+    assert why.text() == "Asked 1 related question"
 
 
 def test_weights_are_settings_not_module_state(community: Community) -> None:

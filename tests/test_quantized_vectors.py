@@ -83,3 +83,27 @@ def test_saved_loaded_changed(quantized: FaissVectors, data: Data, tmp_path: Pat
     shrunk = loaded.resized()  # 401 < quantize_threshold: back to float32 HNSW
     assert shrunk.kind == "hnsw" and np.array_equal(shrunk.reconstruct(np.array([5])), extra)
     loaded.close()
+
+
+def test_a_few_removed_rows_become_tombstones_that_no_search_returns(data: Data, tmp_path: Path) -> None:
+    ids, rows = data
+    store = FaissVectors.empty(32, "flat", OPTIONS)
+    store.add(ids, rows)
+    quantized = store.resized()
+    gone = ids[40:60]
+    quantized.remove(gone)
+    assert len(quantized) == 1980 and quantized.kind == "hnsw-sq8"
+    assert not set(gone) & set(quantized.ids()) and len(quantized.ids()) == 1980
+    with pytest.raises(KeyError):
+        quantized.reconstruct(gone[:1])
+    for row in (45, 50):  # the removed vector itself is the query: its own row must not come back
+        assert not set(quantized.search(rows[row], 20)[0]) & set(gone)
+        assert not set(quantized.search(rows[row], 20, quantized.prepare(ids[::2]))[0]) & set(gone)
+    assert quantized.search(rows[61], 1)[0][0] == ids[61]
+    quantized.save(tmp_path / "vectors.faiss")  # tombstones survive a save and a load
+    loaded = FaissVectors.load(tmp_path / "vectors.faiss", OPTIONS)
+    assert len(loaded) == 1980 and not set(loaded.search(rows[50], 20)[0]) & set(gone)
+    loaded.remove(ids[:600])  # past a quarter of the rows: rebuilt from the live rows
+    assert len(loaded) == 1400 and set(loaded.ids()) == set(ids[600:])
+    assert np.array_equal(loaded.reconstruct(ids[[600, 1999]]), rows[[600, 1999]])
+    loaded.close()

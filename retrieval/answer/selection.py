@@ -219,8 +219,9 @@ def score_sentences(
 
 def jaccard(a: Sentence, b: Sentence) -> float:
     """Overlap of two sentences' stemmed content words."""
-    union = len(a.terms | b.terms)
-    return len(a.terms & b.terms) / union if union else 0.0
+    shared = len(a.terms & b.terms)
+    union = len(a.terms) + len(b.terms) - shared  # the size of the union, without building it
+    return shared / union if union else 0.0
 
 
 def newer(a: Sentence, b: Sentence) -> bool:
@@ -232,9 +233,13 @@ def select(pool: list[Sentence], t: Tuning) -> list[Sentence]:
     """Greedy MMR over ``pool``: relevant, not redundant; of two near-duplicates, the newer."""
     chosen: list[Sentence] = []
     remaining = sorted(pool, key=lambda s: (-s.score, s.hit.doc_id, s.start))
+    # redundancy[i]: remaining[i]'s highest overlap with a chosen sentence, kept up to date as
+    # sentences are chosen instead of recomputed against every chosen one at every step
+    redundancy = [0.0] * len(remaining)
     while remaining and len(chosen) < t.max_sentences:
-        best = max(remaining, key=lambda s: s.score - t.mmr_penalty * max((jaccard(s, c) for c in chosen), default=0))
-        remaining.remove(best)
+        at = max(range(len(remaining)), key=lambda i: remaining[i].score - t.mmr_penalty * redundancy[i])
+        best = remaining.pop(at)
+        del redundancy[at]
         if chosen and best.score < t.keep_quoted * chosen[0].score:
             break
         sources = {source_key(c) for c in chosen}
@@ -246,11 +251,13 @@ def select(pool: list[Sentence], t: Tuning) -> list[Sentence]:
         if twin is not None:
             if newer(best, twin) and (best.hit.doc_id, best.hit.post_id) != (twin.hit.doc_id, twin.hit.post_id):
                 chosen[chosen.index(twin)] = best
+                redundancy = [max((jaccard(s, c) for c in chosen), default=0.0) for s in remaining]
             continue
         if source_key(best) not in sources and len(sources) >= t.max_sources:
             continue
         if sum(len(c.text) for c in chosen) + len(best.text) <= t.max_chars or not chosen:
             chosen.append(best)
+            redundancy = [max(r, jaccard(s, best)) for r, s in zip(redundancy, remaining, strict=True)]
     return chosen
 
 

@@ -9,7 +9,11 @@ the kernel's page cache (shared, reclaimable) and do not count in the server's r
 
 Files next to ``vectors.faiss`` (a bare ``IndexHNSWSQ`` whose labels are row numbers):
 ``vectors.faiss.ids.npy`` (int64 chunk id of each row) and ``vectors.faiss.f32`` (row-major
-float32, shape (rows, d)). Rows are never deleted in place: ``remove`` rebuilds, as for HNSW.
+float32, shape (rows, d)). Removed rows stay in the graph as tombstones (their id becomes
+:data:`TOMBSTONE`, and every search excludes them) until they are more than
+:data:`COMPACT_SHARE` of the rows; then the index is rebuilt from the live rows. So an
+incremental ingest that replaces a few threads costs milliseconds, not a rebuild of the graph
+(about two minutes at 100k vectors on this machine).
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ SCAN_SHARE = 0.05
 """Below this share of rows allowed, a filtered search scans the allowed rows' codes instead
 of walking the graph (a graph walk through mostly forbidden nodes finds too few)."""
 SCAN_BLOCK = 8192
+TOMBSTONE = -1
+"""The id of a removed row (chunk ids are never negative)."""
+COMPACT_SHARE = 0.25
+"""Rebuild from the live rows once removed rows exceed this share of all rows."""
 
 
 def sidecars(path: Path) -> tuple[Path, Path]:
@@ -87,6 +95,9 @@ class QuantizedVectors(FaissVectors):
         self._on_disk = stored.rows if stored is not None else 0
         self._pending: list[np.ndarray] = []
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self._live: Subset | None = None
+        """Every live row, when some rows are tombstones (made on first use)."""
+        self._removed = int((self._ids == TOMBSTONE).sum())
 
     @classmethod
     def new(cls, dimension: int, options: FaissOptions) -> QuantizedVectors:
@@ -111,7 +122,8 @@ class QuantizedVectors(FaissVectors):
         return cls(graph, ids, stored, options)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        """Live vectors (tombstones left out)."""
+        return len(self._ids) - self._removed
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add ``vectors`` (n, d) under new int64 ``ids`` (n,)."""
@@ -124,27 +136,40 @@ class QuantizedVectors(FaissVectors):
         self._index.add(vectors)
         self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
         self._pending.append(vectors)
-        self._sorted = None
+        self._sorted, self._live = None, None
 
     def remove(self, ids: np.ndarray) -> None:
-        """Drop the vectors of ``ids`` (unknown ids are ignored) by rebuilding without them."""
-        drop = np.isin(self._ids, np.asarray(ids, dtype=np.int64))
+        """Drop the vectors of ``ids`` (unknown ids are ignored): their rows become
+        tombstones, and the index is rebuilt from the live rows once tombstones exceed
+        :data:`COMPACT_SHARE` of the rows."""
+        wanted = np.asarray(ids, dtype=np.int64)
+        drop = np.isin(self._ids, wanted[wanted != TOMBSTONE])
         if not drop.any():
             return
-        keep = np.flatnonzero(~drop)
+        self._ids = self._ids.copy()  # the array may be shared with a saved snapshot's reader
+        self._ids[drop] = TOMBSTONE
+        self._removed += int(drop.sum())
+        self._sorted, self._live = None, None
+        if self._removed > COMPACT_SHARE * len(self._ids):
+            self.compact()
+
+    def compact(self) -> None:
+        """Rebuild the graph from the live rows only (no tombstones left)."""
+        keep = np.flatnonzero(self._ids != TOMBSTONE)
         rebuilt = QuantizedVectors.new(self.dimension, self.options)
         rebuilt.add(self._ids[keep], self.read(keep))
         self.close()
         self.__dict__.update(rebuilt.__dict__)
 
     def ids(self) -> np.ndarray:
-        """All ids held, in row order."""
-        return self._ids.copy()
+        """The live ids, in row order."""
+        return self._ids[self._ids != TOMBSTONE] if self._removed else self._ids.copy()
 
     def rows_of(self, ids: np.ndarray) -> np.ndarray:
         """Row numbers of chunk ``ids``; an unknown id raises KeyError."""
         if self._sorted is None:
-            order = np.argsort(self._ids, kind="stable")
+            live = np.flatnonzero(self._ids != TOMBSTONE)
+            order = live[np.argsort(self._ids[live], kind="stable")]
             self._sorted = (self._ids[order], order)
         keys, order = self._sorted
         wanted = np.asarray(ids, dtype=np.int64)
@@ -177,7 +202,11 @@ class QuantizedVectors(FaissVectors):
     def prepare(self, allowed: np.ndarray) -> Subset:
         """The rows of the allowed chunk ids (ids not held are ignored), as a :class:`Subset`."""
         wanted = np.asarray(allowed, dtype=np.int64)
-        mask = np.isin(self._ids, wanted)
+        mask = np.isin(self._ids, wanted[wanted != TOMBSTONE])
+        return self._subset(mask)
+
+    def _subset(self, mask: np.ndarray) -> Subset:
+        """The :class:`Subset` of the rows where ``mask`` (one bool per row) is true."""
         bitmap = np.packbits(mask, bitorder="little")
         return Subset(np.flatnonzero(mask), bitmap, faiss.IDSelectorBitmap(bitmap))  # type: ignore[call-arg,arg-type]
 
@@ -187,6 +216,10 @@ class QuantizedVectors(FaissVectors):
         """Top ``k`` (chunk ids, exact cosines) for one query vector, best first; only rows
         of ``allowed`` (chunk ids or a prepared :class:`Subset`) if given."""
         subset = self.prepare(allowed) if isinstance(allowed, np.ndarray) else allowed
+        if subset is None and self._removed:
+            if self._live is None:
+                self._live = self._subset(self._ids != TOMBSTONE)
+            subset = self._live
         if not len(self) or k <= 0 or (subset is not None and not len(subset.rows)):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
