@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import resource
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,9 +123,11 @@ def replicas(base: Base, target: int, noise: float, seed: int) -> Iterator[tuple
         r += 1
 
 
-def grow(base: Base, target: int, out: Path, noise: float, backend: Any = None, seed: int = 0) -> Grown:
+def grow(base: Base, target: int, out: Path, noise: float, backend: Any = None, seed: int = 0,
+         progress: int = 0) -> Grown:
     """Write an index of about ``target`` chunks at ``out`` from ``base`` with the backend
-    ``backend`` (a :class:`~retrieval.backends.BackendConfig`; None: the default)."""
+    ``backend`` (a :class:`~retrieval.backends.BackendConfig`; None: the default); every
+    ``progress`` documents (0: never) print how far it got."""
     from ingest.pipeline import content_hash
     from retrieval.index import IndexDir
     from retrieval.writer import SnapshotWriter
@@ -134,12 +137,16 @@ def grow(base: Base, target: int, out: Path, noise: float, backend: Any = None, 
     with timer() as build, index_dir.lock(), SnapshotWriter(index_dir, *base.model) as writer:
         writer.put_members(base.members)
         batch: list[Any] = []
+        written, cpu = 0, time.process_time()
         for doc, chunks, vectors in replicas(base, target, noise, seed):
             batch.append((doc, content_hash(doc, base.model[0]), doc.origin.split(":", 1)[0], chunks, vectors))
             grown.private_documents += bool(doc.visibility)
             if len(batch) >= BATCH_DOCUMENTS:
                 writer.put_documents(batch)
                 batch = []
+                written += BATCH_DOCUMENTS
+                if progress and written % progress < BATCH_DOCUMENTS:
+                    print(f"  {written:,} documents written, {time.process_time() - cpu:.0f} s CPU", flush=True)
         writer.put_documents(batch)
         manifest = writer.commit({"grown_from": f"{len(base.documents)} documents", "noise": noise})
     grown.build_s = build["s"]

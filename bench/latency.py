@@ -120,7 +120,7 @@ def build(args: argparse.Namespace, data: Path, embedder: Any) -> None:
         for target in sizes(args):
             out = index_path(backend, target, args.private_every, args.embedder)
             shutil.rmtree(out, ignore_errors=True)
-            grown = grow(base, target, out, args.noise, BackendConfig(backend))
+            grown = grow(base, target, out, args.noise, BackendConfig(backend), progress=getattr(args, "progress", 0))
             (out / "grown.json").write_text(json.dumps(asdict(grown)))
             (out / KEY_FILE).write_text(KeyStore(out).add("bench-mentors", ["mentors"], "member"))
             print(f"{backend}: grown {grown.chunks} chunks ({grown.kind}, {grown.private_documents} private "

@@ -65,15 +65,29 @@ def query_latency(plt: Any, record: dict[str, Any]) -> None:
     save(plt, fig, "query")
 
 
-def per_size(plt: Any, record: dict[str, Any], value: Any, label: str, name: str, title: str) -> None:
-    """One line per system over the timed index sizes."""
+def per_size(plt: Any, record: dict[str, Any], value: Any, label: str, name: str, title: str,
+             scale: tuple[Any, str] | None = None) -> None:
+    """One line per system over the timed index sizes; ``scale``: (value of a ``bench/scale.py``
+    record, label) for Townsquare's own series up to 1M chunks (:func:`scale_lines`)."""
     sizes = sorted(record["latency"], key=int)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     systems = sorted({s for size in sizes for s in record["latency"][size]["systems"]})
     for system in systems:
         runs = [record["latency"][size] for size in sizes if system in record["latency"][size]["systems"]]
         ax.plot([r["chunks"] for r in runs], [value(r["systems"][system]) for r in runs], marker="o", label=system)
+    if scale is not None:
+        scale_lines(ax, *scale)
     finish_vs_size(plt, fig, ax, label, title, name)
+
+
+def scale_lines(ax: Any, value: Any, label: str) -> None:
+    """Townsquare's own 10k-1M series from ``bench/scale.py`` (one ``results-<size>.json`` per
+    size), dashed, when at least two sizes were run."""
+    from bench.scale import kept_results
+
+    runs = kept_results()
+    if len(runs) > 1:
+        ax.plot(list(runs), [value(r) for r in runs.values()], marker="s", linestyle="--", color="black", label=label)
 
 
 def finish_vs_size(plt: Any, fig: Any, ax: Any, label: str, title: str, name: str) -> None:
@@ -130,9 +144,12 @@ def main() -> None:
     if record.get("latency"):
         query_latency(plt, record)
         per_size(plt, record, lambda r: p50_of(r, "full"), "query p50 ms, full questions (log)", "latency",
-                 "k=10 page latency vs corpus size (full questions)")
+                 "k=10 page latency vs corpus size (full questions, 5% private)",
+                 (lambda r: np.percentile(r["inproc"]["search hybrid | long | anonymous"], 50),
+                  "townsquare-hybrid in process, bench/scale.py runs (StackFAQ + cardano base)"))
         per_size(plt, record, lambda r: r["peak_mb"], "peak resident memory (MB)", "memory",
-                 "Peak memory of the timed process vs corpus size")
+                 "Peak memory of the timed process vs corpus size",
+                 (lambda r: r["server"]["peak"], "townsquare serve (HTTP server), bench/scale.py runs"))
     elif record.get("sizes"):  # only the earlier k=100 size runs (SemEval units replicated)
         old_sizes(plt, record, "p50_ms", "query p50 ms, k=100 (log)", "latency", "Query latency vs corpus size (k=100)")
         old_sizes(plt, record, "peak_mb", "peak resident memory (MB)", "memory", "Peak memory vs corpus size")

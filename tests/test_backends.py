@@ -85,3 +85,30 @@ def test_put_documents_writes_a_batch_like_single_documents(tmp_path: Path) -> N
     assert a.catalog.chunk_texts() == b.catalog.chunk_texts() and len(a.vectors) == len(b.vectors) > 0
     assert a.lexical.count() == b.lexical.count()
     a.close(), b.close()
+
+
+def test_sqlite_builder_pages_stay_in_memory_while_building_but_not_when_served(tmp_path: Path) -> None:
+    """A build is one transaction: its connection holds a large page cache (else pages are
+    evicted into the WAL and read back for every row); the served snapshot keeps SQLite's
+    default 2 MB, so a big index does not grow the server."""
+    from retrieval.backends.sqlite_catalog_writer import BUILD_CACHE_KIB, SqliteCatalogBuilder
+
+    builder = SqliteCatalogBuilder.create(tmp_path / "build.sqlite", None)
+    assert builder.connection.execute("PRAGMA cache_size").fetchone()[0] == -BUILD_CACHE_KIB
+    builder.connection.close()
+    write(IndexDir(tmp_path / "index"), DOCUMENTS)
+    snapshot = IndexDir(tmp_path / "index").open()
+    assert snapshot.catalog.connection.execute("PRAGMA cache_size").fetchone()[0] == -2000
+    snapshot.close()
+
+
+def test_sqlite_document_deletes_use_an_index_on_every_table(tmp_path: Path) -> None:
+    """Every put deletes the document first (a replace): a table without an index on its
+    document column would be scanned once per document, so an ingest grows quadratically."""
+    from retrieval.backends.sqlite_catalog_writer import DOCUMENT_TABLES, SqliteCatalogBuilder
+
+    builder = SqliteCatalogBuilder.create(tmp_path / "build.sqlite", None)
+    for table, column in DOCUMENT_TABLES:
+        plan = builder.connection.execute(f"EXPLAIN QUERY PLAN DELETE FROM {table} WHERE {column}=?", ("d",)).fetchall()
+        assert not any(str(step[-1]).startswith("SCAN") for step in plan), (table, plan)
+    builder.connection.close()

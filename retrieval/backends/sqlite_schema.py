@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS doc_groups (doc_id TEXT NOT NULL, grp TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS doc_groups_doc ON doc_groups (doc_id);
 CREATE TABLE IF NOT EXISTS doc_tags (doc_id TEXT NOT NULL, tag TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS doc_tags_tag ON doc_tags (tag);
+CREATE INDEX IF NOT EXISTS doc_tags_doc ON doc_tags (doc_id);
 CREATE TABLE IF NOT EXISTS posts (
     id TEXT PRIMARY KEY,
     doc_id TEXT NOT NULL,
