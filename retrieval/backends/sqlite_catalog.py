@@ -23,7 +23,8 @@ SQLITE_FILE = "index.sqlite"
 CHUNK_SQL = """
 SELECT c.id, c.doc_id, c.post_id, c.section, c.body, c.start, c."end", c.author, c.created_at,
        d.kind, d.title, d.channel, d.url, d.tags, m.name AS author_name,
-       p.position, p.accepted, p.score AS post_score
+       p.position, p.accepted, p.score AS post_score,
+       (SELECT a.role FROM authorship a WHERE a.doc_id = c.doc_id AND a.post_id = c.post_id LIMIT 1) AS role
 FROM chunks c JOIN documents d ON d.id = c.doc_id
 LEFT JOIN members m ON m.id = c.author
 LEFT JOIN posts p ON p.id = c.post_id
@@ -47,11 +48,12 @@ def chunk_info(r: Sequence[Any]) -> ChunkInfo:
     """A :class:`ChunkInfo` from a :data:`CHUNK_SQL` row (plain tuple or ``sqlite3.Row``, read
     by position: a search builds up to a few hundred of these per query)."""
     (id_, doc_id, post_id, section, body, start, end, author, created_at, kind, title, channel, url, tags,
-     author_name, position, accepted, post_score) = r
+     author_name, position, accepted, post_score, role) = r
     return ChunkInfo(
         id=id_, doc_id=doc_id, kind=kind, post_id=post_id, title=title, channel=channel, url=url, section=section,
         body=body, start=start, end=end, author=author, author_name=author_name, created_at=created_at,
         tags=tag_tuple(tags), position=position, accepted=bool(accepted), post_score=int(post_score or 0),
+        role=role or "",
     )
 
 
