@@ -23,11 +23,11 @@ SQLITE_FILE = "index.sqlite"
 CHUNK_SQL = """
 SELECT c.id, c.doc_id, c.post_id, c.section, c.body, c.start, c."end", c.author, c.created_at,
        d.kind, d.title, d.channel, d.url, d.tags, m.name AS author_name,
-       p.position, p.accepted, p.score AS post_score,
-       (SELECT a.role FROM authorship a WHERE a.doc_id = c.doc_id AND a.post_id = c.post_id LIMIT 1) AS role
+       p.position, p.accepted, p.score AS post_score, a.role
 FROM chunks c JOIN documents d ON d.id = c.doc_id
 LEFT JOIN members m ON m.id = c.author
 LEFT JOIN posts p ON p.id = c.post_id
+LEFT JOIN authorship a ON a.doc_id = c.doc_id AND a.post_id = c.post_id
 WHERE c.id IN ({marks}) AND """
 CHUNK_DOC_SQL = "SELECT c.id, c.doc_id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks}) AND "
 CONTRIBUTION_SQL = """
