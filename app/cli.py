@@ -103,7 +103,8 @@ def ingest(
     table = Table(title=f"Ingest into {settings.index_dir}", show_header=False)
     rows = {
         "documents": f"{summary.documents_new} new, {summary.documents_changed} changed, "
-        f"{summary.documents_unchanged} unchanged, {summary.documents_removed} removed",
+        f"{summary.documents_unchanged} unchanged, {summary.documents_removed} removed"
+        + (f", {summary.documents_kept} kept as indexed (their source had errors)" if summary.documents_kept else ""),
         "chunks": f"{summary.chunks_embedded} embedded, {summary.chunks_reused} reused",
         "members": str(summary.members),
         "files": f"{summary.files} read, {summary.skipped_files} skipped",

@@ -22,6 +22,7 @@ from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import Found, discover
 from ingest.duplicates import drop_duplicates
 from ingest.forget import drop_forgotten, forgotten_members
+from ingest.held import damaged_documents, document_sources, held_back, is_damaged, warn_held
 from ingest.normalise import nfc_documents
 from ingest.prune import checked_roots, removals
 from ingest.sources import get_loader
@@ -47,6 +48,8 @@ class IngestSummary:
     documents_changed: int = 0
     documents_unchanged: int = 0
     documents_removed: int = 0
+    documents_kept: int = 0
+    """Changed documents from a source with errors whose indexed version was kept (:mod:`ingest.held`)."""
     chunks_embedded: int = 0
     chunks_reused: int = 0
     members: int = 0
@@ -86,6 +89,8 @@ class Plan:
     """Stored members to delete (``townsquare forget --posts``)."""
     source_paths: dict[str, str] = field(default_factory=dict)
     """Document id -> absolute path of the file it came from (what a later prune checks)."""
+    held: set[str] = field(default_factory=set)
+    """Loaded documents not written because their source had errors (:mod:`ingest.held`)."""
 
 
 def ingest(
@@ -98,7 +103,8 @@ def ingest(
     ``format`` forces one loader for every path given (see ``ingest.sources.LOADERS``);
     without it each source is detected by its content. Bad input is reported in the summary
     and skipped; everything else is ingested. Any exception leaves the previously served
-    snapshot untouched. ``prune`` removes only documents from under ``paths`` whose source
+    snapshot untouched. A document from a source with errors never replaces its indexed
+    version (see :mod:`ingest.held`). ``prune`` removes only documents from under ``paths`` whose source
     is gone (see :mod:`ingest.prune`).
 
     Raises:
@@ -124,11 +130,13 @@ def ingest(
         loaded.threads, loaded.resources = nfc_documents(loaded.threads, loaded.resources)
         duplicate_of = drop_duplicates(loaded, current.catalog if current else None, report)
         report.close()
-        plan = make_plan(loaded, current, embedder.model_id, prune, report)
+        damaged = damaged_documents(document_sources(records), report.files_with_errors())
+        plan = make_plan(loaded, current, embedder.model_id, prune, report, damaged)
         plan.forget = sorted(forgotten & {m.id for m in indexed})
         if prune:
             seen = {d.id for d in loaded.documents} | set(duplicate_of.values())
-            kept = [source.path for source, _ in sources if source.rel in report.files_with_errors()]
+            failed = report.files_with_errors()
+            kept = [source.path for source, _ in sources if is_damaged(source.rel, failed)]
             plan.remove = sorted({*plan.remove, *removals(_stored_paths(current), seen, roots, kept, report)})
         plan.source_paths = source_paths
         if current is not None:
@@ -137,6 +145,7 @@ def ingest(
         summary.documents_new = len(plan.new_ids)
         summary.documents_changed = len(plan.write) - len(plan.new_ids)
         summary.documents_removed = len(plan.remove)
+        summary.documents_kept = len(plan.held)
         summary.members = len(loaded.members)
         if plan.write or plan.remove or plan.members or plan.forget or current is None:
             write_plan(plan, index_dir, embedder, summary, batch_size, progress, started)
@@ -175,32 +184,53 @@ def content_hash(doc: Document, model_id: str) -> str:
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
-def make_plan(loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report) -> Plan:
-    """Compare loaded records with the served snapshot. What ``prune`` removes is added by
-    :func:`ingest`, which knows the paths given (:func:`ingest.prune.removals`)."""
+def make_plan(
+    loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report,
+    damaged: dict[str, str] | None = None,
+) -> Plan:
+    """Compare loaded records with the served snapshot. ``damaged`` maps the ids of documents
+    from sources with errors to such a source: those never replace a stored document
+    (:mod:`ingest.held`). What ``prune`` removes is added by :func:`ingest`, which knows the
+    paths given (:func:`ingest.prune.removals`)."""
     hashes = current.catalog.document_hashes() if current is not None else {}
     stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
     stored_members = current.catalog.members() if current is not None else {}
-    write = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
-    remove = sorted(_superseded(current, write, report))
+    changed = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
+    moves = _moves(current, changed)
+    held = held_back((d.id for d in changed), set(stored), {old: new for old, (new, _, _) in moves.items()},
+                     damaged or {})
+    warn_held(held, damaged or {}, report)
+    write = [d for d in changed if d.id not in held]
+    remove = sorted(_superseded(moves, held, report))
     members = [m for m in loaded.members if stored_members.get(m.id) != m]
     return Plan(
-        write=write, unchanged=len(loaded.documents) - len(write), remove=remove,
-        new_ids={d.id for d in write if d.id not in stored}, members=members,
+        write=write, unchanged=len(loaded.documents) - len(changed), remove=remove,
+        new_ids={d.id for d in write if d.id not in stored}, members=members, held=held,
     )
 
 
-def _superseded(current: Snapshot | None, write: list[Document], report: Report) -> set[str]:
-    """Stored threads holding a post that a thread being written now carries: the message was
-    regrouped (a mail whose ancestors arrived later, a chat conversation whose gap filled
-    in), so the old thread is replaced and each post stays stored once."""
-    carried = {p.id: (d.id, d.origin) for d in write if isinstance(d, Thread) for p in d.posts}
+def _moves(current: Snapshot | None, changed: list[Document]) -> dict[str, tuple[str, str, str]]:
+    """Stored threads holding a post that a changed thread now carries: stored doc id ->
+    (the loaded doc's id, the post's id, the loaded doc's origin)."""
+    carried = {p.id: (d.id, d.origin) for d in changed if isinstance(d, Thread) for p in d.posts}
     if current is None or not carried:
-        return set()
-    found: set[str] = set()
+        return {}
+    found: dict[str, tuple[str, str, str]] = {}
     for post_id, doc_id in current.catalog.post_documents(list(carried)).items():
         new_id, origin = carried[post_id]
         if doc_id != new_id and doc_id not in found:
+            found[doc_id] = (new_id, post_id, origin)
+    return found
+
+
+def _superseded(moves: dict[str, tuple[str, str, str]], held: set[str], report: Report) -> set[str]:
+    """Stored threads to remove: a post of theirs is carried by a thread written now (the
+    message was regrouped: a mail whose ancestors arrived later, a chat conversation whose
+    gap filled in), so the old thread is replaced and each post stays stored once. A thread
+    held back (``held``) supersedes nothing."""
+    found: set[str] = set()
+    for doc_id, (new_id, post_id, origin) in moves.items():
+        if new_id not in held:
             found.add(doc_id)
             report.warning(origin, f"post {post_id!r} moved from thread {doc_id!r} to {new_id!r}; "
                            "the old thread is replaced")

@@ -107,10 +107,13 @@ class Contribution:
 
 
 def role_of(hit: Hit) -> str:
-    """The authorship role (``accepted``/``answer``/``question``/``author``) of a hit's author."""
+    """The authorship role (``accepted``/``answer``/``question``/``comment``/``author``) of a
+    hit's author, from the hit's label (:data:`retrieval.search.HIT_ROLES`)."""
     if hit.kind == "resource":
         return "author"
-    return "question" if hit.role == "question" else "accepted" if hit.accepted else "answer"
+    if hit.role in ("question", "comment"):
+        return hit.role
+    return "accepted" if hit.accepted else "answer"
 
 
 def association(role: str, post_score: int, weights: ExpertWeights) -> float:

@@ -49,6 +49,7 @@ class Hit:
     score: float
     similarity: float
     role: str = ""
+    """``question``, ``answer``, ``accepted answer`` or ``comment`` (see :data:`HIT_ROLES`); "" for a resource."""
     accepted: bool = False
     post_score: int = 0
     tags: list[str] = field(default_factory=list)
@@ -204,11 +205,15 @@ def collapse_by_document(hits: list[Hit]) -> list[Hit]:
     return list(best.values())
 
 
+HIT_ROLES = {"question": "question", "accepted": "accepted answer", "answer": "answer", "comment": "comment"}
+"""A post's stored role (:func:`retrieval.records.post_role`) -> the label its hits carry."""
+
+
 def hit_from(info: ChunkInfo, score: float, similarity: float) -> Hit:
-    """A :class:`Hit` for a chunk, its fused ``score`` and cosine ``similarity``."""
-    role = "" if info.position is None else "question" if info.position == 0 else (
-        "accepted answer" if info.accepted else "answer"
-    )
+    """A :class:`Hit` for a chunk, its fused ``score`` and cosine ``similarity``; its ``role``
+    is the label of the post's stored role (:data:`HIT_ROLES`), "" for a resource's chunk."""
+    role = "" if info.position is None else HIT_ROLES.get(info.role) or (
+        "question" if info.position == 0 else "accepted answer" if info.accepted else "answer")
     return Hit(
         chunk_id=info.id, doc_id=info.doc_id, kind=info.kind, post_id=info.post_id, title=info.title,
         channel=info.channel, url=info.url, section=info.section, text=info.body, start=info.start, end=info.end,

@@ -59,6 +59,9 @@ class ChunkInfo:
     """The post's place in its thread (0 = the question); None for resource chunks."""
     accepted: bool
     post_score: int
+    role: str = ""
+    """The post's authorship role as stored at ingest (:func:`retrieval.records.post_role`:
+    ``question``, ``answer``, ``accepted`` or ``comment``); "" for resource chunks."""
 
 
 @dataclass(frozen=True)

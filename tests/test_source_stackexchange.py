@@ -269,3 +269,21 @@ def test_ingesting_the_sample_dump_embeds_only_what_changed(tmp_path: Path, embe
     (dump / "Comments.xml").write_text(comments.replace("</comments>", new))
     again = ingest([tmp_path / "src"], index_dir, embedder)
     assert again.documents_changed == 1 and 1 <= again.chunks_embedded <= 2
+
+
+@pytest.mark.integration
+def test_comments_are_labelled_comments_in_hits_and_expert_evidence(tmp_path: Path, embedder: Embedder) -> None:
+    from retrieval.experts import role_of
+    from retrieval.library import Library
+
+    copy_dump(tmp_path / "src", "ask.canopy.example")
+    index_dir = IndexDir(tmp_path / "index")
+    assert ingest([tmp_path / "src"], index_dir, embedder).errors == 0
+    hits = Library(index_dir, embedder).searcher().search("shade cloth over a roof hive made the beard smaller", k=30)
+    top = hits[0]
+    assert top.post_id == f"{SITE}:c4" and top.role == "comment" and role_of(top) == "comment"
+    every = [*hits, *(more for h in hits for more in h.more)]
+    labels = {(h.post_id.rsplit(":", 1)[1][0], h.role) for h in every if h.post_id}
+    assert {("c", "comment"), ("p", "accepted answer"), ("p", "answer"), ("p", "question")} <= labels
+    assert all(role == "comment" for kind, role in labels if kind == "c")
+    assert all(role != "comment" for kind, role in labels if kind == "p")

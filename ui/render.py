@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}#+|~$>])")
-ROLE_WORDS = {"accepted": "accepted answer in", "answer": "answered in", "question": "asked in", "author": "wrote"}
+ROLE_WORDS = {"accepted": "accepted answer in", "answer": "answered in", "question": "asked in", "author": "wrote",
+              "comment": "commented in"}
 
 
 def esc(text: str) -> str:

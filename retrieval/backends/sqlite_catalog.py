@@ -23,10 +23,11 @@ SQLITE_FILE = "index.sqlite"
 CHUNK_SQL = """
 SELECT c.id, c.doc_id, c.post_id, c.section, c.body, c.start, c."end", c.author, c.created_at,
        d.kind, d.title, d.channel, d.url, d.tags, m.name AS author_name,
-       p.position, p.accepted, p.score AS post_score
+       p.position, p.accepted, p.score AS post_score, a.role
 FROM chunks c JOIN documents d ON d.id = c.doc_id
 LEFT JOIN members m ON m.id = c.author
 LEFT JOIN posts p ON p.id = c.post_id
+LEFT JOIN authorship a ON a.doc_id = c.doc_id AND a.post_id = c.post_id
 WHERE c.id IN ({marks}) AND """
 CHUNK_DOC_SQL = "SELECT c.id, c.doc_id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks}) AND "
 CONTRIBUTION_SQL = """
@@ -47,11 +48,12 @@ def chunk_info(r: Sequence[Any]) -> ChunkInfo:
     """A :class:`ChunkInfo` from a :data:`CHUNK_SQL` row (plain tuple or ``sqlite3.Row``, read
     by position: a search builds up to a few hundred of these per query)."""
     (id_, doc_id, post_id, section, body, start, end, author, created_at, kind, title, channel, url, tags,
-     author_name, position, accepted, post_score) = r
+     author_name, position, accepted, post_score, role) = r
     return ChunkInfo(
         id=id_, doc_id=doc_id, kind=kind, post_id=post_id, title=title, channel=channel, url=url, section=section,
         body=body, start=start, end=end, author=author, author_name=author_name, created_at=created_at,
         tags=tag_tuple(tags), position=position, accepted=bool(accepted), post_score=int(post_score or 0),
+        role=role or "",
     )
 
 

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS authorship (
 );
 CREATE INDEX IF NOT EXISTS authorship_member ON authorship (member_id);
 CREATE INDEX IF NOT EXISTS authorship_doc ON authorship (doc_id);
+CREATE INDEX IF NOT EXISTS authorship_post ON authorship (post_id);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY,
     doc_id TEXT NOT NULL,

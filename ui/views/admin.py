@@ -47,10 +47,12 @@ def _last_ingest(stats: Json) -> None:
     if not last:
         st.caption("No ingest report: it is shown to facilitator keys only.")
         return
+    kept = last.get("documents_kept", 0)
     st.markdown(
         f"{render.moment(stats.get('created_at'))} · {last.get('files', 0)} files in {last.get('seconds', 0):g} s · "
         f"documents: {last.get('documents_new', 0)} new, {last.get('documents_changed', 0)} changed, "
-        f"{last.get('documents_unchanged', 0)} unchanged, {last.get('documents_removed', 0)} removed · "
+        f"{last.get('documents_unchanged', 0)} unchanged, {last.get('documents_removed', 0)} removed"
+        f"{f', {kept} kept as indexed (their source had errors)' if kept else ''} · "
         f"chunks: {last.get('chunks_embedded', 0)} embedded, {last.get('chunks_reused', 0)} reused · "
         f"{last.get('errors', 0)} errors, {last.get('warnings', 0)} warnings"
     )
