@@ -1,0 +1,73 @@
+"""Text analysis of the ``sparse-bm25`` lexical index, made to agree with the ``fts5`` index's
+``porter unicode61`` tokenizer (so both rank the same words): tokens are runs of letters and
+digits (Unicode categories L and N; anything else separates), NFC, lower-cased, Latin
+diacritics removed, then Porter-stemmed (:mod:`retrieval.backends.porter`). No stopwords at
+indexing time: they count in a chunk's length as in FTS5 (queries leave them out,
+``retrieval.words.query_words``).
+
+Text without spaces (CJK): each character is a token, as in the FTS5 index of
+``retrieval.cjk.spaced`` text, and each pair of adjacent characters of a run is a term too
+(``糖饼``), which stands for the two-character phrase (``糖 饼``) a query looks for. Pairs are
+not counted in a chunk's length.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from retrieval.backends.porter import stem
+from retrieval.cjk import CJK_CHARS, CJK_RUN, nfc
+
+TOKENS = re.compile(rf"[{CJK_CHARS}]+|[^\W_{CJK_CHARS}]+")
+
+
+LATIN = ((0x00C0, 0x024F), (0x1E00, 0x1EFF))
+"""Latin letters whose diacritics FTS5's ``unicode61`` removes (other scripts keep theirs)."""
+
+
+@lru_cache(maxsize=4096)
+def plain(char: str) -> str:
+    """``char`` without its diacritics when it is a Latin letter."""
+    if not any(low <= ord(char) <= high for low, high in LATIN):
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base or char
+
+
+@lru_cache(maxsize=500_000)
+def term(token: str) -> str:
+    """The index term of one lower-cased, non-CJK token (Latin diacritics removed, stemmed)."""
+    if not token.isascii():
+        token = "".join(plain(c) for c in token)
+    return stem(token)
+
+
+def analyse(text: str) -> tuple[list[str], int]:
+    """The terms of ``text`` with repeats, in order, and its length in tokens (the BM25
+    document length)."""
+    terms: list[str] = []
+    length = 0
+    folded = nfc(text).lower()
+    if "\u0307" in folded:  # a dotted capital I lower-cases to i + combining dot; FTS5 folds it to i
+        folded = folded.replace("i\u0307", "i")
+    for token in TOKENS.findall(folded):
+        if CJK_RUN.fullmatch(token):
+            terms.extend(token)
+            terms.extend(token[i : i + 2] for i in range(len(token) - 1))
+            length += len(token)
+        else:
+            terms.append(term(token))
+            length += 1
+    return terms, length
+
+
+def query_terms(word: str) -> list[str]:
+    """The index terms a query word (``retrieval.words.query_words``) stands for: one term,
+    or, for a CJK pair written as a two-token phrase (``糖 饼``), the pair term; a word that
+    splits into several tokens (``e_mail``) gives each of them."""
+    if " " in word and CJK_RUN.fullmatch(word.replace(" ", "")):
+        return [word.replace(" ", "")]
+    terms, _ = analyse(word)
+    return [t for t in terms if not CJK_RUN.fullmatch(t) or len(t) == 1]
