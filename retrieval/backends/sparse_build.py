@@ -1,0 +1,140 @@
+"""Building the ``sparse`` lexical index of a new snapshot (see :mod:`sparse_matrix` for the
+files): the previous snapshot's term counts, minus removed chunks, plus the analysed texts of
+added ones, merged at commit into a new matrix whose every weight is recomputed (N, document
+frequencies and the average length change with each ingest). Only the new snapshot's folder
+is written, so a failed ingest leaves the served snapshot as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.backends.options import SparseOptions
+from retrieval.backends.sparse_analysis import analyse
+from retrieval.backends.sparse_matrix import TermMatrix
+from retrieval.views import ChunkEntry
+
+TF_MAX = np.iinfo(np.uint16).max
+
+
+class Postings:
+    """Term counts of chunks added in this build, under build-local row and term numbers."""
+
+    def __init__(self) -> None:
+        self.terms: dict[str, int] = {}
+        self.ids: list[int] = []
+        self.lengths: list[int] = []
+        self.row_of: dict[int, int] = {}
+        self.removed: set[int] = set()
+        self.parts: list[np.ndarray] = []  # (3, n) int64: row, term, count
+
+    def add(self, entries: Sequence[ChunkEntry]) -> None:
+        rows: list[int] = []
+        terms: list[int] = []
+        vocabulary = self.terms
+        for entry in entries:
+            row = len(self.ids)
+            self.row_of[entry.id] = row
+            found, length = analyse(entry.text)
+            self.ids.append(entry.id)
+            self.lengths.append(length)
+            terms.extend(vocabulary.setdefault(t, len(vocabulary)) for t in found)
+            rows.extend([row] * len(found))
+        if terms:
+            keys, counts = np.unique((np.asarray(rows, np.int64) << 32) | np.asarray(terms, np.int64),
+                                     return_counts=True)
+            self.parts.append(np.stack([keys >> 32, keys & 0xFFFFFFFF, counts]))
+
+    def remove(self, ids: Sequence[int]) -> None:
+        for chunk in ids:
+            row = self.row_of.pop(int(chunk), None)
+            if row is not None:
+                self.removed.add(row)
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+
+class SparseBuilder:
+    """See :class:`~retrieval.storage.LexicalBuilder`."""
+
+    def __init__(self, folder: Path, previous: TermMatrix | None, options: SparseOptions) -> None:
+        self.folder, self.previous, self.options = folder, previous, options
+        self.keep = np.ones(0 if previous is None else len(previous.ids), dtype=bool)
+        self.new = Postings()
+
+    def add(self, entries: Sequence[ChunkEntry]) -> None:
+        self.new.add(entries)
+
+    def remove(self, ids: Sequence[int]) -> None:
+        self.new.remove(ids)
+        if self.previous is not None and len(self.previous.ids) and len(ids):
+            wanted = np.asarray(ids, dtype=np.int64)
+            at = np.minimum(np.searchsorted(self.previous.ids, wanted), len(self.previous.ids) - 1)
+            self.keep[at[self.previous.ids[at] == wanted]] = False
+
+    def count(self) -> int:
+        return int(self.keep.sum()) + len(self.new)
+
+    def commit(self) -> dict[str, Any]:
+        """Merge the previous postings with the new ones and write the matrix with fresh weights."""
+        old_terms = [] if self.previous is None else self.previous.vocabulary.terms()
+        new_terms = list(self.new.terms)
+        terms = sorted(set(old_terms).union(new_terms))
+        place = {t: i for i, t in enumerate(terms)}
+        columns, chunks, tf = self._old_postings(np.array([place[t] for t in old_terms], dtype=np.int64))
+        new_cols, new_chunks, new_tf = self._new_postings(np.array([place[t] for t in new_terms], dtype=np.int64))
+        columns, chunks, tf = (np.concatenate([a, b]) for a, b in
+                               ((columns, new_cols), (chunks, new_chunks), (tf, new_tf)))
+        ids, lengths = self._rows()
+        rows = np.searchsorted(ids, chunks)
+        order = np.lexsort((rows, columns))
+        columns, rows, tf = columns[order], rows[order], tf[order]
+        df = np.bincount(columns, minlength=len(terms))
+        used = df > 0  # terms only removed chunks held
+        starts = np.zeros(int(used.sum()) + 1, dtype=np.int64)
+        np.cumsum(df[used], out=starts[1:])
+        kept_terms = [t for t, u in zip(terms, used, strict=True) if u]
+        TermMatrix.write(self.folder, kept_terms, starts, rows, np.minimum(tf, TF_MAX), ids, lengths,
+                         self.options.k1, self.options.b)
+        return {"kind": "sparse-bm25", "terms": len(kept_terms), "postings": int(len(rows)),
+                "k1": self.options.k1, "b": self.options.b}
+
+    def _old_postings(self, column_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(column, chunk id, count) of the previous snapshot's postings of kept chunks."""
+        m = self.previous
+        if m is None or not len(m.rows):
+            return (np.zeros(0, np.int64),) * 3  # type: ignore[return-value]
+        df = np.diff(np.asarray(m.columns))
+        columns = np.repeat(column_of, df)
+        rows = np.asarray(m.rows, dtype=np.int64)
+        kept = self.keep[rows]
+        return columns[kept], np.asarray(m.ids)[rows[kept]], np.asarray(m.tf, dtype=np.int64)[kept]
+
+    def _new_postings(self, column_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(column, chunk id, count) of this build's postings of chunks still present."""
+        if not self.new.parts:
+            return (np.zeros(0, np.int64),) * 3  # type: ignore[return-value]
+        rows, terms, counts = np.concatenate(self.new.parts, axis=1)
+        alive = np.ones(len(self.new.ids), dtype=bool)
+        alive[list(self.new.removed)] = False
+        kept = alive[rows]
+        return column_of[terms[kept]], np.asarray(self.new.ids, np.int64)[rows[kept]], counts[kept]
+
+    def _rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids of the new matrix, ascending, and their lengths."""
+        alive = np.ones(len(self.new.ids), dtype=bool)
+        alive[list(self.new.removed)] = False
+        ids = np.asarray(self.new.ids, dtype=np.int64)[alive]
+        lengths = np.asarray(self.new.lengths, dtype=np.int64)[alive]
+        if self.previous is not None:
+            ids = np.concatenate([np.asarray(self.previous.ids)[self.keep], ids])
+            lengths = np.concatenate([np.asarray(self.previous.lengths, dtype=np.int64)[self.keep], lengths])
+        order = np.argsort(ids, kind="stable")
+        return ids[order], lengths[order]
+
+    def discard(self) -> None:
+        """Nothing is written outside the snapshot folder (which the writer removes)."""
