@@ -24,6 +24,10 @@ STEP3 = [("icate", "ic"), ("ative", ""), ("alize", "al"), ("iciti", "ic"), ("ica
          ("ness", "")]
 STEP4 = ["al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ion", "ou",
          "ism", "ate", "iti", "ous", "ive", "ize"]
+# the longest matching suffix decides, so rules are tried longest first
+STEP2.sort(key=lambda rule: -len(rule[0]))
+STEP3.sort(key=lambda rule: -len(rule[0]))
+STEP4.sort(key=lambda suffix: -len(suffix))
 
 
 def consonant(word: str, i: int) -> bool:
@@ -64,9 +68,9 @@ def cvc(word: str) -> bool:
 
 
 def _replace(word: str, rules: list[tuple[str, str]], min_measure: int) -> str:
-    """The longest suffix of ``rules`` that ``word`` ends with is replaced when the stem
+    """The longest suffix of ``rules`` (sorted longest first) that ``word`` ends with is replaced when the stem
     before it has a measure above ``min_measure``; shorter suffixes are not tried then."""
-    for suffix, replacement in sorted(rules, key=lambda r: -len(r[0])):
+    for suffix, replacement in rules:
         if word.endswith(suffix):
             stem = word[: len(word) - len(suffix)]
             return stem + replacement if measure(stem) > min_measure else word
@@ -96,7 +100,7 @@ def step1c(word: str) -> str:
 
 
 def step4(word: str) -> str:
-    for suffix in sorted(STEP4, key=len, reverse=True):
+    for suffix in STEP4:
         if word.endswith(suffix):
             stem = word[: len(word) - len(suffix)]
             if suffix == "ion" and not stem.endswith(("s", "t")):

@@ -18,7 +18,7 @@ import unicodedata
 from functools import lru_cache
 
 from retrieval.backends.porter import stem
-from retrieval.cjk import CJK_CHARS, CJK_RUN, nfc
+from retrieval.cjk import CJK_CHARS, CJK_RUN, has_cjk, nfc
 
 TOKENS = re.compile(rf"[{CJK_CHARS}]+|[^\W_{CJK_CHARS}]+")
 
@@ -44,15 +44,28 @@ def term(token: str) -> str:
     return stem(token)
 
 
+def folded(text: str) -> str:
+    """``text`` NFC and lower-cased as FTS5 folds case."""
+    low = nfc(text).lower()
+    if "\u0307" in low:  # a dotted capital I lower-cases to i + combining dot; FTS5 folds it to i
+        low = low.replace("i\u0307", "i")
+    return low
+
+
+def plain_tokens(text: str) -> list[str] | None:
+    """The tokens of ``text`` before :func:`term` (each token one term, the length their
+    number), or None when ``text`` holds CJK characters (use :func:`analyse`): the fast path
+    of indexing, where each distinct token is mapped to its term once."""
+    low = folded(text)
+    return None if has_cjk(low) else TOKENS.findall(low)
+
+
 def analyse(text: str) -> tuple[list[str], int]:
     """The terms of ``text`` with repeats, in order, and its length in tokens (the BM25
     document length)."""
     terms: list[str] = []
     length = 0
-    folded = nfc(text).lower()
-    if "\u0307" in folded:  # a dotted capital I lower-cases to i + combining dot; FTS5 folds it to i
-        folded = folded.replace("i\u0307", "i")
-    for token in TOKENS.findall(folded):
+    for token in TOKENS.findall(folded(text)):
         if CJK_RUN.fullmatch(token):
             terms.extend(token)
             terms.extend(token[i : i + 2] for i in range(len(token) - 1))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.backends.options import SparseOptions
-from retrieval.backends.sparse_analysis import analyse
+from retrieval.backends.sparse_analysis import analyse, plain_tokens, term
 from retrieval.backends.sparse_matrix import TermMatrix
 from retrieval.views import ChunkEntry
 
@@ -25,6 +25,7 @@ class Postings:
 
     def __init__(self) -> None:
         self.terms: dict[str, int] = {}
+        self.known: dict[str, int] = {}  # token -> its term's number
         self.ids: list[int] = []
         self.lengths: list[int] = []
         self.row_of: dict[int, int] = {}
@@ -38,15 +39,26 @@ class Postings:
         for entry in entries:
             row = len(self.ids)
             self.row_of[entry.id] = row
-            found, length = analyse(entry.text)
+            tokens = plain_tokens(entry.text)
+            if tokens is None:
+                found, length = analyse(entry.text)
+                numbers = [vocabulary.setdefault(t, len(vocabulary)) for t in found]
+            else:
+                known = self.known
+                numbers = [known[t] if t in known else self._token(t) for t in tokens]
+                length = len(tokens)
             self.ids.append(entry.id)
             self.lengths.append(length)
-            terms.extend(vocabulary.setdefault(t, len(vocabulary)) for t in found)
-            rows.extend([row] * len(found))
+            terms.extend(numbers)
+            rows.extend([row] * len(numbers))
         if terms:
             keys, counts = np.unique((np.asarray(rows, np.int64) << 32) | np.asarray(terms, np.int64),
                                      return_counts=True)
             self.parts.append(np.stack([keys >> 32, keys & 0xFFFFFFFF, counts]))
+
+    def _token(self, token: str) -> int:
+        number = self.known[token] = self.terms.setdefault(term(token), len(self.terms))
+        return number
 
     def remove(self, ids: Sequence[int]) -> None:
         for chunk in ids:
