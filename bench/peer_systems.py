@@ -224,13 +224,13 @@ def sparse_beside(snapshot: Any, folder: Path) -> Any:
         start = time.perf_counter()
         texts = snapshot.catalog.chunk_texts()
         read_s = time.perf_counter() - start
-        builder = SparseBuilder(folder / "sparse-bm25", None, SparseOptions())
+        builder = SparseBuilder(folder, None, SparseOptions())
         for at in range(0, len(texts), 5000):
             builder.add([ChunkEntry(i, d, "thread", "", "", None, (), None, (), t) for i, d, t in texts[at:at + 5000]])
         facts = builder.commit()
         (folder / "build.json").write_text(json.dumps({**facts, "chunks": len(texts), "read_s": read_s,
                                                        "build_s": time.perf_counter() - start}))
-    return SparseBm25Index(TermMatrix.load(folder / "sparse-bm25"), snapshot.catalog, SparseOptions())
+    return SparseBm25Index(TermMatrix.load(folder), snapshot.catalog, SparseOptions())
 
 
 def make(name: str, vectors: SharedVectors, sources: Path, depth: int = 300) -> Any:

@@ -24,7 +24,7 @@ import numpy as np
 from retrieval.backends.options import SparseOptions, options_of
 from retrieval.backends.sparse_analysis import query_terms
 from retrieval.backends.sparse_build import SparseBuilder
-from retrieval.backends.sparse_matrix import FOLDER, TermMatrix
+from retrieval.backends.sparse_matrix import TermMatrix
 from retrieval.filters import Filters
 from retrieval.storage import Catalog, CatalogBuilder, Place, Scored
 from retrieval.views import Groups
@@ -159,14 +159,14 @@ class SparseFactory:
     def open(self, place: Place, catalog: Catalog) -> SparseBm25Index:
         """See :class:`~retrieval.storage.LexicalFactory`."""
         options = options_of(SparseOptions, place.options, "sparse")
-        return SparseBm25Index(TermMatrix.load(place.path / FOLDER), catalog, options)
+        return SparseBm25Index(TermMatrix.load(place.path), catalog, options)
 
     def build(self, place: Place, catalog: CatalogBuilder) -> SparseBuilder:
         """See :class:`~retrieval.storage.LexicalFactory`: seeded with the previous snapshot's
         matrix (read, never written)."""
         options = options_of(SparseOptions, place.options, "sparse")
-        previous = None if place.previous is None else TermMatrix.load(place.previous / FOLDER)
-        return SparseBuilder(place.path / FOLDER, previous, options)
+        previous = None if place.previous is None else TermMatrix.load(place.previous)
+        return SparseBuilder(place.path, previous, options)
 
     def drop(self, place: Place) -> None:
         """Nothing lives outside the snapshot folder."""

@@ -1,15 +1,14 @@
 """The files of the ``sparse`` lexical index: Okapi BM25 term weights per (term, chunk) in a
-compressed sparse column matrix, one column per term, in a folder of the snapshot::
+compressed sparse column matrix, one column per term, as files of the snapshot folder::
 
-    sparse-bm25/
-      terms.bin         every term, UTF-8, sorted, concatenated (column i = i-th term)
-      term-starts.npy   int64 (V+1): term i is terms.bin[starts[i]:starts[i+1]]
-      columns.npy       int64 (V+1): column i holds postings columns[i]:columns[i+1]
-      rows.npy          uint32 (nnz): the row of each posting, ascending within a column
-      weights.npy       float32 (nnz): the posting's BM25 weight (see :func:`bm25_weights`)
-      tf.npy            uint16 (nnz): the term's count in the chunk (capped), to rebuild weights
-      ids.npy           int64 (N): chunk id of each row, ascending (ties by row = by chunk id)
-      lengths.npy       uint32 (N): each chunk's length in tokens
+    bm25-terms.bin        every term, UTF-8, sorted, concatenated (column i = i-th term)
+    bm25-term-starts.npy  int64 (V+1): term i is terms.bin[starts[i]:starts[i+1]]
+    bm25-columns.npy      int64 (V+1): column i holds postings columns[i]:columns[i+1]
+    bm25-rows.npy         uint32 (nnz): the row of each posting, ascending within a column
+    bm25-weights.npy      float32 (nnz): the posting's BM25 weight (see :func:`bm25_weights`)
+    bm25-tf.npy           uint16 (nnz): the term's count in the chunk (capped), to rebuild weights
+    bm25-ids.npy          int64 (N): chunk id of each row, ascending (ties by row = by chunk id)
+    bm25-lengths.npy      uint32 (N): each chunk's length in tokens
 
 Opened memory-mapped and read-only: a query touches only its terms' columns. At a million
 chunks of forum text (about 80 postings a chunk) the postings take ~0.8 GB on disk, of
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-FOLDER = "sparse-bm25"
+PREFIX = "bm25-"
 NAMES = ("term-starts", "columns", "rows", "weights", "tf", "ids", "lengths")
 MIN_IDF = 1e-6
 """Floor of a term's idf, as FTS5's bm25() (a term in over half the chunks still counts)."""
@@ -54,7 +53,7 @@ def bm25_weights(tf: np.ndarray, rows: np.ndarray, df: np.ndarray, lengths: np.n
 
 
 class Vocabulary:
-    """The sorted terms of :data:`FOLDER`, looked up by binary search over the file."""
+    """The sorted terms of ``bm25-terms.bin``, looked up by binary search over the file."""
 
     def __init__(self, blob: bytes | mmap.mmap, starts: np.ndarray) -> None:
         self._blob, self._starts = blob, starts
@@ -96,10 +95,11 @@ class TermMatrix:
 
     @classmethod
     def load(cls, folder: Path) -> TermMatrix:
-        """Open the files of ``folder`` read-only, memory-mapped."""
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in NAMES}
-        with (folder / "terms.bin").open("rb") as handle:
-            size = (folder / "terms.bin").stat().st_size
+        """Open the files in ``folder`` read-only, memory-mapped."""
+        arrays = {name: np.load(folder / f"{PREFIX}{name}.npy", mmap_mode="r") for name in NAMES}
+        terms = folder / f"{PREFIX}terms.bin"
+        with terms.open("rb") as handle:
+            size = terms.stat().st_size
             blob: bytes | mmap.mmap = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         return cls(Vocabulary(blob, arrays.pop("term-starts")), **{k: v for k, v in arrays.items()})
 
@@ -111,13 +111,13 @@ class TermMatrix:
         encoded = [t.encode() for t in terms]
         starts = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in encoded], out=starts[1:])
-        (folder / "terms.bin").write_bytes(b"".join(encoded))
+        (folder / f"{PREFIX}terms.bin").write_bytes(b"".join(encoded))
         df = np.diff(columns)
         weights = bm25_weights(tf, rows, np.repeat(df, df), lengths, k1, b)
         arrays = {"term-starts": starts, "columns": columns, "rows": rows.astype(np.uint32), "weights": weights,
                   "tf": tf.astype(np.uint16), "ids": ids.astype(np.int64), "lengths": lengths.astype(np.uint32)}
         for name, array in arrays.items():
-            np.save(folder / f"{name}.npy", array)
+            np.save(folder / f"{PREFIX}{name}.npy", array)
 
     def document_frequency(self, column: int) -> int:
         return int(self.columns[column + 1] - self.columns[column])
