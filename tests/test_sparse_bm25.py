@@ -105,10 +105,18 @@ def test_analysis_agrees_with_fts5_porter_unicode61() -> None:
     assert query_terms("糖 饼") == ["糖饼"] and query_terms("connections") == ["connect"]
 
 
-def test_ranking_agrees_with_fts5(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ingests", [1, 3])
+def test_ranking_agrees_with_fts5(tmp_path: Path, ingests: int) -> None:
+    """Built in one ingest, or in three (later ones add, remove and replace documents: the
+    merged matrix must weigh every chunk as a fresh build would)."""
     fts5_dir, sparse_dir = IndexDir(tmp_path / "a"), IndexDir(tmp_path / "b", SPARSE)
     for folder in (fts5_dir, sparse_dir):
-        write(folder, DOCUMENTS)
+        if ingests == 1:
+            write(folder, DOCUMENTS)
+        else:
+            write(folder, DOCUMENTS[:3])
+            write(folder, DOCUMENTS[2:], remove=["t-pub-1"])
+            write(folder, DOCUMENTS[:1])
     a, b = fts5_dir.open(HashingEmbedder.model_id), sparse_dir.open(HashingEmbedder.model_id)
     for query in ["winter varroa hive", "Quarry Lane lease", "honey labels weight", "mentor stipend budget"]:
         for groups in [(), ("mentors",)]:

@@ -33,23 +33,29 @@ def bm25_weights(tf: np.ndarray, rows: np.ndarray, df: np.ndarray, lengths: np.n
                  k1: float, b: float) -> np.ndarray:
     """Okapi BM25 (Robertson & Zaragoza 2009) weight of each posting, as FTS5's bm25():
     ``idf * tf (k1 + 1) / (tf + k1 (1 - b + b |D| / avgdl))`` with
-    ``idf = ln((N - df + 0.5) / (df + 0.5))`` floored at :data:`MIN_IDF`.
+    ``idf = ln((N - df + 0.5) / (df + 0.5))`` floored at :data:`MIN_IDF`; float32, computed
+    per column and per row first so a posting costs a few float32 temporaries.
 
     Args:
-        tf: count of the term in the chunk, per posting.
+        tf: count of the term in the chunk, per posting, postings in column order.
         rows: the posting's row (index into ``lengths``).
-        df: document frequency of the posting's term, per posting.
+        df: postings per column (the term's document frequency), one per column.
         lengths: tokens per row (N rows).
     """
     n = len(lengths)
-    if n == 0:
-        return np.zeros(0, dtype=np.float32)
+    if n == 0 or not len(rows):
+        return np.zeros(len(rows), dtype=np.float32)
     average = float(lengths.mean()) or 1.0
     idf = np.log((n - df + 0.5) / (df + 0.5))
-    idf = np.where(idf > 0, idf, MIN_IDF)
-    f = tf.astype(np.float64)
-    norm = k1 * (1 - b + b * lengths[rows].astype(np.float64) / average)
-    return (idf * f * (k1 + 1) / (f + norm)).astype(np.float32)
+    idf = np.where(idf > 0, idf, MIN_IDF).astype(np.float32)
+    norm = (k1 * (1 - b + b * lengths.astype(np.float64) / average)).astype(np.float32)
+    weights = tf.astype(np.float32)
+    denominator = norm[rows]
+    denominator += weights
+    weights *= k1 + 1
+    weights /= denominator
+    weights *= np.repeat(idf, df)
+    return weights
 
 
 class Vocabulary:
@@ -113,7 +119,7 @@ class TermMatrix:
         np.cumsum([len(t) for t in encoded], out=starts[1:])
         (folder / f"{PREFIX}terms.bin").write_bytes(b"".join(encoded))
         df = np.diff(columns)
-        weights = bm25_weights(tf, rows, np.repeat(df, df), lengths, k1, b)
+        weights = bm25_weights(tf, rows, df, lengths, k1, b)
         arrays = {"term-starts": starts, "columns": columns, "rows": rows.astype(np.uint32), "weights": weights,
                   "tf": tf.astype(np.uint16), "ids": ids.astype(np.int64), "lengths": lengths.astype(np.uint32)}
         for name, array in arrays.items():
