@@ -1,15 +1,15 @@
 """The ``sparse`` lexical index against FTS5 (issue 11, parts 4 and 8): retrieval quality with
 the same search settings on every forum dev set (``bench/forum_sets.py``: StackFAQ thread and
 answer level, SemEval-2015, cardano question-answer and question-question), each indexed by
-the real ingest pipeline once per backend (``sqlite-faiss`` and ``sqlite-sparse-faiss``),
-searched with the real ``Searcher`` (shipped defaults, k=100, collapsed) in lexical and in
-hybrid mode. nDCG@10, MRR@10, Recall@100, and the paired randomisation test of the per-query
-nDCG@10 difference (sparse - fts5). Also the seconds each backend's ingest took (embeddings
-come from the shared cache, so that is chunking, writing and the lexical index).
+the real ingest pipeline (FTS5) with the sparse index built beside it from the catalog's
+chunk texts (``--peers``: the indexes ``bench/peers.py`` built), searched with the real
+``Searcher`` (shipped defaults, k=100, collapsed) in lexical and in hybrid mode. nDCG@10,
+MRR@10, Recall@100, the paired randomisation test of the per-query nDCG@10 difference
+(sparse - fts5), and the seconds the sparse index took to build.
 
     nice -n 19 .venv/bin/python bench/sparse_quality.py [--sets a,b] [--modes lexical,hybrid]
         [--max-queries N] [--out NAME] --no-write
-    .venv/bin/python bench/sparse_quality.py --report lexical,hybrid
+    .venv/bin/python bench/sparse_quality.py --report peers,forum
 
 ``--report`` writes the ``sparse-bm25`` section of docs/benchmarks.md from the saved results
 (``var/sparse-quality/<NAME>.json``) and the latency run of the ``-sparse`` systems
@@ -33,14 +33,11 @@ from bench.common import (  # noqa: E402
     data_dir,
     index_dir,
     ingest_or_fail,
-    load_model,
     paired,
     section_header,
     table,
-    use_backend,
     write_section,
 )
-from bench.forum_quality import searcher_run  # noqa: E402
 from bench.forum_sets import NAMES, build  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / "var" / "sparse-quality"
@@ -52,11 +49,8 @@ MODES = ("lexical", "hybrid")
 
 def evaluate(name: str, data: Path, embedder: CachedEmbedder, modes: tuple[str, ...] = MODES,
              max_queries: int = 0) -> dict[str, Any]:
-    """Both backends on dev set ``name``: per (backend, mode) the means and per-query nDCG@10."""
-    from app.settings import SearchOptions
-    from retrieval.evaluation import RETRIEVAL_MEASURES, mean_scores, per_query
-    from retrieval.search import Searcher
-
+    """Both lexical sides on forum dev set ``name``, ingested once by the real pipeline (the
+    default backend) into ``var/sparse-quality/<name>/index``."""
     dev = build(name, data, ROOT / name)
     dev.queries = {q: v for q, v in dev.queries.items() if any(g > 0 for g in dev.qrels.get(q, {}).values())}
     if max_queries and len(dev.queries) > max_queries:  # spread over the set, as forum_quality does
@@ -64,23 +58,54 @@ def evaluate(name: str, data: Path, embedder: CachedEmbedder, modes: tuple[str, 
         dev.queries = {keys[int(i * len(keys) / max_queries)]: dev.queries[keys[int(i * len(keys) / max_queries)]]
                        for i in range(max_queries)}
     qrels = {q: {d: int(g) for d, g in dev.qrels[q].items()} for q in dev.queries}
-    out: dict[str, Any] = {"set": name, "queries": len(dev.queries), "ingest_s": {}}
-    for label, backend in BACKENDS.items():
-        use_backend(backend)
-        folder = ROOT / name / f"index-{label}"
-        start = time.perf_counter()
-        ingest_or_fail([dev.sources], folder, embedder)
-        out["ingest_s"][label] = time.perf_counter() - start
-        snapshot = index_dir(folder).open(embedder.model_id)
-        options = SearchOptions().model_dump()
+    start = time.perf_counter()
+    ingest_or_fail([dev.sources], ROOT / name / "index", embedder)
+    print(name, f"ingested in {time.perf_counter() - start:.0f} s", flush=True)
+    snapshot = index_dir(ROOT / name / "index").open(embedder.model_id)
+    skip = dict.fromkeys(dev.queries) if dev.exclude_self else {}
+    return compare_sides(name, snapshot, {q: dev.text(q) for q in dev.queries}, qrels, embedder, modes, skip)
+
+
+def evaluate_peers(name: str, embedder: CachedEmbedder, modes: tuple[str, ...]) -> dict[str, Any]:
+    """Both lexical sides on the index ``bench/peers.py`` built for dataset ``name`` (opened
+    read-only), with that run's queries and qrels."""
+    from bench.peers import ROOT as PEERS
+    from retrieval.index import IndexDir
+
+    task = json.loads((PEERS / name / "task.json").read_text())
+    qrels = {q: {d: int(g) for d, g in rel.items()} for q, rel in task["qrels"].items()
+             if any(g > 0 for g in rel.values())}
+    queries = {q: t for q, t in task["queries"].items() if q in qrels}
+    snapshot = IndexDir(PEERS / name / "index").open(embedder.model_id)
+    return compare_sides(name, snapshot, queries, qrels, embedder, modes, {})
+
+
+def compare_sides(name: str, snapshot: Any, queries: dict[str, str], qrels: dict[str, dict[str, int]],
+                  embedder: Any, modes: tuple[str, ...], skip: dict[str, None]) -> dict[str, Any]:
+    """FTS5 (the snapshot's own lexical index) and the sparse index built beside it from its
+    catalog's chunk texts (as the latency run does), each searched by the real ``Searcher``
+    (shipped defaults, k=100, collapsed; a query id in ``skip`` never finds its own document)
+    in each of ``modes``: means and per-query nDCG@10 per (side, mode)."""
+    from app.settings import SearchOptions
+    from bench.peer_systems import sparse_beside
+    from retrieval.evaluation import RETRIEVAL_MEASURES, mean_scores, per_query
+    from retrieval.search import Searcher
+
+    out: dict[str, Any] = {"set": name, "queries": len(queries), "ingest_s": {}}
+    start = time.perf_counter()
+    sides = {"fts5": snapshot.lexical, "sparse": sparse_beside(snapshot, ROOT / f"{name}-beside")}
+    out["ingest_s"]["sparse"] = time.perf_counter() - start
+    for label, lexical in sides.items():
+        snapshot.lexical = lexical
         for mode in modes:
-            searcher = Searcher(snapshot, embedder, **options)
-            plain = searcher.search
-            searcher.search = lambda text, k=10, plain=plain, mode=mode: plain(text, k=k, mode=mode)  # type: ignore[method-assign]
-            values = per_query(qrels, searcher_run(searcher, dev), RETRIEVAL_MEASURES)
+            searcher = Searcher(snapshot, embedder, **SearchOptions().model_dump())
+            run = {}
+            for q, text in queries.items():
+                docs = [h.doc_id for h in searcher.search(text, k=101, collapse=True, mode=mode)]  # type: ignore[arg-type]
+                run[q] = [d for d in docs if q not in skip or d != q][:100]
+            values = per_query(qrels, run, RETRIEVAL_MEASURES)
             out[f"{label} {mode}"] = {"means": mean_scores(values), "ndcg": values["nDCG@10"]}
             print(name, label, mode, {k: round(v, 4) for k, v in mean_scores(values).items()}, flush=True)
-        snapshot.close()
     return out
 
 
@@ -121,12 +146,12 @@ def section(rows: list[dict[str, Any]], command: str) -> str:
                           fts5["means"]["Recall@100"], sparse["means"]["Recall@100"]))
     headers = ["set", "mode", "queries", "nDCG@10 fts5", "nDCG@10 sparse", "diff", "wins/losses/ties", "p",
                "MRR@10 fts5", "MRR@10 sparse", "R@100 fts5", "R@100 sparse"]
-    ingest = table(["set", "ingest s fts5", "ingest s sparse"],
-                   [(r["set"], round(r["ingest_s"]["fts5"], 1), round(r["ingest_s"]["sparse"], 1)) for r in rows])
+    ingest = table(["set", "sparse index build s"], [(r["set"], round(r["ingest_s"]["sparse"], 1)) for r in rows])
     return (section_header("Sparse BM25 (`sqlite-sparse-faiss`) vs FTS5 (`sqlite-faiss`)", command)
             + "\nQuality: same search settings (shipped defaults), k=100 collapsed; diff = sparse - fts5 (per-query "
-            "nDCG@10, paired randomisation test).\n\n" + table(headers, lines) + "\n\nIngest seconds per set "
-            "(embeddings from the cache):\n\n" + ingest + "\n\n" + latency_table() + "\n")
+            "nDCG@10, paired randomisation test).\n\n" + table(headers, lines) + "\n\nSparse index built from "
+            "each snapshot's chunk texts (under nice, on a loaded machine):\n\n" + ingest + "\n\n"
+            + latency_table() + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default=",".join(MODES), help="search modes compared")
     parser.add_argument("--max-queries", type=int, default=0, help="queries per set, spread over it (0: all)")
     parser.add_argument("--out", default="results", help="name of the results file under var/sparse-quality")
+    parser.add_argument("--peers", action="store_true", help="use bench/peers.py's indexes of --sets "
+                        "(semeval2015, stackfaq-thread, stackfaq-answer) instead of ingesting twice")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--report", help="saved results to merge (e.g. lexical,hybrid) into the docs section")
     args = parser.parse_args(argv)
@@ -151,10 +178,14 @@ def main(argv: list[str] | None = None) -> None:
             write_section("sparse-bm25", text)
         return
     data = data_dir(args.data)
-    embedder = CachedEmbedder(load_model())
+    from bench.peer_systems import SharedVectors
+
+    embedder = SharedVectors().cached  # the torch model's vectors, which the shared cache holds
     rows = []
     for name in args.sets.split(","):
-        rows.append(evaluate(name, data, embedder, tuple(args.modes.split(",")), args.max_queries))
+        modes = tuple(args.modes.split(","))
+        rows.append(evaluate_peers(name, embedder, modes) if args.peers
+                    else evaluate(name, data, embedder, modes, args.max_queries))
         ROOT.mkdir(parents=True, exist_ok=True)
         (ROOT / f"{args.out}.json").write_text(json.dumps(rows))
     command = "python bench/sparse_quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
