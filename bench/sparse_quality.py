@@ -58,10 +58,11 @@ def evaluate(name: str, data: Path, embedder: CachedEmbedder, modes: tuple[str, 
         dev.queries = {keys[int(i * len(keys) / max_queries)]: dev.queries[keys[int(i * len(keys) / max_queries)]]
                        for i in range(max_queries)}
     qrels = {q: {d: int(g) for d, g in dev.qrels[q].items()} for q in dev.queries}
+    index = ROOT / name / f"index-{embedder.model_id}"
     start = time.perf_counter()
-    ingest_or_fail([dev.sources], ROOT / name / "index", embedder)
+    ingest_or_fail([dev.sources], index, embedder)
     print(name, f"ingested in {time.perf_counter() - start:.0f} s", flush=True)
-    snapshot = index_dir(ROOT / name / "index").open(embedder.model_id)
+    snapshot = index_dir(index).open(embedder.model_id)
     skip = dict.fromkeys(dev.queries) if dev.exclude_self else {}
     return compare_sides(name, snapshot, {q: dev.text(q) for q in dev.queries}, qrels, embedder, modes, skip)
 
@@ -163,9 +164,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="results", help="name of the results file under var/sparse-quality")
     parser.add_argument("--peers", action="store_true", help="use bench/peers.py's indexes of --sets "
                         "(semeval2015, stackfaq-thread, stackfaq-answer) instead of ingesting twice")
+    parser.add_argument("--hashed", action="store_true", help="hashed bag-of-words vectors instead of the "
+                        "model (for --modes lexical only: its ranking does not use vectors)")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--report", help="saved results to merge (e.g. lexical,hybrid) into the docs section")
     args = parser.parse_args(argv)
+    if args.hashed and args.modes != "lexical":
+        parser.error("--hashed measures --modes lexical only")
     if args.report:
         merged: dict[str, dict[str, Any]] = {}
         for name in args.report.split(","):
@@ -178,9 +183,14 @@ def main(argv: list[str] | None = None) -> None:
             write_section("sparse-bm25", text)
         return
     data = data_dir(args.data)
-    from bench.peer_systems import SharedVectors
+    if args.hashed:  # lexical mode ranks without vectors: no model time for sets not yet embedded
+        from bench.peers_latency import HashedVectors
 
-    embedder = SharedVectors().cached  # the torch model's vectors, which the shared cache holds
+        embedder: Any = HashedVectors()
+    else:
+        from bench.peer_systems import SharedVectors
+
+        embedder = SharedVectors().cached  # the torch model's vectors, which the shared cache holds
     rows = []
     for name in args.sets.split(","):
         modes = tuple(args.modes.split(","))

@@ -7,8 +7,10 @@ indexing time: they count in a chunk's length as in FTS5 (queries leave them out
 
 Text without spaces (CJK): each character is a token, as in the FTS5 index of
 ``retrieval.cjk.spaced`` text, and each pair of adjacent characters of a run is a term too
-(``糖饼``), which stands for the two-character phrase (``糖 饼``) a query looks for. Pairs are
-not counted in a chunk's length.
+(``糖饼``), which stands for the two-character phrase (``糖 饼``) a query looks for. Likewise
+tokens joined by underscores (``download_file``) are also one compound term (``download_file``),
+for the phrase FTS5 makes of such a query word. Pairs and compounds are not counted in a
+chunk's length.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from retrieval.backends.porter import stem
 from retrieval.cjk import CJK_CHARS, CJK_RUN, has_cjk, nfc
 
 TOKENS = re.compile(rf"[{CJK_CHARS}]+|[^\W_{CJK_CHARS}]+")
+COMPOUND = re.compile(rf"[^\W_{CJK_CHARS}]+(?:_+[^\W_{CJK_CHARS}]+)+")
+"""Tokens joined by underscores (``download_file``): a query word to FTS5 is a phrase of them."""
 
 
 LATIN = ((0x00C0, 0x024F), (0x1E00, 0x1EFF))
@@ -52,12 +56,23 @@ def folded(text: str) -> str:
     return low
 
 
-def plain_tokens(text: str) -> list[str] | None:
+def compound(word: str) -> str:
+    """The term of underscore-joined tokens: their terms joined by ``_``."""
+    return "_".join(term(part) for part in word.split("_") if part)
+
+
+def compounds(low: str) -> list[str]:
+    """The compound terms of folded text ``low`` (not counted in its length)."""
+    return [compound(c) for c in COMPOUND.findall(low)] if "_" in low else []
+
+
+def plain_tokens(text: str) -> tuple[list[str], list[str]] | None:
     """The tokens of ``text`` before :func:`term` (each token one term, the length their
-    number), or None when ``text`` holds CJK characters (use :func:`analyse`): the fast path
-    of indexing, where each distinct token is mapped to its term once."""
+    number) and its compound terms, or None when ``text`` holds CJK characters (use
+    :func:`analyse`): the fast path of indexing, where each distinct token is mapped to its
+    term once."""
     low = folded(text)
-    return None if has_cjk(low) else TOKENS.findall(low)
+    return None if has_cjk(low) else (TOKENS.findall(low), compounds(low))
 
 
 def analyse(text: str) -> tuple[list[str], int]:
@@ -65,7 +80,8 @@ def analyse(text: str) -> tuple[list[str], int]:
     document length)."""
     terms: list[str] = []
     length = 0
-    for token in TOKENS.findall(folded(text)):
+    low = folded(text)
+    for token in TOKENS.findall(low):
         if CJK_RUN.fullmatch(token):
             terms.extend(token)
             terms.extend(token[i : i + 2] for i in range(len(token) - 1))
@@ -73,14 +89,17 @@ def analyse(text: str) -> tuple[list[str], int]:
         else:
             terms.append(term(token))
             length += 1
-    return terms, length
+    return terms + compounds(low), length
 
 
 def query_terms(word: str) -> list[str]:
     """The index terms a query word (``retrieval.words.query_words``) stands for: one term,
-    or, for a CJK pair written as a two-token phrase (``糖 饼``), the pair term; a word that
-    splits into several tokens (``e_mail``) gives each of them."""
+    or, for a CJK pair written as a two-token phrase (``糖 饼``), the pair term; for tokens
+    joined by underscores (``e_mail``), their compound term (FTS5 matches them as a phrase);
+    another word that splits into several tokens gives each of them."""
     if " " in word and CJK_RUN.fullmatch(word.replace(" ", "")):
         return [word.replace(" ", "")]
+    if COMPOUND.fullmatch(word):
+        return [compound(word)]
     terms, _ = analyse(word)
     return [t for t in terms if not CJK_RUN.fullmatch(t) or len(t) == 1]

@@ -45,8 +45,9 @@ class Postings:
                 numbers = [vocabulary.setdefault(t, len(vocabulary)) for t in found]
             else:
                 known = self.known
-                numbers = [known[t] if t in known else self._token(t) for t in tokens]
-                length = len(tokens)
+                numbers = [known[t] if t in known else self._token(t) for t in tokens[0]]
+                numbers += [vocabulary.setdefault(t, len(vocabulary)) for t in tokens[1]]
+                length = len(tokens[0])
             self.ids.append(entry.id)
             self.lengths.append(length)
             terms.extend(numbers)
