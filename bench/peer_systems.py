@@ -212,6 +212,8 @@ def sparse_beside(snapshot: Any, folder: Path) -> Any:
     the catalog when missing: the seconds go to ``folder/build.json``), searched in place of
     the snapshot's own lexical index (FTS5), with the snapshot's catalog for visibility."""
     import json
+    import os
+    import shutil
     import time
 
     from retrieval.backends.options import SparseOptions
@@ -221,15 +223,21 @@ def sparse_beside(snapshot: Any, folder: Path) -> Any:
     from retrieval.views import ChunkEntry
 
     if not (folder / "build.json").exists():
+        # built aside and renamed into place: processes started together never see half a build
+        work = folder.with_name(f"{folder.name}.{os.getpid()}.part")
         start = time.perf_counter()
         texts = snapshot.catalog.chunk_texts()
         read_s = time.perf_counter() - start
-        builder = SparseBuilder(folder, None, SparseOptions())
+        builder = SparseBuilder(work, None, SparseOptions())
         for at in range(0, len(texts), 5000):
             builder.add([ChunkEntry(i, d, "thread", "", "", None, (), None, (), t) for i, d, t in texts[at:at + 5000]])
         facts = builder.commit()
-        (folder / "build.json").write_text(json.dumps({**facts, "chunks": len(texts), "read_s": read_s,
-                                                       "build_s": time.perf_counter() - start}))
+        (work / "build.json").write_text(json.dumps({**facts, "chunks": len(texts), "read_s": read_s,
+                                                     "build_s": time.perf_counter() - start}))
+        try:
+            work.rename(folder)
+        except OSError:  # another process put its build there first
+            shutil.rmtree(work, ignore_errors=True)
     return SparseBm25Index(TermMatrix.load(folder), snapshot.catalog, SparseOptions())
 
 
