@@ -104,6 +104,8 @@ def test_analysis_agrees_with_fts5_porter_unicode61() -> None:
     assert stem("generalizations") == "gener" and stem("hopefully") == "hopefulli"
     assert query_terms("糖 饼") == ["糖饼"] and query_terms("connections") == ["connect"]
     assert query_terms("download_files") == ["download_file"] and "download_file" in analyse("a download_files")[0]
+    assert {"input_file", "file_path", "input_file_path"} <= set(analyse("input_file_paths")[0])
+    assert "network_tag" in analyse("--network-tag mainnet")[0] and query_terms("network_tag") == ["network_tag"]
 
 
 @pytest.mark.parametrize("ingests", [1, 3])

@@ -8,9 +8,10 @@ indexing time: they count in a chunk's length as in FTS5 (queries leave them out
 Text without spaces (CJK): each character is a token, as in the FTS5 index of
 ``retrieval.cjk.spaced`` text, and each pair of adjacent characters of a run is a term too
 (``糖饼``), which stands for the two-character phrase (``糖 饼``) a query looks for. Likewise
-tokens joined by underscores (``download_file``) are also one compound term (``download_file``),
-for the phrase FTS5 makes of such a query word. Pairs and compounds are not counted in a
-chunk's length.
+tokens joined by underscores or hyphens (``download_file``, ``network-tag``) also make compound
+terms (``download_file``, ``network_tag``), for the phrase FTS5 makes of a query word with
+underscores (FTS5 would also match the phrase across spaces or other punctuation: not here).
+Pairs and compounds are not counted in a chunk's length.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from retrieval.backends.porter import stem
 from retrieval.cjk import CJK_CHARS, CJK_RUN, has_cjk, nfc
 
 TOKENS = re.compile(rf"[{CJK_CHARS}]+|[^\W_{CJK_CHARS}]+")
-COMPOUND = re.compile(rf"[^\W_{CJK_CHARS}]+(?:_+[^\W_{CJK_CHARS}]+)+")
-"""Tokens joined by underscores (``download_file``): a query word to FTS5 is a phrase of them."""
+COMPOUND = re.compile(rf"[^\W_{CJK_CHARS}]+(?:[_-]+[^\W_{CJK_CHARS}]+)+")
+"""Tokens joined by underscores or hyphens (``download_file``, ``network-tag``): a query word
+``download_file`` is to FTS5 a phrase of its tokens, which such text matches."""
+JOINERS = re.compile(r"[_-]+")
 
 
 LATIN = ((0x00C0, 0x024F), (0x1E00, 0x1EFF))
@@ -58,12 +61,26 @@ def folded(text: str) -> str:
 
 def compound(word: str) -> str:
     """The term of underscore-joined tokens: their terms joined by ``_``."""
-    return "_".join(term(part) for part in word.split("_") if part)
+    return "_".join(term(part) for part in JOINERS.split(word) if part)
+
+
+CHAIN_MAX = 6
+"""Longest run of underscore-joined tokens whose every sub-run becomes a compound term."""
 
 
 def compounds(low: str) -> list[str]:
-    """The compound terms of folded text ``low`` (not counted in its length)."""
-    return [compound(c) for c in COMPOUND.findall(low)] if "_" in low else []
+    """The compound terms of folded text ``low`` (not counted in its length): every run of
+    two or more adjacent tokens of a chain (``input_file_path`` gives
+    ``input_file``, ``file_path`` and ``input_file_path``), as FTS5 finds a phrase anywhere
+    in the chain; chains of more than :data:`CHAIN_MAX` tokens give their runs of up to that many."""
+    if "_" not in low and "-" not in low:
+        return []
+    found = []
+    for chain in COMPOUND.findall(low):
+        parts = [term(p) for p in JOINERS.split(chain) if p]
+        found += ["_".join(parts[i:j]) for i in range(len(parts))
+                  for j in range(i + 2, min(len(parts), i + CHAIN_MAX) + 1)]
+    return found
 
 
 def plain_tokens(text: str) -> tuple[list[str], list[str]] | None:
@@ -99,7 +116,7 @@ def query_terms(word: str) -> list[str]:
     another word that splits into several tokens gives each of them."""
     if " " in word and CJK_RUN.fullmatch(word.replace(" ", "")):
         return [word.replace(" ", "")]
-    if COMPOUND.fullmatch(word):
+    if "_" in word and COMPOUND.fullmatch(word):
         return [compound(word)]
     terms, _ = analyse(word)
     return [t for t in terms if not CJK_RUN.fullmatch(t) or len(t) == 1]
