@@ -149,6 +149,11 @@ def section(rows: list[dict[str, Any]], command: str) -> str:
                "MRR@10 fts5", "MRR@10 sparse", "R@100 fts5", "R@100 sparse"]
     ingest = table(["set", "sparse index build s"], [(r["set"], round(r["ingest_s"]["sparse"], 1)) for r in rows])
     return (section_header("Sparse BM25 (`sqlite-sparse-faiss`) vs FTS5 (`sqlite-faiss`)", command)
+            + "\nThe `sparse` lexical index (BM25 precomputed per term and chunk in memory-mapped arrays, "
+            "`retrieval/backends/sparse_bm25.py`) against FTS5's bm25(): the same analysis (checked against FTS5's "
+            "own tokenizer), the same BM25 constants and the same query-word choice, without FTS5's posting "
+            "budget. Opt-in (`TOWNSQUARE_BACKEND=sqlite-sparse-faiss`): an index keeps the backend it was built "
+            "with, so changing the default would stop incremental ingests into existing indexes.\n"
             + "\nQuality: same search settings (shipped defaults), k=100 collapsed; diff = sparse - fts5 (per-query "
             "nDCG@10, paired randomisation test).\n\n" + table(headers, lines) + "\n\nSparse index built from "
             "each snapshot's chunk texts (under nice, on a loaded machine):\n\n" + ingest + "\n\n"
