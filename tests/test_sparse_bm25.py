@@ -160,3 +160,9 @@ def test_a_failed_ingest_leaves_the_served_snapshot(tmp_path: Path) -> None:
     assert snapshot.lexical.search("varroa", 10, Filters(), ())
     assert snapshot.lexical.count() == len(entries_of(DOCUMENTS))
     snapshot.close()
+
+
+def test_text_without_spaces_is_found_by_its_character_pairs(tmp_path: Path) -> None:
+    index = tiny(tmp_path, {1: "我做了糖饼和蜂蜜", 2: "糖和饼", 3: "honey cake"})
+    assert [i for i, _ in index.search("糖饼怎么做", 10, Filters(), ())] == [1]
+    assert index.document_frequency("糖 饼") == 1 and index.document_frequency("糖") == 2
