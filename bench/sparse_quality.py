@@ -119,15 +119,16 @@ def latency_table() -> str:
     for system, result in run["systems"].items():
         for row in result["rows"]:
             ms = sorted(row["ms"])
-            rows.append((system, row["kind"], row["caller"], round(ms[len(ms) // 2], 1),
-                         round(ms[int(len(ms) * 0.95)], 1), round(result["load"], 1)))
+            rows.append((system, row["kind"], row["caller"], f"{ms[len(ms) // 2]:.1f}",
+                         f"{ms[int(len(ms) * 0.95)]:.1f}", f"{result['load']:.1f}"))
     head = (f"Latency in process at {run['chunks']:,} chunks ({run['private_share']:.0%} private), "
             f"page k={run['page']}, `{run['command']}`, {run['run']}; each system timed alone "
             "under the machine-wide lock (load = 1-min load average when its timing started).\n\n")
     build = ""
     if BUILD.exists():
         facts = json.loads(BUILD.read_text())
-        build = (f"\n\nSparse index of those {facts['chunks']:,} chunks built from the catalog's chunk texts: "
+        build = (f"\n\nSparse index of those {facts['chunks']:,} chunks built from the catalog's chunk texts "
+                 "(`bench/peer_systems.sparse_beside`, the builder an ingest uses): "
                  f"{facts['build_s']:.1f} s ({facts['read_s']:.1f} s of it reading the texts), {facts['terms']:,} "
                  f"terms, {facts['postings']:,} postings.")
     return head + table(["system", "query", "caller", "p50 ms", "p95 ms", "load"], rows) + build
@@ -147,7 +148,7 @@ def section(rows: list[dict[str, Any]], command: str) -> str:
                           fts5["means"]["Recall@100"], sparse["means"]["Recall@100"]))
     headers = ["set", "mode", "queries", "nDCG@10 fts5", "nDCG@10 sparse", "diff", "wins/losses/ties", "p",
                "MRR@10 fts5", "MRR@10 sparse", "R@100 fts5", "R@100 sparse"]
-    ingest = table(["set", "sparse index build s"], [(r["set"], round(r["ingest_s"]["sparse"], 1)) for r in rows])
+    ingest = table(["set", "sparse index build s"], [(r["set"], f"{r['ingest_s']['sparse']:.1f}") for r in rows])
     return (section_header("Sparse BM25 (`sqlite-sparse-faiss`) vs FTS5 (`sqlite-faiss`)", command)
             + "\nThe `sparse` lexical index (BM25 precomputed per term and chunk in memory-mapped arrays, "
             "`retrieval/backends/sparse_bm25.py`) against FTS5's bm25(): the same analysis (checked against FTS5's "
