@@ -26,7 +26,7 @@ from pydantic_settings import (
 
 from app.auth import normalise_env_keys
 from retrieval.backends import DEFAULT_BACKEND, BackendConfig
-from retrieval.backends.options import FaissOptions, Fts5Options, MilvusOptions
+from retrieval.backends.options import FaissOptions, Fts5Options, MilvusOptions, SparseOptions
 from retrieval.errors import ConfigError
 
 
@@ -94,6 +94,7 @@ class LexicalSettings(BaseModel):
     """Options of each lexical backend, under its registry name."""
 
     fts5: Fts5Options = Field(default_factory=Fts5Options)
+    sparse: SparseOptions = Field(default_factory=SparseOptions)
 
 
 class Settings(BaseSettings):

@@ -176,8 +176,8 @@ class Townsquare:
     shared cache), searched with ``Searcher.search(collapse=True)`` and the default settings,
     as the caller ``groups`` (anonymous by default)."""
 
-    def __init__(self, vectors: SharedVectors, sources: Path, mode: str) -> None:
-        self.vectors, self.sources, self.mode = vectors, sources, mode
+    def __init__(self, vectors: SharedVectors, sources: Path, mode: str, lexical: str = "fts5") -> None:
+        self.vectors, self.sources, self.mode, self.lexical = vectors, sources, mode, lexical
         self.groups: tuple[str, ...] = ()
 
     def build(self, units: Sequence[Unit]) -> None:
@@ -195,11 +195,50 @@ class Townsquare:
         from retrieval.search import Searcher
 
         snapshot = IndexDir(index).open(self.vectors.cached.model_id)
+        if self.lexical == "sparse":
+            snapshot.lexical = sparse_beside(snapshot, SPARSE_BESIDE / index.name)
         self.searcher = Searcher(snapshot, self.vectors.cached, **SearchOptions().model_dump())
 
     def search(self, query: str, k: int) -> list[str]:
         hits = self.searcher.search(query, k=k, collapse=True, mode=self.mode, groups=self.groups)  # type: ignore[arg-type]
         return [h.doc_id for h in hits]
+
+
+SPARSE_BESIDE = Path(__file__).resolve().parents[1] / "var" / "sparse-beside"
+
+
+def sparse_beside(snapshot: Any, folder: Path) -> Any:
+    """The ``sparse`` lexical index of ``snapshot``'s chunk texts (built into ``folder`` from
+    the catalog when missing: the seconds go to ``folder/build.json``), searched in place of
+    the snapshot's own lexical index (FTS5), with the snapshot's catalog for visibility."""
+    import json
+    import os
+    import shutil
+    import time
+
+    from retrieval.backends.options import SparseOptions
+    from retrieval.backends.sparse_bm25 import SparseBm25Index
+    from retrieval.backends.sparse_build import SparseBuilder
+    from retrieval.backends.sparse_matrix import TermMatrix
+    from retrieval.views import ChunkEntry
+
+    if not (folder / "build.json").exists():
+        # built aside and renamed into place: processes started together never see half a build
+        work = folder.with_name(f"{folder.name}.{os.getpid()}.part")
+        start = time.perf_counter()
+        texts = snapshot.catalog.chunk_texts()
+        read_s = time.perf_counter() - start
+        builder = SparseBuilder(work, None, SparseOptions())
+        for at in range(0, len(texts), 5000):
+            builder.add([ChunkEntry(i, d, "thread", "", "", None, (), None, (), t) for i, d, t in texts[at:at + 5000]])
+        facts = builder.commit()
+        (work / "build.json").write_text(json.dumps({**facts, "chunks": len(texts), "read_s": read_s,
+                                                     "build_s": time.perf_counter() - start}))
+        try:
+            work.rename(folder)
+        except OSError:  # another process put its build there first
+            shutil.rmtree(work, ignore_errors=True)
+    return SparseBm25Index(TermMatrix.load(folder), snapshot.catalog, SparseOptions())
 
 
 def make(name: str, vectors: SharedVectors, sources: Path, depth: int = 300) -> Any:
@@ -209,6 +248,8 @@ def make(name: str, vectors: SharedVectors, sources: Path, depth: int = 300) -> 
         "townsquare-dense": lambda: Townsquare(vectors, sources, "dense"),
         "townsquare-bm25": lambda: Townsquare(vectors, sources, "lexical"),
         "townsquare-hybrid": lambda: Townsquare(vectors, sources, "hybrid"),
+        "townsquare-bm25-sparse": lambda: Townsquare(vectors, sources, "lexical", "sparse"),
+        "townsquare-hybrid-sparse": lambda: Townsquare(vectors, sources, "hybrid", "sparse"),
         "txtai-dense": lambda: Txtai(vectors, hybrid=False),
         "txtai-hybrid": lambda: Txtai(vectors, hybrid=True),
         "langchain-faiss": lambda: LangChainDense(vectors),

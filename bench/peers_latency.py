@@ -26,6 +26,11 @@ Writes ``latency`` into ``var/bench-cache/peers/results.json`` and re-renders th
 section of docs/benchmarks.md (``bench/peers_report.py``).
 
     nice -n 19 .venv/bin/python bench/peers_latency.py [--chunks 100000] [--queries 100]
+
+The systems ``townsquare-bm25-sparse`` and ``townsquare-hybrid-sparse`` (not in the default
+list) search the same snapshot with the ``sparse`` lexical index in place of FTS5 (built
+beside it from the catalog's chunk texts, ``bench/peer_systems.sparse_beside``); run them with
+``--systems ... --results DIR`` to keep the shared results as they are.
 """
 
 from __future__ import annotations
@@ -216,14 +221,15 @@ def child(system: str, index: Path, queries_file: Path, lock: Path, out: Path) -
     out.write_text(json.dumps({"system": system, "build_s": build_s, "peak_mb": peak, "load": load, "rows": rows}))
 
 
-def run_children(systems: list[str], index: Path, queries_file: Path, lock: Path) -> dict[str, dict[str, Any]]:
+def run_children(systems: list[str], index: Path, queries_file: Path, lock: Path,
+                 results: Path | None = None) -> dict[str, dict[str, Any]]:
     """Every system in its own child process, all started at once: they build side by side
     (under ``nice``), then each times its queries alone, holding the lock in turn. Results by
     system; a failed child is left out (its error printed)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     running = {}
     for system in systems:
-        out = index.parent / f"result-{index.name}-{system}.json"
+        out = (results or index.parent) / f"result-{index.name}-{system}.json"
         out.unlink(missing_ok=True)
         command = [sys.executable, __file__, "--child", system, str(index), str(queries_file), str(lock), str(out)]
         running[system] = (out, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -252,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--lock", default="/work/bench.lock", help="machine-wide lock held while timing")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--results", help="folder for this run's results (latency.json there), leaving the "
+                        "shared results.json and docs/benchmarks.md alone (e.g. a run of the -sparse systems)")
     args = parser.parse_args(argv)
     os.setpriority(os.PRIO_PROCESS, 0, max(19, os.getpriority(os.PRIO_PROCESS, 0)))  # build under nice
     data = data_dir(args.data)
@@ -265,7 +273,13 @@ def main(argv: list[str] | None = None) -> None:
                               "query_chars": {k: sorted(len(t) for t in v) for k, v in queries.items()},
                               "run": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                               "command": "python bench/peers_latency.py " + " ".join(argv)}
-    record["systems"] = run_children(args.systems.split(","), index, queries_file, Path(args.lock))
+    results = Path(args.results) if args.results else None
+    if results is not None:
+        results.mkdir(parents=True, exist_ok=True)
+    record["systems"] = run_children(args.systems.split(","), index, queries_file, Path(args.lock), results)
+    if results is not None:
+        (results / f"latency-{args.chunks}.json").write_text(json.dumps(record))
+        return
     from bench.peers import save_part
 
     save_part("latency", record, record["command"], write=not args.no_write, key=str(args.chunks))

@@ -42,6 +42,12 @@ def _fts5() -> LexicalFactory:
     return Fts5Factory()
 
 
+def _sparse() -> LexicalFactory:
+    from retrieval.backends.sparse_bm25 import SparseFactory
+
+    return SparseFactory()
+
+
 def _faiss() -> VectorFactory:
     from retrieval.backends.faiss_vectors import FaissFactory
 
@@ -67,7 +73,8 @@ def _sqlite_activity() -> ActivityFactory:
 
 
 CATALOGS: dict[str, Callable[[], CatalogFactory]] = {"sqlite": _sqlite_catalog}
-LEXICAL_INDEXES: dict[str, Callable[[], LexicalFactory]] = {"fts5": _fts5, "milvus": _milvus_lexical}
+LEXICAL_INDEXES: dict[str, Callable[[], LexicalFactory]] = {
+    "fts5": _fts5, "sparse": _sparse, "milvus": _milvus_lexical}
 VECTOR_INDEXES: dict[str, Callable[[], VectorFactory]] = {"faiss": _faiss, "milvus": _milvus_vectors}
 ACTIVITY_STORES: dict[str, Callable[[], ActivityFactory]] = {"sqlite": _sqlite_activity}
 """Where asked questions and feedback live (``app/activity.py``), beside the snapshots."""
@@ -84,8 +91,11 @@ class Combination:
 
 BACKENDS: dict[str, Combination] = {
     DEFAULT_BACKEND: Combination("sqlite", "fts5", "faiss"),
+    "sqlite-sparse-faiss": Combination("sqlite", "sparse", "faiss"),
     "milvus": Combination("sqlite", "milvus", "milvus"),
 }
+"""``sqlite-sparse-faiss``: BM25 over a sparse term matrix instead of FTS5 (opt-in; see
+``retrieval/backends/sparse_bm25.py`` and docs/benchmarks.md, sparse-bm25)."""
 
 T = TypeVar("T")
 

@@ -55,6 +55,21 @@ class Fts5Options:
 
 
 @dataclass(frozen=True)
+class SparseOptions:
+    """The ``sparse`` lexical index: Okapi BM25 weights precomputed per (term, chunk) with
+    ``k1`` and ``b`` (FTS5's bm25() constants; a change takes effect at the next ingest,
+    which rewrites every weight). Query words are chosen as the ``fts5`` index chooses them
+    (``common_share``, ``common_min_chunks``, ``max_terms``: see :class:`Fts5Options`), without
+    its posting budget: summing a column costs little next to FTS5's per-row bm25()."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    common_share: float = 0.05
+    common_min_chunks: int = 2000
+    max_terms: int = 16
+
+
+@dataclass(frozen=True)
 class MilvusOptions:
     """Milvus lexical + vector index (``[milvus]``, ``TOWNSQUARE_MILVUS__URI``).
 

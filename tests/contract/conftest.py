@@ -21,6 +21,7 @@ BACKENDS: dict[str, Callable[[Path], BackendConfig]] = {
     # the kind big indexes get (HNSW over 8-bit codes, exact rescoring), forced on a small one
     "sqlite-faiss-sq8": lambda scratch: BackendConfig(
         "sqlite-faiss", {"faiss": {"hnsw_threshold": 0, "quantize_threshold": 0}}),
+    "sqlite-sparse-faiss": lambda scratch: BackendConfig("sqlite-sparse-faiss"),
     "milvus": lambda scratch: BackendConfig("milvus", {"milvus": {"uri": str(scratch / "milvus.db")}}),
 }
 

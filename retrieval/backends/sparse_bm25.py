@@ -1,0 +1,178 @@
+""":class:`~retrieval.storage.LexicalIndex` over a sparse term matrix (registered as ``sparse``):
+Okapi BM25 weights precomputed per (term, chunk) at ingest (:mod:`sparse_matrix`, built by
+:mod:`sparse_build`), so a query only sums its terms' columns into one score per chunk,
+instead of FTS5 computing bm25() for every row of every posting list it walks.
+
+A query: the words of ``retrieval.words.query_words``, the common ones left out and the
+rarest ``max_terms`` kept as the ``fts5`` index does (:class:`SparseOptions`); each word's
+column added into a float32 score array (a word's column counted once per query word that
+analyses to it, as FTS5 counts a repeated phrase); the chunks the caller may see (the
+catalog's :meth:`~retrieval.storage.Catalog.select_chunks`, the one visibility rule, turned
+into a row mask kept per (filters, groups) for the life of the snapshot) applied as a mask;
+then the top ``k`` by score, ties by chunk id. Scores are BM25 as FTS5's ``-bm25()``
+(same k1, b, idf), so the two backends rank alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from typing import Any
+
+import numpy as np
+
+from retrieval.backends.options import SparseOptions, options_of
+from retrieval.backends.sparse_analysis import query_terms
+from retrieval.backends.sparse_build import SparseBuilder
+from retrieval.backends.sparse_matrix import TermMatrix
+from retrieval.filters import Filters
+from retrieval.storage import Catalog, CatalogBuilder, Place, Scored
+from retrieval.views import Groups
+from retrieval.words import query_words
+
+MASKS_KEPT = 32
+"""(filters, groups) pairs whose row masks (one byte per chunk) are kept per open index."""
+TERMS_KEPT = 100_000
+"""Term -> column lookups kept per open index."""
+
+
+def top_k(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of ``rows`` (ascending) by ``scores``, best first, ties by row."""
+    if len(rows) > k:
+        cut = np.partition(scores, len(scores) - k)[len(scores) - k]
+        keep = scores >= cut
+        rows, scores = rows[keep], scores[keep]
+    order = np.lexsort((rows, -scores))[:k]
+    return rows[order], scores[order]
+
+
+class SparseBm25Index:
+    """See :class:`~retrieval.storage.LexicalIndex`; scores are BM25 (higher is better)."""
+
+    def __init__(self, matrix: TermMatrix, catalog: Catalog, options: SparseOptions) -> None:
+        self.matrix, self.catalog, self.options = matrix, catalog, options
+        self._columns: dict[str, int] = {}
+        self._masks: OrderedDict[tuple[Filters, Groups], np.ndarray | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def concurrent(self) -> bool:
+        """True: searches only read memory-mapped arrays (caches are filled under a lock or
+        by whole-value stores)."""
+        return True
+
+    def count(self) -> int:
+        return len(self.matrix.ids)
+
+    def search(self, text: str, k: int, where: Filters, groups: Groups) -> Scored:
+        columns = self.query_columns(self.selective(query_words(text)))
+        if not columns or k <= 0:
+            return []
+        m = self.matrix
+        scores = np.zeros(len(m.ids), dtype=np.float32)
+        for column, times in columns.items():
+            start, end = int(m.columns[column]), int(m.columns[column + 1])
+            weights = m.weights[start:end]
+            scores[m.rows[start:end]] += weights if times == 1 else weights * times
+        hit = scores > 0
+        mask = self.mask(where, groups)
+        if mask is not None:
+            hit &= mask
+        rows = np.flatnonzero(hit)
+        rows, best = top_k(rows, scores[rows], k)
+        return [(int(i), float(s)) for i, s in zip(m.ids[rows], best, strict=True)]
+
+    def query_columns(self, words: list[str]) -> Counter[int]:
+        """The columns of ``words`` (absent terms left out), each with how many words map to it."""
+        found: Counter[int] = Counter()
+        for word in words:
+            for term in query_terms(word):
+                column = self.column(term)
+                if column >= 0:
+                    found[column] += 1
+        return found
+
+    def column(self, term: str) -> int:
+        """The column of ``term`` (-1: no chunk holds it), looked up once per open index."""
+        column = self._columns.get(term)
+        if column is None:
+            if len(self._columns) > TERMS_KEPT:
+                self._columns = {}
+            column = self.matrix.vocabulary.column(term)
+            self._columns[term] = column
+        return column
+
+    def mask(self, where: Filters, groups: Groups) -> np.ndarray | None:
+        """Rows the caller may see (None: all), from ``Catalog.select_chunks``, kept."""
+        key = (where, tuple(sorted(set(groups))))
+        with self._lock:
+            if key in self._masks:
+                self._masks.move_to_end(key)
+                return self._masks[key]
+        ids = self.catalog.select_chunks(where, key[1])
+        mask = None if ids is None else self._rows_of(np.asarray(ids, dtype=np.int64))
+        with self._lock:
+            self._masks[key] = mask
+            while len(self._masks) > MASKS_KEPT:
+                self._masks.popitem(last=False)
+        return mask
+
+    def _rows_of(self, ids: np.ndarray) -> np.ndarray:
+        mask = np.zeros(len(self.matrix.ids), dtype=bool)
+        if len(ids) and len(mask):
+            at = np.minimum(np.searchsorted(self.matrix.ids, ids), len(mask) - 1)
+            mask[at[self.matrix.ids[at] == ids]] = True
+        return mask
+
+    def selective(self, words: list[str]) -> list[str]:
+        """``words`` without the very common ones (kept when all are common: the rarest),
+        then at most ``max_terms`` of them, the rarest, in their original order."""
+        options, n = self.options, self.count()
+        limit = max(options.common_share * n, options.common_min_chunks)
+        small = n <= limit
+        if len(words) < 2 or (small and len(words) <= options.max_terms):
+            return words
+        frequency = {w: self.document_frequency(w) for w in words}
+        kept = words if small else (
+            [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)])
+        if len(kept) <= options.max_terms:
+            return kept
+        rarest = sorted((w for w in set(kept) if frequency[w] > 0), key=lambda w: (frequency[w], w))
+        chosen = set(rarest[: options.max_terms])
+        return [w for w in kept if w in chosen]
+
+    def document_frequency(self, word: str) -> int:
+        """Chunks holding ``word``'s term (for a word of several tokens, the rarest one's)."""
+        columns = [self.column(t) for t in query_terms(word)]
+        if not columns or min(columns) < 0:
+            return 0
+        return min(self.matrix.document_frequency(c) for c in columns)
+
+    def close(self) -> None:
+        """The arrays are released with the object (memory maps close when unreferenced)."""
+
+
+class SparseFactory:
+    """Registered as ``sparse``; options: :class:`~retrieval.backends.options.SparseOptions`.
+    Works with any catalog (it only asks it for the chunk ids a caller may see)."""
+
+    def open(self, place: Place, catalog: Catalog) -> SparseBm25Index:
+        """See :class:`~retrieval.storage.LexicalFactory`."""
+        options = options_of(SparseOptions, place.options, "sparse")
+        return SparseBm25Index(TermMatrix.load(place.path), catalog, options)
+
+    def build(self, place: Place, catalog: CatalogBuilder) -> SparseBuilder:
+        """See :class:`~retrieval.storage.LexicalFactory`: seeded with the previous snapshot's
+        matrix (read, never written)."""
+        options = options_of(SparseOptions, place.options, "sparse")
+        previous = None if place.previous is None else TermMatrix.load(place.previous)
+        return SparseBuilder(place.path, previous, options)
+
+    def drop(self, place: Place) -> None:
+        """Nothing lives outside the snapshot folder."""
+
+
+def facts(index: SparseBm25Index) -> dict[str, Any]:
+    """Size facts of an open index (for stats and benchmarks)."""
+    m = index.matrix
+    return {"chunks": len(m.ids), "terms": len(m.vocabulary), "postings": len(m.rows)}
