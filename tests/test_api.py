@@ -162,3 +162,13 @@ def test_ask_filters_are_exactly_the_domain_filters() -> None:
     from retrieval.filters import FILTER_NAMES
 
     assert tuple(FiltersIn.model_fields) == FILTER_NAMES
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"not json", "Expecting value at character 0"),
+    (b'{"question": "swarm', "Unterminated string starting at character 13"),
+])
+def test_a_body_that_is_not_json_is_400_with_the_reason(client: TestClient, body: bytes, reason: str) -> None:
+    response = client.post("/ask", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": f"the request body is not valid JSON ({reason})"}
