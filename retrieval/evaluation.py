@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import BadQueryError
+from retrieval.input_errors import json_error_text
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Sequence[str]]
@@ -85,7 +86,7 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise BadQueryError(f"{path}:{n}: not JSON ({e.msg})") from None
+                raise BadQueryError(f"{path}:{n}: invalid JSON ({json_error_text(e, with_line=False)})") from None
             key = row.get("_id", row.get("id")) if isinstance(row, dict) else None
             if key is None or str(key).strip() == "":
                 raise BadQueryError(f"{path}:{n}: no '_id' (or 'id') field")

@@ -61,7 +61,8 @@ def test_malformed_beir_files_name_file_and_line(tmp_path: Path) -> None:
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
         (tmp_path / name).write_text((BEIR / name).read_text())
     (tmp_path / "queries.jsonl").write_text('{"_id": "q1", "text": "mites"}\n{oops\n')
-    with pytest.raises(BadQueryError, match=r"queries\.jsonl:2: not JSON"):
+    quotes = r"invalid JSON \(Expecting property name enclosed in double quotes at column 2\)"
+    with pytest.raises(BadQueryError, match=r"queries\.jsonl:2: " + quotes):
         read_collection(tmp_path)
     (tmp_path / "queries.jsonl").write_text('{"_id": "q1", "text": "mites"}\n')
     (tmp_path / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\n")
