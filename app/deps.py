@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +23,7 @@ from app.activity import ActivityLog
 from app.auth import KeyRing
 from app.problems import invalid
 from app.settings import Settings
+from retrieval.filters import unknown_names_message
 from retrieval.library import Library, Pinned
 
 
@@ -108,6 +110,25 @@ async def facilitator(who: Annotated[Caller, Depends(writer)]) -> Caller:
     if who.role != "facilitator":
         raise HTTPException(status_code=403, detail="this endpoint needs a facilitator key")
     return who
+
+
+async def declared_query_only(request: Request) -> None:
+    """A query parameter the route does not declare is a 422 naming it and listing the ones it
+    takes (``/search?chanel=x`` must not answer unfiltered). The names come from the route's
+    own signature, so each endpoint lists exactly what it accepts."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    message = unknown_names_message(dict.fromkeys(request.query_params), _query_names(dependant), "parameter")
+    if message:
+        unknown = next(name for name in request.query_params if name not in _query_names(dependant))
+        raise invalid(unknown, message)
+
+
+def _query_names(dependant: Dependant) -> list[str]:
+    names = [param.alias for param in dependant.query_params]
+    return names + [name for sub in dependant.dependencies for name in _query_names(sub)]
 
 
 def checked_query(text: str, config: Settings, field: str = "q", where: str = "query") -> str:

@@ -35,12 +35,22 @@ def retrieval(
     folder: Annotated[Path, typer.Argument(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels.tsv.")],
     work: WorkOption = None,
     as_json: JsonOption = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Fail when qrels.tsv judges ids that corpus.jsonl or queries.jsonl lack.")] = False,
 ) -> None:
-    """nDCG@10, MRR@10 and Recall@100 of search (configured model, backend, fusion) on a BEIR folder."""
+    """nDCG@10, MRR@10 and Recall@100 of search (configured model, backend, fusion) on a BEIR folder.
+
+    Qrels ids missing from the corpus or the queries are a warning on stderr (an error with
+    ``--strict``): a judged document nobody can find lowers the scores without saying why."""
     from app.evaluate import build_library, collection_threads, retrieval_run, write_sources
     from retrieval.evaluation import RETRIEVAL_MEASURES, mean_scores, per_query, read_collection
 
     collection = read_collection(folder)
+    unknown = collection.unknown_ids_message()
+    if unknown and strict:
+        raise BadQueryError(f"{folder}: {unknown}")
+    if unknown:
+        err.print(f"[yellow]warning:[/yellow] {folder}: {unknown}", highlight=False, soft_wrap=True)
     with _scratch(work) as scratch, _progress() as progress:
         sources = write_sources(collection_threads(collection), [_author()], scratch / "sources")
         library = build_library(sources, scratch / "index", get_settings(), progress)

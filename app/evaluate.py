@@ -24,6 +24,7 @@ from typing import Any
 
 from retrieval.errors import BadQueryError, IngestError
 from retrieval.evaluation import Collection
+from retrieval.input_errors import json_error_text
 from retrieval.records import parse_iso
 
 AUTHOR = "eval-author"
@@ -118,7 +119,7 @@ def _thread_row(line: str, path: Path, n: int, thread: bool) -> dict[str, Any]:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as e:
-        raise BadQueryError(f"{path}:{n}: not JSON ({e.msg})") from None
+        raise BadQueryError(f"{path}:{n}: invalid JSON ({json_error_text(e, with_line=False)})") from None
     if not isinstance(row, dict) or "id" not in row:
         raise BadQueryError(f"{path}:{n}: no 'id' field")
     if thread:

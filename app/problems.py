@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from retrieval.errors import BadQueryError, IndexStateError, NotFoundError, TownsquareError
+from retrieval.input_errors import describe_json_error
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,26 @@ def _clean(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _not_json(errors: Sequence[Any]) -> str | None:
+    """The 400 message for a body that does not parse as JSON (FastAPI reports it as a
+    ``json_invalid`` validation error at ``("body", offset)``), else None."""
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            loc = error.get("loc", ())
+            offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+            reason = str((error.get("ctx") or {}).get("error", "not JSON"))
+            return f"the request body is not valid JSON ({describe_json_error(reason, char=offset)})"
+    return None
+
+
 def install(app: FastAPI) -> None:
     """Register the error handlers and the last-resort 500 middleware on ``app``."""
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        not_json = _not_json(error.errors())
+        if not_json is not None:
+            return JSONResponse(status_code=400, content={"detail": not_json})
         return JSONResponse(status_code=422, content={"detail": _clean(error.errors())})
 
     @app.exception_handler(TownsquareError)

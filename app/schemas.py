@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from app.schemas_written import GeneratorOut
+from retrieval.filters import FILTER_NAMES, unknown_names_message
 
 MAX_QUESTION_CHARS = 10_000
 MAX_FILTER_CHARS = 200
@@ -40,9 +41,17 @@ DateText = Annotated[str, WithJsonSchema({
 
 
 class FiltersIn(BaseModel):
-    """Metadata filters for /ask (the same as /search's query parameters)."""
+    """Metadata filters for /ask (the same as /search's query parameters); a name that is not
+    one of :data:`retrieval.filters.FILTER_NAMES` is a 422 naming it and listing the known ones."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names_only(cls, data: object) -> object:
+        if isinstance(data, dict) and (message := unknown_names_message(data, FILTER_NAMES)):
+            raise ValueError(message)
+        return data
 
     channel: FilterText | None = None
     source: FilterText | None = None

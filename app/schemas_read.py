@@ -31,8 +31,11 @@ class StatsOut(BaseModel):
     vector_index: str
     snapshot: str
     created_at: str
-    size_bytes: int | None = Field(None, description="index size on disk; facilitators only")
-    last_ingest: dict[str, Any] = Field(default_factory=dict, description="last ingest's summary (facilitators)")
+    size_bytes: int | None = Field(
+        None, description="index size on disk; only for a facilitator whose groups see every document")
+    last_ingest: dict[str, Any] = Field(
+        default_factory=dict, description="`finished_at` for everyone; the whole report (files, counts, problems) "
+        "only for a facilitator whose groups see every document")
 
 
 class PostOut(BaseModel):

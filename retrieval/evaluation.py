@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import BadQueryError
+from retrieval.input_errors import json_error_text
 
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Sequence[str]]
@@ -58,12 +59,31 @@ class Collection:
     corpus: dict[str, tuple[str, str]]
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
+    unknown_queries: tuple[str, ...] = ()
+    """Query ids of qrels.tsv that queries.jsonl does not hold (their judgements are unused)."""
+    unknown_documents: tuple[str, ...] = ()
+    """Judged document ids that corpus.jsonl does not hold (nothing can find them: they lower
+    every measure of their queries)."""
+
+    def unknown_ids_message(self, shown: int = 5) -> str | None:
+        """One line counting the qrels' ids missing from queries.jsonl and corpus.jsonl and
+        naming the first ``shown`` of each; None when every id is known."""
+        parts = []
+        for ids, what, where in ((self.unknown_queries, "query id", "queries.jsonl"),
+                                 (self.unknown_documents, "document id", "corpus.jsonl")):
+            if ids:
+                more = ", ..." if len(ids) > shown else ""
+                plural = "s" if len(ids) > 1 else ""
+                parts.append(f"{len(ids)} {what}{plural} not in {where} ({', '.join(ids[:shown])}{more})")
+        return f"qrels.tsv judges {' and '.join(parts)}" if parts else None
 
 
 def read_collection(folder: Path) -> Collection:
     """Read ``folder``/corpus.jsonl (``_id`` or ``id``, ``title``, ``text``), queries.jsonl
     (``_id`` or ``id``, ``text``) and qrels.tsv (query-id, corpus-id, score; a header line is
-    allowed). Raises :class:`BadQueryError` naming file and line for anything malformed."""
+    allowed). Raises :class:`BadQueryError` naming file and line for anything malformed; ids
+    the qrels judge but the other files lack are kept in ``unknown_queries`` and
+    ``unknown_documents`` (see :meth:`Collection.unknown_ids_message`)."""
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
         if not (folder / name).is_file():
             raise BadQueryError(f"{folder / name}: missing (a BEIR folder holds corpus.jsonl, queries.jsonl, "
@@ -74,7 +94,10 @@ def read_collection(folder: Path) -> Collection:
     qrels = read_qrels(folder / "qrels.tsv")
     if not corpus:
         raise BadQueryError(f"{folder / 'corpus.jsonl'}: no documents")
-    return Collection(corpus, {q: t for q, t in queries.items() if q in qrels and t.strip()}, qrels)
+    unknown_queries = tuple(q for q in qrels if q not in queries)
+    unknown_documents = tuple(dict.fromkeys(d for judged in qrels.values() for d in judged if d not in corpus))
+    return Collection(corpus, {q: t for q, t in queries.items() if q in qrels and t.strip()}, qrels,
+                      unknown_queries, unknown_documents)
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -85,7 +108,7 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise BadQueryError(f"{path}:{n}: not JSON ({e.msg})") from None
+                raise BadQueryError(f"{path}:{n}: invalid JSON ({json_error_text(e, with_line=False)})") from None
             key = row.get("_id", row.get("id")) if isinstance(row, dict) else None
             if key is None or str(key).strip() == "":
                 raise BadQueryError(f"{path}:{n}: no '_id' (or 'id') field")

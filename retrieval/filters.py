@@ -8,7 +8,8 @@ is the reference those translations must agree with (the contract tests check it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from retrieval.errors import BadQueryError
 from retrieval.records import parse_iso, to_iso
 
 if TYPE_CHECKING:
+    from retrieval.records import Member
     from retrieval.views import ChunkEntry
 
 KINDS = ("thread", "resource")
@@ -41,6 +43,35 @@ class Filters:
     def is_empty(self) -> bool:
         """True when nothing is restricted."""
         return all(value is None for value in vars(self).values())
+
+
+FILTER_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Filters))
+"""The names a caller may filter on, in :class:`Filters`' order (edges check requests against it)."""
+
+
+def unknown_names_message(given: Iterable[str], known: Iterable[str], what: str = "filter") -> str | None:
+    """None when every name in ``given`` is in ``known``; otherwise one line naming the unknown
+    ones and listing the known ones (a misspelt ``chanel`` must not silently widen a search)."""
+    allowed = list(known)
+    unknown = [name for name in given if name not in allowed]
+    if not unknown:
+        return None
+    names = ", ".join(repr(name) for name in unknown)
+    plural = "s" if len(unknown) > 1 else ""
+    return f"unknown {what}{plural} {names}; known: {', '.join(allowed)}"
+
+
+def resolve_author(filters: Filters, members: dict[str, Member]) -> Filters:
+    """``filters`` with ``author`` turned into a member id when it is not one already but names
+    exactly one of ``members`` by display name or by a handle (case-insensitive, a leading ``@``
+    ignored); otherwise unchanged (an unknown author then matches nothing)."""
+    wanted = filters.author
+    if wanted is None or wanted in members:
+        return filters
+    key = wanted.strip().lstrip("@").casefold()
+    found = [m.id for m in members.values()
+             if key in {m.name.casefold(), *(h.lstrip("@").casefold() for h in m.handles.values())}]
+    return replace(filters, author=found[0]) if len(found) == 1 else filters
 
 
 def visible_to(doc_groups: tuple[str, ...] | list[str], groups: tuple[str, ...]) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 
 from retrieval.cjk import nfc
 from retrieval.embedding import Embedder
-from retrieval.filters import Filters
+from retrieval.filters import Filters, resolve_author
 from retrieval.fusion import get_fuser
 from retrieval.index import Snapshot
 from retrieval.query_vector import split_title, with_title
@@ -85,11 +85,13 @@ class Searcher:
         follows), the dense side searches with the title's embedding weighted in
         (``title_weight``, :mod:`retrieval.query_vector`) and the fusion uses
         ``question_alpha``; ``Hit.similarity`` stays the cosine to the question as asked.
+        ``filters.author`` may be a member id, or a display name or handle naming one member
+        ``groups`` may see (:func:`retrieval.filters.resolve_author`).
         """
         if not query.strip():
             return []
         query = nfc(query)  # indexed text is NFC too
-        filters = filters or Filters()
+        filters = self._with_member_id(filters or Filters(), groups)
         pool = max(self.candidates, k)
         early = self._start_lexical(query, pool, filters, groups) if mode != "dense" else None
         title = self._start_title(query) if mode != "lexical" else None
@@ -110,6 +112,12 @@ class Searcher:
                 if enough or exhausted:
                     return collapse_by_document(self.hits(kept, vector, groups))[:k]
             pool *= 4
+
+    def _with_member_id(self, filters: Filters, groups: tuple[str, ...]) -> Filters:
+        catalog = self.snapshot.catalog
+        if filters.author is None or catalog.members([filters.author], groups):
+            return filters
+        return resolve_author(filters, catalog.members(None, groups))
 
     def _first_documents(
         self, fused: list[tuple[int, float]], k: int, groups: tuple[str, ...],

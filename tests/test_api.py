@@ -130,3 +130,45 @@ def test_knowledge_gaps_group_similar_unanswered_questions(client: TestClient) -
 def test_unknown_thread_is_404_with_a_message(client: TestClient) -> None:
     response = client.get("/threads/does-not-exist")
     assert response.status_code == 404 and "does-not-exist" in response.json()["detail"]
+
+
+def test_unknown_filters_and_parameters_are_422_naming_them(client: TestClient) -> None:
+    misspelt = client.get("/search", params={"q": "syrup", "chanel": "seasonal-management"})
+    assert misspelt.status_code == 422
+    (error,) = misspelt.json()["detail"]
+    assert error["loc"] == ["query", "chanel"]
+    assert "'chanel'" in error["msg"] and "channel, source, author, tag, since, until, kind" in error["msg"]
+    not_taken = client.get("/experts", params={"q": "queens", "author": "m01"})  # /experts filters channel, tag only
+    assert not_taken.status_code == 422 and "'author'" in json.dumps(not_taken.json())
+    body = client.post("/ask", json={"question": "autumn syrup?", "filters": {"chanel": "x", "tag": "feeding"}})
+    assert body.status_code == 422
+    message = json.dumps(body.json())
+    assert "'chanel'" in message and "channel, source, author" in message and "'tag'" not in message
+
+
+def test_author_filter_takes_a_member_id_display_name_or_handle(client: TestClient) -> None:
+    def authors(author: str) -> list[tuple[str | None, str | None]]:
+        hits = client.get("/search", params={"q": "varroa treatment", "k": 5, "author": author}).json()["hits"]
+        return [(h["post_id"], h["author"]) for h in hits]
+
+    by_id = authors("m03")
+    assert by_id and {author for _, author in by_id} == {"m03"}
+    assert authors("Priya Natarajan") == authors("priya natarajan") == authors("@priya") == by_id
+    assert authors("nobody-at-all") == []
+
+
+def test_ask_filters_are_exactly_the_domain_filters() -> None:
+    from app.schemas import FiltersIn
+    from retrieval.filters import FILTER_NAMES
+
+    assert tuple(FiltersIn.model_fields) == FILTER_NAMES
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"not json", "Expecting value at character 0"),
+    (b'{"question": "swarm', "Unterminated string starting at character 13"),
+])
+def test_a_body_that_is_not_json_is_400_with_the_reason(client: TestClient, body: bytes, reason: str) -> None:
+    response = client.post("/ask", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": f"the request body is not valid JSON ({reason})"}

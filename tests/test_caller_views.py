@@ -47,12 +47,15 @@ def test_counts_members_and_ingest_report_follow_the_caller(
         assert views["anonymous"]["counts"] == {"threads": 3, "posts": 6, "resources": 1, "chunks": 8, "members": 2}
         assert views["member"]["counts"] == {**views["anonymous"]["counts"], "threads": 4, "posts": 8,
                                              "chunks": 10, "members": 3}
-        assert views["anonymous"]["last_ingest"] == {} and views["anonymous"]["size_bytes"] is None
-        assert views["member"]["last_ingest"] == {}
+        finished = {"finished_at": views["anonymous"]["created_at"]}  # the time only, as the README says
+        assert finished["finished_at"].startswith("20")
+        assert views["anonymous"]["last_ingest"] == finished and views["anonymous"]["size_bytes"] is None
+        assert views["member"]["last_ingest"] == finished
         # the report names every group's files (board/minutes.md): only a facilitator who sees
         # every document gets it; a facilitator of mentors alone does not
-        assert views["facilitator"]["last_ingest"] == {} and views["facilitator"]["size_bytes"] is None
+        assert views["facilitator"]["last_ingest"] == finished and views["facilitator"]["size_bytes"] is None
         assert "broken.jsonl" in json.dumps(views["lead"]["last_ingest"])
+        assert views["lead"]["last_ingest"]["finished_at"] == finished["finished_at"]
         assert views["lead"]["size_bytes"] > 0
         anonymous = client.get("/members").json()["members"]
         assert {m["id"] for m in anonymous} == {"m01", "m02"}

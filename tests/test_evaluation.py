@@ -61,7 +61,8 @@ def test_malformed_beir_files_name_file_and_line(tmp_path: Path) -> None:
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
         (tmp_path / name).write_text((BEIR / name).read_text())
     (tmp_path / "queries.jsonl").write_text('{"_id": "q1", "text": "mites"}\n{oops\n')
-    with pytest.raises(BadQueryError, match=r"queries\.jsonl:2: not JSON"):
+    quotes = r"invalid JSON \(Expecting property name enclosed in double quotes at column 2\)"
+    with pytest.raises(BadQueryError, match=r"queries\.jsonl:2: " + quotes):
         read_collection(tmp_path)
     (tmp_path / "queries.jsonl").write_text('{"_id": "q1", "text": "mites"}\n')
     (tmp_path / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\n")
@@ -96,6 +97,7 @@ def test_eval_retrieval_prints_a_table_and_json(tmp_path: Path) -> None:
     work = tmp_path / "work"
     table = runner.invoke(cli, ["eval", "retrieval", str(BEIR), "--work", str(work)])
     assert table.exit_code == 0, table.output
+    assert "warning" not in table.stderr  # every judged id is in the folder
     for name in ("nDCG@10", "MRR@10", "Recall@100"):
         assert name in table.output
     # the second run reuses the scratch index (incremental ingest) and prints one JSON object
@@ -124,3 +126,35 @@ def test_eval_experts_rejects_a_split_with_nothing_after() -> None:
     result = CliRunner().invoke(cli, ["eval", "experts", str(THREADS), "--split", "2030-01-01"])
     assert result.exit_code != 0
     assert isinstance(result.exception, BadQueryError) and "later questions" in str(result.exception)
+
+
+def _beir_with_unknown_ids(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
+        (folder / name).write_text((BEIR / name).read_text())
+    with (folder / "qrels.tsv").open("a") as qrels:
+        qrels.write("q1\td-gone\t1\nq2\td-gone\t1\nq3\td-lost\t1\nq9\td1\t1\n")
+    return folder
+
+
+@pytest.mark.unit
+def test_qrels_ids_missing_from_corpus_or_queries_are_counted_and_named(tmp_path: Path) -> None:
+    collection = read_collection(_beir_with_unknown_ids(tmp_path))
+    assert collection.unknown_queries == ("q9",) and collection.unknown_documents == ("d-gone", "d-lost")
+    assert collection.unknown_ids_message() == (
+        "qrels.tsv judges 1 query id not in queries.jsonl (q9) and 2 document ids not in corpus.jsonl "
+        "(d-gone, d-lost)")
+    assert collection.unknown_ids_message(shown=1).endswith("(d-gone, ...)")
+    assert read_collection(BEIR).unknown_ids_message() is None
+    strict = CliRunner().invoke(cli, ["eval", "retrieval", str(tmp_path), "--strict"])
+    assert strict.exit_code != 0 and isinstance(strict.exception, BadQueryError)
+    assert "2 document ids not in corpus.jsonl" in str(strict.exception)
+
+
+@pytest.mark.integration
+def test_eval_retrieval_warns_about_unknown_qrels_ids_and_still_scores(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["eval", "retrieval", str(_beir_with_unknown_ids(tmp_path / "beir")),
+                                      "--work", str(tmp_path / "work"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "(d-gone, d-lost)" in " ".join(result.stderr.split())
+    assert json.loads(result.stdout.strip().splitlines()[-1])["metrics"]["Recall@100"] < 1.0

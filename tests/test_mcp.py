@@ -127,6 +127,25 @@ def test_stdio_refuses_an_unknown_key(stdio_index: Path) -> None:
     assert done.returncode == 2 and "unknown API key" in done.stderr
 
 
+def test_the_readme_mcp_example_works_as_written(stdio_index: Path, tmp_path: Path) -> None:
+    """The README's key line runs verbatim (in a folder laid out like the repository: .venv,
+    var/sample-index) and the key it makes lets the stdio server show the mentors' threads."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("## MCP", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    key_line = next(line for line in block.splitlines() if line.startswith("KEY="))
+    assert any(line.startswith("TOWNSQUARE_API_KEY=$KEY ") for line in block.splitlines())
+    (tmp_path / "var").mkdir()
+    (tmp_path / ".venv").symlink_to(BIN.parent)
+    (tmp_path / "var" / "sample-index").symlink_to(stdio_index)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    import subprocess
+
+    done = subprocess.run(["bash", "-c", f'set -e; {key_line}; printf %s "$KEY"'], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout, done.stderr
+    run_stdio(stdio_index, done.stdout, lambda s: visibility_checks(s, insider=True))
+
+
 def test_http_tools_answer_and_keep_private_content_private(api_server: str) -> None:
     async def as_public(session: ClientSession) -> None:
         await public_checks(session)

@@ -29,6 +29,7 @@ from ingest.sources.discourse_folder import (
 )
 from ingest.sources.discourse_posts import PostError, to_post
 from ingest.sources.discourse_visibility import channel_of, visibility_of
+from retrieval.input_errors import json_error_text
 from retrieval.records import Post, Thread
 
 
@@ -70,7 +71,7 @@ def _read_json(source: SourceFile, report: Report) -> dict[str, Any] | None:
     try:
         data = json.loads(read_text(source, report))
     except json.JSONDecodeError as e:
-        report.error(f"{source.rel}:{e.lineno}", f"invalid JSON ({e.msg} at column {e.colno}); skipped")
+        report.error(f"{source.rel}:{e.lineno}", f"invalid JSON ({json_error_text(e, with_line=False)}); skipped")
         return None
     except (ValueError, RecursionError) as e:
         report.error(source.rel, f"invalid JSON ({e}); skipped")

@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ingest.sources.base import Report, SourceFile, read_text
+from retrieval.input_errors import field_path, json_error_text
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -29,16 +30,17 @@ def read_jsonl(source: SourceFile, model: type[ModelT], report: Report) -> Itera
         try:
             yield number, model.model_validate(json.loads(line))
         except json.JSONDecodeError as e:
-            report.error(where, f"invalid JSON ({e.msg} at column {e.colno})")
+            report.error(where, f"invalid JSON ({json_error_text(e, with_line=False)})")
         except ValidationError as e:
             report.error(where, describe(e))
 
 
 def describe(error: ValidationError) -> str:
-    """A one-line account of a pydantic validation error, naming each bad field."""
+    """A one-line account of a pydantic validation error, naming each bad field
+    (:func:`retrieval.input_errors.field_path`: ``posts[1].author (the 2nd of posts)``)."""
     parts = []
     for item in error.errors()[:3]:
-        field = ".".join(str(p) for p in item["loc"]) or "record"
+        field = field_path(item["loc"])
         parts.append(f"field {field}: {item['msg']}")
     more = len(error.errors()) - 3
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -30,6 +30,7 @@ import ijson
 from ingest.sources.base import Report
 from ingest.sources.slack_text import Names
 from ingest.sources.tree import Tree
+from retrieval.input_errors import json_error_text
 from retrieval.records import PUBLIC
 
 LISTS = ("channels.json", "groups.json", "mpims.json", "dms.json")
@@ -91,7 +92,7 @@ def read_json(tree: Tree, name: str, report: Report, max_bytes: int) -> Any:
 
 def _reason(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
-        return f"{error.msg} at line {error.lineno} column {error.colno}"
+        return json_error_text(error)
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 at byte {error.start}"
     return f"{type(error).__name__}: {error}"

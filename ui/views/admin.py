@@ -44,8 +44,9 @@ def _index(stats: Json) -> None:
 def _last_ingest(stats: Json) -> None:
     st.subheader("Last ingest")
     last = stats.get("last_ingest") or {}
-    if not last:
-        st.caption("No ingest report: it is shown to facilitator keys only.")
+    if "files" not in last:
+        st.caption(f"Finished {render.moment(last.get('finished_at') or stats.get('created_at'))}. The report "
+                   "(files, problems) is shown to facilitator keys whose groups see every document only.")
         return
     kept = last.get("documents_kept", 0)
     st.markdown(
