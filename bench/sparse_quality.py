@@ -122,7 +122,8 @@ def latency_table() -> str:
             rows.append((system, row["kind"], row["caller"], f"{ms[len(ms) // 2]:.1f}",
                          f"{ms[int(len(ms) * 0.95)]:.1f}", f"{result['load']:.1f}"))
     head = (f"Latency in process at {run['chunks']:,} chunks ({run['private_share']:.0%} private), "
-            f"page k={run['page']}, `{run['command']}`, {run['run']}; each system timed alone "
+            f"page k={run['page']}, dense vectors `{run.get('vector_kind', 'flat')}`, `{run['command']}`, "
+            f"{run['run']}; each system timed alone "
             "under the machine-wide lock (load = 1-min load average when its timing started).\n\n")
     build = ""
     if BUILD.exists():
