@@ -48,9 +48,10 @@ Key = tuple[str, str, str, str]
 log = logging.getLogger(__name__)
 
 
-def library_for(index: Path, embedder: str) -> Any:
-    """A :class:`retrieval.library.Library` over ``index`` as the API builds it: the index's
-    embedder ``embedder`` behind the query cache, the default search settings."""
+def library_for(index: Path, embedder: str, backend: str = BACKEND) -> Any:
+    """A :class:`retrieval.library.Library` over ``index`` (built with ``backend``) as the API
+    builds it: the index's embedder ``embedder`` behind the query cache, the default search
+    settings."""
     from app.settings import SearchOptions
     from retrieval.backends import BackendConfig
     from retrieval.embedding import embedder_for_index
@@ -58,7 +59,17 @@ def library_for(index: Path, embedder: str) -> Any:
     from retrieval.library import Library
 
     model = embedder_for_index(index, None, embedder)
-    return Library(IndexDir(index, BackendConfig(BACKEND)), model, SearchOptions().model_dump())
+    return Library(IndexDir(index, BackendConfig(backend)), model, SearchOptions().model_dump())
+
+
+def vector_kind(index: Path) -> str:
+    """The vector index kind of ``index``'s served snapshot (its manifest's ``vector_kind``)."""
+    import json
+
+    from retrieval.index import IndexDir
+
+    current = IndexDir(index).current_path()
+    return str(json.loads((current / "manifest.json").read_text())["vector_kind"]) if current else "?"
 
 
 def fresh(library: Any, call: Callable[[], Any]) -> float:
@@ -128,6 +139,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="chunks of the kept latency index")
     parser.add_argument("--queries", type=int, default=50, help="timed queries of each kind per caller")
     parser.add_argument("--embedders", default="onnx,torch", help="embedders whose kept indexes are measured")
+    parser.add_argument("--backend", default=BACKEND, help="backend of the kept indexes (section answer-latency "
+                        "for the default, answer-latency-BACKEND for another)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -141,25 +154,30 @@ def main() -> None:
     torch.set_num_threads(threads)  # as the API's lifespan does
     limit_threads(threads)
     names = [n for n in args.embedders.split(",") if n]
-    indexes = {name: index_path(BACKEND, args.size, 20, name) for name in names}
+    backend = args.backend
+    indexes = {name: index_path(backend, args.size, 20, name) for name in names}
     for name, index in indexes.items():
         if not (index / "CURRENT").exists():
             raise SystemExit(f"{index}: no kept index; run `bench/latency.py --build-only --sizes {args.size} "
-                             f"--backends {BACKEND} --embedder {name}` first")
+                             f"--backends {backend} --embedder {name}` first")
     n = args.queries + WARMUP
     queries = {k: v[:n] for k, v in query_sets(data_dir(args.data), n).items()}
     load = os.getloadavg()[0]
     found: dict[Key, list[float]] = {}
     for name, index in indexes.items():
-        found.update(timings(library_for(index, name), name, queries))
+        found.update(timings(library_for(index, name, backend), name, queries))
     rows = [(*key, len(v), percentile(v, 50), percentile(v, 95), statistics.mean(v)) for key, v in found.items()]
     lines = verdicts(found, DEFAULT_EMBEDDER)
     headers = ["embedder", "call", "queries", "caller", "n", "p50 ms", "p95 ms", "mean ms"]
     print(table(headers, rows), *lines, f"load average at start: {load:.2f}", sep="\n")
     body = "\n".join([
-        section_header(f"/ask with the extractive answerer at {args.size:,} chunks, in process (issue 12)",
-                       "flock /work/bench.lock python bench/answer_latency.py"),
-        f"The latency benchmark's kept `{BACKEND}` indexes ({args.size:,} chunks, 5% of documents private to "
+        section_header(f"/ask with the extractive answerer at {args.size:,} chunks, in process (issue 12)"
+                       + ("" if backend == BACKEND else f", backend {backend}"),
+                       "flock /work/bench.lock python bench/answer_latency.py"
+                       + ("" if backend == BACKEND else f" --backend {backend} --embedders {args.embedders}")),
+        f"The latency benchmark's kept `{backend}` indexes (vectors: "
+        + ", ".join(f"{name} `{vector_kind(index)}`" for name, index in indexes.items())
+        + f"; {args.size:,} chunks, 5% of documents private to "
         f"`mentors`), one built by each embedder; `{DEFAULT_EMBEDDER}` is the shipped default (a new index gets "
         f"it). {args.queries} queries of each kind (`short`: StackFAQ; `long`: cardano title + body, 300-1,000 "
         f"characters) per caller after {WARMUP} warm-up calls, one at a time. The library is built as the API "
@@ -172,7 +190,7 @@ def main() -> None:
         *(f"- {line}" for line in shares(found)),
     ])
     if not args.no_write:
-        write_section("answer-latency", body)
+        write_section("answer-latency" if backend == BACKEND else f"answer-latency-{backend}", body)
 
 
 if __name__ == "__main__":
