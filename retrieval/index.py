@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from retrieval.backends import DEFAULT_BACKEND, BackendConfig, drop_storage, open_storage
+from retrieval.backends import DEFAULT_BACKEND, FTS5_BACKEND, BackendConfig, drop_storage, open_storage
 from retrieval.errors import ConfigError, IndexStateError, IngestError, ModelMismatchError
 from retrieval.storage import Catalog, LexicalIndex, VectorIndex
 
@@ -50,8 +50,9 @@ class Manifest:
     created_at: str = ""
     schema_version: int = SCHEMA_VERSION
     last_ingest: dict[str, object] = field(default_factory=dict)
-    backend: str = DEFAULT_BACKEND
-    """The backend that built the snapshot (manifests older than the field: the default)."""
+    backend: str = FTS5_BACKEND
+    """The backend that built the snapshot (manifests older than the field: ``sqlite-faiss``,
+    the only backend then)."""
     storage: dict[str, dict[str, object]] = field(default_factory=dict)
     """Facts each index reported at commit (``vectors.kind``, ...)."""
 
@@ -203,6 +204,20 @@ class IndexDir:
         except Exception:  # noqa: BLE001 - a stale leftover must not fail a committed ingest
             log.warning("could not release the storage of %s", path, exc_info=True)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def backend_to_build(manifest: Manifest, configured: BackendConfig, root: Path) -> BackendConfig:
+    """The backend a new snapshot over ``manifest``'s is built with: the one that built the
+    index when the configuration names the default (an index keeps its backend when the
+    default changes), else the configured one, which must be the same.
+
+    Raises:
+        ConfigError: a non-default backend is configured for an index built by another.
+    """
+    if configured.name == DEFAULT_BACKEND and manifest.backend != DEFAULT_BACKEND:
+        return BackendConfig(manifest.backend, configured.options)
+    check_backend(manifest, configured.name, root)
+    return configured
 
 
 def check_backend(manifest: Manifest, backend: str, root: Path) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from retrieval.backends import build_storage
 from retrieval.errors import IndexStateError
-from retrieval.index import IndexDir, Manifest, check_backend, check_model, now_iso
+from retrieval.index import IndexDir, Manifest, backend_to_build, check_model, now_iso
 from retrieval.records import Chunk, Document, Member, Thread, to_iso
 from retrieval.storage import StorageBuilder
 from retrieval.views import ChunkEntry
@@ -46,7 +46,8 @@ class SnapshotWriter:
     The caller holds ``index_dir.lock()``. Nothing is served until :meth:`commit`; on an
     exception, or an exit without commit, the half-built folder and the backend's build are
     discarded and the served snapshot is untouched. The backend is the index directory's
-    configured one; building onto a snapshot of another backend (or model) is refused.
+    configured one, or the index's own when the configuration names the default; building
+    onto a snapshot of another explicitly configured backend (or model) is refused.
     """
 
     def __init__(self, index_dir: IndexDir, model_id: str, model_name: str, dimension: int):
@@ -54,6 +55,8 @@ class SnapshotWriter:
         self.model = (model_id, model_name, dimension)
         self.path: Path | None = None
         self.storage: StorageBuilder | None = None
+        self.backend = index_dir.backend
+        """The backend this snapshot is built with (the index's own when the default is configured)."""
         self.committed = False
 
     def __enter__(self) -> SnapshotWriter:
@@ -62,9 +65,9 @@ class SnapshotWriter:
             if current is not None:
                 manifest = Manifest.read(current)
                 check_model(manifest, self.model[0], self.index_dir.root)
-                check_backend(manifest, self.index_dir.backend.name, self.index_dir.root)
+                self.backend = backend_to_build(manifest, self.index_dir.backend, self.index_dir.root)
             self.path = self.index_dir.new_snapshot_path()
-            self.storage = build_storage(self.index_dir.backend, self.path, self.model[2], current)
+            self.storage = build_storage(self.backend, self.path, self.model[2], current)
         except BaseException:
             self._discard()
             raise
@@ -159,7 +162,7 @@ class SnapshotWriter:
         manifest = Manifest(
             model_id=model_id, model_name=model_name, dimension=dimension,
             vector_kind=str(facts["vectors"].get("kind", "")), counts=counts, created_at=now_iso(),
-            last_ingest=last_ingest, backend=self.index_dir.backend.name, storage=facts,
+            last_ingest=last_ingest, backend=self.backend.name, storage=facts,
         )
         manifest.write(self.path)
         self.index_dir.commit(self.path)

@@ -10,6 +10,7 @@ from app.settings import Settings
 from retrieval.backends import BACKENDS, VECTOR_INDEXES, BackendConfig, Combination, combination, pick
 from retrieval.backends.options import FaissOptions, options_of
 from retrieval.errors import ConfigError
+from retrieval.filters import Filters
 from retrieval.index import IndexDir
 from tests.contract.world import DOCUMENTS, HashingEmbedder, write
 
@@ -43,19 +44,23 @@ def test_options_reach_the_backend(tmp_path: Path) -> None:
     write(index_dir, DOCUMENTS)
     snapshot = index_dir.open(HashingEmbedder.model_id)
     assert snapshot.manifest.vector_kind == snapshot.vectors.kind == "hnsw"
-    assert snapshot.manifest.backend == "sqlite-faiss"
+    assert snapshot.manifest.backend == "sqlite-sparse-faiss"
     snapshot.close()
 
 
 def test_an_index_keeps_the_backend_it_was_built_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(BACKENDS, "twin", Combination("sqlite", "fts5", "faiss"))
-    write(IndexDir(tmp_path / "ix"), DOCUMENTS)
+    write(IndexDir(tmp_path / "ix", BackendConfig("sqlite-faiss")), DOCUMENTS)
     other = IndexDir(tmp_path / "ix", BackendConfig("twin"))
     snapshot = other.open(HashingEmbedder.model_id)  # readers follow the manifest
     assert snapshot.manifest.backend == "sqlite-faiss" and len(snapshot.vectors) == 12
     snapshot.close()
     with pytest.raises(ConfigError, match="built with backend 'sqlite-faiss'.*configured backend is 'twin'"):
         write(other, DOCUMENTS[:1])
+    write(IndexDir(tmp_path / "ix"), DOCUMENTS[:1])  # the default configured: the index keeps its FTS5 backend
+    snapshot = IndexDir(tmp_path / "ix").open(HashingEmbedder.model_id)
+    assert snapshot.manifest.backend == "sqlite-faiss" and snapshot.lexical.search("varroa", 5, Filters(), ()) != []
+    snapshot.close()
 
 
 def test_unknown_activity_store_lists_the_known_ones(tmp_path: Path) -> None:
