@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import data_dir, section_header, table, write_section  # noqa: E402
+from bench.common import data_dir, section_header, table, vector_kind, write_section  # noqa: E402
 from bench.latency import CALLERS, index_path, query_sets  # noqa: E402
 from bench.serving import percentile  # noqa: E402
 
@@ -60,16 +60,6 @@ def library_for(index: Path, embedder: str, backend: str = BACKEND) -> Any:
 
     model = embedder_for_index(index, None, embedder)
     return Library(IndexDir(index, BackendConfig(backend)), model, SearchOptions().model_dump())
-
-
-def vector_kind(index: Path) -> str:
-    """The vector index kind of ``index``'s served snapshot (its manifest's ``vector_kind``)."""
-    import json
-
-    from retrieval.index import IndexDir
-
-    current = IndexDir(index).current_path()
-    return str(json.loads((current / "manifest.json").read_text())["vector_kind"]) if current else "?"
 
 
 def fresh(library: Any, call: Callable[[], Any]) -> float:

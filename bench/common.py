@@ -409,3 +409,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def vector_kind(index: Path) -> str:
+    """The vector index kind of ``index``'s served snapshot (its manifest's ``vector_kind``)."""
+    from retrieval.index import IndexDir
+
+    current = IndexDir(index).current_path()
+    assert current is not None, f"{index}: no current snapshot"
+    return str(json.loads((current / "manifest.json").read_text())["vector_kind"])

@@ -55,7 +55,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import CACHE_DIR, data_dir, read_jsonl  # noqa: E402
+from bench.common import CACHE_DIR, data_dir, read_jsonl, vector_kind  # noqa: E402
 from bench.peer_systems import LazyModel, make  # noqa: E402
 
 ROOT = CACHE_DIR / "peers-latency-hashed"
@@ -136,15 +136,6 @@ def grown_index(data: Path, chunks: int) -> Path:
     result = grow(base, chunks, out, noise=0.0)
     (out.parent / f"{out.name}.json").write_text(json.dumps({"chunks": result.chunks, "build_s": result.build_s}))
     return out
-
-
-def vector_kind(index: Path) -> str:
-    """The vector index kind of ``index``'s current snapshot (its manifest's ``vector_kind``)."""
-    from retrieval.index import IndexDir
-
-    current = IndexDir(index).current_path()
-    assert current is not None, f"{index}: no current snapshot"
-    return str(json.loads((current / "manifest.json").read_text())["vector_kind"])
 
 
 def query_sets(data: Path, n: int) -> dict[str, list[str]]:
