@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from retrieval.backends.allowed import KeptPerCaller
 from retrieval.backends.options import Fts5Options, options_of
 from retrieval.backends.sqlite_catalog import SqliteCatalog
 from retrieval.cjk import spaced
@@ -89,6 +90,28 @@ class Allowed:
         return self._inline
 
 
+class AllowedIds:
+    """Sorted chunk ids each (filters, groups) pair may see, from ``Catalog.select_chunks``
+    (None: everything), kept for the life of the open snapshot (it never changes)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._kept: OrderedDict[tuple[Filters, Groups], Allowed | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, where: Filters, groups: Groups) -> Allowed | None:
+        key = (where, tuple(sorted(set(groups))))
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        ids = self._catalog.select_chunks(where, key[1])
+        found = None if ids is None else Allowed(np.unique(np.asarray(ids, dtype=np.int64)))
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > ALLOWED_KEPT:
+                self._kept.popitem(last=False)
+        return found
 
 
 class Fts5Index:
@@ -98,7 +121,7 @@ class Fts5Index:
         self.catalog, self.options = catalog, options
         self._df: dict[str, int] = {}
         self._count: int | None = None
-        self._allowed = KeptPerCaller(catalog, lambda ids: Allowed(np.unique(ids)), ALLOWED_KEPT)
+        self._allowed = AllowedIds(catalog)
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -15,12 +15,12 @@ then the top ``k`` by score, ties by chunk id. Scores are BM25 as FTS5's ``-bm25
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from typing import Any
 
 import numpy as np
 
-from retrieval.backends.allowed import KeptPerCaller
 from retrieval.backends.options import SparseOptions, options_of
 from retrieval.backends.sparse_analysis import query_terms
 from retrieval.backends.sparse_build import SparseBuilder
@@ -52,7 +52,8 @@ class SparseBm25Index:
     def __init__(self, matrix: TermMatrix, catalog: Catalog, options: SparseOptions) -> None:
         self.matrix, self.catalog, self.options = matrix, catalog, options
         self._columns: dict[str, int] = {}
-        self._masks = KeptPerCaller(catalog, self._rows_of, MASKS_KEPT)
+        self._masks: OrderedDict[tuple[Filters, Groups], np.ndarray | None] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def concurrent(self) -> bool:
@@ -103,7 +104,18 @@ class SparseBm25Index:
 
     def mask(self, where: Filters, groups: Groups) -> np.ndarray | None:
         """Rows the caller may see (None: all), from ``Catalog.select_chunks``, kept."""
-        return self._masks.get(where, groups)
+        key = (where, tuple(sorted(set(groups))))
+        with self._lock:
+            if key in self._masks:
+                self._masks.move_to_end(key)
+                return self._masks[key]
+        ids = self.catalog.select_chunks(where, key[1])
+        mask = None if ids is None else self._rows_of(np.asarray(ids, dtype=np.int64))
+        with self._lock:
+            self._masks[key] = mask
+            while len(self._masks) > MASKS_KEPT:
+                self._masks.popitem(last=False)
+        return mask
 
     def _rows_of(self, ids: np.ndarray) -> np.ndarray:
         mask = np.zeros(len(self.matrix.ids), dtype=bool)
