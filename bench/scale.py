@@ -62,7 +62,6 @@ from bench.latency_report import human, latency_rows  # noqa: E402
 from bench.serving import Server, percentile, timed  # noqa: E402
 
 ROOT = CACHE_DIR / "scale"
-BACKEND = "sqlite-faiss"
 RSS_TARGET_MB = 2048.0
 SEARCH_TARGET_MS = 50.0
 RECALL_TARGET = 0.95
@@ -71,7 +70,7 @@ K = 10
 
 def index_path(args: argparse.Namespace) -> Path:
     """Where the grown index of ``args.size`` chunks is kept (beside the latency indexes)."""
-    return latency.index_path(BACKEND, args.size, args.private_every, args.embedder)
+    return latency.index_path(args.backend, args.size, args.private_every, args.embedder)
 
 
 def mixtures_path(size: int) -> Path:
@@ -117,7 +116,7 @@ def build(args: argparse.Namespace, data: Path, embedder: CachedEmbedder) -> Non
         # one-transaction build from spilling pages into the WAL and reading them back (this
         # machine has the memory; the product's default stays at BUILD_CACHE_KIB)
         sqlite_catalog_writer.BUILD_CACHE_KIB = max(sqlite_catalog_writer.BUILD_CACHE_KIB, 5 << 20)
-        grow_args = argparse.Namespace(backends=BACKEND, sizes=str(args.size), private_every=args.private_every,
+        grow_args = argparse.Namespace(backends=args.backend, sizes=str(args.size), private_every=args.private_every,
                                        noise=args.noise, embedder=args.embedder, progress=20_000)
         latency.build(grow_args, data, embedder)
     path = mixtures_path(args.size)
@@ -413,6 +412,9 @@ def verdicts(run: latency.Run, results: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments; build, or measure and record."""
+    from retrieval.backends import DEFAULT_BACKEND
+    from retrieval.embedding import DEFAULT_EMBEDDER
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -423,8 +425,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mix-noise", type=float, default=0.01, help="per-dimension sigma of the mixtures' noise")
     parser.add_argument("--build", nargs="?", const="all", choices=["all", "index", "mixtures"],
                         help="grow the index (all, index) or the mixture recall set (mixtures), then stop")
-    parser.add_argument("--embedder", default="torch",
-                        help="embedder of the grown index (torch: the latency benchmark's base; onnx: shipped)")
+    parser.add_argument("--backend", default=DEFAULT_BACKEND,
+                        help="storage backend of the grown index (default: shipped)")
+    parser.add_argument("--embedder", default=DEFAULT_EMBEDDER,
+                        help="embedder of the grown index (default: shipped; torch: the first latency base)")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: http,memory,inproc,recall")
     parser.add_argument("--no-write", action="store_true",
@@ -449,7 +453,7 @@ def main(argv: list[str] | None = None) -> None:
     texts = [q for kind in (*sets.values(), *warm.values()) for q in kind]
     embedder.embed(texts + [split_title(q)[0] for q in texts if split_title(q)[1]])  # in-process rows: cached
     index, skip = index_path(args), set(args.skip.split(","))
-    run = latency.Run(BACKEND, args.size, Grown(**json.loads((index / "grown.json").read_text())),
+    run = latency.Run(args.backend, args.size, Grown(**json.loads((index / "grown.json").read_text())),
                       queries=args.queries)
     results: dict[str, Any] = {}
     logs = ROOT / "logs"
