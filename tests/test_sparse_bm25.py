@@ -5,8 +5,10 @@ an outsider sees counts them). The storage contract suite runs on it too
 
 from __future__ import annotations
 
+import gc
 import math
 import sqlite3
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +168,27 @@ def test_text_without_spaces_is_found_by_its_character_pairs(tmp_path: Path) -> 
     index = tiny(tmp_path, {1: "我做了糖饼和蜂蜜", 2: "糖和饼", 3: "honey cake"})
     assert [i for i, _ in index.search("糖饼怎么做", 10, Filters(), ())] == [1]
     assert index.document_frequency("糖 饼") == 1 and index.document_frequency("糖") == 2
+
+
+class SomeChunks:
+    """A catalog stand-in at ``select_chunks``: every caller may see chunks 1 and 3 only."""
+
+    def select_chunks(self, where: Filters, groups: tuple[str, ...]) -> list[int]:
+        return [1, 3]
+
+
+def test_a_dropped_index_frees_its_memory_maps_without_the_cycle_collector(tmp_path: Path) -> None:
+    # a served snapshot is replaced while the server runs; its memory-mapped files must close as
+    # soon as the last reference goes, so nothing in the index may refer back to the index
+    builder = SparseBuilder(tmp_path / "m", None, SparseOptions())
+    builder.add([entry(i, t) for i, t in {1: "mite board", 2: "mite acid", 3: "mite roll"}.items()])
+    builder.commit()
+    index = SparseBm25Index(TermMatrix.load(tmp_path / "m"), SomeChunks(), SparseOptions())  # type: ignore[arg-type]
+    assert [chunk for chunk, _ in index.search("mite", 10, Filters(), ())] == [1, 3]  # the mask is kept
+    gone = weakref.ref(index)
+    gc.disable()
+    try:
+        del index
+        assert gone() is None
+    finally:
+        gc.enable()

@@ -8,13 +8,12 @@ selector: the restriction applies before the top k is cut.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from retrieval.backends.allowed import KeptPerCaller
 from retrieval.backends.faiss_index import FaissVectors
 from retrieval.backends.options import FaissOptions, options_of
 from retrieval.filters import Filters
@@ -32,8 +31,7 @@ class FaissVectorIndex:
     def __init__(self, vectors: FaissVectors, catalog: Catalog) -> None:
         self.index, self._catalog = vectors, catalog
         self.kind, self.dimension = vectors.kind, vectors.dimension
-        self._allowed: OrderedDict[tuple[Filters, Groups], Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._allowed: KeptPerCaller[Any] = KeptPerCaller(catalog, vectors.prepare, ALLOWED_KEPT)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -41,18 +39,7 @@ class FaissVectorIndex:
     def allowed(self, where: Filters, groups: Groups) -> Any:
         """Chunk ids the search may return (None: all), from the catalog, prepared for the
         index (:meth:`FaissVectors.prepare`) and cached."""
-        key = (where, tuple(sorted(set(groups))))
-        with self._lock:
-            if key in self._allowed:
-                self._allowed.move_to_end(key)
-                return self._allowed[key]
-        ids = self._catalog.select_chunks(where, key[1])
-        prepared = None if ids is None else self.index.prepare(np.asarray(ids, dtype=np.int64))
-        with self._lock:
-            self._allowed[key] = prepared
-            while len(self._allowed) > ALLOWED_KEPT:
-                self._allowed.popitem(last=False)
-        return prepared
+        return self._allowed.get(where, groups)
 
     def search(self, vector: np.ndarray, k: int, where: Filters, groups: Groups) -> Scored:
         ids, scores = self.index.search(vector, k, self.allowed(where, groups))

@@ -5,7 +5,8 @@ Filters and visibility never go into the MATCH as a ``rowid IN (...)`` constrain
 run the whole match once per allowed row (measured: 1.4 ms -> 81 ms for a short query,
 8 ms -> 1,490 ms for a long question on 576 chunks). Instead the chunk ids a (filters,
 groups) pair may see are read once from the catalog and kept for the life of the immutable
-snapshot (:class:`AllowedIds`), and the match runs once:
+snapshot (:class:`~retrieval.backends.allowed.KeptPerCaller` of :class:`Allowed`), and the
+match runs once:
 
 - most chunks allowed (share >= :data:`FILTER_SHARE`, e.g. visibility alone), or too many ids
   to inline: the unrestricted match, ``ORDER BY bm25`` with a pool deep enough for the allowed
@@ -20,13 +21,12 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from retrieval.backends.allowed import KeptPerCaller
 from retrieval.backends.options import Fts5Options, options_of
 from retrieval.backends.sqlite_catalog import SqliteCatalog
 from retrieval.cjk import spaced
@@ -90,30 +90,6 @@ class Allowed:
         return self._inline
 
 
-class AllowedIds:
-    """Sorted chunk ids each (filters, groups) pair may see, from ``Catalog.select_chunks``
-    (None: everything), kept for the life of the open snapshot (it never changes)."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self._catalog = catalog
-        self._kept: OrderedDict[tuple[Filters, Groups], Allowed | None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, where: Filters, groups: Groups) -> Allowed | None:
-        key = (where, tuple(sorted(set(groups))))
-        with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-        ids = self._catalog.select_chunks(where, key[1])
-        found = None if ids is None else Allowed(np.unique(np.asarray(ids, dtype=np.int64)))
-        with self._lock:
-            self._kept[key] = found
-            while len(self._kept) > ALLOWED_KEPT:
-                self._kept.popitem(last=False)
-        return found
-
-
 class Fts5Index:
     """See :class:`~retrieval.storage.LexicalIndex`; scores are ``-bm25()``."""
 
@@ -121,7 +97,7 @@ class Fts5Index:
         self.catalog, self.options = catalog, options
         self._df: dict[str, int] = {}
         self._count: int | None = None
-        self._allowed = AllowedIds(catalog)
+        self._allowed = KeptPerCaller(catalog, lambda ids: Allowed(np.unique(ids)), ALLOWED_KEPT)
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -15,12 +15,13 @@ then the top ``k`` by score, ties by chunk id. Scores are BM25 as FTS5's ``-bm25
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from retrieval.backends.allowed import KeptPerCaller
 from retrieval.backends.options import SparseOptions, options_of
 from retrieval.backends.sparse_analysis import query_terms
 from retrieval.backends.sparse_build import SparseBuilder
@@ -46,14 +47,26 @@ def top_k(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.
     return rows[order], scores[order]
 
 
+def rows_mask(matrix_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """A bool mask over the rows of a term matrix whose chunk ids are ``matrix_ids`` (sorted
+    int64, one per row): True where the row's chunk id is in ``ids`` (int64, any order; ids
+    the matrix lacks are ignored)."""
+    mask = np.zeros(len(matrix_ids), dtype=bool)
+    if len(ids) and len(mask):
+        at = np.minimum(np.searchsorted(matrix_ids, ids), len(mask) - 1)
+        mask[at[matrix_ids[at] == ids]] = True
+    return mask
+
+
 class SparseBm25Index:
     """See :class:`~retrieval.storage.LexicalIndex`; scores are BM25 (higher is better)."""
 
     def __init__(self, matrix: TermMatrix, catalog: Catalog, options: SparseOptions) -> None:
         self.matrix, self.catalog, self.options = matrix, catalog, options
         self._columns: dict[str, int] = {}
-        self._masks: OrderedDict[tuple[Filters, Groups], np.ndarray | None] = OrderedDict()
-        self._lock = threading.Lock()
+        # the prepare step holds the matrix's id array, never ``self``: a bound method here
+        # would make a reference cycle that keeps a closed snapshot's memory maps open
+        self._masks = KeptPerCaller(catalog, partial(rows_mask, matrix.ids), MASKS_KEPT)
 
     @property
     def concurrent(self) -> bool:
@@ -104,25 +117,7 @@ class SparseBm25Index:
 
     def mask(self, where: Filters, groups: Groups) -> np.ndarray | None:
         """Rows the caller may see (None: all), from ``Catalog.select_chunks``, kept."""
-        key = (where, tuple(sorted(set(groups))))
-        with self._lock:
-            if key in self._masks:
-                self._masks.move_to_end(key)
-                return self._masks[key]
-        ids = self.catalog.select_chunks(where, key[1])
-        mask = None if ids is None else self._rows_of(np.asarray(ids, dtype=np.int64))
-        with self._lock:
-            self._masks[key] = mask
-            while len(self._masks) > MASKS_KEPT:
-                self._masks.popitem(last=False)
-        return mask
-
-    def _rows_of(self, ids: np.ndarray) -> np.ndarray:
-        mask = np.zeros(len(self.matrix.ids), dtype=bool)
-        if len(ids) and len(mask):
-            at = np.minimum(np.searchsorted(self.matrix.ids, ids), len(mask) - 1)
-            mask[at[self.matrix.ids[at] == ids]] = True
-        return mask
+        return self._masks.get(where, groups)
 
     def selective(self, words: list[str]) -> list[str]:
         """``words`` without the very common ones (kept when all are common: the rarest),
