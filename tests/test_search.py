@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from retrieval.filters import Filters
 from retrieval.fusion import convex, get_fuser, rrf
+from retrieval.index import Snapshot
 from retrieval.library import Library
 from retrieval.search import Searcher, related_documents
 from retrieval.words import query_words
@@ -129,23 +131,31 @@ def test_related_threads_exclude_the_thread_and_private_ones(library: Library) -
     assert all(h.channel != "mentors" for h in hits)
 
 
-@pytest.mark.integration
-def test_very_common_words_leave_the_lexical_query_on_big_indexes(library: Library) -> None:
+def _lexical_with(snapshot: Snapshot, **options: int) -> Any:
+    """The snapshot's own lexical index, opened again with other word-choice options (FTS5 or
+    sparse BM25: both choose query words by the same rule)."""
     from retrieval.backends.fts5 import Fts5Index
-    from retrieval.backends.options import Fts5Options
+    from retrieval.backends.options import Fts5Options, SparseOptions
+    from retrieval.backends.sparse_bm25 import SparseBm25Index
     from retrieval.backends.sqlite_catalog import SqliteCatalog
 
-    if library.snapshot().manifest.backend != "sqlite-faiss":  # the shared sample index has no FTS5 table
-        pytest.skip("FTS5 backend only; the shared sample index is built with the default backend")
-    catalog = library.snapshot().catalog
-    assert isinstance(catalog, SqliteCatalog)
-    small = Fts5Index(catalog, Fts5Options())
+    lexical = snapshot.lexical
+    if isinstance(lexical, SparseBm25Index):
+        return SparseBm25Index(lexical.matrix, snapshot.catalog, SparseOptions(**options))
+    assert isinstance(lexical, Fts5Index) and isinstance(snapshot.catalog, SqliteCatalog)
+    return Fts5Index(snapshot.catalog, Fts5Options(**options))
+
+
+@pytest.mark.integration
+def test_very_common_words_leave_the_lexical_query_on_big_indexes(library: Library) -> None:
+    snapshot = library.snapshot()
+    small = _lexical_with(snapshot)
     assert small.selective(["bees", "refractometer"]) == ["bees", "refractometer"]  # small index: all kept
-    big = Fts5Index(catalog, Fts5Options(common_min_chunks=0))  # treat the sample as a big index
+    big = _lexical_with(snapshot, common_min_chunks=0)  # treat the sample as a big index
     assert big.selective(["bees", "refractometer"]) == ["refractometer"]
     assert big.selective(["bees", "hive"]) in (["bees"], ["hive"])  # all common: the rarest stays
     [(best, _), *_] = big.search("refractometer reading for bees honey", 3, Filters(), ())
-    info = catalog.chunks([best], ())[best]
+    info = snapshot.catalog.chunks([best], ())[best]
     assert "refractometer" in (info.title + info.body).lower()
 
 
