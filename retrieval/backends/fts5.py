@@ -29,6 +29,7 @@ import numpy as np
 from retrieval.backends.allowed import KeptPerCaller
 from retrieval.backends.options import Fts5Options, options_of
 from retrieval.backends.sqlite_catalog import SqliteCatalog
+from retrieval.backends.word_choice import choose_words
 from retrieval.cjk import spaced
 from retrieval.errors import ConfigError
 from retrieval.filters import Filters
@@ -151,32 +152,11 @@ class Fts5Index:
             pool = -1
 
     def selective(self, words: list[str]) -> list[str]:
-        """``words`` without the very common ones (see :class:`Fts5Options`), keeping the
-        rarest one if all are common; then, for long questions or long posting lists, the
-        rarest words found in the index (in their original order) up to ``max_terms`` words
-        and ``max_postings`` rows: a 600-character question would otherwise walk sixty
-        posting lists, and on a million chunks a few common words cost tens of milliseconds,
-        for words that barely move BM25."""
-        options = self.options
-        limit = max(options.common_share * self.count(), options.common_min_chunks)
-        small = self.count() <= limit
-        if len(words) < 2 or (small and len(words) <= options.max_terms and self.count() <= options.max_postings):
-            return words
-        frequency = {w: self.document_frequency(w) for w in words}
-        kept = words if small else (
-            [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)]
-        )
-        budget = options.max_postings if self.count() > options.max_postings else math.inf
-        if len(kept) <= options.max_terms and sum(frequency[w] for w in kept) <= budget:
-            return kept
-        chosen: set[str] = set()
-        rows = 0
-        for word in sorted((w for w in set(kept) if frequency[w] > 0), key=lambda w: (frequency[w], w)):
-            if len(chosen) == options.max_terms or (chosen and rows + frequency[word] > budget):
-                break
-            chosen.add(word)
-            rows += frequency[word]
-        return [w for w in kept if w in chosen]
+        """The words of ``words`` that go into the MATCH (:func:`choose_words`, with the
+        posting budget: FTS5 scores every row of every posting list it walks)."""
+        o = self.options
+        return choose_words(words, self.count(), self.document_frequency, o.common_share, o.common_min_chunks,
+                            o.max_terms, o.max_postings)
 
     def document_frequency(self, word: str) -> int:
         found = self._df.get(word)  # read once: another thread may clear the cache meanwhile

@@ -58,8 +58,9 @@ class Fts5Options:
 class SparseOptions:
     """The ``sparse`` lexical index: Okapi BM25 weights precomputed per (term, chunk) with
     ``k1`` and ``b`` (FTS5's bm25() constants; a change takes effect at the next ingest,
-    which rewrites every weight). Query words are chosen as the ``fts5`` index chooses them
-    (``common_share``, ``common_min_chunks``, ``max_terms``: see :class:`Fts5Options`), without
+    which rewrites every weight). Query words are chosen by the rule the ``fts5`` index uses
+    (:mod:`retrieval.backends.word_choice`;
+    ``common_share``, ``common_min_chunks``, ``max_terms``: see :class:`Fts5Options`), without
     its posting budget: summing a column costs little next to FTS5's per-row bm25()."""
 
     k1: float = 1.2

@@ -26,6 +26,7 @@ from retrieval.backends.options import SparseOptions, options_of
 from retrieval.backends.sparse_analysis import query_terms
 from retrieval.backends.sparse_build import SparseBuilder
 from retrieval.backends.sparse_matrix import TermMatrix
+from retrieval.backends.word_choice import choose_words
 from retrieval.filters import Filters
 from retrieval.storage import Catalog, CatalogBuilder, Place, Scored
 from retrieval.views import Groups
@@ -120,21 +121,11 @@ class SparseBm25Index:
         return self._masks.get(where, groups)
 
     def selective(self, words: list[str]) -> list[str]:
-        """``words`` without the very common ones (kept when all are common: the rarest),
-        then at most ``max_terms`` of them, the rarest, in their original order."""
-        options, n = self.options, self.count()
-        limit = max(options.common_share * n, options.common_min_chunks)
-        small = n <= limit
-        if len(words) < 2 or (small and len(words) <= options.max_terms):
-            return words
-        frequency = {w: self.document_frequency(w) for w in words}
-        kept = words if small else (
-            [w for w in words if frequency[w] <= limit] or [min(words, key=frequency.__getitem__)])
-        if len(kept) <= options.max_terms:
-            return kept
-        rarest = sorted((w for w in set(kept) if frequency[w] > 0), key=lambda w: (frequency[w], w))
-        chosen = set(rarest[: options.max_terms])
-        return [w for w in kept if w in chosen]
+        """The words of ``words`` scored (:func:`choose_words`, without a posting budget:
+        summing a column costs little next to FTS5's per-row bm25())."""
+        o = self.options
+        return choose_words(words, self.count(), self.document_frequency, o.common_share, o.common_min_chunks,
+                            o.max_terms)
 
     def document_frequency(self, word: str) -> int:
         """Chunks holding ``word``'s term (for a word of several tokens, the rarest one's)."""
