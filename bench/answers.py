@@ -12,6 +12,9 @@ Metrics:
 - first-citation hit: share whose citation [1] is an expected source;
 - key-fact recall: share of all key facts found in the answer text (and the share of
   questions with every fact);
+- first sentence states a key fact: share of answered on-topic questions whose answer's first
+  sentence (up to its first marker) already holds one of the key facts (a reader who stops there
+  got an answer);
 - abstention accuracy: on-topic answered and off-topic abstained (reported separately);
 - mean sentences and characters of the (non-abstaining) answers;
 - time per ``compose_answer`` (same hits, search excluded) and per ``Library.ask``.
@@ -150,6 +153,8 @@ class Result:
     chars: int
     text: str
     confidence: float
+    lead_fact: bool
+    """The answer's first sentence (up to its first marker) states a key fact."""
 
 
 def cited_ids(answer: object) -> list[str]:
@@ -162,8 +167,10 @@ def evaluate(library: object, case: Case | None, question: str) -> Result:
     facts = case.facts if case else ()
     found = sum(bool(re.search(f, answer.text, re.IGNORECASE)) for f in facts)
     sentences = sum(len(c.spans) for c in answer.citations)
+    lead = MARKER.split(answer.text, maxsplit=1)[0]
+    lead_fact = any(re.search(f, lead, re.IGNORECASE) for f in facts)
     return Result(case, question, answer.abstained, cited_ids(answer), found, sentences,
-                  len(MARKER.sub("", answer.text)), answer.text, answer.confidence)
+                  len(MARKER.sub("", answer.text)), answer.text, answer.confidence, lead_fact)
 
 
 def timings(library: object, questions: list[str], rounds: int) -> tuple[float, float]:
@@ -284,6 +291,7 @@ def sample_section(args: argparse.Namespace) -> None:
         "first-citation hit": sum(bool(r.cited) and r.cited[0] in r.case.sources for r in on if r.case) / len(on),
         "key-fact recall": sum(r.facts_found for r in on) / n_facts,
         "all facts present": sum(r.facts_found == len(r.case.facts) for r in on if r.case) / len(on),
+        "first sentence states a key fact": sum(r.lead_fact for r in answered) / len(answered) if answered else 0.0,
         "on-topic answered": len(answered) / len(on),
         "off-topic abstained": sum(r.abstained for r in off) / len(off),
         "mean sentences": statistics.mean(r.sentences for r in answered) if answered else 0.0,
