@@ -289,7 +289,7 @@ INTRO = (
     "embedder, every "
     "{every}th document private to `mentors`) grown to {chunks:,} chunks ({documents:,} documents, {private:,} "
     "private) by `bench/grow.py`: replicas with varied ids, each replica's vectors = base + N(0, {noise}^2) per "
-    "dimension, re-normalised; texts repeated, so FTS5 posting lists grow with the replicas. Vector kind "
+    "dimension, re-normalised; texts repeated, so lexical posting lists grow with the replicas. Vector kind "
     "`{kind}` (chosen by `kind_for_size`, default options). Built in {build:.0f} s at nice 19; {disk:,.0f} MB "
     "on disk. Queries: `short` = StackFAQ queries, `long` = full cardano questions (title + body, 300-1,000 "
     "characters), {n} of each; callers `anonymous` and a `mentors` member (API key). Over HTTP: `townsquare "
@@ -305,19 +305,25 @@ INTRO = (
 
 DESIGN = """#### What serves 1M chunks
 
-- **Vectors (`hnsw-sq8`)**: from `quantize_threshold` (200k) vectors on, `kind_for_size` picks FAISS HNSW
+- **Vectors (`hnsw-sq8`)**: from `quantize_threshold` (50k) vectors on, `kind_for_size` picks FAISS HNSW
   (M=32) over 8-bit scalar-quantised codes (d bytes per vector instead of 4d); a search takes a short list of
   `rescore_factor` x k rows (2 x k) from the graph and rescores them exactly from the float32 vectors in
   `vectors.faiss.f32`, read with `os.pread` (page cache, not the server's resident memory). Filters: the
   allowed ids become a row bitmap; below 5% of rows allowed, the allowed rows' codes are scanned instead.
-- **Lexical (FTS5 posting budget)**: above `max_postings` (40k) chunks, query words enter the MATCH rarest
-  first while their posting lists add up to at most 40k rows (the rarest word always goes in).
+- **Lexical**: with `sqlite-sparse-faiss` (the default), Okapi BM25 over a memory-mapped term matrix in the
+  snapshot: a query sums the precomputed weights of its chosen terms' columns (words in more than 5% of the
+  chunks left out, at most 16 terms) and masks the rows the caller may not see. With `sqlite-faiss` (FTS5),
+  above `max_postings` (40k) chunks the query words enter the MATCH rarest first while their posting lists
+  add up to at most 40k rows.
 - **Building**: the SQLite catalog builder holds its pages in a 1 GiB cache (`BUILD_CACHE_KIB`; this script
   raises it to 5 GiB for its own build) instead of spilling them into the WAL of the one-transaction build,
   and `doc_tags` is indexed on `doc_id` (the delete before each put scanned the table: quadratic ingest).
-- Earlier session (2026-11-30, `--build mixtures`, load ~30): recall@10 0.990 (k=10) and 0.990 (k=100) on
-  1M 3-way mixtures of base vectors (a less degenerate set than the served replicas); a fresh process opening
-  that session's 1M index held 1,245 MB after 20 hybrid searches.
+- **Recall on the served replicas is a hard case, not the typical one**: each base vector has ~210 noisy
+  copies (cosine ~0.98 to each other), so a query's exact top 10 is ten members of one tight cluster
+  ordered by the noise. The approximate search finds other members of the same cluster: on 8 of these
+  queries its 10th score was 0.0001-0.0012 below the exact 10th. A longer short list or a wider graph
+  search barely changes it (2026-12-01, `rescore_factor` 2-32, `ef_search` 128-512: 0.764-0.792). The
+  3-way mixtures (each vector a random mix of three base vectors plus noise) are the less degenerate set.
 """
 
 
