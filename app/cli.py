@@ -1,4 +1,4 @@
-"""The ``townsquare`` command: ingest, stats, search, ask, experts, serve, eval."""
+"""The ``townsquare`` command: ingest, stats, search, ask, experts, serve, eval, keys, forget, migrate."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.table import Table
 
 from app.cli_forget import forget
 from app.cli_keys import keys_cli
+from app.cli_migrate import migrate
 from app.eval_cli import eval_app
 from app.settings import Settings, get_settings, setting_problem
 from retrieval.errors import ConfigError, TownsquareError
@@ -27,6 +28,7 @@ cli = typer.Typer(
 )
 cli.add_typer(keys_cli, name="keys")
 cli.command("forget")(forget)
+cli.command("migrate")(migrate)
 cli.add_typer(eval_app, name="eval")
 console = Console()
 err = Console(stderr=True)

@@ -15,7 +15,7 @@ from types import TracebackType
 
 import numpy as np
 
-from retrieval.backends import build_storage
+from retrieval.backends import BackendConfig, build_storage
 from retrieval.errors import IndexStateError
 from retrieval.index import IndexDir, Manifest, backend_to_build, check_model, now_iso
 from retrieval.records import Chunk, Document, Member, Thread, to_iso
@@ -50,13 +50,17 @@ class SnapshotWriter:
     onto a snapshot of another explicitly configured backend (or model) is refused.
     """
 
-    def __init__(self, index_dir: IndexDir, model_id: str, model_name: str, dimension: int):
+    def __init__(self, index_dir: IndexDir, model_id: str, model_name: str, dimension: int,
+                 migrate_to: BackendConfig | None = None):
         self.index_dir = index_dir
         self.model = (model_id, model_name, dimension)
         self.path: Path | None = None
         self.storage: StorageBuilder | None = None
-        self.backend = index_dir.backend
+        self.backend = migrate_to or index_dir.backend
         """The backend this snapshot is built with (the index's own when the default is configured)."""
+        self.migrating = migrate_to is not None
+        """Built with ``migrate_to`` over a snapshot of another backend: the catalog and vectors
+        are seeded from it, the lexical index starts empty (:mod:`retrieval.migrate` fills it)."""
         self.committed = False
 
     def __enter__(self) -> SnapshotWriter:
@@ -65,9 +69,10 @@ class SnapshotWriter:
             if current is not None:
                 manifest = Manifest.read(current)
                 check_model(manifest, self.model[0], self.index_dir.root)
-                self.backend = backend_to_build(manifest, self.index_dir.backend, self.index_dir.root)
+                if not self.migrating:
+                    self.backend = backend_to_build(manifest, self.index_dir.backend, self.index_dir.root)
             self.path = self.index_dir.new_snapshot_path()
-            self.storage = build_storage(self.backend, self.path, self.model[2], current)
+            self.storage = build_storage(self.backend, self.path, self.model[2], current, fresh_lexical=self.migrating)
         except BaseException:
             self._discard()
             raise

@@ -149,14 +149,17 @@ def open_storage(config: BackendConfig, backend: str, path: Path, dimension: int
     return Storage(catalog, lexical, vectors)
 
 
-def build_storage(config: BackendConfig, path: Path, dimension: int, previous: Path | None) -> StorageBuilder:
-    """Start building snapshot ``path`` with the configured backend, from ``previous``."""
+def build_storage(config: BackendConfig, path: Path, dimension: int, previous: Path | None,
+                  fresh_lexical: bool = False) -> StorageBuilder:
+    """Start building snapshot ``path`` with the configured backend, from ``previous``; with
+    ``fresh_lexical`` the lexical index starts empty (a migration from another lexical index
+    fills it from the catalog's chunk texts)."""
     parts = combination(config.name)
     catalog = pick(CATALOGS, parts.catalog, "catalog").build(config.place(parts.catalog, path, dimension, previous))
     built: list[Any] = [catalog]
     try:
         lexical = pick(LEXICAL_INDEXES, parts.lexical, "lexical").build(
-            config.place(parts.lexical, path, dimension, previous), catalog)
+            config.place(parts.lexical, path, dimension, None if fresh_lexical else previous), catalog)
         built.append(lexical)
         vectors = pick(VECTOR_INDEXES, parts.vectors, "vector").build(
             config.place(parts.vectors, path, dimension, previous), catalog)

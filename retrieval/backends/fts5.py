@@ -176,6 +176,11 @@ class Fts5Index:
         """The connection is the catalog's: it closes it."""
 
 
+def drop_table(db: sqlite3.Connection) -> None:
+    """Remove ``chunk_fts`` from a catalog being built (a migration to another lexical index)."""
+    db.execute("DROP TABLE IF EXISTS chunk_fts")
+
+
 class Fts5Builder:
     """See :class:`~retrieval.storage.LexicalBuilder`: rows of ``chunk_fts`` written through
     the catalog builder's connection (the catalog's copy of the previous snapshot seeds it)."""
@@ -210,9 +215,13 @@ class Fts5Factory:
         return Fts5Index(sqlite_catalog(catalog), options_of(Fts5Options, place.options, "fts5"))
 
     def build(self, place: Place, catalog: CatalogBuilder) -> Fts5Builder:
-        """See :class:`~retrieval.storage.LexicalFactory`."""
+        """See :class:`~retrieval.storage.LexicalFactory`. Without a previous snapshot the
+        table starts empty, even when the catalog is a copy that carries one."""
         options_of(Fts5Options, place.options, "fts5")
-        return Fts5Builder(sqlite_catalog(catalog).connection)
+        db = sqlite_catalog(catalog).connection
+        if place.previous is None:
+            drop_table(db)
+        return Fts5Builder(db)
 
     def drop(self, place: Place) -> None:
         """Nothing lives outside the snapshot folder."""
