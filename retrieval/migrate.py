@@ -3,7 +3,8 @@
 Only the lexical index can change this way (e.g. ``sqlite-faiss``, FTS5, to
 ``sqlite-sparse-faiss``, sparse BM25, the default of new indexes since 2026-12-01): the new
 snapshot copies the served one's catalog and vectors, and its lexical index is built from
-the catalog's chunk texts (no model runs; ~6 s per 100k chunks for the sparse index). A
+the catalog's chunk texts (no model runs; the copies dominate: 23 s for 100k chunks here,
+plus one HNSW build when flat vectors above 50k convert, as at any ingest). A
 catalog or vector change needs a fresh ingest into a new folder. Like an ingest, the new
 snapshot is swapped in atomically under the index's ingest lock: a failure leaves the served
 one untouched, and a server picks the new one up at its next look.
