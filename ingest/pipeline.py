@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
-from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import Found, discover
@@ -35,6 +35,21 @@ from retrieval.records import Chunk, Document, Member, Resource, Thread
 from retrieval.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
+
+
+
+class ProgressSink(Protocol):
+    """Where an ingest reports its stages (loading, chunking, embedding): rich's ``Progress``
+    on a terminal, plain lines elsewhere (``app.cli_progress``)."""
+
+    def add_task(self, description: str, *, total: float | None = ...) -> Any:
+        """Start a stage of ``total`` steps; returns its id for :meth:`advance`."""
+        ...
+
+    def advance(self, task_id: Any, advance: float = ...) -> None:
+        """``advance`` more steps of stage ``task_id`` are done."""
+        ...
+
 
 EMBED_STEP = 256  # texts per progress update; the model batches inside each step
 
@@ -95,7 +110,7 @@ class Plan:
 
 def ingest(
     paths: Iterable[Path], index_dir: IndexDir, embedder: Embedder, *, prune: bool = False,
-    max_file_bytes: int = 50 * 1024 * 1024, batch_size: int = 32, progress: Progress | None = None,
+    max_file_bytes: int = 50 * 1024 * 1024, batch_size: int = 32, progress: ProgressSink | None = None,
     format: str | None = None,
 ) -> IngestSummary:
     """Bring ``index_dir`` up to date with the sources under ``paths``.
@@ -155,7 +170,7 @@ def ingest(
 
 
 def load_files(
-    sources: list[Found], report: Report, progress: Progress | None, source_paths: dict[str, str] | None = None,
+    sources: list[Found], report: Report, progress: ProgressSink | None, source_paths: dict[str, str] | None = None,
 ) -> list[tuple[str, Record]]:
     """Run each source's loader; a loader that crashes costs that source only (what it
     yielded before the crash is kept, as for any other error it reports). ``source_paths``
@@ -239,7 +254,7 @@ def _superseded(moves: dict[str, tuple[str, str, str]], held: set[str], report: 
 
 def write_plan(
     plan: Plan, index_dir: IndexDir, embedder: Embedder, summary: IngestSummary,
-    batch_size: int, progress: Progress | None, started: float,
+    batch_size: int, progress: ProgressSink | None, started: float,
 ) -> None:
     """Chunk, embed what is new, and commit a new snapshot."""
     chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
@@ -270,7 +285,7 @@ def write_plan(
 
 def embed_chunks(
     chunks: list[Chunk], writer: SnapshotWriter, embedder: Embedder, summary: IngestSummary,
-    batch_size: int, progress: Progress | None,
+    batch_size: int, progress: ProgressSink | None,
 ) -> np.ndarray:
     """Vectors for ``chunks``: reused where the same text was embedded before, else computed."""
     hashes = [text_hash(c.text) for c in chunks]
