@@ -22,7 +22,16 @@ from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import Found, discover
 from ingest.duplicates import drop_duplicates
 from ingest.forget import drop_forgotten, forgotten_members
-from ingest.held import damaged_documents, document_sources, held_back, is_damaged, warn_held
+from ingest.held import (
+    damaged_documents,
+    damaged_members,
+    document_sources,
+    held_back,
+    held_members,
+    is_damaged,
+    member_sources,
+    warn_held,
+)
 from ingest.normalise import nfc_documents
 from ingest.prune import checked_roots, removals
 from ingest.sources import get_loader
@@ -145,8 +154,10 @@ def ingest(
         loaded.threads, loaded.resources = nfc_documents(loaded.threads, loaded.resources)
         duplicate_of = drop_duplicates(loaded, current.catalog if current else None, report)
         report.close()
-        damaged = damaged_documents(document_sources(records), report.files_with_errors())
-        plan = make_plan(loaded, current, embedder.model_id, prune, report, damaged)
+        doc_sources, failed = document_sources(records), report.files_with_errors()
+        damaged = damaged_documents(doc_sources, failed)
+        damaged_people = damaged_members(member_sources(records, loaded.documents, doc_sources), failed)
+        plan = make_plan(loaded, current, embedder.model_id, prune, report, damaged, damaged_people)
         plan.forget = sorted(forgotten & {m.id for m in indexed})
         if prune:
             seen = {d.id for d in loaded.documents} | set(duplicate_of.values())
@@ -201,11 +212,13 @@ def content_hash(doc: Document, model_id: str) -> str:
 
 def make_plan(
     loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report,
-    damaged: dict[str, str] | None = None,
+    damaged: dict[str, str] | None = None, damaged_people: dict[str, str] | None = None,
 ) -> Plan:
     """Compare loaded records with the served snapshot. ``damaged`` maps the ids of documents
-    from sources with errors to such a source: those never replace a stored document
-    (:mod:`ingest.held`). What ``prune`` removes is added by :func:`ingest`, which knows the
+    from sources with errors to such a source: those never replace a stored document;
+    ``damaged_people`` the same for members derived only from such sources: those never replace
+    a stored member and are added only as authors of a written document (:mod:`ingest.held`).
+    What ``prune`` removes is added by :func:`ingest`, which knows the
     paths given (:func:`ingest.prune.removals`)."""
     hashes = current.catalog.document_hashes() if current is not None else {}
     stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
@@ -218,6 +231,8 @@ def make_plan(
     write = [d for d in changed if d.id not in held]
     remove = sorted(_superseded(moves, held, report))
     members = [m for m in loaded.members if stored_members.get(m.id) != m]
+    kept = held_members(members, set(stored_members), write, damaged_people or {}, report)
+    members = [m for m in members if m.id not in kept]
     return Plan(
         write=write, unchanged=len(loaded.documents) - len(changed), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members, held=held,
