@@ -11,12 +11,12 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.cli_forget import forget
 from app.cli_keys import keys_cli
 from app.cli_migrate import migrate
+from app.cli_progress import ingest_progress
 from app.eval_cli import eval_app
 from app.settings import Settings, get_settings, setting_problem
 from retrieval.errors import ConfigError, TownsquareError
@@ -92,8 +92,7 @@ def ingest(
             raise typer.Exit(2) from None
     settings = _settings(index)
     embedder = embedder_for_index(settings.index_dir, settings.model_path, settings.embedder)
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as progress:
+    with ingest_progress(err) as progress:  # bars on a terminal, plain lines in a log or a pipe
         summary = run_ingest(
             paths, IndexDir(settings.index_dir, settings.backend_config()), embedder, prune=prune,
             max_file_bytes=settings.max_file_bytes, batch_size=settings.embed_batch_size, progress=progress,

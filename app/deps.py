@@ -114,8 +114,9 @@ async def facilitator(who: Annotated[Caller, Depends(writer)]) -> Caller:
 
 async def declared_query_only(request: Request) -> None:
     """A query parameter the route does not declare is a 422 naming it and listing the ones it
-    takes (``/search?chanel=x`` must not answer unfiltered). The names come from the route's
-    own signature, so each endpoint lists exactly what it accepts."""
+    takes (``/search?chanel=x`` must not answer unfiltered, ``/members?q=x`` must not answer the
+    whole directory). Applied to every route of the app (:func:`app.main.create_app`); the names
+    come from the route's own signature, so each endpoint lists exactly what it accepts."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

@@ -7,17 +7,20 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.cli_progress import ingest_progress
 from app.settings import get_settings
 from retrieval.errors import BadQueryError
+
+if TYPE_CHECKING:
+    from ingest.pipeline import ProgressSink
 
 eval_app = typer.Typer(help="Score Townsquare on your own labelled questions.", no_args_is_help=True)
 console = Console()
@@ -109,14 +112,11 @@ def _scratch(work: Path | None) -> Iterator[Path]:
         yield Path(folder)
 
 
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as progress:
-        yield progress
+def _progress() -> AbstractContextManager[ProgressSink]:
+    return ingest_progress(err)
 
 
-def _bar(progress: Progress, name: str, total: int) -> Callable[[], None]:
+def _bar(progress: ProgressSink, name: str, total: int) -> Callable[[], None]:
     task = progress.add_task(name, total=total)
     return lambda: progress.advance(task)
 

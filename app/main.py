@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from app import problems
 from app.activity import ActivityLog
 from app.auth import KeyRing
-from app.deps import writer
+from app.deps import declared_query_only, writer
 from app.generator import answerer_for
 from app.guard import Guard
 from app.mcp_server import http_route
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Search and cited answers over a community's knowledge, with who to ask.",
         lifespan=lifespan,
+        dependencies=[Depends(declared_query_only)],  # every route: an unknown query parameter is a 422
     )
     app.state.settings = config
     app.state.keyring = KeyRing.for_index(config.api_keys, config.index_dir)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, Tool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -24,6 +25,7 @@ from app.deps import groups_for_key
 from app.mcp_tools import ToolReply, Tools
 from app.settings import Settings
 from retrieval.errors import TownsquareError
+from retrieval.filters import unknown_names_message
 from retrieval.library import Library
 
 GroupsOf = Callable[[Context], tuple[str, ...]]
@@ -42,6 +44,30 @@ def _result(make: Callable[[], ToolReply]) -> CallToolResult:
     except (TownsquareError, ValueError) as error:
         return CallToolResult(content=[TextContent(type="text", text=str(error))], is_error=True)
     return CallToolResult(content=[TextContent(type="text", text=reply.text)], structured_content=reply.data)
+
+
+class StrictServer(MCPServer):
+    """An :class:`MCPServer` whose tools refuse arguments they do not take (the SDK's default
+    drops them silently, so a misspelt ``kk=3`` would answer as if ``k`` were not given): the
+    error names the argument and lists the tool's own. Tool schemas say so too
+    (``additionalProperties: false``)."""
+
+    async def list_tools(self) -> list[Tool]:
+        """The tools, each input schema closed to other properties."""
+        tools = await super().list_tools()
+        return [t.model_copy(update={"input_schema": {**t.input_schema, "additionalProperties": False}})
+                for t in tools]
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Call tool ``name``; ToolError naming any argument it does not take."""
+        schema = next((t.input_schema for t in await super().list_tools() if t.name == name), None)
+        if schema is not None:
+            known = list(schema.get("properties", {}))
+            if message := unknown_names_message(arguments, known, "argument"):
+                raise ToolError(f"{name}: {message}")
+        return await super().call_tool(name, arguments, context)
 
 
 def fixed_groups(groups: tuple[str, ...]) -> GroupsOf:
@@ -65,7 +91,7 @@ def header_groups(settings: Settings) -> GroupsOf:
 def build_server(library: Callable[[], Library], groups_of: GroupsOf, **options: Any) -> MCPServer:
     """An MCP server with the five tools over ``library()``, each call made as
     ``groups_of(ctx)``; ``options`` go to :class:`MCPServer`."""
-    server: MCPServer = MCPServer("townsquare", instructions=INSTRUCTIONS, version="0.1.0", **options)
+    server: MCPServer = StrictServer("townsquare", instructions=INSTRUCTIONS, version="0.1.0", **options)
     tools = Tools(library)
 
     @server.tool()

@@ -1,6 +1,7 @@
 """What the MCP tools do, apart from any transport: each takes the caller's groups, asks the
-served :class:`~retrieval.library.Library`, and returns a :class:`ToolReply` — readable text
-with the sources' titles and links, plus the same result as JSON-ready structured content
+served :class:`~retrieval.library.Library`, and returns a :class:`ToolReply` — readable plain
+text (no Markdown marks: :func:`app.plain.plain_text`) with the sources' titles and links and,
+for members, why they are suggested, plus the same result as JSON-ready structured content
 (the shapes of the HTTP API's responses, so a client can use either).
 
 The caller's groups are decided by the transport (``app/mcp_server.py``); nothing here reads
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.convert import citation_out, expert_out, hit_out
+from app.plain import plain_text
 from retrieval.answer import worded
 from retrieval.content import get_resource, get_thread
+from retrieval.experts import Expert
 from retrieval.filters import Filters
 from retrieval.library import Library
 
@@ -33,6 +36,12 @@ class ToolReply:
     data: dict[str, Any]
 
 
+def _member(expert: Expert) -> str:
+    """``Name (id)``, then why they are suggested (their record in numbers) when known."""
+    why = expert.why.text() if expert.why else ""
+    return f"{expert.name} ({expert.member_id})" + (f": {why}" if why else "")
+
+
 def _k(k: int, top: int = MAX_K) -> int:
     if not 1 <= k <= top:
         raise ValueError(f"k must be between 1 and {top}, not {k}")
@@ -47,7 +56,7 @@ def _question(text: str) -> str:
 
 
 def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(plain_text(text).split())
     return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "\u2026"
 
 
@@ -69,11 +78,11 @@ class Tools:
         """A cited answer (or an abstention naming the closest discussions and who to ask)."""
         answer = self._library().ask(_question(question), groups=groups)
         sources = [f"[{c.n}] {c.title} — {c.url}" for c in answer.citations]
-        text = worded(answer) + ("\n\nSources:\n" + "\n".join(sources) if sources else "")
+        text = plain_text(worded(answer)) + ("\n\nSources:\n" + "\n".join(sources) if sources else "")
         if answer.abstained and answer.closest:
             text += "\n\nClosest discussions:\n" + "\n".join(f"- {h.title} — {h.url}" for h in answer.closest)
-        if answer.experts and not answer.abstained:
-            text += "\n\nPeople who can help: " + ", ".join(e.name for e in answer.experts)
+        if answer.experts:
+            text += "\n\nPeople who can help:\n" + "\n".join(f"- {_member(e)}" for e in answer.experts)
         data = {
             "answer": worded(answer), "confidence": round(answer.confidence, 4), "abstained": answer.abstained,
             "citations": [citation_out(c).model_dump() for c in answer.citations],
@@ -87,7 +96,7 @@ class Tools:
         found = self._library().experts(_question(question), groups=groups, k=_k(k))
         lines = []
         for n, expert in enumerate(found, start=1):
-            lines.append(f"{n}. {expert.name} ({expert.member_id})")
+            lines.append(f"{n}. {_member(expert)}")
             lines += [f"   - {e.role}: {e.title} — {e.url}" for e in expert.evidence]
         text = "\n".join(lines) if lines else "Nobody stands out for this question."
         return ToolReply(text, {"experts": [expert_out(e).model_dump() for e in found]})
@@ -99,10 +108,10 @@ class Tools:
         for post in thread["posts"]:
             who = post["author_name"] or post["author"] or "?"
             mark = " (accepted)" if post["accepted"] else ""
-            lines.append(f"\n{who}, {(post['created_at'] or '')[:10]}{mark}:\n{post['text']}")
+            lines.append(f"\n{who}, {(post['created_at'] or '')[:10]}{mark}:\n{plain_text(post['text'])}")
         return ToolReply("\n".join(lines), thread)
 
     def get_resource(self, resource_id: str, groups: tuple[str, ...]) -> ToolReply:
         """A shared resource with its text; NotFoundError when missing or not visible."""
         resource = get_resource(self._library().snapshot().catalog, resource_id, groups)
-        return ToolReply(f"{resource['title']} — {resource['url']}\n\n{resource['text'] or ''}", resource)
+        return ToolReply(f"{resource['title']} — {resource['url']}\n\n{plain_text(resource['text'] or '')}", resource)

@@ -14,15 +14,24 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
-from rich.progress import Progress
 
 from ingest.chunking import CHUNKER_VERSION, Chunker
 from ingest.discover import Found, discover
 from ingest.duplicates import drop_duplicates
 from ingest.forget import drop_forgotten, forgotten_members
-from ingest.held import damaged_documents, document_sources, held_back, is_damaged, warn_held
+from ingest.held import (
+    damaged_documents,
+    damaged_members,
+    document_sources,
+    held_back,
+    held_members,
+    is_damaged,
+    member_sources,
+    warn_held,
+)
 from ingest.normalise import nfc_documents
 from ingest.prune import checked_roots, removals
 from ingest.sources import get_loader
@@ -35,6 +44,21 @@ from retrieval.records import Chunk, Document, Member, Resource, Thread
 from retrieval.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
+
+
+
+class ProgressSink(Protocol):
+    """Where an ingest reports its stages (loading, chunking, embedding): rich's ``Progress``
+    on a terminal, plain lines elsewhere (``app.cli_progress``)."""
+
+    def add_task(self, description: str, *, total: float | None = ...) -> Any:
+        """Start a stage of ``total`` steps; returns its id for :meth:`advance`."""
+        ...
+
+    def advance(self, task_id: Any, advance: float = ...) -> None:
+        """``advance`` more steps of stage ``task_id`` are done."""
+        ...
+
 
 EMBED_STEP = 256  # texts per progress update; the model batches inside each step
 
@@ -95,7 +119,7 @@ class Plan:
 
 def ingest(
     paths: Iterable[Path], index_dir: IndexDir, embedder: Embedder, *, prune: bool = False,
-    max_file_bytes: int = 50 * 1024 * 1024, batch_size: int = 32, progress: Progress | None = None,
+    max_file_bytes: int = 50 * 1024 * 1024, batch_size: int = 32, progress: ProgressSink | None = None,
     format: str | None = None,
 ) -> IngestSummary:
     """Bring ``index_dir`` up to date with the sources under ``paths``.
@@ -130,8 +154,10 @@ def ingest(
         loaded.threads, loaded.resources = nfc_documents(loaded.threads, loaded.resources)
         duplicate_of = drop_duplicates(loaded, current.catalog if current else None, report)
         report.close()
-        damaged = damaged_documents(document_sources(records), report.files_with_errors())
-        plan = make_plan(loaded, current, embedder.model_id, prune, report, damaged)
+        doc_sources, failed = document_sources(records), report.files_with_errors()
+        damaged = damaged_documents(doc_sources, failed)
+        damaged_people = damaged_members(member_sources(records, loaded.documents, doc_sources), failed)
+        plan = make_plan(loaded, current, embedder.model_id, prune, report, damaged, damaged_people)
         plan.forget = sorted(forgotten & {m.id for m in indexed})
         if prune:
             seen = {d.id for d in loaded.documents} | set(duplicate_of.values())
@@ -155,7 +181,7 @@ def ingest(
 
 
 def load_files(
-    sources: list[Found], report: Report, progress: Progress | None, source_paths: dict[str, str] | None = None,
+    sources: list[Found], report: Report, progress: ProgressSink | None, source_paths: dict[str, str] | None = None,
 ) -> list[tuple[str, Record]]:
     """Run each source's loader; a loader that crashes costs that source only (what it
     yielded before the crash is kept, as for any other error it reports). ``source_paths``
@@ -186,11 +212,13 @@ def content_hash(doc: Document, model_id: str) -> str:
 
 def make_plan(
     loaded: Loaded, current: Snapshot | None, model_id: str, prune: bool, report: Report,
-    damaged: dict[str, str] | None = None,
+    damaged: dict[str, str] | None = None, damaged_people: dict[str, str] | None = None,
 ) -> Plan:
     """Compare loaded records with the served snapshot. ``damaged`` maps the ids of documents
-    from sources with errors to such a source: those never replace a stored document
-    (:mod:`ingest.held`). What ``prune`` removes is added by :func:`ingest`, which knows the
+    from sources with errors to such a source: those never replace a stored document;
+    ``damaged_people`` the same for members derived only from such sources: those never replace
+    a stored member and are added only as authors of a written document (:mod:`ingest.held`).
+    What ``prune`` removes is added by :func:`ingest`, which knows the
     paths given (:func:`ingest.prune.removals`)."""
     hashes = current.catalog.document_hashes() if current is not None else {}
     stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
@@ -203,6 +231,8 @@ def make_plan(
     write = [d for d in changed if d.id not in held]
     remove = sorted(_superseded(moves, held, report))
     members = [m for m in loaded.members if stored_members.get(m.id) != m]
+    kept = held_members(members, set(stored_members), write, damaged_people or {}, report)
+    members = [m for m in members if m.id not in kept]
     return Plan(
         write=write, unchanged=len(loaded.documents) - len(changed), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members, held=held,
@@ -239,7 +269,7 @@ def _superseded(moves: dict[str, tuple[str, str, str]], held: set[str], report: 
 
 def write_plan(
     plan: Plan, index_dir: IndexDir, embedder: Embedder, summary: IngestSummary,
-    batch_size: int, progress: Progress | None, started: float,
+    batch_size: int, progress: ProgressSink | None, started: float,
 ) -> None:
     """Chunk, embed what is new, and commit a new snapshot."""
     chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
@@ -270,7 +300,7 @@ def write_plan(
 
 def embed_chunks(
     chunks: list[Chunk], writer: SnapshotWriter, embedder: Embedder, summary: IngestSummary,
-    batch_size: int, progress: Progress | None,
+    batch_size: int, progress: ProgressSink | None,
 ) -> np.ndarray:
     """Vectors for ``chunks``: reused where the same text was embedded before, else computed."""
     hashes = [text_hash(c.text) for c in chunks]

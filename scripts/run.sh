@@ -9,7 +9,9 @@ export HF_HUB_OFFLINE=1
 export TOWNSQUARE_INDEX_DIR="$INDEX"
 export TOWNSQUARE_API_URL="http://127.0.0.1:$API_PORT"
 
-OPERATOR_GROUPS=${OPERATOR_GROUPS:-mentors}
+# the sample's private groups: its mentors channel, the private Slack channel and Discourse
+# category (their loaders make them visible to `slack:<channel>` and `discourse:<category slug>`)
+OPERATOR_GROUPS=${OPERATOR_GROUPS:-mentors,slack:mentors-circle,discourse:mentors-lounge}
 
 # A fresh facilitator key for the person who started this run, made with `townsquare keys add`
 # (only its hash is stored, in $INDEX/keys.json) and printed below for them to paste into the

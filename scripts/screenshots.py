@@ -26,6 +26,8 @@ from tests.api_server import BIN, CHROMIUM, CHROMIUM_ARGS, serve_api, serve_page
 INDEX = ROOT / "var" / "sample-index"
 OUT = ROOT / "docs" / "screenshots"
 KEY = "screenshot-key-0001"
+DEMO_GROUPS = ("mentors", "slack:mentors-circle", "discourse:mentors-lounge")
+"""The groups of the key `make run` prints (scripts/run.sh): every private document of the sample."""
 QUESTION = "How do I treat varroa in winter?"
 GAPS = ("What hydration should my sourdough starter have?", "How wet should a sourdough starter be?",
         "Which chess opening suits beginners?")
@@ -125,7 +127,7 @@ def main() -> None:
     ensure_index()
     OUT.mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="townsquare-shots-"))
-    keys = {KEY: {"groups": ["mentors"], "role": "facilitator", "name": "screenshots"}}
+    keys = {KEY: {"groups": list(DEMO_GROUPS), "role": "facilitator", "name": "screenshots"}}
     with serve_api(INDEX, keys, logs / "api.log") as api:
         seed_activity(api)
         with serve_page(api, logs / "page.log") as base, sync_playwright() as p:

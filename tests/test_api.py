@@ -146,6 +146,28 @@ def test_unknown_filters_and_parameters_are_422_naming_them(client: TestClient) 
     assert "'chanel'" in message and "channel, source, author" in message and "'tag'" not in message
 
 
+GET_PATHS = {  # one real request per GET route (path parameters filled in), with a valid key
+    "/health": "/health", "/stats": "/stats", "/overview": "/overview", "/members": "/members",
+    "/members/{member_id}": "/members/m01", "/threads/{thread_id}": "/threads/hh-001",
+    "/threads/{thread_id}/related": "/threads/hh-001/related", "/resources/{resource_id}": "/resources/x",
+    "/search": "/search?q=syrup", "/experts": "/experts?q=syrup", "/admin/feedback": "/admin/feedback",
+    "/admin/gaps": "/admin/gaps",
+}
+
+
+def test_every_get_route_refuses_an_unknown_query_parameter_naming_it(client: TestClient) -> None:
+    routes = {path for path, operations in client.get("/openapi.json").json()["paths"].items() if "get" in operations}
+    assert routes == set(GET_PATHS), "a GET route without a case here"
+    for path in GET_PATHS.values():
+        response = client.get(path, params={"colour": "red"}, headers=MENTORS)
+        assert response.status_code == 422, path
+        (error,) = response.json()["detail"]
+        assert error["loc"] == ["query", "colour"] and "unknown parameter 'colour'" in error["msg"], path
+    known = client.get("/threads/hh-001/related", params={"k": 2, "q": "x"}).json()["detail"][0]["msg"]
+    assert known.endswith("known: k")  # each route lists what it takes
+    assert client.get("/members", params={}).status_code == 200
+
+
 def test_author_filter_takes_a_member_id_display_name_or_handle(client: TestClient) -> None:
     def authors(author: str) -> list[tuple[str | None, str | None]]:
         hits = client.get("/search", params={"q": "varroa treatment", "k": 5, "author": author}).json()["hits"]

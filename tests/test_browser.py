@@ -15,6 +15,7 @@ from tests.api_server import CHROMIUM, CHROMIUM_ARGS, serve_page
 pytestmark = pytest.mark.e2e
 
 QUESTION = "How do I treat varroa in winter?"
+LABEL_QUESTION = "What has to be on a honey jar label for the market?"
 
 
 @pytest.fixture
@@ -47,3 +48,30 @@ def test_browser_asks_and_sees_cited_answer_and_people(page_url: str, api_server
         finally:
             browser.close()
     assert (tmp_path / "ask.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is not installed (make browser)")
+def test_browser_source_cards_render_the_members_markdown(page_url: str) -> None:
+    """A cited post written in Markdown (hv-006's checklist: ``- **The name.** ...``) shows
+    as a bold-faced list in its source card, with no Markdown marks left on the page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page.goto(page_url)
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.fill(LABEL_QUESTION)
+            box.press("Enter")
+            expect(page.get_by_text("Sources", exact=True)).to_be_visible(timeout=90_000)
+            card = page.get_by_test_id("stExpander").filter(has_text="The whole post").first
+            card.get_by_text("The whole post").click()
+            bold = card.locator("li strong", has_text="The name.")
+            expect(bold).to_be_visible()
+            expect(card.locator("mark").first).to_be_visible()  # the cited sentence, highlighted
+            shown = page.get_by_test_id("stChatMessage").nth(1).inner_text()  # the answer and its cards
+            assert "**" not in shown and "](" not in shown
+            assert page.get_by_test_id("stException").count() == 0
+        finally:
+            browser.close()

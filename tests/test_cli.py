@@ -1,8 +1,11 @@
-"""The ``townsquare`` command's edges: bad settings are one clear line, never a traceback."""
+"""The ``townsquare`` command's edges: bad settings are one clear line, never a traceback;
+progress in a log or a pipe is plain lines."""
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,3 +23,35 @@ def test_an_invalid_setting_is_one_line_naming_it_not_a_traceback(tmp_path: Path
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "API_KEYS" in done.stderr.upper() and "shorter than 8" in done.stderr
+
+
+def test_ingest_into_a_pipe_prints_plain_progress_lines(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(3):
+        (corpus / f"note-{n}.md").write_text(f"# Note {n}\n\nSmoke the hive gently before inspection {n}.\n")
+    done = _townsquare("ingest", str(corpus), "--index", str(tmp_path / "index"), env={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert "loading 0/3 (0%) 0 s" in lines  # each stage says it started ...
+    assert any(re.fullmatch(r"loading 3/3 \(100%\) \d+ s", line) for line in lines)  # ... and finished
+    assert any(re.fullmatch(r"embedding (\d+)/\1 \(100%\) \d+ s", line) for line in lines)
+    assert "\x1b[" not in done.stderr and "━" not in done.stderr  # no terminal bars or escape codes
+
+
+def test_plain_progress_writes_a_line_per_interval_not_per_step() -> None:
+    from app.cli_progress import PlainProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = PlainProgress(out, every=10, clock=lambda: now[0])
+    task = progress.add_task("embedding", total=1000)
+    for _ in range(100):  # 10 steps a second for 10 s, then 90 s more
+        now[0] += 1
+        progress.advance(task, 10)
+    assert out.getvalue().splitlines() == [
+        "embedding 0/1000 (0%) 0 s", "embedding 100/1000 (10%) 10 s", "embedding 200/1000 (20%) 20 s",
+        "embedding 300/1000 (30%) 30 s", "embedding 400/1000 (40%) 40 s", "embedding 500/1000 (50%) 50 s",
+        "embedding 600/1000 (60%) 60 s", "embedding 700/1000 (70%) 70 s", "embedding 800/1000 (80%) 80 s",
+        "embedding 900/1000 (90%) 90 s", "embedding 1000/1000 (100%) 100 s",
+    ]

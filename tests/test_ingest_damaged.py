@@ -105,3 +105,39 @@ def test_a_cut_discord_export_keeps_the_indexed_thread(tmp_path: Path, embedder:
     assert any(thread_id in p.message and p.where == f"discord/{DISCORD_THREAD}" for p in again.problems)
     assert (again.documents_changed, again.documents_kept) == (0, 1)
     assert served_post_ids(index_dir, embedder, thread_id) == before
+
+
+def _thread(thread_id: str, *authors: str) -> str:
+    posts = [{"id": f"{thread_id}-p{n}", "author": author, "created_at": f"2025-05-0{n + 1}T10:00:00Z",
+              "text": f"Post {n} of {thread_id}: smoke the hive gently and check the brood frames."}
+             for n, author in enumerate(authors)]
+    return json.dumps({"id": thread_id, "title": f"Thread {thread_id}", "channel": "general", "visibility": "public",
+                       "posts": posts}) + "\n"
+
+
+def _member(member_id: str, name: str) -> str:
+    return json.dumps({"id": member_id, "name": name}) + "\n"
+
+
+@pytest.mark.integration
+def test_a_damaged_file_writes_no_member_only_it_gave(tmp_path: Path, embedder: Embedder) -> None:
+    src, index_dir = tmp_path / "src", IndexDir(tmp_path / "index")
+    (src / "threads").mkdir(parents=True)
+    (src / "members.jsonl").write_text(_member("m01", "Ines Albright"))
+    (src / "threads" / "a.jsonl").write_text(_thread("t1", "m01", "m02"))  # m02: an author nobody listed
+    assert ingest([src], index_dir, embedder).errors == 0
+    # the members file is cut mid-record: its new member and its renaming of m01 are not used;
+    # a damaged threads file still adds its new thread, with the new author that thread needs
+    (src / "members.jsonl").write_text(_member("m01", "Ines Garbled") + _member("m99", "Zed Only-Here") + '{"id": "m9')
+    (src / "threads" / "b.jsonl").write_text(_thread("t2", "m03") + _thread("t3", "m04")[:-40] + "\n")
+    summary = ingest([src], index_dir, embedder)
+    assert summary.errors == 2 and summary.documents_new == 1
+    snapshot = index_dir.open(embedder.model_id)
+    try:
+        members = {m.id: m.name for m in snapshot.catalog.members().values()}
+    finally:
+        snapshot.close()
+    assert members == {"m01": "Ines Albright", "m02": "m02", "m03": "m03"}
+    warning = next(p for p in summary.problems if p.where == "members.jsonl" and p.level == "warning")
+    assert "2 member record(s)" in warning.message and "m01, m99" in warning.message
+    assert not any("m03" in p.message and "not written" in p.message for p in summary.problems)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
@@ -65,14 +66,38 @@ async def public_checks(session: ClientSession) -> None:
     assert not error and data and not data["abstained"] and data["citations"]
     for citation in data["citations"]:
         assert citation["title"] in text and citation["url"] in text
+    assert all(e["why"] in text for e in data["experts"]) and "People who can help:" in text
     text, data, _ = await call(session, "search", query="when to treat for varroa", k=3)
     assert data and 1 <= len(data["hits"]) <= 3 and data["hits"][0]["title"] in text
+    assert any("### " in h["text"] for h in data["hits"]) and not marked_up(text)  # structured: as written
     text, data, _ = await call(session, "experts", question="queen rearing", k=2)
     assert data and data["experts"] and data["experts"][0]["name"] in text
+    assert all(e["why"].startswith("Answered") and e["why"] in text for e in data["experts"])
     text, data, _ = await call(session, "get_thread", id="hh-001")
     assert data and data["id"] == "hh-001" and data["title"] in text and len(data["posts"]) >= 2
+    text, data, _ = await call(session, "get_resource", id="resources/varroa-management.md")
+    assert data and re.search(r"(?m)^#+ ", data["text"]) and not marked_up(text)
     _, _, error = await call(session, "search", query="varroa", k=0)
     assert error
+    text, _, error = await call(session, "search", query="varroa", kk=3)
+    assert error and "unknown argument 'kk'" in text and "query, k" in text
+    schema = next(t.input_schema for t in (await session.list_tools()).tools if t.name == "experts")
+    assert schema["additionalProperties"] is False
+
+
+def marked_up(text: str) -> bool:
+    """Markdown marks a plain-text reader would see: heading marks, bold, link brackets."""
+    return bool(re.search(r"(?m)^\s*#+ |#{2,} |\*\*|\]\(", text))
+
+
+@pytest.mark.unit
+def test_plain_text_drops_markdown_marks_and_keeps_every_word() -> None:
+    from app.plain import plain_text
+
+    text = plain_text("### Summer\n\n- **Below 2**: fine, see [the guide](https://x.org/g)\n  1. nested\n\n"
+                      "`code` <script>x</script> snake_case_name\n\n    kept  as written")
+    assert text == ("Summer\n\n- Below 2: fine, see the guide (https://x.org/g)\n  1. nested\n\n"
+                    "code <script>x</script> snake_case_name\n\nkept  as written")
 
 
 def run_stdio(index_root: Path, key: str | None, check: Session) -> None:

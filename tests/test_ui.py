@@ -252,3 +252,27 @@ def test_draft_addresses_suggested_members_by_handle() -> None:
     text = draft("Is thymol safe at 32 °C?", experts, {"m01": "@ines"}, [{"title": "Thymol in a heatwave"}])
     assert text.startswith("@ines Chen Wei — could you help")
     assert "Is thymol safe at 32 °C?" in text and "“Thymol in a heatwave”" in text
+
+
+def test_source_cards_render_markdown_as_html(page: Page) -> None:
+    at = ask(page(), "What has to be on a honey jar label for the market?")
+    assert not at.exception
+    html = [m.value for m in at.markdown if "<strong>The name.</strong>" in m.value]
+    assert html and "<mark>" in html[0] and "**" not in html[0], "the cited post's Markdown is not rendered"
+
+
+@pytest.mark.unit
+def test_rendered_markdown_runs_no_script_and_keeps_highlights_inside_tags() -> None:
+    from ui.render import highlight, rich
+
+    text = ("<script>alert(1)</script> <img src=x onerror=alert(2)>\n\n"
+            "- **Net weight** in [grams](javascript:alert(3))\n\n### Lot number")
+    shown = rich(text)
+    assert "<script" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    assert "<a " not in shown and "[grams](javascript:alert(3))" in shown  # not a link: shown as written
+    assert "<strong>Net weight</strong>" in shown and "<h3>Lot number</h3>" in shown and "\n" not in shown
+    start = text.index("**Net")
+    marked = highlight(text, text[start:start + 22], start, start + 22)
+    assert "<li><strong><mark>Net weight</mark></strong><mark> in [gra</mark>ms]" in marked
+    heading = text.index("### Lot")
+    assert "<h3><mark>Lot number</mark></h3>" in rich(text, heading, len(text))  # still a heading

@@ -1,4 +1,5 @@
-"""Small formatting helpers shared by the views: safe Markdown, highlights, dates, metadata."""
+"""Small formatting helpers shared by the views: members' Markdown rendered safely, literal
+text escaped, highlights, dates, metadata."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ import re
 from datetime import datetime
 from typing import Any
 
+from markdown_it import MarkdownIt
+
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
+"""Members' text is CommonMark. Raw HTML in it is shown as text, never run, and links with
+scripting schemes (``javascript:``, ``vbscript:``, ``file:``, ``data:``) are not made links:
+markdown-it-py's own safeguards (``html: False``, its ``validateLink``)."""
+OPEN, CLOSE = "\ue000", "\ue001"  # private-use marks of a highlighted span while it is rendered
+BLOCK_START = re.compile(r"(?:[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d{1,9}[.)][ \t]+|>[ \t]?))*")
+"""Markdown block marks at a line's start (heading, list item, quote): a span starting there
+opens after them, so the mark does not hide the block from the parser."""
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}#+|~$>])")
 ROLE_WORDS = {"accepted": "accepted answer in", "answer": "answered in", "question": "asked in", "author": "wrote",
               "comment": "commented in"}
@@ -19,20 +30,51 @@ def esc(text: str) -> str:
     return escaped.replace("\n", "  \n")
 
 
-def marked(text: str) -> str:
-    """``text`` escaped and highlighted (render with ``unsafe_allow_html=True``)."""
-    return f"<mark>{esc(text)}</mark>" if text.strip() else ""
+def rich(text: str, start: int | None = None, end: int | None = None) -> str:
+    """A member's Markdown ``text`` as safe HTML on one line (render with ``st.markdown(...,
+    unsafe_allow_html=True)``; no line break, so Streamlit passes it on as one HTML block),
+    ``text[start:end]`` highlighted with ``<mark>`` when given. Raw HTML in ``text`` shows as
+    text; see :data:`MARKDOWN`."""
+    text = text.replace(OPEN, "").replace(CLOSE, "")
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        marks = BLOCK_START.match(text, text.rfind("\n", 0, start) + 1)
+        if marks and start <= marks.end() < end:
+            start = marks.end()
+        text = text[:start] + OPEN + text[start:end] + CLOSE + text[end:]
+    rendered = MARKDOWN.render(text)
+    if rendered.count(OPEN) != text.count(OPEN) or rendered.count(CLOSE) != text.count(CLOSE):
+        rendered = MARKDOWN.render(text.replace(OPEN, "").replace(CLOSE, ""))  # the span fell inside a link's URL
+    return _marked_runs(rendered).replace(">\n<", "><").strip().replace("\n", "&#10;")
+
+
+def _marked_runs(rendered: str) -> str:
+    """``rendered`` HTML with every text run between :data:`OPEN` and :data:`CLOSE` wrapped in
+    ``<mark>``, so the highlight never straddles a tag."""
+    out, inside = [], False
+    for piece in re.split(r"(<[^>]*>)", rendered):
+        if piece.startswith("<"):  # a span edge inside an attribute (an image's alt text)
+            for mark in re.findall(f"[{OPEN}{CLOSE}]", piece):
+                inside = mark == OPEN
+            out.append(re.sub(f"[{OPEN}{CLOSE}]", "", piece))
+            continue
+        for n, run in enumerate(re.split(f"([{OPEN}{CLOSE}])", piece)):
+            if n % 2:
+                inside = run == OPEN
+            elif run:
+                out.append(f"<mark>{run}</mark>" if inside and run.strip() else run)
+    return "".join(out)
 
 
 def highlight(text: str, quote: str, start: int | None = None, end: int | None = None) -> str:
-    """``text`` escaped with the cited span highlighted: ``text[start:end]`` when it holds the
-    quote, else the quote's first occurrence; unhighlighted when the quote is not there."""
+    """A member's Markdown ``text`` as safe HTML (:func:`rich`) with the cited span
+    highlighted: ``text[start:end]`` when it holds the quote, else the quote's first
+    occurrence; unhighlighted when the quote is not there."""
     if start is None or end is None or text[start:end].strip() != quote.strip():
         start = text.find(quote) if quote else -1
         end = start + len(quote)
     if start < 0:
-        return esc(text)
-    return esc(text[:start]) + marked(text[start:end]) + esc(text[end:])
+        return rich(text)
+    return rich(text, start, end)
 
 
 def window(text: str, start: int, end: int, around: int = 500) -> tuple[str, int, int]:

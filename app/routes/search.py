@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from app.convert import expert_out, hit_out
-from app.deps import CallerDep, LibraryDep, SettingsDep, checked_k, checked_query, declared_query_only
+from app.deps import CallerDep, LibraryDep, SettingsDep, checked_k, checked_query
 from app.problems import invalid
 from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, DateText, ExpertsOut, SearchOut
 from retrieval.errors import BadQueryError
 from retrieval.filters import Filters, parse_date
 
-router = APIRouter(tags=["search"], dependencies=[Depends(declared_query_only)])
+router = APIRouter(tags=["search"])
 
 Question = Annotated[str, Query(description="what to look for", min_length=1, max_length=MAX_QUESTION_CHARS)]
 Facet = Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)]

@@ -45,9 +45,9 @@ def _posts(thread: Json, matching: str | None, span: tuple[int, int] | None) -> 
 
 
 def _text(text: str, span: tuple[int, int] | None) -> str:
-    """``text`` escaped, with ``span`` highlighted when given and valid."""
+    """``text`` (Markdown) as safe HTML, with ``span`` highlighted when given and valid."""
     if not span or not 0 <= span[0] < span[1] <= len(text):
-        return render.esc(text)
+        return render.rich(text)
     start, end = span
     return render.highlight(text, text[start:end], start, end)
 

@@ -44,6 +44,6 @@ def result(hit: Json) -> None:
     span = (hit["start"], hit["end"])
     action.button(f"Open {kind}", key=f"open-{doc_id}", on_click=state.open_document,
                   args=(kind, doc_id, hit["post_id"], span), width="stretch")
-    st.markdown(render.esc(render.snippet(hit["text"])))
+    st.markdown(render.rich(render.snippet(hit["text"])), unsafe_allow_html=True)
     if hit["more"]:
         st.caption(f"and {len(hit['more'])} more matching passage{'s' if len(hit['more']) > 1 else ''} in this {kind}")

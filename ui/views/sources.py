@@ -1,4 +1,5 @@
-"""Source cards under an answer: the cited passage highlighted, the whole post on expand."""
+"""Source cards under an answer: the cited passage highlighted, the whole post on expand (both
+as the member wrote them: Markdown rendered, :func:`ui.render.rich`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def _card(client: Client, citation: Json, key: str) -> None:
     kind = "resource" if citation.get("resource_id") else None
     st.caption(render.meta(channel or kind, citation.get("author_name") or citation.get("author"),
                            render.day(citation.get("created_at"))))
-    st.markdown(f"> {render.marked(citation['quote'])}", unsafe_allow_html=True)
+    quote = citation["quote"]
+    st.markdown(f"<blockquote>{render.rich(quote, 0, len(quote))}</blockquote>", unsafe_allow_html=True)
     if document is None:
         return
     doc_id = citation.get("thread_id") or citation.get("resource_id")
