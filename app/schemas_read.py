@@ -192,6 +192,8 @@ class GapOut(BaseModel):
 
     label: str
     count: int
+    askers: int
+    """Distinct askers (a key counts once; each anonymous question counts as one)."""
     questions: list[GapQuestionOut]
 
 

@@ -84,7 +84,9 @@ def _gaps(gaps: list[Json]) -> None:
         st.success("No unanswered questions recently.")
         return
     for gap in gaps:
-        with st.expander(f"{gap['label']} — asked {gap['count']}×"):
+        people = int(gap.get("askers") or gap["count"])
+        asked = f"asked {gap['count']}×" + (f" by {people} people" if people > 1 else "")
+        with st.expander(f"{gap['label']} — {asked}"):
             for q in gap["questions"]:
                 status = "no answer" if q["abstained"] else f"confidence {q['confidence']:.0%}"
                 st.markdown(f"- {render.esc(q['question'])} · {render.day(q['asked_at'])} · {status}")
