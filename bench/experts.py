@@ -67,7 +67,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 7
+FEATURES_VERSION = 8
 GRID = {
     "answering": (0.0, 1.0, 2.0),
     "recent": (0.0, 1.0, 2.0),
@@ -78,6 +78,7 @@ GRID = {
     "history": (0.0, 0.5, 1.0),
     "recent_history": (0.0, 0.5, 1.0),
     "tags": (0.0, 0.5, 1.0),
+    "newcomer": (0.0, 1.0, 2.0),
 }
 Unit = tuple[Task, list[Question]]
 
@@ -95,7 +96,7 @@ def collect_weights(args: argparse.Namespace) -> Any:
     from retrieval.experts_model import DEFAULT_WEIGHTS
 
     changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates,
-               "profile_candidates": args.profile_candidates}
+               "profile_candidates": args.profile_candidates, "recent_candidates": args.recent_candidates}
     return replace(DEFAULT_WEIGHTS, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -104,7 +105,7 @@ def cache_key(task: Task, depth: int, weights: Any) -> str:
     changes (the combination weights do not matter: features are stored before combining)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
     setup = (f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
-             f"-profile{weights.profile_candidates}")
+             f"-profile{weights.profile_candidates}-recent{weights.recent_candidates}")
     return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}-{setup}.pkl"
 
 
@@ -253,7 +254,7 @@ def evaluate(
                          f"{candidate_recall(questions):.0%}")
     notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
                  f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
-                 "recent, accepted share, received, volume, profile, history, recent history, tags)")
+                 "recent, accepted share, received, volume, profile, history, recent history, tags, newcomer)")
     return rows, notes + ceiling_notes(units, packs, base), kind, candidate
 
 
@@ -267,11 +268,12 @@ def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str
         "about": "The shipped combination of expert-ranking features (retrieval/experts_model.py). Coefficients "
                  "follow Features.vector(): log(evidence + 0.01), log(1 + answers), log(1 + recent activity), "
                  "accepted share, log(1 + mean answer score), log(1 + documents), profile cosine, "
-                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score). Chosen by "
+                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score), newcomer. Chosen by "
                  "cross-site validation (fit on two dev sites, score on the third); see docs/benchmarks.md.",
         "coefficients": [round(float(x), 4) for x in coefficients],
         "prior_candidates": weights.prior_candidates,
         "profile_candidates": weights.profile_candidates,
+        "recent_candidates": weights.recent_candidates,
         "min_similarity": weights.min_similarity,
         "kind": kind,
         "fitted_on": "cardano (time 50/70/85%), team2box_dba, team2box_physics (80/20 by id)",
@@ -294,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")
     parser.add_argument("--profile-candidates", type=int,
                         help="another number of profile candidates than the shipped one")
+    parser.add_argument("--recent-candidates", type=int,
+                        help="another number of recent-answerer candidates than the shipped one")
     parser.add_argument("--depth", type=int, help="chunk hits per question (default: EXPERT_HITS)")
     parser.add_argument("--write-ranker", action="store_true",
                         help="write the chosen ranker (and the collect setup) to retrieval/experts_ranker.json")

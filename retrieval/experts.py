@@ -191,7 +191,8 @@ def candidates(
     weights: ExpertWeights = DEFAULT_WEIGHTS, question: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Every contributor of the retrieved documents with positive evidence and, when there is
-    any, the leading answerers on ``clock`` (``weights.prior_candidates``, see
+    any, the leading answerers on ``clock`` (``weights.prior_candidates`` all-time and in the
+    activity window, ``weights.recent_candidates`` lately; see
     :meth:`retrieval.experts_members.MemberStats.leaders`) and the members whose profiles are
     closest to ``question`` (its unit vector, shape (d,); ``weights.profile_candidates``) with
     or without evidence; opted-out members left out; with their features on ``clock`` (any
@@ -199,7 +200,7 @@ def candidates(
     evidence = {m: r for m, r in evidence_by_member(hits, catalog, clock, groups, weights).items()
                 if sum(e.score for e in r) > 0}
     profiles = stats.profiles if question is not None else None
-    if evidence and weights.prior_candidates > 0:
+    if evidence and (weights.prior_candidates > 0 or weights.recent_candidates > 0):
         for member in stats.leaders(clock, weights):
             evidence.setdefault(member, [])
     if evidence and profiles is not None and question is not None and weights.profile_candidates > 0:
@@ -213,6 +214,7 @@ def candidates(
                      (tuple(h.tags) for h in shown_hits), strict=True))
     tags = question_tags(shown)
     known = profiles.get(sorted(evidence)) if profiles is not None else {}
+    reference = stats.reference(clock)
     for member, records in evidence.items():
         fact = facts[member]
         if fact.opt_out:
@@ -220,7 +222,8 @@ def candidates(
         record, profile = fact.record(clock), known.get(member)
         features = Features(sum(e.score for e in records), record.answers, record.accepted, record.received,
                             fact.recent(clock, weights), record.documents,
-                            *profile_features(profile, question, tags, clock, weights))
+                            *profile_features(profile, question, tags, clock, weights),
+                            newcomer=fact.newcomer(clock, reference, weights))
         found.append(Candidate(member, fact, records, features))
     return found
 
