@@ -102,16 +102,15 @@ class MemberFacts:
             return None
         return self.dates[j - 1]
 
-    def newcomer(self, clock: Clock, reference: Clock, weights: ExpertWeights) -> float:
+    def newcomer(self, clock: Clock, weights: ExpertWeights) -> float:
         """How new an answerer the member is: the decay (``weights.activity_half_life_days``)
-        of their first answer's age at ``reference`` (the moment the index's recent past is
-        measured from, :meth:`MemberStats.reference`), counting only answers by ``clock``. In
-        [0, 1]; 0 on an undated clock, with no dated answer, or with undated answers (whose
-        age is unknown, so the member is not known to be new)."""
+        of their first answer's age at ``clock``. In [0, 1]; 0 on an undated clock, with no
+        dated answer by then, or with undated answers (whose age is unknown, so the member is
+        not known to be new)."""
         first = self.first_answer(clock)
-        if first is None or reference.now is None or self.undated.answers:
+        if first is None or self.undated.answers:
             return 0.0
-        return reference.recency(first, weights.activity_half_life_days)
+        return clock.recency(first, weights.activity_half_life_days)
 
 
 def facts_of(name: str, opt_out: bool, rows: list[ContributionInfo]) -> MemberFacts:
@@ -158,34 +157,36 @@ class MemberStats:
         return self._clock
 
     def reference(self, clock: Clock) -> Clock:
-        """The moment "lately" is measured from for newcomers and recent answerers: the earlier
-        of ``clock`` and the serving clock (the latest activity these groups may see). Serving
-        asks at the serving clock, so both are the same there; a question asked after the
-        index's last activity (evaluation: a later question against an older index) looks at
-        the index's own last weeks rather than at an empty window. Undated when either is."""
+        """The clock a question asked at ``clock`` is measured from: the earlier of ``clock``
+        and the serving clock (the latest activity these groups may see); ``clock`` itself when
+        either is undated. Serving asks at the serving clock, so nothing changes there. A
+        question asked after the index's last activity (evaluation: a later question against an
+        index cut earlier) is measured from the index's own last day, as serving that index
+        would be: nothing visible lies between the two, so only the decays change, and "recent
+        activity", "recent answerers" and "newcomers" keep their meaning instead of fading with
+        the gap (no later fact is used: the reference is never after ``clock``)."""
         served = self.clock()
-        if clock.now is None or served.now is None:
-            return Clock(None)
-        return clock if clock.now <= served.now else served
+        if clock.now is None or served.now is None or clock.now <= served.now:
+            return clock
+        return served
 
     def leaders(self, clock: Clock, weights: ExpertWeights) -> list[str]:
         """The ``weights.prior_candidates`` members with the most answers up to ``clock``, then
         (dated clocks only) as many with the most answers in the activity window before it,
-        then as many with the most answers in the last ``weights.activity_half_life_days``
-        before :meth:`reference` (recent answerers, newcomers among them), without repeats:
-        candidates by track record (kept per clock)."""
+        then ``weights.recent_candidates`` with the most answers in its last
+        ``weights.activity_half_life_days`` (recent answerers, newcomers among them), without
+        repeats: candidates by track record (kept per clock; pass the :meth:`reference` clock)."""
         key = (clock.iso, weights)
         if key not in self._leaders:
             n = weights.prior_candidates
             ranked = [m for m, _ in self.catalog.top_answerers(self.groups, n, until=clock.iso)]
-            reference = self.reference(clock)
             if clock.now is not None:
                 start = to_iso(clock.now - timedelta(days=weights.activity_window_days))
                 ranked += [m for m, _ in self.catalog.top_answerers(self.groups, n, since=start, until=clock.iso)]
-            if reference.now is not None and weights.recent_candidates > 0:
-                start = to_iso(reference.now - timedelta(days=weights.activity_half_life_days))
+            if clock.now is not None and weights.recent_candidates > 0:
+                start = to_iso(clock.now - timedelta(days=weights.activity_half_life_days))
                 ranked += [m for m, _ in self.catalog.top_answerers(self.groups, weights.recent_candidates,
-                                                                    since=start, until=reference.iso)]
+                                                                    since=start, until=clock.iso)]
             self._leaders[key] = list(dict.fromkeys(ranked))
         return self._leaders[key]
 
