@@ -88,11 +88,11 @@ GRID = {
 Unit = tuple[Task, list[Question]]
 
 
-def tasks(data: Path, limits: dict[str, int]) -> list[Task]:
+def tasks(data: Path, limits: dict[str, int], comments: bool = True) -> list[Task]:
     """Every (site, split) of the evaluation (a team2box site in ``limits``: its first that
-    many question ids)."""
-    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limits.get(s))
-                                                                 for s in SITES[1:]]
+    many question ids; cardano without its comments unless ``comments``)."""
+    return [cardano_task(data, q, comments) for q in (0.5, 0.7, 0.85)] + [
+        team2box_task(data, s, limit=limits.get(s)) for s in SITES[1:]]
 
 
 def collect_weights(args: argparse.Namespace) -> Any:
@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="another number of profile candidates than the shipped one")
     parser.add_argument("--recent-candidates", type=int,
                         help="another number of recent-answerer candidates than the shipped one")
+    parser.add_argument("--no-comments", action="store_true",
+                        help="index cardano without its dump's comments (an ablation)")
     parser.add_argument("--depth", type=int, help="chunk hits per question (default: EXPERT_HITS)")
     parser.add_argument("--write-ranker", action="store_true",
                         help="write the chosen ranker (and the collect setup) to retrieval/experts_ranker.json")
@@ -316,12 +318,13 @@ def main(argv: list[str] | None = None) -> None:
     depth, weights = args.depth or EXPERT_HITS, collect_weights(args)
     limit = {site: int(n) for site, n in (item.split("=") for item in args.limit)}
     if args.collect:
-        for task in tasks(data_dir(args.data), limit):
+        for task in tasks(data_dir(args.data), limit, not args.no_comments):
             if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
                 questions_of(task, args.refresh, depth, weights)
         return
     with timer() as total:
-        units = [(t, questions_of(t, args.refresh, depth, weights)) for t in tasks(data_dir(args.data), limit)]
+        units = [(t, questions_of(t, args.refresh, depth, weights))
+                 for t in tasks(data_dir(args.data), limit, not args.no_comments)]
         shipped = None if args.write_ranker else np.array(DEFAULT_WEIGHTS.combination())
         rows, notes, kind, candidate = evaluate(units, shipped)
         if args.write_ranker:

@@ -140,7 +140,8 @@ def cardano_task(data: Path, quantile: float, comments: bool = True) -> Task:
     counts = Counter(p["author"] for t in train for p in t["posts"][1:]
                      if p["author"] != "deleted" and not p.get("comment"))
     later = [t for t in threads if parse_when(t["question"]["created"]) >= cut]
-    task = Task("cardano", f"time {quantile:.0%} ({cut:%Y-%m-%d})", train, [], counts,
+    label = f"time {quantile:.0%} ({cut:%Y-%m-%d})" + ("" if comments else ", no comments")
+    task = Task("cardano", label, train, [], counts,
                 read_qrels(folder / "expert_qrels.tsv"), cardano_members(data))
     return keep_answerable(task, later)
 
