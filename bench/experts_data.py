@@ -50,8 +50,9 @@ LIFE_SPANS = {
 }
 """Assumed (first post, last post) dates of the team2box sites, for :func:`ordinal_dates`:
 dba.stackexchange.com and physics.stackexchange.com opened (private beta) in January 2011 and
-November 2010 (their public Stack Exchange histories); the team2box dump is taken as of
-September 2019 (the task brief of this bench's follow-up; the files carry no date). Only the
+November 2010, as their Stack Exchange histories tell (recalled, not checked against a source
+here: no network); the team2box dump is taken as of September 2019 (the issue 13 follow-up's
+brief; the files carry no date). A month either way shifts every date alike. Only the
 order and the rough spacing matter: a linear map from ids to dates assumes a steady posting
 rate, which a real site only roughly has."""
 
