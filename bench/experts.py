@@ -1,18 +1,22 @@
 """Expert finding on three dev communities, with weights chosen across sites (issue 13).
 
 Sites and splits (see ``bench/experts_data.py``): cardano.stackexchange by time (50/70/85%
-cuts), team2box_dba and team2box_physics by question id (80/20; no answer texts, no dates).
-Each split is indexed through the real ingest into a temp folder; each test question (title +
-body) is searched (hybrid, ``collapse=False``, ``EXPERT_HITS``) and its candidates' features
-are computed by ``retrieval.experts.candidates`` (clock: the question's date, else the
-index's serving clock). Features are cached in ``var/bench-experts/`` (embeddings in
-``var/bench-cache/``), so a rerun only re-tunes.
+cuts; answers and comments before the cut indexed), team2box_dba and team2box_physics by
+question id (80/20; no answer texts, no comments, and no dates: posts are dated by their id
+over the site's life span, an ordinal clock of the bench only). Each split is indexed through
+the real ingest into a temp folder; each test question (title + body) is searched (hybrid,
+``collapse=False``, ``EXPERT_HITS``) and its candidates' features are computed by
+``retrieval.experts.candidates`` (clock: the question's date, measured from the index's last
+activity when the question is later, as serving that index would be). Features are cached in
+``var/bench-experts/`` (embeddings in ``var/bench-cache/``), so a rerun only re-tunes.
 
-Candidates: the contributors of the retrieved threads, the leading answerers (all time and
-recent) and the members whose topical profiles (``retrieval.experts_profiles``: everything
-they answered) are closest to the question. Features: model 2 evidence, answers, recent
-activity, accepted share, mean answer score, volume, profile cosine, history evidence (model 2
-over everything they answered; decayed over a year and over a month), tag score.
+Candidates: the contributors of the retrieved threads (commenters included), the leading
+answerers (all time and in the activity window), the most active answerers of the index's
+last 30 days, and the members whose topical profiles (``retrieval.experts_profiles``:
+everything they answered) are closest to the question. Features: model 2 evidence, answers,
+recent activity, accepted share, mean answer score, volume, profile cosine, history evidence
+(model 2 over everything they answered; decayed over a year and over a month), tag score,
+newcomer (decay of the age of their first answer).
 
 Systems: popularity (most answers in the indexed part), plain model 2 (no roles, recency or
 priors), Townsquare with the shipped ``DEFAULT_WEIGHTS``, and — the honest out-of-site figure —
@@ -59,6 +63,7 @@ from bench.experts_rank import (  # noqa: E402
     fast_mrr,
     fit_logistic,
     fit_pairwise,
+    grid_mrr,
     linear,
     metrics,
     pack,
@@ -67,7 +72,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 7
+FEATURES_VERSION = 9
 GRID = {
     "answering": (0.0, 1.0, 2.0),
     "recent": (0.0, 1.0, 2.0),
@@ -78,15 +83,16 @@ GRID = {
     "history": (0.0, 0.5, 1.0),
     "recent_history": (0.0, 0.5, 1.0),
     "tags": (0.0, 0.5, 1.0),
+    "newcomer": (0.0, 1.0, 2.0),
 }
 Unit = tuple[Task, list[Question]]
 
 
-def tasks(data: Path, limits: dict[str, int]) -> list[Task]:
+def tasks(data: Path, limits: dict[str, int], comments: bool = True) -> list[Task]:
     """Every (site, split) of the evaluation (a team2box site in ``limits``: its first that
-    many question ids)."""
-    return [cardano_task(data, q) for q in (0.5, 0.7, 0.85)] + [team2box_task(data, s, limit=limits.get(s))
-                                                                 for s in SITES[1:]]
+    many question ids; cardano without its comments unless ``comments``)."""
+    return [cardano_task(data, q, comments) for q in (0.5, 0.7, 0.85)] + [
+        team2box_task(data, s, limit=limits.get(s)) for s in SITES[1:]]
 
 
 def collect_weights(args: argparse.Namespace) -> Any:
@@ -95,7 +101,7 @@ def collect_weights(args: argparse.Namespace) -> Any:
     from retrieval.experts_model import DEFAULT_WEIGHTS
 
     changes = {"min_similarity": args.min_similarity, "prior_candidates": args.prior_candidates,
-               "profile_candidates": args.profile_candidates}
+               "profile_candidates": args.profile_candidates, "recent_candidates": args.recent_candidates}
     return replace(DEFAULT_WEIGHTS, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -104,7 +110,7 @@ def cache_key(task: Task, depth: int, weights: Any) -> str:
     changes (the combination weights do not matter: features are stored before combining)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in task.split)
     setup = (f"d{depth}-floor{weights.min_similarity:g}-prior{weights.prior_candidates}"
-             f"-profile{weights.profile_candidates}")
+             f"-profile{weights.profile_candidates}-recent{weights.recent_candidates}")
     return f"{task.site}-{slug}-{len(task.test)}-v{FEATURES_VERSION}-{setup}.pkl"
 
 
@@ -136,14 +142,16 @@ def site_mrr(units: list[Unit], packs: list[Packed], coefficients: np.ndarray, b
 
 
 def grid_search(units: list[Unit], packs: list[Packed], base: dict[int, float]) -> tuple[np.ndarray, float]:
-    """The grid point (topical weight 1) with the best :func:`site_mrr` on ``units``."""
-    best, best_value = np.zeros(len(GRID) + 1), -1.0
-    for values in itertools.product(*GRID.values()):
-        w = np.array([1.0, *values])
-        value = site_mrr(units, packs, w, base)
-        if value > best_value:
-            best, best_value = w, value
-    return best, best_value
+    """The grid point (topical weight 1) with the best :func:`site_mrr` on ``units`` (the
+    first such point in grid order on ties; all points scored at once by :func:`grid_mrr`)."""
+    points = np.array([[1.0, *values] for values in itertools.product(*GRID.values())])
+    ratios: dict[str, list[np.ndarray]] = {}
+    for i, ((task, _), p) in enumerate(zip(units, packs, strict=True)):
+        ratios.setdefault(task.site, []).append(grid_mrr(p, points) / max(base[i], 1e-9))
+    logs = [np.log(np.maximum(np.mean(r, axis=0), 1e-9)) for r in ratios.values()]
+    value = np.exp(np.mean(logs, axis=0))
+    best = int(np.argmax(value))
+    return points[best], float(value[best])
 
 
 KINDS = ("grid", "logistic", "pairwise")
@@ -253,7 +261,7 @@ def evaluate(
                          f"{candidate_recall(questions):.0%}")
     notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
                  f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
-                 "recent, accepted share, received, volume, profile, history, recent history, tags)")
+                 "recent, accepted share, received, volume, profile, history, recent history, tags, newcomer)")
     return rows, notes + ceiling_notes(units, packs, base), kind, candidate
 
 
@@ -267,11 +275,12 @@ def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str
         "about": "The shipped combination of expert-ranking features (retrieval/experts_model.py). Coefficients "
                  "follow Features.vector(): log(evidence + 0.01), log(1 + answers), log(1 + recent activity), "
                  "accepted share, log(1 + mean answer score), log(1 + documents), profile cosine, "
-                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score). Chosen by "
+                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score), newcomer. Chosen by "
                  "cross-site validation (fit on two dev sites, score on the third); see docs/benchmarks.md.",
         "coefficients": [round(float(x), 4) for x in coefficients],
         "prior_candidates": weights.prior_candidates,
         "profile_candidates": weights.profile_candidates,
+        "recent_candidates": weights.recent_candidates,
         "min_similarity": weights.min_similarity,
         "kind": kind,
         "fitted_on": "cardano (time 50/70/85%), team2box_dba, team2box_physics (80/20 by id)",
@@ -294,6 +303,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prior-candidates", type=int, help="another number of prior candidates than the shipped one")
     parser.add_argument("--profile-candidates", type=int,
                         help="another number of profile candidates than the shipped one")
+    parser.add_argument("--recent-candidates", type=int,
+                        help="another number of recent-answerer candidates than the shipped one")
+    parser.add_argument("--no-comments", action="store_true",
+                        help="index cardano without its dump's comments (an ablation)")
     parser.add_argument("--depth", type=int, help="chunk hits per question (default: EXPERT_HITS)")
     parser.add_argument("--write-ranker", action="store_true",
                         help="write the chosen ranker (and the collect setup) to retrieval/experts_ranker.json")
@@ -305,12 +318,13 @@ def main(argv: list[str] | None = None) -> None:
     depth, weights = args.depth or EXPERT_HITS, collect_weights(args)
     limit = {site: int(n) for site, n in (item.split("=") for item in args.limit)}
     if args.collect:
-        for task in tasks(data_dir(args.data), limit):
+        for task in tasks(data_dir(args.data), limit, not args.no_comments):
             if any(f"{task.site} {task.split}".startswith(part) for part in args.collect.split(",")):
                 questions_of(task, args.refresh, depth, weights)
         return
     with timer() as total:
-        units = [(t, questions_of(t, args.refresh, depth, weights)) for t in tasks(data_dir(args.data), limit)]
+        units = [(t, questions_of(t, args.refresh, depth, weights))
+                 for t in tasks(data_dir(args.data), limit, not args.no_comments)]
         shipped = None if args.write_ranker else np.array(DEFAULT_WEIGHTS.combination())
         rows, notes, kind, candidate = evaluate(units, shipped)
         if args.write_ranker:

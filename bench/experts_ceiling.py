@@ -38,7 +38,7 @@ def first_answers(task: Task) -> dict[str, str]:
     first: dict[str, str] = {}
     for thread in task.train:
         for post in thread["posts"][1:]:
-            when = post.get("created_at")
+            when = None if post.get("comment") else post.get("created_at")
             if when and (post["author"] not in first or when < first[post["author"]]):
                 first[post["author"]] = when
     return first

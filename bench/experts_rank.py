@@ -49,6 +49,30 @@ def fast_mrr(packed: Packed, coefficients: np.ndarray, k: int = 10) -> float:
     return float(np.where(found, 1.0 / (first + 1), 0.0).mean()) if len(found) else 0.0
 
 
+def grid_mrr(packed: Packed, coefficients: np.ndarray, k: int = 10, block: int = 128) -> np.ndarray:
+    """:func:`fast_mrr` for many coefficient vectors at once (``coefficients`` shape (G, F);
+    returns shape (G,)), without sorting: in the stable descending order the first relevant
+    candidate is the leftmost relevant one with the highest relevant score, and its position
+    is (candidates scoring above it) + (candidates left of it scoring the same)."""
+    q_n, width = packed.mask.shape
+    if q_n == 0:
+        return np.zeros(len(coefficients))
+    relevant = ((packed.relevance > 0) & packed.mask)[:, :, None]
+    any_relevant = relevant.any(axis=1)  # (Q, 1)
+    left = np.arange(width)[None, :, None]
+    out = []
+    for start in range(0, len(coefficients), block):
+        w = np.asarray(coefficients[start:start + block], dtype=float).T  # (F, g)
+        scores = np.where(packed.mask[:, :, None], packed.features @ w, -np.inf)  # (Q, C, g)
+        top = np.where(relevant, scores, -np.inf).max(axis=1, keepdims=True)  # (Q, 1, g)
+        equal = scores == top
+        first = np.argmax(equal & relevant, axis=1)[:, None, :]  # leftmost relevant at the top score
+        position = (scores > top).sum(axis=1) + (equal & (left < first)).sum(axis=1)
+        found = any_relevant & (position < k)
+        out.append(np.where(found, 1.0 / (position + 1.0), 0.0).mean(axis=0))
+    return np.concatenate(out)
+
+
 def rank_by(question: Question, scores: Sequence[float], k: int = 10) -> Ranking:
     """Candidates with a positive-evidence score, best first, ties by member id."""
     pairs = sorted(zip(question.members, scores, strict=True), key=lambda p: (-p[1], p[0]))

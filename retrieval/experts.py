@@ -17,9 +17,12 @@ and the two are combined by :func:`retrieval.experts_model.combine` with an
 :class:`~retrieval.experts_model.ExpertWeights`.
 
 Clock (:mod:`retrieval.experts_clock`): recency and recent activity are measured from
-``now`` when the caller gives one (evaluation: the question's date), else from the latest
-activity the asker may see (serving); on undated data recency is neutral and volume stands
-in for recent activity. Contributions after the clock are ignored.
+``now`` when the caller gives one (evaluation: the question's date) or from the latest
+activity the asker may see, whichever is earlier
+(:meth:`~retrieval.experts_members.MemberStats.reference`: a question asked after an index's
+last activity is measured from that last day, as serving it would be), and from the latest
+activity the asker may see when there is no ``now`` (serving); on undated data recency is
+neutral and volume stands in for recent activity. Contributions after the clock are ignored.
 
 Visibility: the hits are already restricted to what the asker may see, and every other fact
 read here (thread contributors, track records, the clock) comes only from documents
@@ -191,15 +194,19 @@ def candidates(
     weights: ExpertWeights = DEFAULT_WEIGHTS, question: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Every contributor of the retrieved documents with positive evidence and, when there is
-    any, the leading answerers on ``clock`` (``weights.prior_candidates``, see
+    any, the leading answerers on ``clock`` (``weights.prior_candidates`` all-time and in the
+    activity window, ``weights.recent_candidates`` lately; see
     :meth:`retrieval.experts_members.MemberStats.leaders`) and the members whose profiles are
     closest to ``question`` (its unit vector, shape (d,); ``weights.profile_candidates``) with
     or without evidence; opted-out members left out; with their features on ``clock`` (any
-    order). Profile features are 0 without ``question`` or without ``stats.profiles``."""
+    order). Profile features are 0 without ``question`` or without ``stats.profiles``.
+    ``clock`` is first moved to :meth:`retrieval.experts_members.MemberStats.reference` (the
+    index's last visible activity when the question is later than it)."""
+    clock = stats.reference(clock)
     evidence = {m: r for m, r in evidence_by_member(hits, catalog, clock, groups, weights).items()
                 if sum(e.score for e in r) > 0}
     profiles = stats.profiles if question is not None else None
-    if evidence and weights.prior_candidates > 0:
+    if evidence and (weights.prior_candidates > 0 or weights.recent_candidates > 0):
         for member in stats.leaders(clock, weights):
             evidence.setdefault(member, [])
     if evidence and profiles is not None and question is not None and weights.profile_candidates > 0:
@@ -220,7 +227,8 @@ def candidates(
         record, profile = fact.record(clock), known.get(member)
         features = Features(sum(e.score for e in records), record.answers, record.accepted, record.received,
                             fact.recent(clock, weights), record.documents,
-                            *profile_features(profile, question, tags, clock, weights))
+                            *profile_features(profile, question, tags, clock, weights),
+                            newcomer=fact.newcomer(clock, weights))
         found.append(Candidate(member, fact, records, features))
     return found
 
@@ -261,9 +269,10 @@ def suggest_experts(
             restricted to what the asker may see.
         catalog: the catalog of the snapshot the hits came from.
         k: how many experts to return.
-        now: the clock (evaluation: the question's date); default: the latest activity
-            ``groups`` may see (:func:`retrieval.experts_clock.serving_clock`), never the wall
-            clock. Contributions after it are ignored.
+        now: the question's moment (evaluation: its date); measured from the earlier of it
+            and the latest activity ``groups`` may see; default: that latest activity
+            (:func:`retrieval.experts_clock.serving_clock`), never the wall clock.
+            Contributions after it are ignored.
         groups: the asker's groups; contributors and track records are read only from
             documents these groups may see (default: public documents only).
         stats: member facts of this snapshot for ``groups``, kept between calls (default: read afresh).
@@ -278,7 +287,7 @@ def suggest_experts(
         members who opted out are never included.
     """
     stats = stats or MemberStats(catalog, groups)
-    clock = Clock(now) if now is not None else stats.clock()
+    clock = stats.reference(Clock(now)) if now is not None else stats.clock()
     found = candidates(hits, catalog, clock, groups, stats, weights, question)
     scored = sorted(((round(combine(c.features, weights), 4), c) for c in found),
                     key=lambda sc: (-sc[0], sc[1].member_id))[:k]

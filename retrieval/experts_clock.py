@@ -3,7 +3,9 @@
 Recency of evidence and recent activity are measured from a :class:`Clock`:
 
 - evaluation (``bench/experts.py``): the moment the question was asked, so nothing written
-  after it counts and "recent" means recent *then*;
+  after it counts and "recent" means recent *then* (when it was asked after the index's last
+  visible activity, that last day: see
+  :meth:`retrieval.experts_members.MemberStats.reference`);
 - serving (``GET /experts``, ``POST /ask``): the latest dated contribution the asker may see
   (:meth:`retrieval.storage.Catalog.latest_activity`), so an archive imported years later is
   measured against its own last day, not against today;

@@ -92,6 +92,26 @@ class MemberFacts:
         decay = {d: clock.recency(d, weights.activity_half_life_days) for d in set(dates)}
         return sum(weight[r] * decay[d] for r, d in zip(roles, dates, strict=True))
 
+    def first_answer(self, clock: Clock) -> str | None:
+        """Date (ISO) of the member's first dated answering contribution, if it had happened by
+        ``clock`` (None: no dated answer by then, or an undated clock)."""
+        if clock.iso is None:
+            return None
+        j = bisect_left(self.answers, 1)  # answers[j] counts the first j dated contributions
+        if j > len(self.dates) or self.dates[j - 1] > clock.iso:
+            return None
+        return self.dates[j - 1]
+
+    def newcomer(self, clock: Clock, weights: ExpertWeights) -> float:
+        """How new an answerer the member is: the decay (``weights.activity_half_life_days``)
+        of their first answer's age at ``clock``. In [0, 1]; 0 on an undated clock, with no
+        dated answer by then, or with undated answers (whose age is unknown, so the member is
+        not known to be new)."""
+        first = self.first_answer(clock)
+        if first is None or self.undated.answers:
+            return 0.0
+        return clock.recency(first, weights.activity_half_life_days)
+
 
 def facts_of(name: str, opt_out: bool, rows: list[ContributionInfo]) -> MemberFacts:
     """Build :class:`MemberFacts` from one member's contributions."""
@@ -136,10 +156,26 @@ class MemberStats:
             self._clock = serving_clock(self.catalog, self.groups)
         return self._clock
 
+    def reference(self, clock: Clock) -> Clock:
+        """The clock a question asked at ``clock`` is measured from: the earlier of ``clock``
+        and the serving clock (the latest activity these groups may see); ``clock`` itself when
+        either is undated. Serving asks at the serving clock, so nothing changes there. A
+        question asked after the index's last activity (evaluation: a later question against an
+        index cut earlier) is measured from the index's own last day, as serving that index
+        would be: nothing visible lies between the two, so only the decays change, and "recent
+        activity", "recent answerers" and "newcomers" keep their meaning instead of fading with
+        the gap (no later fact is used: the reference is never after ``clock``)."""
+        served = self.clock()
+        if clock.now is None or served.now is None or clock.now <= served.now:
+            return clock
+        return served
+
     def leaders(self, clock: Clock, weights: ExpertWeights) -> list[str]:
         """The ``weights.prior_candidates`` members with the most answers up to ``clock``, then
-        as many with the most answers in the activity window before it (dated clocks only),
-        without repeats: candidates by track record (kept per clock)."""
+        (dated clocks only) as many with the most answers in the activity window before it,
+        then ``weights.recent_candidates`` with the most answers in its last
+        ``weights.activity_half_life_days`` (recent answerers, newcomers among them), without
+        repeats: candidates by track record (kept per clock; pass the :meth:`reference` clock)."""
         key = (clock.iso, weights)
         if key not in self._leaders:
             n = weights.prior_candidates
@@ -147,6 +183,10 @@ class MemberStats:
             if clock.now is not None:
                 start = to_iso(clock.now - timedelta(days=weights.activity_window_days))
                 ranked += [m for m, _ in self.catalog.top_answerers(self.groups, n, since=start, until=clock.iso)]
+            if clock.now is not None and weights.recent_candidates > 0:
+                start = to_iso(clock.now - timedelta(days=weights.activity_half_life_days))
+                ranked += [m for m, _ in self.catalog.top_answerers(self.groups, weights.recent_candidates,
+                                                                    since=start, until=clock.iso)]
             self._leaders[key] = list(dict.fromkeys(ranked))
         return self._leaders[key]
 

@@ -9,6 +9,7 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
     + history * log(1 + model 2 evidence over everything they answered)
     + recent_history * log(1 + the same, decayed with the activity half-life)
     + tags * log(1 + expected answers carrying the question's tags)
+    + newcomer * (decay of the age of the member's first answer)
 
 - *evidence* is Balog's model 2 over the retrieved documents (see
   :func:`retrieval.experts.evidence_by_member`): relevance x role x post score x recency;
@@ -17,7 +18,12 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
 - *recent activity* is their contributions decayed from the clock, or their volume on an
   undated clock;
 - *profile* and *tags* come from everything they answered, retrieved or not
-  (:mod:`retrieval.experts_profiles`).
+  (:mod:`retrieval.experts_profiles`);
+- *newcomer* is 1 for a member whose first answer is as recent as the index's latest activity,
+  halving every ``activity_half_life_days`` before it, 0 on undated data
+  (:meth:`retrieval.experts_members.MemberFacts.newcomer`): on a young, churning community a
+  member who has just started answering takes a share of the next weeks' questions with almost
+  no history to recognise them by.
 
 The combination is chosen with ``bench/experts.py`` on three communities (cardano by time,
 team2box_dba and team2box_physics by id), with cross-site validation: hand weights (a grid)
@@ -74,6 +80,10 @@ class ExpertWeights:
     profile_candidates: int = 0
     """When a question has topical evidence, the profiled members whose profiles are closest to
     it (this many, :meth:`retrieval.experts_profiles.MemberProfiles.closest`) are candidates too."""
+    recent_candidates: int = 0
+    """When a question has topical evidence, this many members with the most answers in the
+    last ``activity_half_life_days`` of the index are candidates too (dated data only; see
+    :meth:`retrieval.experts_members.MemberStats.leaders`)."""
     topical: float = 1.0
     answering: float = 0.0
     recent: float = 1.0
@@ -84,6 +94,7 @@ class ExpertWeights:
     history: float = 0.0
     recent_history: float = 0.0
     tags: float = 0.0
+    newcomer: float = 0.0
 
     def role(self, role: str) -> float:
         """The association weight of ``role`` (question/answer/accepted/author)."""
@@ -93,18 +104,18 @@ class ExpertWeights:
     def combination(self) -> tuple[float, ...]:
         """The coefficients of :meth:`Features.vector`, in order."""
         return (self.topical, self.answering, self.recent, self.accepted_share, self.received, self.volume,
-                self.profile, self.history, self.recent_history, self.tags)
+                self.profile, self.history, self.recent_history, self.tags, self.newcomer)
 
     def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
         """A copy with the coefficients of :meth:`Features.vector` replaced."""
         (topical, answering, recent, accepted_share, received, volume, profile, history, recent_history,
-         tags) = coefficients
+         tags, newcomer) = coefficients
         return replace(self, topical=topical, answering=answering, recent=recent, accepted_share=accepted_share,
                        received=received, volume=volume, profile=profile, history=history,
-                       recent_history=recent_history, tags=tags)
+                       recent_history=recent_history, tags=tags, newcomer=newcomer)
 
 
-FEATURES = 10
+FEATURES = 11
 """Length of :meth:`Features.vector`."""
 RANKER_FILE = Path(__file__).with_name("experts_ranker.json")
 """The shipped combination: ``{"coefficients": [FEATURES numbers in Features.vector order],
@@ -122,12 +133,14 @@ def load_weights(path: Path = RANKER_FILE) -> ExpertWeights:
         coefficients = tuple(float(x) for x in data["coefficients"])
         prior = int(data["prior_candidates"])
         closest = int(data.get("profile_candidates", 0))
+        recent = int(data.get("recent_candidates", 0))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not an expert ranker file ({e!r})") from e
     if len(coefficients) != FEATURES:
         raise ValueError(f"{path}: coefficients: expected {FEATURES} numbers, got {len(coefficients)}")
     floor = float(data.get("min_similarity", 0.3))
-    return replace(ExpertWeights(prior_candidates=prior, profile_candidates=closest), min_similarity=floor
+    return replace(ExpertWeights(prior_candidates=prior, profile_candidates=closest, recent_candidates=recent),
+                   min_similarity=floor
                    ).with_combination(coefficients)
 
 
@@ -142,6 +155,7 @@ DEFAULT_WEIGHTS = load_weights()
 PLAIN_MODEL_2 = ExpertWeights(
     accepted_role=1.0, answer_role=1.0, author_role=1.0, question_role=1.0, comment_role=1.0, score_bonus=0.0,
     half_life_days=float("inf"), recent=0.0, received=0.0, volume=0.0, prior_candidates=0, profile_candidates=0,
+    recent_candidates=0,
 )
 """The textbook baseline: summed relevance of the retrieved documents a member contributed
 to; no roles, no recency, no priors."""
@@ -167,6 +181,8 @@ class Features:
     """The same, decayed with ``activity_half_life_days``: similar answers lately."""
     tags: float = 0.0
     """Expected answers of theirs carrying the question's tags."""
+    newcomer: float = 0.0
+    """Decay of the age of their first answer (:meth:`retrieval.experts_members.MemberFacts.newcomer`)."""
 
     def accepted_share(self) -> float:
         """Share of answers accepted, smoothed towards :data:`ACCEPT_BASE`."""
@@ -177,7 +193,7 @@ class Features:
         mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
         return (math.log(self.evidence + EVIDENCE_SMOOTHING), math.log1p(self.answers), math.log1p(self.recent),
                 self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents), self.profile,
-                math.log1p(self.history), math.log1p(self.recent_history), math.log1p(self.tags))
+                math.log1p(self.history), math.log1p(self.recent_history), math.log1p(self.tags), self.newcomer)
 
 
 def combine(features: Features, weights: ExpertWeights) -> float:

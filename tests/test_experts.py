@@ -215,3 +215,30 @@ def test_a_comment_is_weak_evidence_and_no_answer(db: Community) -> None:
     commenter = found[-1]
     assert commenter.evidence[0].role == "comment" and commenter.why is not None
     assert commenter.why.answered == 0 and commenter.why.answers_total == 1  # his one answer: "d"
+
+
+RECENT = replace(DEFAULT_WEIGHTS, prior_candidates=0, recent_candidates=1)
+
+
+@pytest.mark.unit
+def test_recent_answerers_are_candidates_measured_from_the_index_last_weeks(db: Community) -> None:
+    db.add_post("n1", "m02", "answer", "2025-12-01T00:00:00Z")  # the index's last activity
+    db.add_post("n2", "m02", "answer", "2025-11-20T00:00:00Z")
+    db.add_post("n0", "m01", "answer", "2025-01-01T00:00:00Z")
+    hits = [make_hit("m01", "n0", 0.6, created_at="2025-01-01T00:00:00Z")]
+    assert "m02" not in ids(suggest_experts(hits, db.catalog(), now=NOW, weights=replace(RECENT, recent_candidates=0)))
+    # asked a month after the index's last activity: its last 30 days still count, not the empty window before NOW
+    assert "m02" in ids(suggest_experts(hits, db.catalog(), now=NOW, weights=RECENT))
+    assert "m02" in ids(suggest_experts(hits, db.catalog(), weights=RECENT))  # serving clock: the same last weeks
+    assert "m02" not in ids(suggest_experts(hits, db.catalog(), now=datetime(2025, 6, 1, tzinfo=UTC), weights=RECENT))
+
+
+@pytest.mark.unit
+def test_private_recent_answers_make_no_candidate_for_outsiders(db: Community) -> None:
+    db.add_post("n0", "m01", "answer", "2025-12-01T00:00:00Z")
+    for i in range(3):
+        db.add_post(f"p{i}", "m02", "answer", "2025-12-10T00:00:00Z", group="mentors")
+    hits = [make_hit("m01", "n0", 0.6, created_at="2025-12-01T00:00:00Z")]
+    weights = replace(RECENT, recent_candidates=5)
+    assert "m02" not in ids(suggest_experts(hits, db.catalog(), now=NOW, weights=weights))
+    assert "m02" in ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("mentors",), weights=weights))

@@ -37,7 +37,11 @@ def test_an_old_archive_is_measured_against_its_own_last_day(community: Communit
     # no "now": the clock is the archive's last activity, so m02 is recently active there;
     # against the wall clock (years later) nobody would be, and the tie would go to m01
     assert ids(suggest_experts(hits, catalog, weights=HAND)) == ["m02", "m01"]
-    assert ids(suggest_experts(hits, catalog, now=datetime(2026, 11, 30, tzinfo=UTC),
+    # a question asked years after the archive's last day is measured from that day too
+    # (the earlier of the two), not from an empty window before its own date
+    assert ids(suggest_experts(hits, catalog, now=datetime(2026, 11, 30, tzinfo=UTC), weights=HAND)) == ["m02", "m01"]
+    # asked before m02's answers were written: they had not happened, the tie goes to m01
+    assert ids(suggest_experts(hits, catalog, now=datetime(2014, 7, 1, tzinfo=UTC),
                                weights=ExpertWeights(answering=0.0, volume=0.0))) == ["m01", "m02"]
 
 

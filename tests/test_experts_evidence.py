@@ -64,3 +64,25 @@ def test_experts_take_a_whole_pasted_question_over_http(api_server: str) -> None
     assert too_long.status_code == 422 and "10000" in str(too_long.json()["detail"])
     asked = httpx.post(f"{api_server}/ask", json={"question": question}, timeout=60)
     assert asked.status_code == 200, asked.text[:300]
+
+
+def test_a_native_comment_is_stored_as_a_comment_and_weak_evidence(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "src"
+    folder.mkdir()
+    row = {"id": "c1", "title": "Feeding syrup in a cold autumn", "posts": [
+        {"id": "c1-q", "author": "m08", "created_at": "2024-10-01T09:00:00Z",
+         "text": "Is it too late to feed 2:1 syrup when nights drop below 5 degrees?"},
+        {"id": "c1-c", "author": "m05", "created_at": "2024-10-01T10:00:00Z", "reply_to": "c1-q", "comment": True,
+         "text": "Which hive type? Fondant may be better than syrup in the cold."},
+        {"id": "c1-a", "author": "m02", "created_at": "2024-10-02T09:00:00Z", "reply_to": "c1-q",
+         "text": "Feed thick syrup while days are above 10 degrees, fondant after that."},
+    ]}
+    (folder / "threads.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    index_dir = IndexDir(tmp_path / "index")
+    assert ingest([folder], index_dir, embedder).errors == 0
+    catalog = index_dir.open(embedder.model_id).catalog
+    roles = {c.member_id: c.role for c in catalog.contributions(["c1"], ())}
+    assert roles == {"m08": "question", "m05": "comment", "m02": "answer"}
+    assert dict(catalog.top_answerers((), 5)) == {"m02": 1}  # a comment is no answer
+    experts = Library(index_dir, embedder).experts("When is it too late to feed syrup in autumn?", k=5)
+    assert [e.member_id for e in experts][0] == "m02" and "m05" in [e.member_id for e in experts]

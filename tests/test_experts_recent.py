@@ -37,3 +37,32 @@ def test_recent_activity_is_the_sum_of_each_contributions_weight(seed: int) -> N
     assert window and facts.recent(clock, w) == expected
     volume = sum(w.role(c.role) for c in [*dated, *(c for c in rows if not c.created_at)])
     assert facts_of("m1", False, rows).recent(Clock(None), w) == volume
+
+
+def row(role: str, created_at: str | None, doc: str = "d1") -> ContributionInfo:
+    return ContributionInfo(doc, "m1", role, f"{doc}-{role}-{created_at}", created_at, 0)
+
+
+def test_a_newcomer_is_measured_from_the_first_answer() -> None:
+    w = DEFAULT_WEIGHTS
+    facts = facts_of("m1", False, [
+        row("question", "2024-01-01T00:00:00Z"), row("comment", "2024-02-01T00:00:00Z"),
+        row("answer", "2024-06-01T00:00:00Z", "d2"), row("accepted", "2024-06-20T00:00:00Z"),
+    ])
+    late = Clock(datetime(2024, 7, 1, tzinfo=UTC))
+    assert facts.first_answer(late) == "2024-06-01T00:00:00Z"  # the question and the comment are no answers
+    expected = late.recency("2024-06-01T00:00:00Z", w.activity_half_life_days)
+    assert facts.newcomer(late, w) == expected and 0.45 < expected < 0.55  # 30 days old: about half
+    assert facts.newcomer(Clock(datetime(2024, 6, 11, tzinfo=UTC)), w) > facts.newcomer(late, w)
+    before = Clock(datetime(2024, 5, 1, tzinfo=UTC))
+    assert facts.first_answer(before) is None and facts.newcomer(before, w) == 0.0  # not answered yet
+
+
+def test_no_newcomer_on_undated_data_or_with_undated_answers() -> None:
+    w = DEFAULT_WEIGHTS
+    dated = facts_of("m1", False, [row("answer", "2024-06-01T00:00:00Z")])
+    assert dated.newcomer(Clock(None), w) == 0.0
+    mixed = facts_of("m1", False, [row("answer", None), row("answer", "2024-06-01T00:00:00Z", "d2")])
+    clock = Clock(datetime(2024, 6, 2, tzinfo=UTC))
+    assert mixed.first_answer(clock) == "2024-06-01T00:00:00Z" and mixed.newcomer(clock, w) == 0.0
+    assert facts_of("m1", False, [row("comment", "2024-06-01T00:00:00Z")]).newcomer(clock, w) == 0.0

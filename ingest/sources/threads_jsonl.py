@@ -24,6 +24,9 @@ class PostIn(BaseModel):
     reply_to: str | None = None
     accepted: bool = False
     score: int = 0
+    comment: bool = False
+    """A remark on another post (a Stack Exchange comment), not an answer of its own: its author
+    is credited as a commenter (role ``comment``), which expert finding weighs lightly."""
 
 
 class ThreadIn(BaseModel):
@@ -58,7 +61,7 @@ def to_thread(raw: ThreadIn, source: str, origin: str) -> Thread:
     posts = tuple(
         Post(
             id=p.id, thread_id=raw.id, author=p.author, created_at=p.created_at, text=p.text or "",
-            reply_to=p.reply_to, accepted=p.accepted, score=p.score,
+            reply_to=p.reply_to, accepted=p.accepted, score=p.score, comment=p.comment,
         )
         for p in raw.posts
     )
