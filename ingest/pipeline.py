@@ -91,6 +91,8 @@ class Plan:
     """Document id -> absolute path of the file it came from (what a later prune checks)."""
     held: set[str] = field(default_factory=set)
     """Loaded documents not written because their source had errors (:mod:`ingest.held`)."""
+    hashes: dict[str, str] = field(default_factory=dict)
+    """Document id -> :func:`content_hash` of each document in ``write`` (computed once, in the plan)."""
 
 
 def ingest(
@@ -195,7 +197,8 @@ def make_plan(
     hashes = current.catalog.document_hashes() if current is not None else {}
     stored = {doc_id: content for doc_id, (content, _) in hashes.items()}
     stored_members = current.catalog.members() if current is not None else {}
-    changed = [d for d in loaded.documents if stored.get(d.id) != content_hash(d, model_id)]
+    fresh = {d.id: content_hash(d, model_id) for d in loaded.documents}
+    changed = [d for d in loaded.documents if stored.get(d.id) != fresh[d.id]]
     moves = _moves(current, changed)
     held = held_back((d.id for d in changed), set(stored), {old: new for old, (new, _, _) in moves.items()},
                      damaged or {})
@@ -206,6 +209,7 @@ def make_plan(
     return Plan(
         write=write, unchanged=len(loaded.documents) - len(changed), remove=remove,
         new_ids={d.id for d in write if d.id not in stored}, members=members, held=held,
+        hashes={d.id: fresh[d.id] for d in write},
     )
 
 
@@ -258,7 +262,7 @@ def write_plan(
         offset = 0
         for doc, chunks in chunked:
             writer.put_document(
-                doc, content_hash(doc, embedder.model_id), plan.source_paths.get(doc.id, doc.origin.split(":", 1)[0]),
+                doc, plan.hashes[doc.id], plan.source_paths.get(doc.id, doc.origin.split(":", 1)[0]),
                 chunks, vectors[offset : offset + len(chunks)],
             )
             offset += len(chunks)
