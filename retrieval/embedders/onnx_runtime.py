@@ -95,9 +95,10 @@ def pad_batch(encodings: list[Any], pad_id: int) -> dict[str, np.ndarray]:
 def mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean of ``hidden`` (batch, tokens, dim) over the tokens where ``mask`` (batch, tokens)
     is 1, then each row scaled to unit length; float32 (batch, dim)."""
-    weights = mask[:, :, None].astype(np.float32)
-    summed = (hidden * weights).sum(axis=1)
-    pooled = summed / np.clip(weights.sum(axis=1), 1e-9, None)
+    weights = mask.astype(np.float32)
+    # one (1, tokens) x (tokens, dim) product per row: a BLAS call, not a masked copy of ``hidden``
+    summed = np.matmul(weights[:, None, :], hidden.astype(np.float32, copy=False))[:, 0, :]
+    pooled = summed / np.clip(weights.sum(axis=1, keepdims=True), 1e-9, None)
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)
     return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
