@@ -11,10 +11,12 @@ The export is made from the model's own local weights (never downloaded), in two
 
 Why this recipe (issue 11, measured on this AVX2 CPU without VNNI, one thread, SemEval chunks
 of ~57 tokens; ``bench/onnx_recipes.py``): signed int8 weights run ONNX Runtime's u8s8
-integer GEMM, which is about 1.3x faster here than the u8u8 kernel that uint8 weights get; and
+integer GEMM, which is about 1.35x faster here than the u8u8 kernel that uint8 weights get; and
 ONNX Runtime's offline BERT fusion (fused Attention / SkipLayerNorm / BiasGelu, recipe 2) is
-10-15% *slower* on one thread than the session's own fusions of the plain graph, on short and
-on 100-token texts alike (equal on two threads). Cosine to torch stays at about 0.99 mean
+15-20% *slower* on one thread than the session's own fusions of the plain graph, on short and
+on 100-token texts alike (equal on two threads). With batches cut by token count
+(:meth:`OnnxEmbedder.embed`) the encode is 1.9x recipe 2's as it was run (13.6 vs 26.4 CPU ms
+per chunk); the int8 GEMMs are then about two thirds of the time. Cosine to torch stays at about 0.99 mean
 (0.992 on 986 SemEval chunks, 0.994 on 1,249 StackFAQ questions, as recipe 2); quantising the
 embedding tables too made short texts agree a little less (question minimum 0.953 vs 0.961),
 and one scale per tensor instead of per channel drops the mean to about 0.95.
