@@ -130,7 +130,7 @@ def report(r: dict[str, Any], command: str) -> str:
 
     return "\n".join([
         section_header("ONNX embedder against torch (issue 8)", command),
-        f"ONNX Runtime {onnxruntime.__version__}; the export is `retrieval/embedders/onnx_export.py`'s (quint8 "
+        f"ONNX Runtime {onnxruntime.__version__}; the export is `retrieval/embedders/onnx_export.py`'s (int8 "
         "weights per channel, dynamic activations). "
         f"Throughput corpus: the first {r.get('threads', '?')} cardano.stackexchange threads + `corpus/sample`, "
         f"built as in the ingest section ({r['documents']} documents, {r['chunks']} chunks, "

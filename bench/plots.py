@@ -112,7 +112,7 @@ def old_sizes(plt: Any, record: dict[str, Any], key: str, label: str, name: str,
 
 def ingest(plt: Any, record: dict[str, Any]) -> None:
     race = record["ingest"]
-    names = ["raw encode\nONNX quint8", "raw encode\ntorch", "Townsquare ingest\nONNX (default)",
+    names = ["raw encode\nONNX int8", "raw encode\ntorch", "Townsquare ingest\nONNX (default)",
              "Townsquare ingest\ntorch", "LangChain\nFAISS.from_texts"]
     keys = ["raw_onnx_s", "raw_torch_s", "townsquare_onnx_s", "townsquare_torch_s", "langchain_s"]
     fig, ax = plt.subplots(figsize=(8, 4))

