@@ -136,7 +136,38 @@ def choose_embedder(index_root: Path, configured: str | None) -> str:
 
 
 def embedder_for_index(index_root: Path, model_dir: Path | None, configured: str | None) -> Embedder:
-    """The loaded embedder that :func:`choose_embedder` picks for ``index_root``."""
+    """The loaded embedder that :func:`choose_embedder` picks for ``index_root``; for an index
+    built by an older ONNX export recipe, that recipe (:func:`older_onnx_recipe`)."""
     name = choose_embedder(index_root, configured)
     log.info("embedder %s for index %s", name, index_root)
-    return load_embedder(model_dir, name)
+    embedder = load_embedder(model_dir, name)
+    built = _manifest_model_id(index_root)
+    if name == "onnx" and built is not None and built != embedder.model_id:
+        return older_onnx_recipe(model_dir, built) or embedder
+    return embedder
+
+
+def _manifest_model_id(index_root: Path) -> str | None:
+    from retrieval.index import IndexDir, Manifest
+
+    path = IndexDir(index_root).current_path()
+    return None if path is None else Manifest.read(path).model_id
+
+
+@lru_cache(maxsize=4)
+def older_onnx_recipe(model_dir: Path | None, model_id: str) -> Embedder | None:
+    """The ONNX embedder of an older export recipe whose id is ``model_id``, or None. Upgrading
+    Townsquare changes the recipe new indexes get (recipe 3 since 2026-12-01); an index built
+    before keeps embedding its queries and new documents with its own, so its vectors never mix
+    (re-ingest into a new folder to move it to the new recipe). Each older recipe is exported
+    once, on first need."""
+    from retrieval.embedders.onnx_export import FILES, RECIPE
+    from retrieval.embedders.onnx_runtime import OnnxEmbedder
+
+    for recipe in sorted((r for r in FILES if r != RECIPE), reverse=True):
+        older = OnnxEmbedder(model_dir, recipe=recipe)
+        if older.model_id == model_id:
+            log.warning("index built with ONNX export recipe %d: it keeps that recipe (new indexes get %d)",
+                        recipe, RECIPE)
+            return older
+    return None

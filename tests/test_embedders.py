@@ -23,6 +23,7 @@ from retrieval.embedding import (
     built_with,
     choose_embedder,
     default_model_path,
+    embedder_for_index,
     embedder_name_of,
     load_embedder,
 )
@@ -256,3 +257,20 @@ def test_a_failed_export_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="ONNX export failed"):
         OnnxEmbedder(model)
     assert [p.name for p in (model / "onnx").iterdir()] == [Path(ONNX_FILE).stem + ".lock"]
+
+
+@pytest.mark.integration
+def test_an_index_built_by_an_older_onnx_recipe_keeps_it(tmp_path: Path, onnx_embedder: Embedder) -> None:
+    from ingest.pipeline import ingest
+    from retrieval.library import Library
+
+    older = OnnxEmbedder(recipe=2)
+    assert older.model_id != onnx_embedder.model_id
+    corpus, root = write_small_corpus(tmp_path / "src"), tmp_path / "ix"
+    ingest([corpus], IndexDir(root), older)
+    chosen = embedder_for_index(root, None, None)  # as serve and ingest pick it
+    assert chosen.model_id == older.model_id
+    hits = Library(IndexDir(root), chosen).searcher().search("what fuel burns longest in a smoker", k=3)
+    assert hits and hits[0].doc_id == "a-1"
+    fresh = tmp_path / "new"
+    assert embedder_for_index(fresh, None, None).model_id == onnx_embedder.model_id  # new indexes: recipe 3

@@ -37,6 +37,7 @@ export leaves only a stray temporary folder.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import tempfile
@@ -51,26 +52,33 @@ from retrieval.errors import ConfigError
 log = logging.getLogger(__name__)
 
 RECIPE = 3
-"""Version of the export recipe below; a change gives a new file name, so no stale export is reused."""
-ONNX_FILE = f"model_qint8.v{RECIPE}.onnx"
+"""Version of the export recipe new indexes get; a change gives a new file name, so no stale
+export is reused."""
+FILES = {2: "model_quint8.v2.onnx", 3: "model_qint8.v3.onnx"}
+"""Every recipe an index may have been built with -> its file. Recipe 2 (the default until
+2026-12-01: ONNX Runtime's offline BERT fusion, then uint8 weights per channel) stays
+exportable so an index it built keeps answering queries with the vectors it was built with
+(:func:`retrieval.embedding.embedder_for_index`)."""
+ONNX_FILE = FILES[RECIPE]
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def onnx_model_path(model_dir: Path) -> Path:
-    """The quantised ONNX export of the model in ``model_dir``, exported on the first call.
+def onnx_model_path(model_dir: Path, recipe: int = RECIPE) -> Path:
+    """The quantised ONNX export of the model in ``model_dir`` made by ``recipe`` (a key of
+    :data:`FILES`), exported on the first call.
 
     Raises:
         ConfigError: the export failed (the message says why); nothing is left in its place.
     """
-    target = cache_dir(model_dir) / ONNX_FILE
+    target = cache_dir(model_dir) / FILES[recipe]
     if target.exists():
         return target
     with _locked(target.with_suffix(".lock")):
         if not target.exists():
             log.warning("exporting %s to ONNX (once; cached at %s)", model_dir, target)
             try:
-                _export(model_dir, target)
+                _export(model_dir, target, recipe)
             except Exception as e:  # the exporters raise many kinds; all mean "no usable export"
                 raise ConfigError(f"{model_dir}: ONNX export failed ({type(e).__name__}: {e})") from e
     return target
@@ -106,15 +114,35 @@ def _locked(lock_file: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _export(model_dir: Path, target: Path) -> None:
+def _export(model_dir: Path, target: Path, recipe: int) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporters' advice is for other models; the tests check ours
-        fp32, qint8 = (Path(tmp) / name for name in ("fp32.onnx", ONNX_FILE))
+        fp32, quantised = Path(tmp) / "fp32.onnx", Path(tmp) / target.name
         _torch_export(model_dir, fp32)
-        quantize_dynamic(fp32, qint8, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
-        os.replace(qint8, target)
+        if recipe == 2:
+            _recipe_2(model_dir, fp32, quantised)
+        else:
+            quantize_dynamic(fp32, quantised, weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"])
+        os.replace(quantised, target)
+
+
+def _recipe_2(model_dir: Path, fp32: Path, out: Path) -> None:
+    """Recipe 2, kept for the indexes it built: ONNX Runtime's BERT graph optimiser fuses the
+    traced attention, embedding and skip-LayerNorm patterns, then every weight becomes uint8,
+    one scale per output channel."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = json.loads((model_dir / "config.json").read_text())
+    fused = fp32.with_name("fused.onnx")
+    optimize_model(str(fp32), model_type="bert", num_heads=int(config["num_attention_heads"]),
+                   hidden_size=int(config["hidden_size"])).save_model_to_file(str(fused))
+    quantize_dynamic(fused, out, weight_type=QuantType.QUInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # types the fused ops omit
 
 
 def _torch_export(model_dir: Path, out: Path) -> None:

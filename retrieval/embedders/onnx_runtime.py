@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.embedders.onnx_export import onnx_model_path
+from retrieval.embedders.onnx_export import RECIPE, onnx_model_path
 from retrieval.embedders.sentence_transformer import check_model_dir, default_model_path, model_name_of
 from retrieval.errors import ConfigError
 
@@ -33,14 +33,17 @@ class OnnxEmbedder:
     Args:
         model_dir: a sentence-transformers model folder (default: the packaged model).
         threads: ONNX Runtime intra-op threads (0: its own choice, one per physical core).
+        recipe: the export recipe (:data:`~retrieval.embedders.onnx_export.FILES`); an older one
+            only for an index it built.
     """
 
     name = "onnx"
 
-    def __init__(self, model_dir: Path | None = None, threads: int = 0) -> None:
+    def __init__(self, model_dir: Path | None = None, threads: int = 0, recipe: int = RECIPE) -> None:
         model_dir = Path(model_dir) if model_dir else default_model_path()
         check_model_dir(model_dir)
-        onnx_bytes = onnx_model_path(model_dir).read_bytes()
+        self.recipe = recipe
+        onnx_bytes = onnx_model_path(model_dir, recipe).read_bytes()
         tokenizer_file = model_dir / "tokenizer.json"
         if not tokenizer_file.exists():
             raise ConfigError(f"{model_dir}: no tokenizer.json (the onnx embedder needs a fast tokenizer)")
