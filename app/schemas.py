@@ -98,7 +98,7 @@ class SearchOut(BaseModel):
 class AskIn(BaseModel):
     """Body of POST /ask."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     filters: FiltersIn = Field(default_factory=FiltersIn)
@@ -185,7 +185,7 @@ class ExpertsOut(BaseModel):
 class AnswerFeedbackIn(BaseModel):
     """Feedback on an answer (``answer_id`` from POST /ask)."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     target: Literal["answer"] = "answer"
     helpful: bool
@@ -197,7 +197,7 @@ class AnswerFeedbackIn(BaseModel):
 class ExpertFeedbackIn(BaseModel):
     """Feedback on a suggested member."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     target: Literal["expert"]
     helpful: bool

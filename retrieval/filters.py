@@ -58,6 +58,8 @@ def unknown_names_message(given: Iterable[str], known: Iterable[str], what: str 
         return None
     names = ", ".join(repr(name) for name in unknown)
     plural = "s" if len(unknown) > 1 else ""
+    if not allowed:
+        return f"unknown {what}{plural} {names}: this takes no {what}s"
     return f"unknown {what}{plural} {names}; known: {', '.join(allowed)}"
 
 

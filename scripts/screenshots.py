@@ -77,7 +77,7 @@ def sign_in(page: Page) -> None:
     so from here on views are opened with the sidebar, never by reloading the page."""
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Connection").click()
-    field = sidebar.get_by_label("Your API key")
+    field = sidebar.get_by_role("textbox", name="Your API key")
     field.fill(KEY)
     field.press("Enter")
     sidebar.get_by_text("Signed in with your key").wait_for(timeout=60_000)

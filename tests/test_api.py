@@ -144,6 +144,11 @@ def test_unknown_filters_and_parameters_are_422_naming_them(client: TestClient) 
     assert body.status_code == 422
     message = json.dumps(body.json())
     assert "'chanel'" in message and "channel, source, author" in message and "'tag'" not in message
+    for path, payload in (("/ask", {"question": "autumn syrup?", "fitlers": {}}),
+                          ("/feedback", {"target": "expert", "member_id": "m01", "helpful": True, "rating": 5})):
+        extra = client.post(path, json=payload, headers=MENTORS)
+        assert extra.status_code == 422, path
+        assert {"fitlers", "rating"} & set(json.dumps(extra.json()).replace('"', " ").split()), extra.json()
 
 
 GET_PATHS = {  # one real request per GET route (path parameters filled in), with a valid key
