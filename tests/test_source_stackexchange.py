@@ -149,11 +149,16 @@ def test_entities_are_refused_and_a_truncated_file_keeps_the_rows_before_the_fau
     posts = (dump / "Posts.xml").read_bytes()
     (dump / "Posts.xml").write_bytes(posts[: posts.index(b'<row Id="9"') + 40])
     records, report = load(dump)
-    # the link that named the site was cut off too: ids fall back to the folder's name
-    assert sorted(threads_of(records)) == ["stackexchange:dump:q1", "stackexchange:dump:q4", "stackexchange:dump:q7"]
+    # the links that named the site were cut off too: ids would fall back to the folder's name and
+    # the indexed questions would come back as new threads, so nothing of this dump is ingested
+    assert records == []
     problems = [str(p) for p in report.errors]
     assert any(p.startswith("dump:Comments.xml: refused") for p in problems)
     assert any(p.startswith("dump:Posts.xml:11: not well-formed XML") for p in problems)
+    assert any(p.startswith("dump: the site is unknown and the dump is damaged") for p in problems)
+    named = dump.rename(tmp_path / "ask.canopy.example")  # named after its site: the rows before the fault stay
+    records, report = load(named)
+    assert sorted(threads_of(records)) == [f"{SITE}:q1", f"{SITE}:q4", f"{SITE}:q7"]
 
 
 @pytest.mark.unit

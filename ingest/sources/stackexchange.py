@@ -77,8 +77,16 @@ def load_dump(source: SourceFile, tree: Tree, report: Report) -> Iterator[Record
         report.error(source.rel, "no Posts.xml: not a Stack Exchange dump; skipped")
         return
     with Stage() as stage:
+        errors_before = len(report.errors)
         stage.fill(tree, files, report)
         site = find_site(source, stage)
+        if not site.host and len(report.errors) > errors_before:
+            # ids would fall back to the folder's name: from a damaged copy of a dump whose site
+            # its complete posts named, the same questions would come back as new threads
+            report.error(source.rel, "the site is unknown and the dump is damaged (above): nothing of it is "
+                         "ingested, so its threads cannot come back under other ids; fix the file, or name "
+                         "the folder or archive after the site (e.g. cardano.stackexchange.com)")
+            return
         _check(source, files, stage, site, report)
         people = People(stage, site)
         empty = True
