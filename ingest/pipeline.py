@@ -38,6 +38,7 @@ from ingest.sources import get_loader
 from ingest.sources.base import Problem, Record, Report
 from ingest.validate import Loaded, collect
 from retrieval.embedding import Embedder
+from retrieval.errors import IngestError
 from retrieval.hashing import text_hash
 from retrieval.index import IndexDir, Snapshot
 from retrieval.records import Chunk, Document, Member, Resource, Thread
@@ -135,7 +136,8 @@ def ingest(
 
     Raises:
         UnknownFormatError: ``format`` names no loader (the message lists the known ones).
-        IngestError: with ``prune``, a given path is missing or unreadable (nothing changes).
+        IngestError: with ``prune``, a given path is missing or unreadable; without it, every
+            given path is missing (nothing changes, no index is created).
     """
     started = time.perf_counter()
     forced = get_loader(format) if format else None
@@ -143,6 +145,8 @@ def ingest(
     summary = IngestSummary(problems=report.problems)
     paths = list(paths)
     roots = checked_roots(paths) if prune else []
+    if paths and not any(Path(p).exists() for p in paths):  # a typo must not create an empty index
+        raise IngestError(f"{paths[0]}: no such file or folder; nothing was ingested")
     with index_dir.lock():
         index_dir.sweep_unserved()  # copies left by a killed ingest
         current = index_dir.open(embedder.model_id) if index_dir.exists() else None

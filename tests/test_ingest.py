@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ingest.pipeline import ingest
-from retrieval.errors import ModelMismatchError
+from retrieval.errors import IngestError, ModelMismatchError
 from retrieval.index import IndexDir
 from retrieval.library import Library
 from tests.helpers import thread_line, write_small_corpus
@@ -144,3 +144,12 @@ def test_an_index_refuses_another_model(sample_index: IndexDir) -> None:
 def test_a_copied_index_directory_still_opens(tmp_path: Path, sample_index: IndexDir) -> None:
     shutil.copytree(sample_index.root, tmp_path / "moved")
     assert IndexDir(tmp_path / "moved").open().manifest.counts["threads"] >= 60
+
+
+def test_a_path_that_does_not_exist_creates_no_index(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(IngestError, match="no such file or folder; nothing was ingested"):
+        ingest([tmp_path / "sorce"], IndexDir(tmp_path / "ix"), embedder)
+    assert not (tmp_path / "ix").exists()
+    corpus = write_small_corpus(tmp_path / "src")  # one real path among missing ones: the rest is ingested
+    summary = ingest([tmp_path / "sorce", corpus], IndexDir(tmp_path / "ix"), embedder)
+    assert summary.documents_new == 4 and summary.errors == 1
