@@ -134,6 +134,7 @@ def stats(index: IndexOption = None) -> None:
         table.add_row(name, str(value))
     table.add_row("model", f"{info['model']['name']} ({info['model']['id']}, {info['model']['dimension']} dims)")
     table.add_row("vector index", info["vector_index"])
+    table.add_row("backend", info["backend"])
     table.add_row("size", f"{info['size_bytes'] / 1024 / 1024:.2f} MB")
     table.add_row("snapshot", f"{info['snapshot']} ({info['created_at']})")
     console.print(table)

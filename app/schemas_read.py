@@ -29,6 +29,7 @@ class StatsOut(BaseModel):
     counts: dict[str, int]
     model: ModelInfo
     vector_index: str
+    backend: str = Field(description="storage backend the index was built with (`townsquare migrate` moves it)")
     snapshot: str
     created_at: str
     size_bytes: int | None = Field(

@@ -154,6 +154,17 @@ class Settings(BaseSettings):
                 raise ValueError('not valid JSON; expected {"key": ["group", ...]}') from None
         return normalise_env_keys(value)
 
+    @field_validator("backend")
+    @classmethod
+    def _backend_is_registered(cls, value: str) -> str:
+        """A misspelt backend fails when the settings load, naming the known ones, not after
+        an ingest has read everything (or never, for commands that open an existing index)."""
+        from retrieval.backends import BACKENDS
+
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r}; known: {', '.join(sorted(BACKENDS))}")
+        return value
+
     @property
     def max_file_bytes(self) -> int:
         """The size limit of one source file, in bytes."""

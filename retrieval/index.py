@@ -252,12 +252,13 @@ def now_iso() -> str:
 
 
 def snapshot_stats(snapshot: Snapshot) -> dict[str, Any]:
-    """Counts, model, index size and the last ingest's summary of a snapshot."""
+    """Counts, model, backend, index size and the last ingest's summary of a snapshot."""
     manifest = snapshot.manifest
     return {
         "counts": manifest.counts,
         "model": {"name": manifest.model_name, "id": manifest.model_id, "dimension": manifest.dimension},
         "vector_index": manifest.vector_kind,
+        "backend": manifest.backend,
         "snapshot": snapshot.name,
         "created_at": manifest.created_at,
         "size_bytes": snapshot.size_bytes(),

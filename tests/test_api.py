@@ -37,6 +37,7 @@ def test_health_and_stats(client: TestClient) -> None:
     assert client.get("/health").json()["status"] == "ok"
     stats = client.get("/stats").json()
     assert stats["counts"]["threads"] >= 60 and stats["model"]["name"] == "all-MiniLM-L6-v2"
+    assert stats["backend"] == "sqlite-sparse-faiss"  # the shared sample index is built with the default
 
 
 def test_search_contract(client: TestClient) -> None:

@@ -102,3 +102,9 @@ def test_a_backend_with_other_vectors_is_refused_and_nothing_changes(tmp_path: P
 def test_migrating_a_folder_without_an_index_says_so(tmp_path: Path) -> None:
     code, out = run("migrate", "--index", str(tmp_path / "nothing"))
     assert code != 0 and "no index" in out
+
+
+def test_a_misspelt_backend_setting_fails_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOWNSQUARE_BACKEND", "sqlite-sparse")
+    code, out = run("migrate", "--index", str(tmp_path / "ix"))
+    assert code != 0 and "unknown backend 'sqlite-sparse'" in out and "sqlite-sparse-faiss" in out
