@@ -68,14 +68,21 @@ def held_back(changed: Iterable[str], stored: set[str], moves: dict[str, str], d
 
 def warn_held(held: set[str], damaged: dict[str, str], report: Report) -> None:
     """One warning per damaged source, naming the documents whose indexed version is kept."""
-    by_source: dict[str, list[str]] = {}
-    for doc_id in sorted(held):
-        by_source.setdefault(damaged[doc_id], []).append(doc_id)
-    for rel, ids in sorted(by_source.items()):
-        named = ", ".join(ids[:LISTED_IDS]) + (f" and {len(ids) - LISTED_IDS} more" if len(ids) > LISTED_IDS else "")
+    for rel, count, named in per_source(held, damaged):
         # appended past the per-file cap: a file with many errors must still say what it kept
-        report.problems.append(Problem(rel, f"had errors, so its version of {len(ids)} indexed document(s) "
+        report.problems.append(Problem(rel, f"had errors, so its version of {count} indexed document(s) "
                                        f"was not used; the indexed version is kept: {named}", "warning"))
+
+
+def per_source(held: set[str], damaged: dict[str, str]) -> list[tuple[str, int, str]]:
+    """(damaged source, how many of ``held`` it gave, the first :data:`LISTED_IDS` of them
+    named) per source, by source name; ``damaged``: id -> its source."""
+    by_source: dict[str, list[str]] = {}
+    for held_id in sorted(held):
+        by_source.setdefault(damaged[held_id], []).append(held_id)
+    return [(rel, len(ids), ", ".join(ids[:LISTED_IDS])
+             + (f" and {len(ids) - LISTED_IDS} more" if len(ids) > LISTED_IDS else ""))
+            for rel, ids in sorted(by_source.items())]
 
 
 def member_sources(
@@ -116,11 +123,7 @@ def held_members(
     by no document in ``written``. One warning per damaged source names them."""
     needed = {author for doc in written for author in authors_of(doc)}
     held = {m.id for m in changed if m.id in damaged and (m.id in stored or m.id not in needed)}
-    by_source: dict[str, list[str]] = {}
-    for member_id in sorted(held):
-        by_source.setdefault(damaged[member_id], []).append(member_id)
-    for rel, ids in sorted(by_source.items()):
-        named = ", ".join(ids[:LISTED_IDS]) + (f" and {len(ids) - LISTED_IDS} more" if len(ids) > LISTED_IDS else "")
-        report.problems.append(Problem(rel, f"had errors, so {len(ids)} member record(s) only it gave were not "
+    for rel, count, named in per_source(held, damaged):
+        report.problems.append(Problem(rel, f"had errors, so {count} member record(s) only it gave were not "
                                        f"written (the stored ones are kept): {named}", "warning"))
     return held

@@ -119,12 +119,8 @@ def embedder_name_of(model_id: str) -> str:
 
 def built_with(index_root: Path) -> str | None:
     """The runtime that built the index at ``index_root``, or None when there is no index yet."""
-    from retrieval.index import IndexDir, Manifest
-
-    path = IndexDir(index_root).current_path()
-    if path is None:
-        return None
-    return embedder_name_of(Manifest.read(path).model_id)
+    model_id = _manifest_model_id(index_root)
+    return None if model_id is None else embedder_name_of(model_id)
 
 
 def choose_embedder(index_root: Path, configured: str | None) -> str:
