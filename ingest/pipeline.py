@@ -47,7 +47,6 @@ from retrieval.writer import SnapshotWriter
 log = logging.getLogger(__name__)
 
 
-
 class ProgressSink(Protocol):
     """Where an ingest reports its stages (loading, chunking, embedding): rich's ``Progress``
     on a terminal, plain lines elsewhere (``app.cli_progress``)."""
