@@ -16,7 +16,7 @@ last 30 days, and the members whose topical profiles (``retrieval.experts_profil
 everything they answered) are closest to the question. Features: model 2 evidence, answers,
 recent activity, accepted share, mean answer score, volume, profile cosine, history evidence
 (model 2 over everything they answered; decayed over a year and over a month), tag score,
-newcomer (decay of the age of their first answer).
+newcomer (decay of the age of their first answer), idle days (since their latest answer).
 
 Systems: popularity (most answers in the indexed part), plain model 2 (no roles, recency or
 priors), Townsquare with the shipped ``DEFAULT_WEIGHTS``, and — the honest out-of-site figure —
@@ -72,7 +72,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 9
+FEATURES_VERSION = 10
 GRID = {
     "answering": (0.0, 1.0, 2.0),
     "recent": (0.0, 1.0, 2.0),
@@ -83,8 +83,11 @@ GRID = {
     "history": (0.0, 0.5, 1.0),
     "recent_history": (0.0, 0.5, 1.0),
     "tags": (0.0, 0.5, 1.0),
-    "newcomer": (0.0, 1.0, 2.0),
+    "newcomer": (0.0,),
+    "idle": (0.0, -0.5, -1.0, -2.0),
 }
+"""Hand-weight grid (topical weight 1). ``newcomer`` got 0 in every fold of the 2026-12-01 run
+with (0, 1, 2), so it is held at 0 to keep the grid's size when ``idle`` joined."""
 Unit = tuple[Task, list[Question]]
 
 
@@ -261,7 +264,7 @@ def evaluate(
                          f"{candidate_recall(questions):.0%}")
     notes.append(f"- {kind} fitted on all three sites: {np.round(candidate, 3).tolist()}; shipped: "
                  f"{np.round(shipped, 3).tolist()} (coefficients of Features.vector: log evidence, answers, "
-                 "recent, accepted share, received, volume, profile, history, recent history, tags, newcomer)")
+                 "recent, accepted share, received, volume, profile, history, recent history, tags, newcomer, idle)")
     return rows, notes + ceiling_notes(units, packs, base), kind, candidate
 
 
@@ -275,7 +278,8 @@ def write_ranker(kind: str, coefficients: np.ndarray, weights: Any, command: str
         "about": "The shipped combination of expert-ranking features (retrieval/experts_model.py). Coefficients "
                  "follow Features.vector(): log(evidence + 0.01), log(1 + answers), log(1 + recent activity), "
                  "accepted share, log(1 + mean answer score), log(1 + documents), profile cosine, "
-                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score), newcomer. Chosen by "
+                 "log(1 + history evidence), log(1 + recent history evidence), log(1 + tag score), newcomer, "
+                 "log(1 + idle days). Chosen by "
                  "cross-site validation (fit on two dev sites, score on the third); see docs/benchmarks.md.",
         "coefficients": [round(float(x), 4) for x in coefficients],
         "prior_candidates": weights.prior_candidates,

@@ -9,7 +9,13 @@
 - *in-sample fit*: the best linear ranker fitted on the site's own splits and scored on them
   (not shipped, not held out: an upper bound for linear combinations of these features);
 - *boosted trees held out*: scikit-learn's histogram gradient boosting (a learned non-linear
-  ranker) fitted on the other two sites and scored on this one, as the linear kinds are.
+  ranker) fitted on the other two sites and scored on this one, as the linear kinds are;
+- *over-fitted linear bound*: the best of :data:`RANDOM_POINTS` random coefficient vectors
+  chosen by MRR on the split itself and scored on it (each split gets its own: an optimistic
+  bound for any linear combination of these features there, not a method);
+- *boosted trees within the split*: the same trees with :data:`FOLDS`-fold cross-validation
+  over the split's own questions (trained on questions of the same months and the same
+  members: optimistic for a non-linear ranker learned on the site itself).
 """
 
 from __future__ import annotations
@@ -22,10 +28,16 @@ import numpy as np
 
 from bench.common import parse_when
 from bench.experts_data import Question, Task
-from bench.experts_rank import Packed, candidate_recall, fast_mrr, fit_logistic, fit_pairwise
+from bench.experts_rank import Packed, candidate_recall, fast_mrr, fit_logistic, fit_pairwise, grid_mrr
 
 NEW_DAYS = 30
 """An answerer whose first answer came this many days before the index's last answer is new."""
+
+
+RANDOM_POINTS = 20_000
+"""Random coefficient vectors (standard normal; the evidence weight kept >= 0) of the bound."""
+FOLDS = 5
+"""Folds of the within-split cross-validation of the boosted trees."""
 
 
 def history_bucket(answers: int) -> str:
@@ -78,6 +90,12 @@ def in_sample(packs: Sequence[Packed], base: Sequence[float]) -> list[float]:
 def boosted_mrr(train: Sequence[Packed], test: Packed, k: int = 10) -> float:
     """MRR@k on ``test`` of gradient-boosted trees (pointwise: did this candidate answer?)
     fitted on the candidates of ``train``."""
+    return float(boosted_reciprocal_ranks(train, test, k).mean()) if len(test.mask) else 0.0
+
+
+def boosted_reciprocal_ranks(train: Sequence[Packed], test: Packed, k: int = 10) -> np.ndarray:
+    """Reciprocal rank (0 beyond ``k``) per question of ``test``, shape (Q,), under the trees
+    of :func:`boosted_mrr`."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     x = np.concatenate([p.features[p.mask] for p in train])
@@ -88,7 +106,31 @@ def boosted_mrr(train: Sequence[Packed], test: Packed, k: int = 10) -> float:
     scores[test.mask] = model.predict_proba(test.features[test.mask])[:, 1]
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     hits = np.take_along_axis(test.relevance, order, axis=1) > 0
-    return float(np.where(hits.any(axis=1), 1.0 / (hits.argmax(axis=1) + 1), 0.0).mean()) if len(hits) else 0.0
+    return np.where(hits.any(axis=1), 1.0 / (hits.argmax(axis=1) + 1), 0.0)
+
+
+def subset(pack: Packed, rows: np.ndarray) -> Packed:
+    """The questions ``rows`` of ``pack``."""
+    return Packed(pack.features[rows], pack.relevance[rows], pack.mask[rows])
+
+
+def boosted_within(pack: Packed, k: int = 10) -> float:
+    """MRR@k of the trees under :data:`FOLDS`-fold cross-validation over ``pack``'s questions
+    (seeded shuffle): each question is ranked by trees fitted on the other folds."""
+    order = np.random.default_rng(0).permutation(len(pack.mask))
+    ranks = np.zeros(len(pack.mask))
+    for fold in np.array_split(order, FOLDS):
+        rest = np.setdiff1d(order, fold)
+        ranks[fold] = boosted_reciprocal_ranks([subset(pack, rest)], subset(pack, fold), k)
+    return float(ranks.mean())
+
+
+def overfitted_linear(pack: Packed) -> float:
+    """The best MRR@10 on ``pack`` of :data:`RANDOM_POINTS` seeded random coefficient vectors,
+    chosen on ``pack`` itself (see the module docstring)."""
+    points = np.random.default_rng(0).normal(size=(RANDOM_POINTS, pack.features.shape[2]))
+    points[:, 0] = np.abs(points[:, 0])
+    return float(grid_mrr(pack, points).max())
 
 
 def ceiling_notes(units: Sequence[tuple[Task, list[Question]]], packs: Sequence[Packed],
@@ -103,9 +145,12 @@ def ceiling_notes(units: Sequence[tuple[Task, list[Question]]], packs: Sequence[
         for i, ratio in zip(mine, fitted, strict=True):
             task, questions = units[i]
             boosted = boosted_mrr(others, packs[i]) / max(base[i], 1e-9)
+            bound = overfitted_linear(packs[i]) / max(base[i], 1e-9)
+            within = boosted_within(packs[i]) / max(base[i], 1e-9)
             notes.append(
                 f"  - {site} {task.split}: candidate recall (= oracle MRR over the candidates) "
                 f"{candidate_recall(questions):.0%} ({candidate_recall(questions) / max(base[i], 1e-9):.2f}x "
                 f"popularity); best linear ranker fitted in-sample on {site} alone {ratio:.2f}x; boosted trees "
-                f"fitted on the other sites {boosted:.2f}x; {missed(task, questions)}")
+                f"fitted on the other sites {boosted:.2f}x; over-fitted linear bound {bound:.2f}x; boosted trees "
+                f"within the split ({FOLDS}-fold) {within:.2f}x; {missed(task, questions)}")
     return notes

@@ -228,7 +228,7 @@ def candidates(
         features = Features(sum(e.score for e in records), record.answers, record.accepted, record.received,
                             fact.recent(clock, weights), record.documents,
                             *profile_features(profile, question, tags, clock, weights),
-                            newcomer=fact.newcomer(clock, weights))
+                            newcomer=fact.newcomer(clock, weights), idle=fact.idle(clock, weights))
         found.append(Candidate(member, fact, records, features))
     return found
 

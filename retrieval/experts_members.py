@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import accumulate
 
-from retrieval.experts_clock import Clock, serving_clock
+from retrieval.experts_clock import Clock, epoch_days, serving_clock
 from retrieval.experts_model import ExpertWeights
 from retrieval.experts_profiles import MemberProfiles
 from retrieval.records import ANSWER_ROLES, to_iso
@@ -111,6 +111,21 @@ class MemberFacts:
         if first is None or self.undated.answers:
             return 0.0
         return clock.recency(first, weights.activity_half_life_days)
+
+
+    def idle(self, clock: Clock, weights: ExpertWeights) -> float:
+        """Days from the member's latest dated answering contribution (by ``clock``) to
+        ``clock``, at most ``weights.activity_window_days`` (that cap too when they have no
+        dated answer by then, so an unknown is never read as "just answered"); 0 on an undated
+        clock (every member alike)."""
+        if clock.now is None or clock.iso is None:
+            return 0.0
+        n = bisect_right(self.dates, clock.iso)
+        if self.answers[n] == 0:
+            return weights.activity_window_days
+        latest = self.dates[bisect_left(self.answers, self.answers[n]) - 1]  # answers[j]: the first j dated
+        age = (clock.days or 0.0) - epoch_days(latest)
+        return min(max(age, 0.0), weights.activity_window_days)
 
 
 def facts_of(name: str, opt_out: bool, rows: list[ContributionInfo]) -> MemberFacts:

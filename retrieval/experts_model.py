@@ -10,6 +10,7 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
     + recent_history * log(1 + the same, decayed with the activity half-life)
     + tags * log(1 + expected answers carrying the question's tags)
     + newcomer * (decay of the age of the member's first answer)
+    + idle * log(1 + days since the member's latest answer)
 
 - *evidence* is Balog's model 2 over the retrieved documents (see
   :func:`retrieval.experts.evidence_by_member`): relevance x role x post score x recency;
@@ -23,7 +24,12 @@ A candidate's score is a log-linear combination (equivalently: a product of powe
   halving every ``activity_half_life_days`` before it, 0 on undated data
   (:meth:`retrieval.experts_members.MemberFacts.newcomer`): on a young, churning community a
   member who has just started answering takes a share of the next weeks' questions with almost
-  no history to recognise them by.
+  no history to recognise them by;
+- *idle* is the days from the member's latest answer to the clock, capped at
+  ``activity_window_days`` (the cap also for a member with no dated answer by then), 0 on an
+  undated clock (:meth:`retrieval.experts_members.MemberFacts.idle`): a member who has not
+  answered for months has often left, however many answers they gave before. Its weight is
+  chosen with the others, so it is negative where that holds.
 
 The combination is chosen with ``bench/experts.py`` on three communities (cardano by time,
 team2box_dba and team2box_physics by id), with cross-site validation: hand weights (a grid)
@@ -95,6 +101,7 @@ class ExpertWeights:
     recent_history: float = 0.0
     tags: float = 0.0
     newcomer: float = 0.0
+    idle: float = 0.0
 
     def role(self, role: str) -> float:
         """The association weight of ``role`` (question/answer/accepted/author)."""
@@ -104,18 +111,18 @@ class ExpertWeights:
     def combination(self) -> tuple[float, ...]:
         """The coefficients of :meth:`Features.vector`, in order."""
         return (self.topical, self.answering, self.recent, self.accepted_share, self.received, self.volume,
-                self.profile, self.history, self.recent_history, self.tags, self.newcomer)
+                self.profile, self.history, self.recent_history, self.tags, self.newcomer, self.idle)
 
     def with_combination(self, coefficients: tuple[float, ...]) -> ExpertWeights:
         """A copy with the coefficients of :meth:`Features.vector` replaced."""
         (topical, answering, recent, accepted_share, received, volume, profile, history, recent_history,
-         tags, newcomer) = coefficients
+         tags, newcomer, idle) = coefficients
         return replace(self, topical=topical, answering=answering, recent=recent, accepted_share=accepted_share,
                        received=received, volume=volume, profile=profile, history=history,
-                       recent_history=recent_history, tags=tags, newcomer=newcomer)
+                       recent_history=recent_history, tags=tags, newcomer=newcomer, idle=idle)
 
 
-FEATURES = 11
+FEATURES = 12
 """Length of :meth:`Features.vector`."""
 RANKER_FILE = Path(__file__).with_name("experts_ranker.json")
 """The shipped combination: ``{"coefficients": [FEATURES numbers in Features.vector order],
@@ -183,6 +190,8 @@ class Features:
     """Expected answers of theirs carrying the question's tags."""
     newcomer: float = 0.0
     """Decay of the age of their first answer (:meth:`retrieval.experts_members.MemberFacts.newcomer`)."""
+    idle: float = 0.0
+    """Days since their latest answer, capped (:meth:`retrieval.experts_members.MemberFacts.idle`)."""
 
     def accepted_share(self) -> float:
         """Share of answers accepted, smoothed towards :data:`ACCEPT_BASE`."""
@@ -193,7 +202,8 @@ class Features:
         mean_score = max(self.received, 0) / self.answers if self.answers else 0.0
         return (math.log(self.evidence + EVIDENCE_SMOOTHING), math.log1p(self.answers), math.log1p(self.recent),
                 self.accepted_share(), math.log1p(mean_score), math.log1p(self.documents), self.profile,
-                math.log1p(self.history), math.log1p(self.recent_history), math.log1p(self.tags), self.newcomer)
+                math.log1p(self.history), math.log1p(self.recent_history), math.log1p(self.tags), self.newcomer,
+                math.log1p(self.idle))
 
 
 def combine(features: Features, weights: ExpertWeights) -> float:

@@ -66,3 +66,24 @@ def test_no_newcomer_on_undated_data_or_with_undated_answers() -> None:
     clock = Clock(datetime(2024, 6, 2, tzinfo=UTC))
     assert mixed.first_answer(clock) == "2024-06-01T00:00:00Z" and mixed.newcomer(clock, w) == 0.0
     assert facts_of("m1", False, [row("comment", "2024-06-01T00:00:00Z")]).newcomer(clock, w) == 0.0
+
+
+def test_idle_days_run_from_the_latest_answer_by_the_clock() -> None:
+    w = DEFAULT_WEIGHTS
+    facts = facts_of("m1", False, [
+        row("answer", "2024-03-01T00:00:00Z", "d2"), row("accepted", "2024-06-01T00:00:00Z"),
+        row("comment", "2024-06-25T00:00:00Z"), row("question", "2024-06-28T00:00:00Z", "d3"),
+        row("answer", "2024-09-01T00:00:00Z", "d4"),
+    ])
+    assert facts.idle(Clock(datetime(2024, 7, 1, tzinfo=UTC)), w) == 30.0  # comments and questions are no answers
+    assert facts.idle(Clock(datetime(2024, 3, 11, tzinfo=UTC)), w) == 10.0  # the June answer had not happened yet
+    assert facts.idle(Clock(datetime(2024, 9, 1, tzinfo=UTC)), w) == 0.0
+    assert facts.idle(Clock(datetime(2026, 1, 1, tzinfo=UTC)), w) == w.activity_window_days  # capped
+
+
+def test_idle_is_capped_when_unknown_and_zero_when_undated() -> None:
+    w = DEFAULT_WEIGHTS
+    clock = Clock(datetime(2024, 7, 1, tzinfo=UTC))
+    assert facts_of("m1", False, [row("answer", None)]).idle(clock, w) == w.activity_window_days
+    assert facts_of("m1", False, [row("answer", "2024-08-01T00:00:00Z")]).idle(clock, w) == w.activity_window_days
+    assert facts_of("m1", False, [row("answer", "2024-06-01T00:00:00Z")]).idle(Clock(None), w) == 0.0
