@@ -77,6 +77,10 @@ class IngestSummary:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     members: int = 0
+    """Members in the index after this ingest (what ``townsquare stats`` counts), however many
+    this run's input named."""
+    members_new: int = 0
+    """Members this ingest added to the index."""
     skipped_files: int = 0
     seconds: float = 0.0
     snapshot: str = ""
@@ -177,12 +181,21 @@ def ingest(
         summary.documents_changed = len(plan.write) - len(plan.new_ids)
         summary.documents_removed = len(plan.remove)
         summary.documents_kept = len(plan.held)
-        summary.members = len(loaded.members)
+        summary.members, summary.members_new = member_counts(indexed, plan)
         if plan.write or plan.remove or plan.members or plan.forget or current is None:
             write_plan(plan, index_dir, embedder, summary, batch_size, progress, started)
     summary.skipped_files = len({p.where.split(":", 1)[0] for p in report.problems if "skipped" in p.message})
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
+
+
+def member_counts(indexed: list[Member], plan: Plan) -> tuple[int, int]:
+    """(members in the index once ``plan`` is written, members it adds), from the members
+    stored before (``indexed``). Not the members loaded in this run: a re-ingest loads only
+    those its members files declare, as the rest (accounts, unlisted authors) already exist."""
+    stored = {m.id for m in indexed}
+    added = {m.id for m in plan.members} - stored
+    return len((stored | added) - set(plan.forget)), len(added)
 
 
 def load_files(

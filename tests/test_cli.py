@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from retrieval.index import IndexDir
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,6 +39,13 @@ def test_ingest_into_a_pipe_prints_plain_progress_lines(tmp_path: Path) -> None:
     assert any(re.fullmatch(r"loading 3/3 \(100%\) \d+ s", line) for line in lines)  # ... and finished
     assert any(re.fullmatch(r"embedding (\d+)/\1 \(100%\) \d+ s", line) for line in lines)
     assert "\x1b[" not in done.stderr and "━" not in done.stderr  # no terminal bars or escape codes
+
+
+def test_the_ingest_summary_counts_the_index_s_members(index_copy: IndexDir) -> None:
+    stored = index_copy.open().manifest.counts["members"]
+    done = _townsquare("ingest", "corpus/sample", "--index", str(index_copy.root), env={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert re.search(rf"members\s*│\s*{stored} \(0 new\)\s*│", done.stdout), done.stdout
 
 
 def test_plain_progress_writes_a_line_per_interval_not_per_step() -> None:
