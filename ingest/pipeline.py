@@ -60,9 +60,6 @@ class ProgressSink(Protocol):
         ...
 
 
-EMBED_STEP = 256  # texts per progress update; the model batches inside each step
-
-
 @dataclass
 class IngestSummary:
     """What one ingest did; ``errors`` > 0 means some input was skipped."""
@@ -330,8 +327,12 @@ def embed_chunks(
     todo = sorted({h: c.text for h, c in zip(hashes, chunks, strict=True) if h not in known}.items(),
                   key=lambda item: (embedder.count_tokens(item[1]), item[0]))
     task = progress.add_task("embedding", total=len(todo)) if progress else None
-    for start in range(0, len(todo), EMBED_STEP):
-        step = todo[start : start + EMBED_STEP]
+    # one model batch per call, so progress moves every batch (a few seconds), not every 256
+    # texts (12-38 s on a loaded machine); the texts are in token order already, so the batches
+    # are the ones a bigger call would cut, and the time is the same (the sample's 679 chunks:
+    # 10.2 s by batch, 10.3 s by 256, ONNX under the bench lock)
+    for start in range(0, len(todo), batch_size):
+        step = todo[start : start + batch_size]
         vectors = embedder.embed([text for _, text in step], batch_size=batch_size)
         known.update(zip((h for h, _ in step), vectors, strict=True))
         if progress and task is not None:

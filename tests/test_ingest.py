@@ -54,6 +54,31 @@ def test_the_member_count_is_the_index_s_on_every_run(  # type: ignore[no-untype
     assert index_copy.open().manifest.counts["members"] == stored + 1
 
 
+class _Steps:
+    """A :class:`ingest.pipeline.ProgressSink` keeping each stage's steps."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = {}
+        self.names: list[str] = []
+
+    def add_task(self, description: str, *, total: float | None = None) -> int:
+        self.names.append(description)
+        self.steps[description] = []
+        return len(self.names) - 1
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        self.steps[self.names[task_id]].append(advance)
+
+
+def test_embedding_progress_moves_every_model_batch(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    progress = _Steps()
+    summary = ingest([write_small_corpus(tmp_path / "src")], IndexDir(tmp_path / "ix"), embedder,
+                     batch_size=2, progress=progress)
+    steps = progress.steps["embedding"]
+    assert sum(steps) == summary.chunks_embedded > 4
+    assert set(steps[:-1]) == {2} and 1 <= steps[-1] <= 2
+
+
 def test_changed_document_reembeds_only_its_new_text(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     corpus = write_small_corpus(tmp_path / "src")
     index_dir = IndexDir(tmp_path / "ix")
