@@ -299,20 +299,37 @@ def write_plan(
     with SnapshotWriter(index_dir, embedder.model_id, embedder.model_name, embedder.dimension) as writer:
         all_chunks = [c for _, chunks in chunked for c in chunks]
         vectors = embed_chunks(all_chunks, writer, embedder, summary, batch_size, progress)
-        writer.delete_documents(plan.remove)
-        writer.put_members(plan.members)
-        writer.delete_members(plan.forget)
-        offset = 0
-        for doc, chunks in chunked:
-            writer.put_document(
-                doc, plan.hashes[doc.id], plan.source_paths.get(doc.id, doc.origin.split(":", 1)[0]),
-                chunks, vectors[offset : offset + len(chunks)],
-            )
-            offset += len(chunks)
+        put_documents(plan, chunked, vectors, writer, progress)
         summary.seconds = round(time.perf_counter() - started, 2)
+        # one step: the backends build their indexes (HNSW, BM25) and seal the snapshot, which
+        # takes minutes on big indexes; the plain lines' timer keeps showing it runs
+        task = progress.add_task("committing", total=1) if progress else None
         manifest = writer.commit(summary.as_dict())
+        if progress and task is not None:
+            progress.advance(task)
         summary.snapshot = writer.path.name if writer.path else ""
         log.info("committed snapshot %s: %s", summary.snapshot, manifest.counts)
+
+
+def put_documents(
+    plan: Plan, chunked: list[tuple[Document, list[Chunk]]], vectors: np.ndarray, writer: SnapshotWriter,
+    progress: ProgressSink | None,
+) -> None:
+    """Apply ``plan`` to the snapshot being written: removals, members, then each document
+    with its chunks and their rows of ``vectors`` (in ``chunked`` order)."""
+    writer.delete_documents(plan.remove)
+    writer.put_members(plan.members)
+    writer.delete_members(plan.forget)
+    task = progress.add_task("writing", total=len(chunked)) if progress else None
+    offset = 0
+    for doc, chunks in chunked:
+        writer.put_document(
+            doc, plan.hashes[doc.id], plan.source_paths.get(doc.id, doc.origin.split(":", 1)[0]),
+            chunks, vectors[offset : offset + len(chunks)],
+        )
+        offset += len(chunks)
+        if progress and task is not None:
+            progress.advance(task)
 
 
 def embed_chunks(

@@ -70,13 +70,17 @@ class _Steps:
         self.steps[self.names[task_id]].append(advance)
 
 
-def test_embedding_progress_moves_every_model_batch(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_progress_covers_every_stage_and_moves_every_model_batch(  # type: ignore[no-untyped-def]
+    tmp_path: Path, embedder,
+) -> None:
     progress = _Steps()
     summary = ingest([write_small_corpus(tmp_path / "src")], IndexDir(tmp_path / "ix"), embedder,
                      batch_size=2, progress=progress)
+    assert progress.names == ["loading", "chunking", "embedding", "writing", "committing"]
     steps = progress.steps["embedding"]
     assert sum(steps) == summary.chunks_embedded > 4
     assert set(steps[:-1]) == {2} and 1 <= steps[-1] <= 2
+    assert sum(progress.steps["writing"]) == summary.documents_new and progress.steps["committing"] == [1]
 
 
 def test_changed_document_reembeds_only_its_new_text(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
