@@ -107,7 +107,7 @@ def ingest(
         f"{summary.documents_unchanged} unchanged, {summary.documents_removed} removed"
         + (f", {summary.documents_kept} kept as indexed (their source had errors)" if summary.documents_kept else ""),
         "chunks": f"{summary.chunks_embedded} embedded, {summary.chunks_reused} reused",
-        "members": str(summary.members),
+        "members": f"{summary.members} ({summary.members_new} new)",
         "files": f"{summary.files} read, {summary.skipped_files} skipped",
         "errors": str(summary.errors),
         "warnings": str(summary.warnings),

@@ -37,7 +37,12 @@ DateText = Annotated[str, WithJsonSchema({
     "type": "string", "maxLength": 40, "description": "ISO 8601 date or date-time (empty: no limit)",
     "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],
 })]
-"""A since/until value; parsed (and refused with a 422 naming the field) by the route."""
+"""A since/until value in a JSON body; parsed (and refused with a 422 naming the field) by the route."""
+QueryDateText = Annotated[str, WithJsonSchema({
+    "type": "string", "minLength": 1, "maxLength": 40, "description": "ISO 8601 date or date-time",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}],
+})]
+"""A since/until query parameter: never empty there (:func:`app.deps.one_value_each`)."""
 
 
 class FiltersIn(BaseModel):
