@@ -16,7 +16,7 @@ from typing import Any
 
 from app.convert import citation_out, expert_out, hit_out
 from app.plain import plain_text
-from retrieval.answer import worded
+from retrieval.answer import Citation, worded
 from retrieval.content import get_resource, get_thread
 from retrieval.experts import Expert
 from retrieval.filters import Filters
@@ -60,6 +60,16 @@ def _snippet(text: str) -> str:
     return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "\u2026"
 
 
+def _sources(citations: list[Citation]) -> list[str]:
+    """One line per cited thread or resource, in the order they are first cited, with every
+    marker that cites it: ``[1][3] Title — url`` (two posts of a thread, or two sections of a
+    resource, are two citations of one source)."""
+    markers: dict[tuple[str, str], list[Citation]] = {}
+    for citation in citations:
+        markers.setdefault((citation.kind, citation.doc_id), []).append(citation)
+    return ["".join(f"[{c.n}]" for c in cited) + f" {cited[0].title} — {cited[0].url}" for cited in markers.values()]
+
+
 class Tools:
     """The five tools over the library that ``library()`` returns (looked up per call, so a
     server created before its library is loaded works)."""
@@ -77,7 +87,7 @@ class Tools:
     def ask(self, question: str, groups: tuple[str, ...]) -> ToolReply:
         """A cited answer (or an abstention naming the closest discussions and who to ask)."""
         answer = self._library().ask(_question(question), groups=groups)
-        sources = [f"[{c.n}] {c.title} — {c.url}" for c in answer.citations]
+        sources = _sources(answer.citations)
         text = plain_text(worded(answer)) + ("\n\nSources:\n" + "\n".join(sources) if sources else "")
         if answer.abstained and answer.closest:
             text += "\n\nClosest discussions:\n" + "\n".join(f"- {h.title} — {h.url}" for h in answer.closest)
