@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.convert import citation_out, expert_out, hit_out
-from app.plain import plain_text
+from app.plain import plain_text, snippet
 from retrieval.answer import Citation, worded
 from retrieval.content import get_resource, get_thread
 from retrieval.experts import Expert
@@ -55,11 +55,6 @@ def _question(text: str) -> str:
     return text
 
 
-def _snippet(text: str) -> str:
-    flat = " ".join(plain_text(text).split())
-    return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "\u2026"
-
-
 def _sources(citations: list[Citation]) -> list[str]:
     """One line per cited thread or resource, in the order they are first cited, with every
     marker that cites it: ``[1][3] Title — url`` (two posts of a thread, or two sections of a
@@ -80,7 +75,7 @@ class Tools:
     def search(self, query: str, k: int, groups: tuple[str, ...]) -> ToolReply:
         """Hybrid search, one hit per thread or resource."""
         hits = self._library().searcher().search(_question(query), k=_k(k), filters=Filters(), groups=groups)
-        lines = [f"{n}. {h.title} — {h.url}\n   {_snippet(h.text)}" for n, h in enumerate(hits, start=1)]
+        lines = [f"{n}. {h.title} — {h.url}\n   {snippet(h.text, SNIPPET)}" for n, h in enumerate(hits, start=1)]
         text = "\n".join(lines) if lines else "No results."
         return ToolReply(text, {"hits": [hit_out(h).model_dump() for h in hits]})
 

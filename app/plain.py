@@ -74,3 +74,10 @@ def _inline(children: Sequence[Token]) -> str:
             label = "".join(parts[start + 1:])
             parts[start:] = [label if not url or url in (label, f"mailto:{label}") else f"{label} ({url})"]
     return "".join(parts)
+
+
+def snippet(markdown: str, limit: int = 300) -> str:
+    """The start of ``markdown`` as plain text (:func:`plain_text`) on one line, at most
+    ``limit`` characters, ending with "…" when cut."""
+    flat = " ".join(plain_text(markdown).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"

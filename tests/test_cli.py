@@ -10,6 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from retrieval.index import IndexDir
+from retrieval.library import Library
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,3 +60,18 @@ def test_plain_progress_writes_a_line_per_interval_not_per_step() -> None:
         "embedding 600/1000 (60%) 60 s", "embedding 700/1000 (70%) 70 s", "embedding 800/1000 (80%) 80 s",
         "embedding 900/1000 (90%) 90 s", "embedding 1000/1000 (100%) 100 s",
     ]
+
+
+@pytest.mark.integration
+def test_search_prints_post_text_as_plain_text(sample_index: IndexDir, library: Library) -> None:
+    """Headings, bold and link brackets of the members' Markdown are not printed."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    query = "when to treat for varroa"
+    assert any(re.search(r"(?m)^#+ ", h.text) for h in library.searcher().search(query, k=3))  # there is some
+    result = CliRunner().invoke(cli, ["search", query, "-k", "3", "--index", str(sample_index.root)])
+    assert result.exit_code == 0, result.output
+    snippets = [line for line in result.output.splitlines() if line.startswith("   ")]
+    assert len(snippets) == 3 and not any(re.search(r"#{1,6} |\*\*|\]\(", line) for line in snippets), snippets

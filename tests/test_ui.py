@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.settings import get_settings
 from retrieval.index import IndexDir
+from retrieval.words import plural
 from tests.api_server import free_port
 from tests.conftest import MEMBER_KEY, MENTOR_KEY, ROOT
 from ui.client import ApiError, Client
@@ -66,6 +67,8 @@ def test_question_gets_cited_answer_and_people(page: Page, api_server: str) -> N
     assert "**People who can help**" in shown
     assert {f"**{esc(name)}**" for name in member_names(api_server)} & set(shown), "no suggested member"
     assert any("Feedback needs an API key" in text for text in shown)
+    n = len(re.findall(r"^\*\*\\\[\d+\\\]\*\* ", "\n".join(shown), re.M))  # the sources' headings
+    assert f"· {plural(n, 'cited passage')}" in " ".join(c.value for c in at.caption)
 
 
 def test_chat_keeps_the_session_history(page: Page) -> None:
@@ -312,3 +315,15 @@ def test_links_are_made_only_to_urls_a_page_can_open() -> None:
     shown = MarkdownIt("commonmark").render(link("the [guide]", SPACED))
     assert shown == '<p><a href="https://x.example/guide%20(v2).pdf">the [guide]</a></p>\n'
     assert linkable("mailto:ada@example.org") == "<mailto:ada@example.org>"
+
+
+@pytest.mark.unit
+def test_counts_agree_with_their_number_on_the_page_and_in_the_cli() -> None:
+    from retrieval.words import plural
+    from ui.render import count
+
+    assert count(1, "cited passage") == "1 cited passage" and count(0, "cited passage") == "0 cited passages"
+    assert plural(1014, "question") == "1,014 questions" and plural(1, "entry", "entries") == "1 entry"
+    for n in (0, 1, 2, 1000):  # the page's copy says what the rest of the code says
+        assert count(n, "thread") == plural(n, "thread")
+        assert count(n, "entry", "entries") == plural(n, "entry", "entries")

@@ -122,6 +122,13 @@ def moment(value: str | None) -> str:
     return _formatted(value, "%-d %b %Y, %H:%M UTC", value or "")
 
 
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """``n`` and the noun agreeing with it: ``"1 cited passage"``, ``"3 cited passages"``;
+    ``nouns`` is the plural when it is not ``noun + "s"``. (The page's own copy of
+    ``retrieval.words.plural``: the page reaches the rest of the code over HTTP only.)"""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def meta(*parts: str | None) -> str:
     """Non-empty parts joined by " · "."""
     return " · ".join(p for p in parts if p)
