@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from app.cli_forget import forget
@@ -20,6 +21,7 @@ from app.cli_progress import ingest_progress
 from app.eval_cli import eval_app
 from app.settings import Settings, get_settings, setting_problem
 from retrieval.errors import ConfigError, TownsquareError
+from retrieval.words import plural
 
 cli = typer.Typer(
     help="Townsquare: search and cited answers over a community's knowledge.",
@@ -117,7 +119,7 @@ def ingest(
         table.add_row(name, value)
     console.print(table)
     if summary.errors:
-        err.print(f"[red]{summary.errors} error(s): the rest was ingested[/red]")
+        err.print(f"[red]{plural(summary.errors, 'error')}: the rest was ingested[/red]")
         raise typer.Exit(1)
 
 
@@ -149,7 +151,10 @@ def search(
     since: SinceOption = None,
     until: UntilOption = None,
 ) -> None:
-    """Print the best matching chunks: thread title, author, date, score."""
+    """Print the best matching chunks: thread title, author, date, score, and the start of the
+    text as plain text (the members' Markdown without its marks)."""
+    from app.plain import snippet
+
     filters = _dates(since, until)
     library = _library(index)
     hits = library.searcher().search(query, k=k, filters=filters, groups=tuple(group))
@@ -157,12 +162,12 @@ def search(
         console.print("No results.")
     for rank, hit in enumerate(hits, start=1):
         where = f"#{hit.channel}" if hit.channel else hit.kind
-        date = (hit.created_at or "")[:10]
+        who, date = hit.author_name or hit.author or "?", (hit.created_at or "")[:10]
         console.print(
-            f"[bold]{rank}. {hit.title}[/bold]  [dim]{where} · {hit.author_name or hit.author or '?'} · "
+            f"[bold]{rank}. {escape(hit.title)}[/bold]  [dim]{escape(where)} · {escape(who)} · "
             f"{date} · score {hit.score:.4f} · sim {hit.similarity:.2f}[/dim]"
         )
-        console.print("   " + " ".join(hit.text.split())[:300], highlight=False)
+        console.print("   " + snippet(hit.text), highlight=False, markup=False)
 
 
 @cli.command()

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.deps import groups_for_key
-from app.mcp_tools import ToolReply, Tools
+from app.mcp_tools import MAX_K, ToolReply, Tools
 from app.settings import Settings
 from retrieval.errors import TownsquareError
 from retrieval.filters import unknown_names_message
@@ -35,6 +35,23 @@ INSTRUCTIONS = (
     "cited answer, `search` for matching passages, `experts` for who to ask, and `get_thread` / "
     "`get_resource` to read a whole source (ids come from the other tools' results)."
 )
+
+TOOL_DESCRIPTIONS = {
+    "search": f"Search the community's discussions and shared resources. Returns up to k passages matching "
+              f"the query (one per thread or resource; k from 1 to {MAX_K}, default 10), best first, each with "
+              f"its title, link and a short excerpt.",
+    "ask": "Answer a question from what the community wrote: sentences, each followed by the number of "
+           "its source, then the sources with their links and the members who can help. When the "
+           "community has not answered it, says so and names the closest discussions and whom to ask.",
+    "experts": f"Find the members who know most about a question or topic: up to k members (k from 1 to "
+               f"{MAX_K}, default 5), each with why they are suggested and the threads where they helped.",
+    "get_thread": "Read a whole thread, every post with its author and date, by its id (ids come with the "
+                  "results of search, ask and experts).",
+    "get_resource": "Read a shared resource (a guide, notes or a document) with its whole text, by its id "
+                    "(ids come with the results of search and ask).",
+}
+"""What ``tools/list`` says of each tool: plain sentences, since hosts show them as they are to
+people and models (the SDK would otherwise send the functions' docstrings, markup and all)."""
 
 
 def _result(make: Callable[[], ToolReply]) -> CallToolResult:
@@ -94,29 +111,24 @@ def build_server(library: Callable[[], Library], groups_of: GroupsOf, **options:
     server: MCPServer = StrictServer("townsquare", instructions=INSTRUCTIONS, version="0.1.0", **options)
     tools = Tools(library)
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["search"])
     def search(query: str, ctx: Context, k: int = 10) -> CallToolResult:
-        """Passages matching ``query`` (one per thread or resource), best first, with titles and links."""
         return _result(lambda: tools.search(query, k, groups_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["ask"])
     def ask(question: str, ctx: Context) -> CallToolResult:
-        """A cited answer from what the community wrote, or an honest "not answered yet"."""
         return _result(lambda: tools.ask(question, groups_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["experts"])
     def experts(question: str, ctx: Context, k: int = 5) -> CallToolResult:
-        """Members who know most about ``question``, with the threads where they helped."""
         return _result(lambda: tools.experts(question, k, groups_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["get_thread"])
     def get_thread(id: str, ctx: Context) -> CallToolResult:  # noqa: A002
-        """A whole thread (every post) by its id."""
         return _result(lambda: tools.get_thread(id, groups_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["get_resource"])
     def get_resource(id: str, ctx: Context) -> CallToolResult:  # noqa: A002
-        """A shared resource (guide, notes, document) with its text, by its id."""
         return _result(lambda: tools.get_resource(id, groups_of(ctx)))
 
     return server

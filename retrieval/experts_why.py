@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from retrieval.records import parse_iso
+from retrieval.words import plural
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,6 @@ class Why:
         if self.answers_total:
             sentence += f"; {plural(self.answers_total, 'answer')} in all, {self.accepted_total} accepted"
         return sentence[0].upper() + sentence[1:]
-
-
-def plural(n: int, noun: str) -> str:
-    """``"1 question"``, ``"14 questions"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def month(iso: str) -> str:

@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from retrieval.index import IndexDir
+from retrieval.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,3 +108,18 @@ def test_the_heartbeat_thread_ticks_until_the_block_ends() -> None:
             waited += 0.01
     assert out.getvalue().splitlines() == ["loading 0/1 (0%) 0 s", "loading 0/1 (0%) 10 s"]
     assert not [t for t in threading.enumerate() if t.name == "ingest-progress"]  # joined on exit
+
+
+@pytest.mark.integration
+def test_search_prints_post_text_as_plain_text(sample_index: IndexDir, library: Library) -> None:
+    """Headings, bold and link brackets of the members' Markdown are not printed."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    query = "when to treat for varroa"
+    assert any(re.search(r"(?m)^#+ ", h.text) for h in library.searcher().search(query, k=3))  # there is some
+    result = CliRunner().invoke(cli, ["search", query, "-k", "3", "--index", str(sample_index.root)])
+    assert result.exit_code == 0, result.output
+    snippets = [line for line in result.output.splitlines() if line.startswith("   ")]
+    assert len(snippets) == 3 and not any(re.search(r"#{1,6} |\*\*|\]\(", line) for line in snippets), snippets

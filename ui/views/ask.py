@@ -81,7 +81,7 @@ def _answer(result: Json) -> None:
         st.warning("**The community has not answered this yet.**" + render.esc(closest))
         return
     st.markdown(render.answer_markdown(result["answer"]))
-    st.caption(f"Confidence {result['confidence']:.0%} · {len(result['citations'])} cited passages")
+    st.caption(f"Confidence {result['confidence']:.0%} · {render.count(len(result['citations']), 'cited passage')}")
 
 
 def _people(client: Client, result: Json, question: str) -> None:
