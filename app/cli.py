@@ -213,15 +213,16 @@ def ask(
     from retrieval.answer import worded
 
     answer = _library(index).ask(question, filters=_dates(since, until), groups=tuple(group))
-    console.print(worded(answer), highlight=False)
+    console.print(worded(answer), highlight=False, markup=False)
     console.print(f"[dim]confidence {answer.confidence:.2f}{' · abstained' if answer.abstained else ''}[/dim]")
     for citation in answer.citations:
         console.print(
             f"[{citation.n}] {citation.title} — {citation.author_name or citation.author or '?'}, "
-            f"{(citation.created_at or '')[:10]} {citation.url}", highlight=False,
+            f"{(citation.created_at or '')[:10]} {citation.url}", highlight=False, markup=False,
         )
     if answer.experts:
-        console.print("People who can help: " + ", ".join(e.name for e in answer.experts), highlight=False)
+        console.print("People who can help: " + ", ".join(e.name for e in answer.experts), highlight=False,
+                      markup=False)
 
 
 @cli.command()
@@ -233,11 +234,13 @@ def experts(
 ) -> None:
     """Print the members who know most about a topic, with their evidence."""
     for rank, expert in enumerate(_library(index).experts(question, groups=tuple(group), k=k), start=1):
-        console.print(f"[bold]{rank}. {expert.name}[/bold] ({expert.member_id}) score {expert.score:.3f}")
+        console.print(f"[bold]{rank}. {escape(expert.name)}[/bold] ({escape(expert.member_id)}) "
+                      f"score {expert.score:.3f}")
         if expert.why:
-            console.print(f"   {expert.why.text()}", highlight=False)
+            console.print(f"   {expert.why.text()}", highlight=False, markup=False)
         for item in expert.evidence:
-            console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False)
+            console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False,
+                          markup=False)
 
 
 @cli.command()

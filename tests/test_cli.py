@@ -123,3 +123,26 @@ def test_search_prints_post_text_as_plain_text(sample_index: IndexDir, library: 
     assert result.exit_code == 0, result.output
     snippets = [line for line in result.output.splitlines() if line.startswith("   ")]
     assert len(snippets) == 3 and not any(re.search(r"#{1,6} |\*\*|\]\(", line) for line in snippets), snippets
+
+
+@pytest.mark.integration
+def test_ask_and_experts_print_forum_markup_as_written(tmp_path: Path) -> None:
+    """BBCode-like text from a forum export ("[/quote]", "[bold]") is printed literally by
+    ``ask`` and ``experts``: the console's own markup must not read it (a stray closing tag made
+    rich raise, and "[bold]" was styled)."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "forum.md").write_text(
+        "---\nauthor: \"[bold]Quill[/bold]\"\n---\n# Re: queen excluder [/quote]\n\n"
+        "[quote]Use an excluder?[/quote] I never use a queen excluder [/quote] on brood boxes in spring.\n")
+    index = tmp_path / "index"
+    assert _townsquare("ingest", str(corpus), "--index", str(index), env={"HF_HUB_OFFLINE": "1"}).returncode == 0
+    for command in (["ask", "queen excluder on brood boxes"], ["experts", "queen excluder on brood boxes"]):
+        result = CliRunner().invoke(cli, [*command, "--index", str(index)])
+        assert result.exit_code == 0, (command, result.output, result.exception)
+        assert "[/quote]" in result.output, (command, result.output)
+    assert "[bold]Quill[/bold]" in CliRunner().invoke(cli, ["experts", "queen excluder", "--index", str(index)]).output
