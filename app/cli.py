@@ -189,10 +189,12 @@ def serve(
     KeyStore(settings.index_dir).records()
     # header bounds: h11 refuses a header block over the limit while parsing, so it must let
     # through a request line carrying a whole question (GET /experts?q=, up to max_query_chars,
-    # percent-encoded up to 3 bytes a character); the Guard middleware bounds header count and
-    # size for either parser (431)
+    # percent-encoded: up to 4 UTF-8 bytes a character, 3 bytes each); the Guard middleware
+    # bounds header count and size for either parser (431). httptools, when installed, refuses
+    # any URL over 64 KiB (a 400 before the app): whole questions in any script go by POST
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                h11_max_incomplete_event_size=max(settings.max_header_kb * 1024, 4 * settings.max_query_chars + 16_384),
+                h11_max_incomplete_event_size=max(settings.max_header_kb * 1024,
+                                                  12 * settings.max_query_chars + 16_384),
                 timeout_keep_alive=15)
 
 

@@ -145,6 +145,7 @@ class WhyOut(BaseModel):
     answered: int
     accepted: int
     asked: int
+    commented: int = Field(0, description="found threads where their only part was a comment")
     related_last: str | None = Field(description="date of their latest contribution to the found threads")
     answers_total: int
     accepted_total: int

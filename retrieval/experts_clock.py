@@ -7,8 +7,14 @@ Recency of evidence and recent activity are measured from a :class:`Clock`:
   visible activity, that last day: see
   :meth:`retrieval.experts_members.MemberStats.reference`);
 - serving (``GET /experts``, ``POST /ask``): the latest dated contribution the asker may see
-  (:meth:`retrieval.storage.Catalog.latest_activity`), so an archive imported years later is
-  measured against its own last day, not against today;
+  that is not after the wall clock (:meth:`retrieval.storage.Catalog.latest_activity`), so an
+  archive imported years later is measured against its own last day, not against today. The
+  wall clock is only a ceiling: a post dated after it (a device with a wrong clock, a bad
+  export) cannot be right, so it does not move the clock and, being after it, counts towards
+  no suggestion (no evidence, no answer count, no "last in", no recent activity, no profile
+  credit) until its date arrives; it is still searched and cited. Otherwise one such post
+  would make its author the most recent answerer of the community for years, and every
+  other member's activity would look old;
 - undated data (no visible contribution has a date, or the question has none): an *undated*
   clock. Recency is neutral (every contribution counts fully) and the recent-activity prior
   is replaced by the member's volume (see :meth:`retrieval.experts_members.MemberFacts.recent`).
@@ -20,7 +26,7 @@ scalar use and the members' profiles (:mod:`retrieval.experts_profiles`) its arr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -85,9 +91,16 @@ def epoch_days(created_at: str | None) -> float:
     return _parsed(created_at).timestamp() / 86400.0 if created_at else float("nan")
 
 
-def serving_clock(catalog: Catalog, groups: Groups) -> Clock:
-    """The serving clock: the latest contribution ``groups`` may see (undated when none is dated)."""
-    latest = catalog.latest_activity(groups)
+def credited(ages: np.ndarray, half_life_days: float) -> np.ndarray:
+    """:func:`decay` of ages in days for what had happened by the clock, 0.0 for the future
+    (negative ages: dated after the clock, so no credit); NaN (undated) ages decay to 1.0."""
+    return np.where(np.asarray(ages) < 0, 0.0, decay(ages, half_life_days))
+
+
+def serving_clock(catalog: Catalog, groups: Groups, wall: datetime | None = None) -> Clock:
+    """The serving clock: the latest contribution ``groups`` may see that is not after
+    ``wall`` (default: the wall clock now, UTC); undated when none such is dated."""
+    latest = catalog.latest_activity(groups, until=to_iso(wall or datetime.now(UTC)))
     return Clock(parse_iso(latest) if latest else None)
 
 

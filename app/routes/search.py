@@ -67,9 +67,10 @@ def experts(
     k: Annotated[int, Query(description="number of members", ge=1, le=100)] = 5,
     channel: Facet = None, tag: Facet = None,
 ) -> ExpertsOut:
-    """Members who know most about ``q``, with the threads where they helped."""
+    """Members who know most about ``q``, with the threads where they helped; never the
+    caller themself (a key named after their member id)."""
     found = library.experts(
         checked_query(q, config), filters=make_filters(channel=channel, tag=tag), groups=who.groups,
-        k=checked_k(k, config),
+        k=checked_k(k, config), asker=who.name,
     )
     return ExpertsOut(experts=[expert_out(e) for e in found])
