@@ -140,10 +140,10 @@ def checked_query(text: str, config: Settings, field: str = "q", where: str = "q
     return text.strip()
 
 
-def checked_k(k: int, config: Settings, field: str = "k") -> int:
-    """A result count within 1..max_k; 422 naming ``field`` otherwise."""
+def checked_k(k: int, config: Settings, field: str = "k", where: str = "query") -> int:
+    """A result count within 1..max_k; 422 naming ``field`` (in ``where``) otherwise."""
     if not 1 <= k <= config.max_k:
-        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}")
+        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}", where)
     return k
 
 

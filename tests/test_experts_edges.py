@@ -159,3 +159,40 @@ def test_the_asker_is_not_suggested_to_themself(client: TestClient) -> None:
     assert "p1" not in by_id(experts(client, VARROA, ADA))
     assert "p1" not in by_id(asked(client, VARROA, ADA)["experts"])
     assert "p1" in by_id(asked(client, VARROA, OUTSIDER)["experts"])
+
+
+CJK_QUESTION = "我的蜂群在冬天之前很弱，应该和强群合并吗？"  # 22 characters, 3 UTF-8 bytes each
+EMOJI_LOG = "🐝 hive scale timeout 🍯 "  # characters of 1 and 4 UTF-8 bytes
+
+
+def whole(text: str, n: int = 10_000) -> str:
+    return (text * (n // len(text) + 1))[:n]
+
+
+@pytest.mark.parametrize("text", [CJK_QUESTION, EMOJI_LOG])
+def test_a_whole_question_in_any_script_reaches_experts_over_real_http(api_server: str, text: str) -> None:
+    import httpx
+
+    question = whole(text)
+    reply = httpx.post(f"{api_server}/experts", json={"question": question, "k": 3}, timeout=60)
+    assert reply.status_code == 200, reply.text[:300]
+    assert len(reply.json()["experts"]) <= 3
+    too_long = httpx.post(f"{api_server}/experts", json={"question": question + "x"}, timeout=60)
+    assert too_long.status_code == 422
+    [error] = too_long.json()["detail"]
+    assert error["loc"] == ["body", "question"] and "10000" in error["msg"]
+
+
+def test_post_experts_matches_get_and_names_bad_fields(client: TestClient) -> None:
+    got = client.get("/experts", params={"q": VARROA, "k": 2, "tag": "varroa"}).json()
+    posted = client.post("/experts", json={"question": VARROA, "k": 2, "filters": {"tag": "varroa"}})
+    assert posted.status_code == 200 and posted.json() == got and got["experts"]
+    assert "p1" not in by_id(client.post("/experts", json={"question": VARROA}, headers={"X-API-Key": ADA}).json()
+                             ["experts"])
+    for body, field in (({"question": VARROA, "k": 0}, "k"), ({"question": VARROA, "k": True}, "k"),
+                        ({"question": VARROA, "filters": {"chanel": "x"}}, "filters"),
+                        ({"question": "", "k": 2}, "question"), ({"q": VARROA}, "q")):
+        reply = client.post("/experts", json=body)
+        assert reply.status_code == 422, body
+        assert any(field in e["loc"] for e in reply.json()["detail"]), reply.json()
+
