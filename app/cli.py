@@ -229,7 +229,10 @@ def experts(
     group: Annotated[list[str], typer.Option("--group", help="Ask as a member of this group.")] = [],  # noqa: B006
 ) -> None:
     """Print the members who know most about a topic, with their evidence."""
-    for rank, expert in enumerate(_library(index).experts(question, groups=tuple(group), k=k), start=1):
+    found = _library(index).experts(question, groups=tuple(group), k=k)
+    if not found:
+        console.print("Nobody stands out for this question.")
+    for rank, expert in enumerate(found, start=1):
         console.print(f"[bold]{rank}. {expert.name}[/bold] ({expert.member_id}) score {expert.score:.3f}")
         if expert.why:
             console.print(f"   {expert.why.text()}", highlight=False)

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.main import create_app
 from app.settings import Settings
 from ingest.pipeline import ingest
 from retrieval.embedding import Embedder
+from retrieval.experts import MemberStats, suggest_experts
+from retrieval.experts_clock import serving_clock
 from retrieval.index import IndexDir
+from retrieval.records import Member
+from tests.helpers import Community
+from tests.test_experts import HAND, make_hit
 
 pytestmark = pytest.mark.integration
 
@@ -171,8 +180,6 @@ def whole(text: str, n: int = 10_000) -> str:
 
 @pytest.mark.parametrize("text", [CJK_QUESTION, EMOJI_LOG])
 def test_a_whole_question_in_any_script_reaches_experts_over_real_http(api_server: str, text: str) -> None:
-    import httpx
-
     question = whole(text)
     reply = httpx.post(f"{api_server}/experts", json={"question": question, "k": 3}, timeout=60)
     assert reply.status_code == 200, reply.text[:300]
@@ -196,3 +203,28 @@ def test_post_experts_matches_get_and_names_bad_fields(client: TestClient) -> No
         assert reply.status_code == 422, body
         assert any(field in e["loc"] for e in reply.json()["detail"]), reply.json()
 
+
+
+def test_the_command_line_says_when_nobody_stands_out(sample_index: IndexDir) -> None:
+    for question in ("🐝🍯", "the and of to a is it"):
+        result = CliRunner().invoke(cli, ["experts", question, "--index", str(sample_index.root)])
+        assert result.exit_code == 0 and result.output.strip() == "Nobody stands out for this question.", result.output
+    result = CliRunner().invoke(cli, ["experts", "How do I treat varroa in winter?", "--index", str(sample_index.root)])
+    assert result.exit_code == 0 and result.output.startswith("1. ") and "Nobody" not in result.output
+
+
+@pytest.mark.unit
+def test_an_undated_archive_whose_only_date_is_in_the_future_says_no_last_in(tmp_path: Path) -> None:
+    community = Community(tmp_path / "index")
+    community.members += [Member("m01", "Ada"), Member("m02", "Fay")]
+    for i in range(3):
+        community.add_post(f"a{i}", "m01", "answer", None)
+    community.add_post("a0", "m02", "answer", FUTURE)  # a wrong clock on an otherwise undated archive
+    catalog = community.catalog()
+    assert serving_clock(catalog, ()).now is None
+    hits = [make_hit("m01", "a0", 0.7, created_at=""), make_hit("m02", "a0", 0.7, created_at=FUTURE)]
+    found = suggest_experts(hits, catalog, k=5, weights=HAND)
+    assert found[0].member_id == "m01" and "m02" not in [e.member_id for e in found]  # Fay's answer: not yet
+    assert found[0].why is not None and "2099" not in found[0].why.text() and found[0].why.last_active is None
+    # nor is she a candidate by her record
+    assert MemberStats(catalog).leaders(serving_clock(catalog, ()), replace(HAND, prior_candidates=5)) == ["m01"]
