@@ -247,15 +247,16 @@ def mcp(
                                                 help="Act as this API key's groups (none: public only).")] = None,
 ) -> None:
     """Serve the MCP tools (search, ask, experts, get_thread, get_resource) over stdio."""
-    from app.deps import groups_for_key
-    from app.mcp_server import build_server, fixed_groups
+    from app.deps import groups_for_key, name_for_key
+    from app.mcp_server import build_server, fixed_groups, fixed_name
 
     settings = _settings(index)
     groups = groups_for_key(settings, api_key)
     if groups is None:
         raise TownsquareError("unknown API key (from --api-key or TOWNSQUARE_API_KEY)")
     library = _library(index)
-    build_server(lambda: library, fixed_groups(groups), log_level="WARNING").run("stdio")
+    build_server(lambda: library, fixed_groups(groups), fixed_name(name_for_key(settings, api_key)),
+                 log_level="WARNING").run("stdio")
 
 
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast

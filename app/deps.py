@@ -75,6 +75,13 @@ def groups_for_key(config: Settings, key: str | None) -> tuple[str, ...] | None:
     return None if identity is None else tuple(sorted(identity.groups))
 
 
+def name_for_key(config: Settings, key: str | None) -> str | None:
+    """The name of an API key's holder (keys are named after member ids, so expert
+    suggestions leave them out); None for no key or a key nobody issued."""
+    identity = _ring(config).identify(key) if key is not None else None
+    return None if identity is None else identity.name
+
+
 _RINGS: dict[tuple[str, str], KeyRing] = {}
 
 
