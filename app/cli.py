@@ -194,10 +194,12 @@ def serve(
     KeyStore(settings.index_dir).records()
     # header bounds: h11 refuses a header block over the limit while parsing, so it must let
     # through a request line carrying a whole question (GET /experts?q=, up to max_query_chars,
-    # percent-encoded up to 3 bytes a character); the Guard middleware bounds header count and
-    # size for either parser (431)
+    # percent-encoded: up to 4 UTF-8 bytes a character, 3 bytes each); the Guard middleware
+    # bounds header count and size for either parser (431). httptools, when installed, refuses
+    # any URL over 64 KiB (a 400 before the app): whole questions in any script go by POST
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                h11_max_incomplete_event_size=max(settings.max_header_kb * 1024, 4 * settings.max_query_chars + 16_384),
+                h11_max_incomplete_event_size=max(settings.max_header_kb * 1024,
+                                                  12 * settings.max_query_chars + 16_384),
                 timeout_keep_alive=15)
 
 
@@ -233,7 +235,10 @@ def experts(
     group: Annotated[list[str], typer.Option("--group", help="Ask as a member of this group.")] = [],  # noqa: B006
 ) -> None:
     """Print the members who know most about a topic, with their evidence."""
-    for rank, expert in enumerate(_library(index).experts(question, groups=tuple(group), k=k), start=1):
+    found = _library(index).experts(question, groups=tuple(group), k=k)
+    if not found:
+        console.print("Nobody stands out for this question.")
+    for rank, expert in enumerate(found, start=1):
         console.print(f"[bold]{rank}. {escape(expert.name)}[/bold] ({escape(expert.member_id)}) "
                       f"score {expert.score:.3f}")
         if expert.why:
@@ -250,15 +255,16 @@ def mcp(
                                                 help="Act as this API key's groups (none: public only).")] = None,
 ) -> None:
     """Serve the MCP tools (search, ask, experts, get_thread, get_resource) over stdio."""
-    from app.deps import groups_for_key
-    from app.mcp_server import build_server, fixed_groups
+    from app.deps import groups_for_key, name_for_key
+    from app.mcp_server import build_server, fixed_groups, fixed_name
 
     settings = _settings(index)
     groups = groups_for_key(settings, api_key)
     if groups is None:
         raise TownsquareError("unknown API key (from --api-key or TOWNSQUARE_API_KEY)")
     library = _library(index)
-    build_server(lambda: library, fixed_groups(groups), log_level="WARNING").run("stdio")
+    build_server(lambda: library, fixed_groups(groups), fixed_name(name_for_key(settings, api_key)),
+                 log_level="WARNING").run("stdio")
 
 
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast

@@ -77,6 +77,13 @@ def groups_for_key(config: Settings, key: str | None) -> tuple[str, ...] | None:
     return None if identity is None else tuple(sorted(identity.groups))
 
 
+def name_for_key(config: Settings, key: str | None) -> str | None:
+    """The name of an API key's holder (keys are named after member ids, so expert
+    suggestions leave them out); None for no key or a key nobody issued."""
+    identity = _ring(config).identify(key) if key is not None else None
+    return None if identity is None else identity.name
+
+
 _RINGS: dict[tuple[str, str], KeyRing] = {}
 
 
@@ -176,10 +183,10 @@ def checked_query(text: str, config: Settings, field: str = "q", where: str = "q
     return text.strip()
 
 
-def checked_k(k: int, config: Settings, field: str = "k") -> int:
-    """A result count within 1..max_k; 422 naming ``field`` otherwise."""
+def checked_k(k: int, config: Settings, field: str = "k", where: str = "query") -> int:
+    """A result count within 1..max_k; 422 naming ``field`` (in ``where``) otherwise."""
     if not 1 <= k <= config.max_k:
-        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}")
+        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}", where)
     return k
 
 

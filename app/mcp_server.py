@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.deps import groups_for_key
+from app.deps import groups_for_key, name_for_key
 from app.mcp_tools import MAX_K, ToolReply, Tools
 from app.settings import Settings
 from retrieval.errors import TownsquareError
@@ -29,6 +29,8 @@ from retrieval.filters import unknown_names_message
 from retrieval.library import Library
 
 GroupsOf = Callable[[Context], tuple[str, ...]]
+NameOf = Callable[[Context], str | None]
+"""Who calls (the key's name, a member id when keys are named after members; None: nobody known)."""
 MCP_PATH = "/mcp"
 INSTRUCTIONS = (
     "Search and cited answers over a community's discussions and shared resources. Use `ask` for a "
@@ -92,6 +94,16 @@ def fixed_groups(groups: tuple[str, ...]) -> GroupsOf:
     return lambda ctx: groups
 
 
+def fixed_name(name: str | None) -> NameOf:
+    """Every call is made by ``name`` (stdio: the key given when the server started)."""
+    return lambda ctx: name
+
+
+def header_name(settings: Settings) -> NameOf:
+    """The name of the ``X-API-Key`` header's key of the HTTP request carrying the call."""
+    return lambda ctx: name_for_key(settings, (ctx.headers or {}).get("x-api-key"))
+
+
 def header_groups(settings: Settings) -> GroupsOf:
     """Groups of the ``X-API-Key`` header of the HTTP request carrying the call."""
 
@@ -105,9 +117,12 @@ def header_groups(settings: Settings) -> GroupsOf:
     return groups_of
 
 
-def build_server(library: Callable[[], Library], groups_of: GroupsOf, **options: Any) -> MCPServer:
+def build_server(library: Callable[[], Library], groups_of: GroupsOf, name_of: NameOf | None = None,
+                 **options: Any) -> MCPServer:
     """An MCP server with the five tools over ``library()``, each call made as
-    ``groups_of(ctx)``; ``options`` go to :class:`MCPServer`."""
+    ``groups_of(ctx)`` by ``name_of(ctx)`` (never suggested to themself as an expert);
+    ``options`` go to :class:`MCPServer`."""
+    name_of = name_of or fixed_name(None)
     server: MCPServer = StrictServer("townsquare", instructions=INSTRUCTIONS, version="0.1.0", **options)
     tools = Tools(library)
 
@@ -117,11 +132,11 @@ def build_server(library: Callable[[], Library], groups_of: GroupsOf, **options:
 
     @server.tool(description=TOOL_DESCRIPTIONS["ask"])
     def ask(question: str, ctx: Context) -> CallToolResult:
-        return _result(lambda: tools.ask(question, groups_of(ctx)))
+        return _result(lambda: tools.ask(question, groups_of(ctx), name_of(ctx)))
 
     @server.tool(description=TOOL_DESCRIPTIONS["experts"])
     def experts(question: str, ctx: Context, k: int = 5) -> CallToolResult:
-        return _result(lambda: tools.experts(question, k, groups_of(ctx)))
+        return _result(lambda: tools.experts(question, k, groups_of(ctx), name_of(ctx)))
 
     @server.tool(description=TOOL_DESCRIPTIONS["get_thread"])
     def get_thread(id: str, ctx: Context) -> CallToolResult:  # noqa: A002
@@ -152,7 +167,7 @@ class KeyGuard:
 def http_route(library: Callable[[], Library], settings: Settings) -> tuple[MCPServer, Route]:
     """The server and the API's ``/mcp`` route (stateless streamable HTTP, JSON replies,
     unknown keys refused). The caller runs ``server.session_manager.run()`` in its lifespan."""
-    server = build_server(library, header_groups(settings))
+    server = build_server(library, header_groups(settings), header_name(settings))
     starlette = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True)
     endpoint = next(r.endpoint for r in starlette.routes if isinstance(r, Route) and r.path == MCP_PATH)
     return server, Route(MCP_PATH, endpoint=KeyGuard(endpoint, settings))

@@ -79,9 +79,10 @@ class Tools:
         text = "\n".join(lines) if lines else "No results."
         return ToolReply(text, {"hits": [hit_out(h).model_dump() for h in hits]})
 
-    def ask(self, question: str, groups: tuple[str, ...]) -> ToolReply:
-        """A cited answer (or an abstention naming the closest discussions and who to ask)."""
-        answer = self._library().ask(_question(question), groups=groups)
+    def ask(self, question: str, groups: tuple[str, ...], asker: str | None = None) -> ToolReply:
+        """A cited answer (or an abstention naming the closest discussions and who to ask,
+        never ``asker``)."""
+        answer = self._library().ask(_question(question), groups=groups, asker=asker)
         sources = _sources(answer.citations)
         text = plain_text(worded(answer)) + ("\n\nSources:\n" + "\n".join(sources) if sources else "")
         if answer.abstained and answer.closest:
@@ -96,9 +97,10 @@ class Tools:
         }
         return ToolReply(text, data)
 
-    def experts(self, question: str, k: int, groups: tuple[str, ...]) -> ToolReply:
-        """Members who know most about ``question``, each with the threads where they helped."""
-        found = self._library().experts(_question(question), groups=groups, k=_k(k))
+    def experts(self, question: str, k: int, groups: tuple[str, ...], asker: str | None = None) -> ToolReply:
+        """Members who know most about ``question`` other than ``asker``, each with the threads
+        where they helped."""
+        found = self._library().experts(_question(question), groups=groups, k=_k(k), asker=asker)
         lines = []
         for n, expert in enumerate(found, start=1):
             lines.append(f"{n}. {_member(expert)}")

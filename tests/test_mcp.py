@@ -218,3 +218,25 @@ def test_http_refuses_an_unknown_key(api_server: str) -> None:
     response = httpx.post(f"{api_server}/mcp", headers={"X-API-Key": "nobody", "Accept": "application/json"},
                           json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert response.status_code == 401
+
+
+def test_the_caller_is_not_suggested_to_themself(stdio_index: Path, library: Any) -> None:
+    """A key named after a member id (as the README advises) asks as that member: the experts
+    and ask tools leave them out, as the HTTP API does."""
+    question = "How do I treat varroa in winter?"
+    top = library.experts(question, k=5)[0].member_id
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TOWNSQUARE_API_KEY="asker-key-0001",
+               TOWNSQUARE_API_KEYS=json.dumps({"asker-key-0001": {"groups": ["members"], "name": top}}))
+    params = StdioServerParameters(command=str(BIN / "townsquare"), args=["mcp", "--index", str(stdio_index)], env=env)
+
+    async def main() -> None:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            for tool, arguments in (("experts", {"question": question, "k": 5}), ("ask", {"question": question})):
+                _, data, error = await call(session, tool, **arguments)
+                assert not error and data is not None
+                suggested = [e["member_id"] for e in data["experts"]]
+                assert suggested and top not in suggested, (tool, suggested)
+
+    asyncio.run(main())

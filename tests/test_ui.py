@@ -258,6 +258,17 @@ def test_draft_addresses_suggested_members_by_handle() -> None:
     assert "Is thymol safe at 32 °C?" in text and "“Thymol in a heatwave”" in text
 
 
+@pytest.mark.unit
+def test_two_suggested_members_with_one_name_are_told_apart() -> None:
+    from ui.views.ask import draft, labels
+
+    experts = [{"member_id": "d1", "name": "Sam Lee"}, {"member_id": "m10", "name": "Chen Wei"},
+               {"member_id": "d2", "name": "Sam Lee"}]
+    assert labels(experts) == {"d1": "Sam Lee (d1)", "m10": "Chen Wei", "d2": "Sam Lee (d2)"}
+    text = draft("Which smoker fuel lasts?", experts, {"d2": "@sam2"}, [])
+    assert text.startswith("Sam Lee (d1) Chen Wei @sam2 — could you help")
+
+
 def test_source_cards_render_markdown_as_html(page: Page) -> None:
     at = ask(page(), "What has to be on a honey jar label for the market?")
     assert not at.exception

@@ -1,4 +1,4 @@
-"""GET /search and GET /experts."""
+"""GET /search, GET /experts and POST /experts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from app.convert import expert_out, hit_out
 from app.deps import CallerDep, LibraryDep, SettingsDep, checked_k, checked_query
 from app.problems import invalid
-from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, ExpertsOut, QueryDateText, SearchOut
+from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, ExpertsIn, ExpertsOut, QueryDateText, SearchOut
 from retrieval.errors import BadQueryError
 from retrieval.filters import Filters, parse_date
 
@@ -68,9 +68,22 @@ def experts(
     k: Annotated[int, Query(description="number of members", ge=1, le=100)] = 5,
     channel: Facet = None, tag: Facet = None,
 ) -> ExpertsOut:
-    """Members who know most about ``q``, with the threads where they helped."""
+    """Members who know most about ``q``, with the threads where they helped; never the
+    caller themself (a key named after their member id)."""
     found = library.experts(
         checked_query(q, config), filters=make_filters(channel=channel, tag=tag), groups=who.groups,
-        k=checked_k(k, config),
+        k=checked_k(k, config), asker=who.name,
+    )
+    return ExpertsOut(experts=[expert_out(e) for e in found])
+
+
+@router.post("/experts", response_model=ExpertsOut)
+def experts_of_a_question(body: ExpertsIn, library: LibraryDep, config: SettingsDep, who: CallerDep) -> ExpertsOut:
+    """GET /experts with the question in a JSON body (``{"question", "k", "filters": {"channel",
+    "tag"}}``): for whole questions of up to 10,000 characters in any script."""
+    found = library.experts(
+        checked_query(body.question, config, "question", "body"),
+        filters=make_filters(**body.filters.model_dump(), where="body"), groups=who.groups,
+        k=checked_k(body.k, config, where="body"), asker=who.name,
     )
     return ExpertsOut(experts=[expert_out(e) for e in found])
