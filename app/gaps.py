@@ -111,7 +111,8 @@ def mark_gaps(gaps: list[Gap], library: Pinned, viewer: Viewer) -> list[Gap]:
     searcher = library.searcher()
     for gap in gaps:
         vector = gap.vector
-        if vector is None or vector.shape != (library.embedder.dimension,):  # another model's, or none
+        # the logged embedding (free); a model change of the same dimension is not detected
+        if vector is None or vector.shape != (library.embedder.dimension,):
             vector = searcher.question_vector(gap.label)
         gap.top_similarity = round(searcher.nearest(vector, viewer), 4)
         gap.off_topic = gap.top_similarity < OFF_TOPIC_BELOW
@@ -123,9 +124,9 @@ def mark_gaps(gaps: list[Gap], library: Pinned, viewer: Viewer) -> list[Gap]:
 def private_answer(gap: Gap, library: Pinned, viewer: Viewer) -> list[dict[str, Any]]:
     """The documents (id, kind, title, url, and those of their groups ``viewer`` is in) cited
     by the extractive answer to ``gap.label`` from what ``viewer`` may see (a configured writer
-    model is not called), that some asker of the gap could
-    not see; empty when that answer abstains or is weak (below :data:`WEAK_CONFIDENCE`), or when
-    ``viewer`` sees nothing its askers did not (then nothing is asked)."""
+    model is not called) that some asker of the gap could not see. Empty when that answer
+    abstains or is weak (below :data:`WEAK_CONFIDENCE`), or when ``viewer``'s groups are among
+    every asker's (it sees nothing they did not; then nothing is asked)."""
     if all(set(viewer) <= set(groups) for _, groups in gap.asker_rows):
         return []
     answer = library.ask_draft(gap.label, groups=viewer, k_experts=0).fallback  # never calls a writer model
