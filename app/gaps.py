@@ -45,7 +45,8 @@ communities' in-domain unanswered questions; chosen on two and tested on the thi
 A small community's own questions sit nearer chance, so it errs towards listing."""
 PRIVATE_CHECKS = 20
 """At most this many gaps (the best ranked, not off-topic) are asked again with the viewer's
-groups, each a full answer (~30-100 ms); the others' ``private_answer`` is None (not checked)."""
+groups, each an extractive answer (~45 ms at 100k chunks, docs/benchmarks.md section
+offtopic-cost); the others' ``private_answer`` is None (not checked)."""
 
 
 @dataclass
@@ -109,12 +110,12 @@ def mark_gaps(gaps: list[Gap], library: Pinned, viewer: Viewer) -> list[Gap]:
     ``viewer`` may see in ``library``'s snapshot; returns ``gaps`` with the off-topic ones
     moved last (order otherwise kept)."""
     searcher = library.searcher()
-    for gap in gaps:
-        vector = gap.vector
-        # the logged embedding (free); a model change of the same dimension is not detected
-        if vector is None or vector.shape != (library.embedder.dimension,):
-            vector = searcher.question_vector(gap.label)
-        gap.top_similarity = round(searcher.nearest(vector, viewer), 4)
+    # the logged embeddings (free); a model change of the same dimension is not detected
+    vectors = [g.vector if g.vector is not None and g.vector.shape == (library.embedder.dimension,)
+               else searcher.question_vector(g.label) for g in gaps]
+    nearest = searcher.nearest(np.stack(vectors), viewer) if vectors else np.zeros(0)
+    for gap, cosine in zip(gaps, nearest, strict=True):
+        gap.top_similarity = round(float(cosine), 4)
         gap.off_topic = gap.top_similarity < OFF_TOPIC_BELOW
     for gap in [g for g in gaps if not g.off_topic][:PRIVATE_CHECKS]:
         gap.private_answer = private_answer(gap, library, viewer)

@@ -121,16 +121,16 @@ def score(community: Community, off_topic: list[str], embedder: Any, work: Path)
     searcher = Searcher(snapshot, embedder)
     questions = community.questions + off_topic
     vectors = embedder.embed(questions)
-    top1, top5, bm25 = [], [], []
+    top1 = searcher.nearest(vectors)
+    top5, bm25 = [], []
     for text, vector in zip(questions, vectors, strict=True):
-        top1.append(searcher.nearest(vector))
         five = snapshot.vectors.search(vector, 5, Filters(), ())
         top5.append(float(np.mean([s for _, s in five])) if five else 0.0)
         lexical = snapshot.lexical.search(text, 1, Filters(), ())
         bm25.append(float(lexical[0][1]) if lexical else 0.0)
     snapshot.close()
     flags = np.array([True] * len(community.questions) + [False] * len(off_topic))
-    return Scores(np.array(top1), np.array(top5), np.array(bm25), flags)
+    return Scores(np.asarray(top1, dtype=np.float64), np.array(top5), np.array(bm25), flags)
 
 
 def auc(values: np.ndarray, in_domain: np.ndarray) -> float:
@@ -205,19 +205,79 @@ def run(args: argparse.Namespace) -> str:
     return "\n".join(body)
 
 
+def cost(args: argparse.Namespace) -> str:
+    """Milliseconds of :func:`app.gaps.mark_gaps` on a grown latency index (the lead's, under
+    ``var/bench-cache/latency``, ~5% of documents private to ``mentors``): ``--gaps`` gaps
+    of cardano titles (``--gaps`` questions, anonymous askers) seen by a ``mentors``
+    facilitator (every gap off-topic or not is measured; the first 20 not off-topic are asked
+    again), and the nearest-chunk part alone."""
+    import statistics
+    import time
+
+    from app.gaps import PRIVATE_CHECKS, Gap, mark_gaps
+    from bench.answer_latency import library_for
+
+    index = Path(args.index)
+    library = library_for(index, None)
+    titles = [t["title"] for t in read_jsonl(data_dir(args.data) / "stackexchange-cardano" / "threads.jsonl")]
+    titles = titles[-args.gaps:]
+    vectors = library.embedder.embed(titles)
+
+    def fresh() -> list[Gap]:
+        return [Gap(t, [{}], v, [(None, ())]) for t, v in zip(titles, vectors, strict=True)]
+
+    whole, nearest, one_by_one = [], [], []
+    with library.lease() as pinned:
+        mark_gaps(fresh(), pinned, ("mentors",))  # warm-up
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            marked = mark_gaps(fresh(), pinned, ("mentors",))
+            whole.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            for gap in fresh():
+                pinned.searcher().nearest(gap.vector[None, :], ("mentors",))
+            one_by_one.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            pinned.searcher().nearest(np.stack([g.vector for g in fresh()]), ("mentors",))
+            nearest.append((time.perf_counter() - start) * 1000)
+    checked = sum(g.private_answer is not None for g in marked)
+    with_private = sum(bool(g.private_answer) for g in marked)
+    grown = index.name
+    return "\n".join([
+        section_header("Off-topic knowledge gaps: cost of marking", args.command),
+        "",
+        f"`mark_gaps` on `{grown}` for a `mentors` facilitator: {len(titles)} gaps (later cardano titles, "
+        f"anonymous askers), {checked} asked again (at most {PRIVATE_CHECKS}), {with_private} with a private "
+        f"answer; median of {args.rounds} rounds after a warm-up.",
+        "",
+        table(["part", "ms (median)", "ms per gap"], [
+            ("mark_gaps, whole", statistics.median(whole), statistics.median(whole) / len(titles)),
+            ("nearest chunk alone, every gap in one call (as shipped)", statistics.median(nearest),
+             statistics.median(nearest) / len(titles)),
+            ("nearest chunk alone, one call per gap", statistics.median(one_by_one),
+             statistics.median(one_by_one) / len(titles)),
+        ]),
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", help="evaluation data folder (default ../shared/data)")
     parser.add_argument("--per-side", type=int, default=300, help="off-topic questions from each other community")
     parser.add_argument("--max-false", type=float, default=0.02, help="in-domain share allowed to be marked off-topic")
+    parser.add_argument("--cost", action="store_true", help="time mark_gaps on --index instead (under the lock)")
+    parser.add_argument("--index", default="var/bench-cache/latency/grown-sqlite-faiss-100000")
+    parser.add_argument("--gaps", type=int, default=50, help="--cost: gaps to mark")
+    parser.add_argument("--rounds", type=int, default=5, help="--cost: timed rounds")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    args.command = "nice -n 19 .venv/bin/python bench/offtopic.py" + "".join(
-        f" {a}" for a in sys.argv[1:] if a != "--no-write")
-    text = run(args)
+    command = ".venv/bin/python bench/offtopic.py" + "".join(f" {a}" for a in sys.argv[1:] if a != "--no-write")
+    args.command = (f"flock /work/bench.lock setsid bash -c 'echo -20 > /proc/self/autogroup; exec {command}'"
+                    if args.cost else f"nice -n 19 {command}")
+    text = cost(args) if args.cost else run(args)
     print(text)
     if not args.no_write:
-        write_section("offtopic", text)
+        write_section("offtopic-cost" if args.cost else "offtopic", text)
 
 
 if __name__ == "__main__":
