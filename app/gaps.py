@@ -104,11 +104,11 @@ def group_questions(rows: list[AskedQuestion], threshold: float = SAME_GAP) -> l
     return sorted(gaps, key=lambda g: (-g.askers, -g.count))
 
 
-def mark_gaps(gaps: list[Gap], library: Pinned, viewer: Viewer) -> list[Gap]:
-    """Set each gap's ``top_similarity`` and ``off_topic``, and for the first
-    :data:`PRIVATE_CHECKS` gaps that are not off-topic its ``private_answer``, all from what
-    ``viewer`` may see in ``library``'s snapshot; returns ``gaps`` with the off-topic ones
-    moved last (order otherwise kept)."""
+def mark_gaps(gaps: list[Gap], library: Pinned, viewer: Viewer, check_private: bool = True) -> list[Gap]:
+    """Set each gap's ``top_similarity`` and ``off_topic``, and (with ``check_private``) for
+    the first :data:`PRIVATE_CHECKS` gaps that are not off-topic its ``private_answer``, all
+    from what ``viewer`` may see in ``library``'s snapshot; returns ``gaps`` with the
+    off-topic ones moved last (order otherwise kept)."""
     searcher = library.searcher()
     # the logged embeddings (free); a model change of the same dimension is not detected
     vectors = [g.vector if g.vector is not None and g.vector.shape == (library.embedder.dimension,)
@@ -117,7 +117,7 @@ def mark_gaps(gaps: list[Gap], library: Pinned, viewer: Viewer) -> list[Gap]:
     for gap, cosine in zip(gaps, nearest, strict=True):
         gap.top_similarity = round(float(cosine), 4)
         gap.off_topic = gap.top_similarity < OFF_TOPIC_BELOW
-    for gap in [g for g in gaps if not g.off_topic][:PRIVATE_CHECKS]:
+    for gap in [g for g in gaps if not g.off_topic][:PRIVATE_CHECKS if check_private else 0]:
         gap.private_answer = private_answer(gap, library, viewer)
     return sorted(gaps, key=lambda g: g.off_topic)
 

@@ -61,5 +61,5 @@ def gaps(
     (``app/gaps.py``), off-topic ones last."""
     since = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     found = group_questions(activity.weak_questions(since, max_confidence, who.groups))
-    marked = mark_gaps(found, library, who.groups)
+    marked = mark_gaps(found, library, who.groups, check_private=off_topic is not True)
     return GapsOut.model_validate({"gaps": [g.to_json() for g in marked if off_topic in (None, g.off_topic)]})
