@@ -11,8 +11,8 @@ at what the viewing facilitator's groups may see (never the askers' groups), so 
 cannot say anything about content outside those groups:
 
 - ``off_topic``: the nearest chunk the viewer may see is at chance-level cosine
-  (:data:`OFF_TOPIC_BELOW`): the community talks about something else ("recipe for pancakes"),
-  as opposed to a topic it has not covered yet. Off-topic gaps rank after the others.
+  (:data:`OFF_TOPIC_BELOW`): the community talks about something else ("who won the 2018
+  World Cup?"), as opposed to a topic it has not covered yet. Off-topic gaps rank last.
 - ``private_answer``: asked again with the viewer's groups, the question is answered (not
   abstained, confidence at least :data:`WEAK_CONFIDENCE`) citing documents that some of its
   askers could not see: "answered in a private group you can see", to publish or not.
@@ -41,8 +41,8 @@ OFF_TOPIC_BELOW = 0.27
 """A gap whose nearest visible chunk has a lower cosine is off-topic. ``bench/offtopic.py``
 (docs/benchmarks.md, section offtopic): the highest cosine marking at most 2% of three
 communities' in-domain unanswered questions; chosen on two and tested on the third, it marks
-0-7% of in-domain questions (the most on the smallest index) and 41-90% of other communities'.
-A small community's own questions sit nearer chance, so it errs towards listing."""
+0-7% of in-domain questions and 41-90% of other communities'. A small community's own
+questions sit nearer chance: the 7% is on the smallest index (88 StackFAQ threads)."""
 PRIVATE_CHECKS = 20
 """At most this many gaps (the best ranked, not off-topic) are asked again with the viewer's
 groups, each an extractive answer (~45 ms at 100k chunks, docs/benchmarks.md section

@@ -103,7 +103,7 @@ def _gap(gap: Json) -> None:
         for doc in private:
             where = ", ".join(doc.get("groups") or [])
             st.markdown(f"Answered in a private group you can see: {render.link(doc['title'], doc.get('url'))}"
-                        f" ({render.esc(where)}). Its askers could not see it: publish it, or answer in public.")
+                        f" ({render.esc(where)}). Some who asked could not see it: publish it, or answer in public.")
         for q in gap["questions"]:
             status = "no answer" if q["abstained"] else f"confidence {q['confidence']:.0%}"
             st.markdown(f"- {render.esc(q['question'])} · {render.day(q['asked_at'])} · {status}")
