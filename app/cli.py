@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from app.cli_forget import forget
@@ -20,6 +21,7 @@ from app.cli_progress import ingest_progress
 from app.eval_cli import eval_app
 from app.settings import Settings, get_settings, setting_problem
 from retrieval.errors import ConfigError, TownsquareError
+from retrieval.words import plural
 
 cli = typer.Typer(
     help="Townsquare: search and cited answers over a community's knowledge.",
@@ -107,7 +109,7 @@ def ingest(
         f"{summary.documents_unchanged} unchanged, {summary.documents_removed} removed"
         + (f", {summary.documents_kept} kept as indexed (their source had errors)" if summary.documents_kept else ""),
         "chunks": f"{summary.chunks_embedded} embedded, {summary.chunks_reused} reused",
-        "members": str(summary.members),
+        "members": f"{summary.members} ({summary.members_new} new)",
         "files": f"{summary.files} read, {summary.skipped_files} skipped",
         "errors": str(summary.errors),
         "warnings": str(summary.warnings),
@@ -117,7 +119,7 @@ def ingest(
         table.add_row(name, value)
     console.print(table)
     if summary.errors:
-        err.print(f"[red]{summary.errors} error(s): the rest was ingested[/red]")
+        err.print(f"[red]{plural(summary.errors, 'error')}: the rest was ingested[/red]")
         raise typer.Exit(1)
 
 
@@ -149,7 +151,10 @@ def search(
     since: SinceOption = None,
     until: UntilOption = None,
 ) -> None:
-    """Print the best matching chunks: thread title, author, date, score."""
+    """Print the best matching chunks: thread title, author, date, score, and the start of the
+    text as plain text (the members' Markdown without its marks)."""
+    from app.plain import snippet
+
     filters = _dates(since, until)
     library = _library(index)
     hits = library.searcher().search(query, k=k, filters=filters, groups=tuple(group))
@@ -157,12 +162,12 @@ def search(
         console.print("No results.")
     for rank, hit in enumerate(hits, start=1):
         where = f"#{hit.channel}" if hit.channel else hit.kind
-        date = (hit.created_at or "")[:10]
+        who, date = hit.author_name or hit.author or "?", (hit.created_at or "")[:10]
         console.print(
-            f"[bold]{rank}. {hit.title}[/bold]  [dim]{where} · {hit.author_name or hit.author or '?'} · "
+            f"[bold]{rank}. {escape(hit.title)}[/bold]  [dim]{escape(where)} · {escape(who)} · "
             f"{date} · score {hit.score:.4f} · sim {hit.similarity:.2f}[/dim]"
         )
-        console.print("   " + " ".join(hit.text.split())[:300], highlight=False)
+        console.print("   " + snippet(hit.text), highlight=False, markup=False)
 
 
 @cli.command()
@@ -189,10 +194,12 @@ def serve(
     KeyStore(settings.index_dir).records()
     # header bounds: h11 refuses a header block over the limit while parsing, so it must let
     # through a request line carrying a whole question (GET /experts?q=, up to max_query_chars,
-    # percent-encoded up to 3 bytes a character); the Guard middleware bounds header count and
-    # size for either parser (431)
+    # percent-encoded: up to 4 UTF-8 bytes a character, 3 bytes each); the Guard middleware
+    # bounds header count and size for either parser (431). httptools, when installed, refuses
+    # any URL over 64 KiB (a 400 before the app): whole questions in any script go by POST
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                h11_max_incomplete_event_size=max(settings.max_header_kb * 1024, 4 * settings.max_query_chars + 16_384),
+                h11_max_incomplete_event_size=max(settings.max_header_kb * 1024,
+                                                  12 * settings.max_query_chars + 16_384),
                 timeout_keep_alive=15)
 
 
@@ -208,15 +215,16 @@ def ask(
     from retrieval.answer import worded
 
     answer = _library(index).ask(question, filters=_dates(since, until), groups=tuple(group))
-    console.print(worded(answer), highlight=False)
+    console.print(worded(answer), highlight=False, markup=False)
     console.print(f"[dim]confidence {answer.confidence:.2f}{' · abstained' if answer.abstained else ''}[/dim]")
     for citation in answer.citations:
         console.print(
             f"[{citation.n}] {citation.title} — {citation.author_name or citation.author or '?'}, "
-            f"{(citation.created_at or '')[:10]} {citation.url}", highlight=False,
+            f"{(citation.created_at or '')[:10]} {citation.url}", highlight=False, markup=False,
         )
     if answer.experts:
-        console.print("People who can help: " + ", ".join(e.name for e in answer.experts), highlight=False)
+        console.print("People who can help: " + ", ".join(e.name for e in answer.experts), highlight=False,
+                      markup=False)
 
 
 @cli.command()
@@ -227,12 +235,17 @@ def experts(
     group: Annotated[list[str], typer.Option("--group", help="Ask as a member of this group.")] = [],  # noqa: B006
 ) -> None:
     """Print the members who know most about a topic, with their evidence."""
-    for rank, expert in enumerate(_library(index).experts(question, groups=tuple(group), k=k), start=1):
-        console.print(f"[bold]{rank}. {expert.name}[/bold] ({expert.member_id}) score {expert.score:.3f}")
+    found = _library(index).experts(question, groups=tuple(group), k=k)
+    if not found:
+        console.print("Nobody stands out for this question.")
+    for rank, expert in enumerate(found, start=1):
+        console.print(f"[bold]{rank}. {escape(expert.name)}[/bold] ({escape(expert.member_id)}) "
+                      f"score {expert.score:.3f}")
         if expert.why:
-            console.print(f"   {expert.why.text()}", highlight=False)
+            console.print(f"   {expert.why.text()}", highlight=False, markup=False)
         for item in expert.evidence:
-            console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False)
+            console.print(f"   {item.role}: {item.title} ({(item.created_at or '')[:10]})", highlight=False,
+                          markup=False)
 
 
 @cli.command()
@@ -242,15 +255,16 @@ def mcp(
                                                 help="Act as this API key's groups (none: public only).")] = None,
 ) -> None:
     """Serve the MCP tools (search, ask, experts, get_thread, get_resource) over stdio."""
-    from app.deps import groups_for_key
-    from app.mcp_server import build_server, fixed_groups
+    from app.deps import groups_for_key, name_for_key
+    from app.mcp_server import build_server, fixed_groups, fixed_name
 
     settings = _settings(index)
     groups = groups_for_key(settings, api_key)
     if groups is None:
         raise TownsquareError("unknown API key (from --api-key or TOWNSQUARE_API_KEY)")
     library = _library(index)
-    build_server(lambda: library, fixed_groups(groups), log_level="WARNING").run("stdio")
+    build_server(lambda: library, fixed_groups(groups), fixed_name(name_for_key(settings, api_key)),
+                 log_level="WARNING").run("stdio")
 
 
 def _library(index: Path | None):  # noqa: ANN202 - lazy import keeps `--help` fast

@@ -11,6 +11,7 @@ from rich.console import Console
 from app.activity import ActivityLog
 from app.settings import get_settings
 from ingest.forget import forget_member
+from retrieval.words import plural
 
 console = Console()
 
@@ -30,8 +31,8 @@ def forget(
         questions, feedback = log.forget(member)
     finally:
         log.close()
-    console.print(f"Deleted {questions} question(s) and {feedback} feedback entr(ies) of {member!r}.",
-                  highlight=False)
+    entries = plural(feedback, "feedback entry", "feedback entries")
+    console.print(f"Deleted {plural(questions, 'question')} and {entries} of {member!r}.", highlight=False)
     if posts:
         forget_member(Path(root), member)
         console.print(f"Posts by member {member!r} will be left out from the next ingest "

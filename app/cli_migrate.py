@@ -25,6 +25,7 @@ def migrate(
     from retrieval.backends import DEFAULT_BACKEND, BackendConfig
     from retrieval.index import IndexDir
     from retrieval.migrate import migrate as run_migrate
+    from retrieval.words import plural
 
     settings = get_settings()
     root = index or settings.index_dir
@@ -35,5 +36,5 @@ def migrate(
     if manifest is None:
         console.print(f"{root} already uses backend {target.name}: nothing to do.", highlight=False)
         return
-    console.print(f"Migrated {root} to backend {target.name}: {manifest.counts.get('chunks', 0):,} chunks, "
+    console.print(f"Migrated {root} to backend {target.name}: {plural(manifest.counts.get('chunks', 0), 'chunk')}, "
                   f"{time.perf_counter() - start:.1f} s.", highlight=False)

@@ -10,9 +10,11 @@ event loop.
 from __future__ import annotations
 
 import json
+import types
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.dependencies.models import Dependant
@@ -75,6 +77,13 @@ def groups_for_key(config: Settings, key: str | None) -> tuple[str, ...] | None:
     return None if identity is None else tuple(sorted(identity.groups))
 
 
+def name_for_key(config: Settings, key: str | None) -> str | None:
+    """The name of an API key's holder (keys are named after member ids, so expert
+    suggestions leave them out); None for no key or a key nobody issued."""
+    identity = _ring(config).identify(key) if key is not None else None
+    return None if identity is None else identity.name
+
+
 _RINGS: dict[tuple[str, str], KeyRing] = {}
 
 
@@ -132,6 +141,40 @@ def _query_names(dependant: Dependant) -> list[str]:
     return names + [name for sub in dependant.dependencies for name in _query_names(sub)]
 
 
+async def one_value_each(request: Request) -> None:
+    """A query parameter sent empty (``since=``, ``k=``) or sent more than once (``q=a&q=b``)
+    is a 422 naming it: an empty value is never read as "no filter" nor a repeated one cut to
+    its last value. A parameter the route declares as a list may repeat (none does yet).
+    Applied to every route of the app with :func:`declared_query_only`
+    (:func:`app.main.create_app`), so one rule holds for every parameter (README, "The HTTP API")."""
+    given = request.query_params.multi_items()
+    if not given:
+        return
+    times = Counter(name for name, _ in given)
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    lists = _list_names(dependant) if dependant is not None else set()
+    for name, value in given:
+        if value == "":
+            raise invalid(name, f"{name} is empty: leave the parameter out, or give it a value")
+        if times[name] > 1 and name not in lists:
+            raise invalid(name, f"{name} was given {times[name]} times: give it once")
+
+
+def _list_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params if _is_list(param.field_info.annotation)}
+    return names.union(*(_list_names(sub) for sub in dependant.dependencies))
+
+
+def _is_list(annotation: Any) -> bool:
+    """True for ``list[str]``, ``tuple[int, ...]``, ``set[str] | None`` and the like."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_list(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(_is_list(arg) for arg in get_args(annotation))
+    return (origin or annotation) in (list, tuple, set, frozenset)
+
+
 def checked_query(text: str, config: Settings, field: str = "q", where: str = "query") -> str:
     """The question within the configured length (422 naming ``field`` otherwise), stripped.
     A blank question is answered (no hits, an abstention), not refused: the schema allows it."""
@@ -140,10 +183,10 @@ def checked_query(text: str, config: Settings, field: str = "q", where: str = "q
     return text.strip()
 
 
-def checked_k(k: int, config: Settings, field: str = "k") -> int:
-    """A result count within 1..max_k; 422 naming ``field`` otherwise."""
+def checked_k(k: int, config: Settings, field: str = "k", where: str = "query") -> int:
+    """A result count within 1..max_k; 422 naming ``field`` (in ``where``) otherwise."""
     if not 1 <= k <= config.max_k:
-        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}")
+        raise invalid(field, f"must be between 1 and {config.max_k}, not {k}", where)
     return k
 
 

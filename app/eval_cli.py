@@ -18,6 +18,7 @@ from rich.table import Table
 from app.cli_progress import ingest_progress
 from app.settings import get_settings
 from retrieval.errors import BadQueryError
+from retrieval.words import plural
 
 if TYPE_CHECKING:
     from ingest.pipeline import ProgressSink
@@ -84,8 +85,9 @@ def experts(
     threads, members = read_threads(folder)
     plan = expert_split(threads, cut)
     if not plan.before or not plan.questions:
-        raise BadQueryError(f"--split {split}: {len(plan.before)} threads before it and {len(plan.questions)} "
-                            "later questions with an earlier answerer; pick a date with both")
+        raise BadQueryError(f"--split {split}: {plural(len(plan.before), 'thread')} before it and "
+                            f"{plural(len(plan.questions), 'later question')} with an earlier answerer; "
+                            "pick a date with both")
     with _scratch(work) as scratch, _progress() as progress:
         sources = write_sources(plan.before, members, scratch / "sources")
         library = build_library(sources, scratch / "index", get_settings(), progress)

@@ -26,6 +26,7 @@ from retrieval.errors import BadQueryError, IngestError
 from retrieval.evaluation import Collection
 from retrieval.input_errors import json_error_text
 from retrieval.records import parse_iso
+from retrieval.words import plural
 
 AUTHOR = "eval-author"
 """BEIR corpora have no authors: every document is written by this member."""
@@ -71,7 +72,8 @@ def build_library(sources: Path, index: Path, settings: Any, progress: Any = Non
     summary = ingest([sources], index_dir, embedder, batch_size=settings.embed_batch_size, progress=progress)
     if summary.errors:
         first = "; ".join(str(p) for p in summary.problems if p.level == "error")
-        raise IngestError(f"the evaluation data did not ingest cleanly ({summary.errors} errors): {first[:500]}")
+        errors = plural(summary.errors, "error")
+        raise IngestError(f"the evaluation data did not ingest cleanly ({errors}): {first[:500]}")
     return Library(index_dir, embedder, settings.search.model_dump())
 
 

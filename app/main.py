@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from app import problems
 from app.activity import ActivityLog
 from app.auth import KeyRing
-from app.deps import declared_query_only, writer
+from app.deps import declared_query_only, one_value_each, writer
 from app.generator import answerer_for
 from app.guard import Guard
 from app.mcp_server import http_route
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Search and cited answers over a community's knowledge, with who to ask.",
         lifespan=lifespan,
-        dependencies=[Depends(declared_query_only)],  # every route: an unknown query parameter is a 422
+        # every route: an unknown query parameter is a 422, and so is one sent empty or twice
+        dependencies=[Depends(declared_query_only), Depends(one_value_each)],
     )
     app.state.settings = config
     app.state.keyring = KeyRing.for_index(config.api_keys, config.index_dir)
@@ -65,8 +66,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.append(mcp_route)
     problems.install(app)
     app.add_middleware(Guard, settings=config)
-    _keys_optional_for_reads(app, [r for router in routers for r in router.routes])
+    routes = [r for router in routers for r in router.routes]
+    _keys_optional_for_reads(app, routes)
+    app.include_router(_heads_for_reads(routes))
     return app
+
+
+def _heads_for_reads(routes: list[BaseRoute]) -> APIRouter:
+    """A router answering ``HEAD`` on each ``GET`` route of ``routes`` (``HEAD /health`` for
+    monitors): FastAPI, unlike Starlette, adds none. Each twin has the GET route's endpoint,
+    dependencies and checks and stays out of the OpenAPI schema; the server sends the status
+    and headers without the body (uvicorn drops a HEAD response's body)."""
+    heads = APIRouter()
+    for route in routes:
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            heads.add_api_route(
+                route.path, route.endpoint, methods=["HEAD"], response_model=route.response_model,
+                status_code=route.status_code, dependencies=route.dependencies, name=route.name,
+                include_in_schema=False,
+            )
+    return heads
 
 
 def _keys_optional_for_reads(app: FastAPI, routes: list[BaseRoute]) -> None:

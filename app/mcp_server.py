@@ -21,20 +21,39 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.deps import groups_for_key
-from app.mcp_tools import ToolReply, Tools
+from app.deps import groups_for_key, name_for_key
+from app.mcp_tools import MAX_K, ToolReply, Tools
 from app.settings import Settings
 from retrieval.errors import TownsquareError
 from retrieval.filters import unknown_names_message
 from retrieval.library import Library
 
 GroupsOf = Callable[[Context], tuple[str, ...]]
+NameOf = Callable[[Context], str | None]
+"""Who calls (the key's name, a member id when keys are named after members; None: nobody known)."""
 MCP_PATH = "/mcp"
 INSTRUCTIONS = (
     "Search and cited answers over a community's discussions and shared resources. Use `ask` for a "
     "cited answer, `search` for matching passages, `experts` for who to ask, and `get_thread` / "
     "`get_resource` to read a whole source (ids come from the other tools' results)."
 )
+
+TOOL_DESCRIPTIONS = {
+    "search": f"Search the community's discussions and shared resources. Returns up to k passages matching "
+              f"the query (one per thread or resource; k from 1 to {MAX_K}, default 10), best first, each with "
+              f"its title, link and a short excerpt.",
+    "ask": "Answer a question from what the community wrote: sentences, each followed by the number of "
+           "its source, then the sources with their links and the members who can help. When the "
+           "community has not answered it, says so and names the closest discussions and whom to ask.",
+    "experts": f"Find the members who know most about a question or topic: up to k members (k from 1 to "
+               f"{MAX_K}, default 5), each with why they are suggested and the threads where they helped.",
+    "get_thread": "Read a whole thread, every post with its author and date, by its id (ids come with the "
+                  "results of search, ask and experts).",
+    "get_resource": "Read a shared resource (a guide, notes or a document) with its whole text, by its id "
+                    "(ids come with the results of search and ask).",
+}
+"""What ``tools/list`` says of each tool: plain sentences, since hosts show them as they are to
+people and models (the SDK would otherwise send the functions' docstrings, markup and all)."""
 
 
 def _result(make: Callable[[], ToolReply]) -> CallToolResult:
@@ -75,6 +94,16 @@ def fixed_groups(groups: tuple[str, ...]) -> GroupsOf:
     return lambda ctx: groups
 
 
+def fixed_name(name: str | None) -> NameOf:
+    """Every call is made by ``name`` (stdio: the key given when the server started)."""
+    return lambda ctx: name
+
+
+def header_name(settings: Settings) -> NameOf:
+    """The name of the ``X-API-Key`` header's key of the HTTP request carrying the call."""
+    return lambda ctx: name_for_key(settings, (ctx.headers or {}).get("x-api-key"))
+
+
 def header_groups(settings: Settings) -> GroupsOf:
     """Groups of the ``X-API-Key`` header of the HTTP request carrying the call."""
 
@@ -88,35 +117,33 @@ def header_groups(settings: Settings) -> GroupsOf:
     return groups_of
 
 
-def build_server(library: Callable[[], Library], groups_of: GroupsOf, **options: Any) -> MCPServer:
+def build_server(library: Callable[[], Library], groups_of: GroupsOf, name_of: NameOf | None = None,
+                 **options: Any) -> MCPServer:
     """An MCP server with the five tools over ``library()``, each call made as
-    ``groups_of(ctx)``; ``options`` go to :class:`MCPServer`."""
+    ``groups_of(ctx)`` by ``name_of(ctx)`` (never suggested to themself as an expert);
+    ``options`` go to :class:`MCPServer`."""
+    name_of = name_of or fixed_name(None)
     server: MCPServer = StrictServer("townsquare", instructions=INSTRUCTIONS, version="0.1.0", **options)
     tools = Tools(library)
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["search"])
     def search(query: str, ctx: Context, k: int = 10) -> CallToolResult:
-        """Passages matching ``query`` (one per thread or resource), best first, with titles and links."""
         return _result(lambda: tools.search(query, k, groups_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["ask"])
     def ask(question: str, ctx: Context) -> CallToolResult:
-        """A cited answer from what the community wrote, or an honest "not answered yet"."""
-        return _result(lambda: tools.ask(question, groups_of(ctx)))
+        return _result(lambda: tools.ask(question, groups_of(ctx), name_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["experts"])
     def experts(question: str, ctx: Context, k: int = 5) -> CallToolResult:
-        """Members who know most about ``question``, with the threads where they helped."""
-        return _result(lambda: tools.experts(question, k, groups_of(ctx)))
+        return _result(lambda: tools.experts(question, k, groups_of(ctx), name_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["get_thread"])
     def get_thread(id: str, ctx: Context) -> CallToolResult:  # noqa: A002
-        """A whole thread (every post) by its id."""
         return _result(lambda: tools.get_thread(id, groups_of(ctx)))
 
-    @server.tool()
+    @server.tool(description=TOOL_DESCRIPTIONS["get_resource"])
     def get_resource(id: str, ctx: Context) -> CallToolResult:  # noqa: A002
-        """A shared resource (guide, notes, document) with its text, by its id."""
         return _result(lambda: tools.get_resource(id, groups_of(ctx)))
 
     return server
@@ -140,7 +167,7 @@ class KeyGuard:
 def http_route(library: Callable[[], Library], settings: Settings) -> tuple[MCPServer, Route]:
     """The server and the API's ``/mcp`` route (stateless streamable HTTP, JSON replies,
     unknown keys refused). The caller runs ``server.session_manager.run()`` in its lifespan."""
-    server = build_server(library, header_groups(settings))
+    server = build_server(library, header_groups(settings), header_name(settings))
     starlette = server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True)
     endpoint = next(r.endpoint for r in starlette.routes if isinstance(r, Route) and r.path == MCP_PATH)
     return server, Route(MCP_PATH, endpoint=KeyGuard(endpoint, settings))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.convert import citation_out, expert_out, hit_out
-from app.plain import plain_text
-from retrieval.answer import worded
+from app.plain import plain_text, snippet
+from retrieval.answer import Citation, worded
 from retrieval.content import get_resource, get_thread
 from retrieval.experts import Expert
 from retrieval.filters import Filters
@@ -55,9 +55,14 @@ def _question(text: str) -> str:
     return text
 
 
-def _snippet(text: str) -> str:
-    flat = " ".join(plain_text(text).split())
-    return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "\u2026"
+def _sources(citations: list[Citation]) -> list[str]:
+    """One line per cited thread or resource, in the order they are first cited, with every
+    marker that cites it: ``[1][3] Title — url`` (two posts of a thread, or two sections of a
+    resource, are two citations of one source)."""
+    markers: dict[tuple[str, str], list[Citation]] = {}
+    for citation in citations:
+        markers.setdefault((citation.kind, citation.doc_id), []).append(citation)
+    return ["".join(f"[{c.n}]" for c in cited) + f" {cited[0].title} — {cited[0].url}" for cited in markers.values()]
 
 
 class Tools:
@@ -70,14 +75,15 @@ class Tools:
     def search(self, query: str, k: int, groups: tuple[str, ...]) -> ToolReply:
         """Hybrid search, one hit per thread or resource."""
         hits = self._library().searcher().search(_question(query), k=_k(k), filters=Filters(), groups=groups)
-        lines = [f"{n}. {h.title} — {h.url}\n   {_snippet(h.text)}" for n, h in enumerate(hits, start=1)]
+        lines = [f"{n}. {h.title} — {h.url}\n   {snippet(h.text, SNIPPET)}" for n, h in enumerate(hits, start=1)]
         text = "\n".join(lines) if lines else "No results."
         return ToolReply(text, {"hits": [hit_out(h).model_dump() for h in hits]})
 
-    def ask(self, question: str, groups: tuple[str, ...]) -> ToolReply:
-        """A cited answer (or an abstention naming the closest discussions and who to ask)."""
-        answer = self._library().ask(_question(question), groups=groups)
-        sources = [f"[{c.n}] {c.title} — {c.url}" for c in answer.citations]
+    def ask(self, question: str, groups: tuple[str, ...], asker: str | None = None) -> ToolReply:
+        """A cited answer (or an abstention naming the closest discussions and who to ask,
+        never ``asker``)."""
+        answer = self._library().ask(_question(question), groups=groups, asker=asker)
+        sources = _sources(answer.citations)
         text = plain_text(worded(answer)) + ("\n\nSources:\n" + "\n".join(sources) if sources else "")
         if answer.abstained and answer.closest:
             text += "\n\nClosest discussions:\n" + "\n".join(f"- {h.title} — {h.url}" for h in answer.closest)
@@ -91,9 +97,10 @@ class Tools:
         }
         return ToolReply(text, data)
 
-    def experts(self, question: str, k: int, groups: tuple[str, ...]) -> ToolReply:
-        """Members who know most about ``question``, each with the threads where they helped."""
-        found = self._library().experts(_question(question), groups=groups, k=_k(k))
+    def experts(self, question: str, k: int, groups: tuple[str, ...], asker: str | None = None) -> ToolReply:
+        """Members who know most about ``question`` other than ``asker``, each with the threads
+        where they helped."""
+        found = self._library().experts(_question(question), groups=groups, k=_k(k), asker=asker)
         lines = []
         for n, expert in enumerate(found, start=1):
             lines.append(f"{n}. {_member(expert)}")

@@ -4,7 +4,8 @@ no heading mark, emphasis star or link bracket is left for a reader to decode.
 
 What is kept: every word; headings and paragraphs as lines of their own; list items as
 ``- item`` or ``3. item`` (nested ones indented); a link as ``its text (url)``; an image as
-its alt text; code as it was written.
+its alt text; code as it was written. Links of every scheme are treated alike (``javascript:``,
+``file:`` or a relative path too: plain text runs nothing), so none is left as raw Markdown.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from collections.abc import Sequence
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_PARSER = MarkdownIt("commonmark", {"html": False})
+
+class _EveryLink(MarkdownIt):
+    """CommonMark that parses a link whatever its URL (markdown-it-py's default refuses
+    scripting schemes, which suits HTML output, and leaves such a link as written)."""
+
+    def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it-py's name)
+        """Every URL is acceptable: the output is text, shown, never followed by us."""
+        return True
+
+
+_PARSER = _EveryLink("commonmark", {"html": False})
 
 
 def plain_text(markdown: str) -> str:
@@ -63,3 +74,10 @@ def _inline(children: Sequence[Token]) -> str:
             label = "".join(parts[start + 1:])
             parts[start:] = [label if not url or url in (label, f"mailto:{label}") else f"{label} ({url})"]
     return "".join(parts)
+
+
+def snippet(markdown: str, limit: int = 300) -> str:
+    """The start of ``markdown`` as plain text (:func:`plain_text`) on one line, at most
+    ``limit`` characters, ending with "…" when cut."""
+    flat = " ".join(plain_text(markdown).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"

@@ -37,7 +37,12 @@ DateText = Annotated[str, WithJsonSchema({
     "type": "string", "maxLength": 40, "description": "ISO 8601 date or date-time (empty: no limit)",
     "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],
 })]
-"""A since/until value; parsed (and refused with a 422 naming the field) by the route."""
+"""A since/until value in a JSON body; parsed (and refused with a 422 naming the field) by the route."""
+QueryDateText = Annotated[str, WithJsonSchema({
+    "type": "string", "minLength": 1, "maxLength": 40, "description": "ISO 8601 date or date-time",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}],
+})]
+"""A since/until query parameter: never empty there (:func:`app.deps.one_value_each`)."""
 
 
 class FiltersIn(BaseModel):
@@ -105,6 +110,39 @@ class AskIn(BaseModel):
     k_experts: Annotated[int, BeforeValidator(_not_a_bool)] = Field(3, ge=0, le=20, strict=False)
 
 
+EXPERT_FILTER_NAMES = ("channel", "tag")
+"""The filters expert suggestions take (as GET /experts's query parameters)."""
+
+
+class ExpertFiltersIn(BaseModel):
+    """Filters for POST /experts: ``channel`` and ``tag``; another name is a 422 naming it and
+    listing these."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names_only(cls, data: object) -> object:
+        if isinstance(data, dict) and (message := unknown_names_message(data, EXPERT_FILTER_NAMES)):
+            raise ValueError(message)
+        return data
+
+    channel: FilterText | None = None
+    tag: FilterText | None = None
+
+
+class ExpertsIn(BaseModel):
+    """Body of POST /experts: GET /experts for a whole question in any script (a URL carrying
+    10,000 characters of CJK or emoji, percent-encoded, is over what HTTP servers take)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    k: Annotated[int, BeforeValidator(_not_a_bool)] = Field(5, ge=1, le=100, strict=False,
+                                                            description="number of members")
+    filters: ExpertFiltersIn = Field(default_factory=ExpertFiltersIn)
+
+
 class CitationOut(BaseModel):
     """A numbered source of an answer; ``quote`` is the exact cited text."""
 
@@ -145,6 +183,7 @@ class WhyOut(BaseModel):
     answered: int
     accepted: int
     asked: int
+    commented: int = Field(0, description="found threads where their only part was a comment")
     related_last: str | None = Field(description="date of their latest contribution to the found threads")
     answers_total: int
     accepted_total: int

@@ -162,12 +162,19 @@ def latency_verdicts(run: dict[str, Any]) -> list[str]:
     return out
 
 
+def race_chunks(race: dict[str, Any]) -> int:
+    """The chunk count an ingest race's throughput is per: every chunk indexed (``texts``), not
+    the distinct texts Townsquare embeds (``chunks``), as the raw encodes and LangChain embed
+    them all. The table here and ``bench/plots.py``'s ingest plot both divide by it."""
+    return int(race["texts"])
+
+
 def ingest_lines(race: dict[str, Any] | None) -> list[str]:
     """The ingest race and its target (judged on CPU seconds when recorded: on a shared machine
     wall time mostly measures the other load)."""
     if not race:
         return ["### Ingest", "", "Not run (`--ingest-docs`).", ""]
-    chunks = race["texts"]  # chunks indexed (Townsquare embeds each distinct text once)
+    chunks = race_chunks(race)
     names = {"raw_onnx": "raw encode, ONNX Runtime int8 (`OnnxEmbedder.embed`)",
              "raw_torch": "raw encode, sentence-transformers torch (`embed()`)",
              "townsquare_onnx": "Townsquare ingest, default embedder (ONNX int8), whole pipeline",

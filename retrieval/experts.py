@@ -21,8 +21,10 @@ Clock (:mod:`retrieval.experts_clock`): recency and recent activity are measured
 activity the asker may see, whichever is earlier
 (:meth:`~retrieval.experts_members.MemberStats.reference`: a question asked after an index's
 last activity is measured from that last day, as serving it would be), and from the latest
-activity the asker may see when there is no ``now`` (serving); on undated data recency is
-neutral and volume stands in for recent activity. Contributions after the clock are ignored.
+activity the asker may see when there is no ``now`` (serving), never after the wall clock
+(a post dated in the future is a wrong clock, see :mod:`retrieval.experts_clock`); on undated
+data recency is neutral and volume stands in for recent activity. Contributions after the
+clock are ignored.
 
 Visibility: the hits are already restricted to what the asker may see, and every other fact
 read here (thread contributors, track records, the clock) comes only from documents
@@ -253,6 +255,7 @@ def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> W
     return Why(
         topic=topic, topic_count=topic_count, answered=len(answered),
         accepted=sum(e.role == "accepted" for e in records), asked=sum(e.role == "question" for e in records),
+        commented=sum(e.role == "comment" for e in records),
         related_last=max(dates) if dates else None, answers_total=record.answers,
         accepted_total=record.accepted, last_active=record.last,
     )
@@ -261,6 +264,7 @@ def explain(candidate: Candidate, clock: Clock, tags: dict[str, list[str]]) -> W
 def suggest_experts(
     hits: list[Hit], catalog: Catalog, k: int = 5, now: datetime | None = None, groups: tuple[str, ...] = (),
     stats: MemberStats | None = None, weights: ExpertWeights = DEFAULT_WEIGHTS, question: np.ndarray | None = None,
+    asker: str | None = None,
 ) -> list[Expert]:
     """Rank the contributors of the documents in ``hits`` as experts on the question.
 
@@ -280,15 +284,17 @@ def suggest_experts(
         question: the question's unit vector, shape (d,) (as the hits' similarities were
             computed with); with ``stats.profiles``, members are also compared with it through
             their profiles. Without it, profile features are 0.
+        asker: the member id of who asks (the API: the key's name, as keys are named after
+            member ids), never suggested to themself.
 
     Returns:
         Up to ``k`` experts, best first (ties by member id), each with up to
         :data:`MAX_EVIDENCE` evidence records (best first) and the numbers of :class:`Why`;
-        members who opted out are never included.
+        members who opted out, and ``asker``, are never included.
     """
     stats = stats or MemberStats(catalog, groups)
     clock = stats.reference(Clock(now)) if now is not None else stats.clock()
-    found = candidates(hits, catalog, clock, groups, stats, weights, question)
+    found = [c for c in candidates(hits, catalog, clock, groups, stats, weights, question) if c.member_id != asker]
     scored = sorted(((round(combine(c.features, weights), 4), c) for c in found),
                     key=lambda sc: (-sc[0], sc[1].member_id))[:k]
     tags = {h.doc_id: list(h.tags) for h in hits}
@@ -299,11 +305,12 @@ def suggest_experts(
 def find_experts(
     searcher: Any, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
     now: datetime | None = None, mode: str = "hybrid", stats: MemberStats | None = None,
-    weights: ExpertWeights = DEFAULT_WEIGHTS,
+    weights: ExpertWeights = DEFAULT_WEIGHTS, asker: str | None = None,
 ) -> list[Expert]:
     """Search ``question`` for :data:`EXPERT_HITS` chunks ``groups`` may see and rank their
-    contributors (see :func:`suggest_experts`); ``searcher`` is a :class:`retrieval.search.Searcher`."""
+    contributors other than ``asker`` (see :func:`suggest_experts`); ``searcher`` is a
+    :class:`retrieval.search.Searcher`."""
     hits = searcher.search(question, k=EXPERT_HITS, filters=filters, groups=groups, collapse=False, mode=mode)
     stats = stats or MemberStats(searcher.snapshot.catalog, groups, searcher.snapshot.vectors)
     return suggest_experts(hits, searcher.snapshot.catalog, k=k, now=now, groups=groups, stats=stats,
-                           weights=weights, question=searcher.question_vector(question))
+                           weights=weights, question=searcher.question_vector(question), asker=asker)

@@ -58,9 +58,11 @@ class MemberFacts:
     clock for every question, and a prolific member has thousands of contributions."""
 
     def record(self, clock: Clock) -> Record:
-        """Totals of what had happened by ``clock`` (undated contributions always count)."""
-        n = len(self.dates) if clock.iso is None else bisect_right(self.dates, clock.iso)
-        documents = len(self.first) if clock.iso is None else bisect_right(self.first, clock.iso)
+        """Totals of what had happened by ``clock`` (its :attr:`~retrieval.experts_clock.Clock.until`;
+        undated contributions always count)."""
+        until = clock.until
+        n = len(self.dates) if until is None else bisect_right(self.dates, until)
+        documents = len(self.first) if until is None else bisect_right(self.first, until)
         return Record(
             answers=self.undated.answers + self.answers[n], accepted=self.undated.accepted + self.accepted[n],
             received=self.undated.received + self.received[n], documents=documents,
@@ -70,7 +72,7 @@ class MemberFacts:
     def recent(self, clock: Clock, weights: ExpertWeights) -> float:
         """Recent activity: contributions in the window before the clock, weighted by role and
         decayed from it. On an undated clock: the member's volume (role-weighted)."""
-        key = (clock.now, weights)
+        key = (clock.now or clock.until, weights)
         found = self._recent.get(key)
         if found is None:
             if len(self._recent) >= RECENT_KEPT:
@@ -82,7 +84,9 @@ class MemberFacts:
         # role weights and decays looked up once per distinct role and date: a prolific member
         # has thousands of contributions, on far fewer days
         if clock.now is None or clock.iso is None:
-            every = [*self.roles, *self.undated_roles]
+            until = clock.until
+            every = [*(self.roles if until is None else self.roles[:bisect_right(self.dates, until)]),
+                     *self.undated_roles]
             weight = {r: weights.role(r) for r in set(every)}
             return sum(weight[r] for r in every)
         start = to_iso(clock.now - timedelta(days=weights.activity_window_days)) or ""
@@ -191,10 +195,10 @@ class MemberStats:
         then ``weights.recent_candidates`` with the most answers in its last
         ``weights.activity_half_life_days`` (recent answerers, newcomers among them), without
         repeats: candidates by track record (kept per clock; pass the :meth:`reference` clock)."""
-        key = (clock.iso, weights)
+        key = (clock.until, weights)
         if key not in self._leaders:
             n = weights.prior_candidates
-            ranked = [m for m, _ in self.catalog.top_answerers(self.groups, n, until=clock.iso)]
+            ranked = [m for m, _ in self.catalog.top_answerers(self.groups, n, until=clock.until)]
             if clock.now is not None:
                 start = to_iso(clock.now - timedelta(days=weights.activity_window_days))
                 ranked += [m for m, _ in self.catalog.top_answerers(self.groups, n, since=start, until=clock.iso)]

@@ -18,8 +18,9 @@ member's expected number of answers carrying them.
 What is read: only documents ``groups`` may see (the catalog applies the visibility rule; the
 vectors are those documents' chunks), and only answering roles (answers, accepted answers,
 resources authored). Clock: profiles are built from everything visible in the snapshot; in
-serving that all precedes the serving clock, and the evaluation indexes only what came
-before its questions. Relevance and decay are the ones of model 2 over the retrieved
+serving that all precedes the serving clock except posts dated after the wall clock, which
+earn no credit (:func:`retrieval.experts_clock.credited`), and the evaluation indexes only
+what came before its questions. Relevance and decay are the ones of model 2 over the retrieved
 documents (:func:`retrieval.experts_model.relevance`, :func:`retrieval.experts_clock.decay`).
 
 Cost: one pass over the leading :data:`PROFILE_MEMBERS` answerers' latest
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.experts_clock import UNDATED, Clock, decay, epoch_days
+from retrieval.experts_clock import UNDATED, Clock, credited, epoch_days
 from retrieval.experts_model import relevance
 from retrieval.records import ANSWER_ROLES
 from retrieval.storage import Catalog, VectorIndex
@@ -79,10 +80,11 @@ class Profile:
     def history(self, question: np.ndarray, floor: float, clock: Clock, half_life_days: float) -> float:
         """Model 2 over everything they answered: the summed relevance of their answered
         documents to ``question`` (unit vector, shape (d,); cosine above ``floor``, scaled to
-        1 at cosine 1), each decayed by its age on ``clock`` (undated: no decay)."""
+        1 at cosine 1), each decayed by its age on ``clock`` (undated: no decay; dated after
+        the clock: no credit)."""
         if not len(self.rows):
             return 0.0
-        credit = relevance(self.documents @ question, floor) * decay(clock.ages(self.days), half_life_days)
+        credit = relevance(self.documents @ question, floor) * credited(clock.ages(self.days), half_life_days)
         return float(credit.sum())
 
 
@@ -139,7 +141,7 @@ class MemberProfiles:
         if not lead.ids or n <= 0:
             return []
         similarity = (lead.matrix @ question)[lead.rows]
-        credit = relevance(similarity, floor) * decay(clock.ages(lead.days), half_life_days)
+        credit = relevance(similarity, floor) * credited(clock.ages(lead.days), half_life_days)
         scores = np.bincount(lead.owners, weights=credit, minlength=len(lead.ids))
         order = np.lexsort((np.asarray(lead.ids), -scores))[:n]  # best first, ties by member id
         return [lead.ids[i] for i in order if scores[i] > 0]

@@ -7,14 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from retrieval.records import parse_iso
+from retrieval.words import plural
 
 
 @dataclass(frozen=True)
 class Why:
     """The counts behind one suggestion.
 
-    ``answered``/``accepted``/``asked`` count the retrieved documents (threads the question
-    found, which the asker may see) the member answered / had accepted / asked; ``topic`` is
+    ``answered``/``accepted``/``asked``/``commented`` count the retrieved documents (threads
+    the question found, which the asker may see) the member answered / had accepted / asked /
+    only commented on; ``topic`` is
     the tag most of those documents carry and ``topic_count`` how many carry it (answered
     ones when the member answered any, else all); ``related_last`` is the latest of those
     contributions. ``answers_total``/``accepted_total``/``last_active``
@@ -30,11 +32,14 @@ class Why:
     accepted_total: int
     last_active: str | None
     topic_count: int = 0
+    commented: int = 0
 
     def text(self) -> str:
         """One sentence whose every number is a count of the linked posts or of the member's
         record, e.g. "answered 14 related questions (9 tagged varroa), 5 accepted, last in
-        March 2026; 120 answers in all, 40 accepted"."""
+        March 2026; 120 answers in all, 40 accepted". A member suggested on their record or
+        profile alone, with no part in the threads found, is said to have none ("No related
+        thread found; ..."): never a claim the linked posts do not bear out."""
         tagged = f" ({self.topic_count} tagged {self.topic})" if self.topic and self.topic_count else ""
         parts = []
         if self.answered:
@@ -43,17 +48,14 @@ class Why:
                 parts.append(f"{self.accepted} accepted")
         if self.asked:
             parts.append(f"asked {plural(self.asked, 'related question')}{'' if self.answered else tagged}")
+        if self.commented:
+            parts.append(f"commented on {plural(self.commented, 'related question')}")
         if self.related_last:
             parts.append(f"last in {month(self.related_last)}")
-        sentence = ", ".join(parts) or "took part in related discussions"
+        sentence = ", ".join(parts) or "no related thread found"
         if self.answers_total:
             sentence += f"; {plural(self.answers_total, 'answer')} in all, {self.accepted_total} accepted"
         return sentence[0].upper() + sentence[1:]
-
-
-def plural(n: int, noun: str) -> str:
-    """``"1 question"``, ``"14 questions"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def month(iso: str) -> str:

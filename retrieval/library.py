@@ -129,10 +129,11 @@ class Library:
 
     def ask(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,
-        searcher: Searcher | None = None,
+        searcher: Searcher | None = None, asker: str | None = None,
     ) -> Answer:
-        """A cited answer from what ``groups`` may see (by :attr:`answerer`), with who to ask,
-        from ``searcher`` (a pinned one) or the current snapshot.
+        """A cited answer from what ``groups`` may see (by :attr:`answerer`), with who to ask
+        (never ``asker``, the asking member's id), from ``searcher`` (a pinned one) or the
+        current snapshot.
 
         The result is structured (text, citations, confidence, abstained, closest documents,
         experts); :func:`retrieval.answer.worded` words it for a reader."""
@@ -143,7 +144,7 @@ class Library:
         if answer.confidence >= WHO_TO_ASK_FROM and k_experts > 0:
             answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                              stats=self.member_stats(searcher, groups),
-                                             question=searcher.question_vector(question))
+                                             question=searcher.question_vector(question), asker=asker)
         return answer
 
     def _evidence(
@@ -159,7 +160,7 @@ class Library:
 
     def ask_draft(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k_experts: int = 3,
-        searcher: Searcher | None = None,
+        searcher: Searcher | None = None, asker: str | None = None,
     ) -> Draft:
         """:meth:`ask` for streaming: everything that reads the snapshot (hits, the fallback
         answer, experts) is done before this returns; the :class:`Draft` then streams the
@@ -172,17 +173,18 @@ class Library:
         if draft.confidence >= WHO_TO_ASK_FROM and k_experts > 0:
             draft.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                             stats=self.member_stats(searcher, groups),
-                                            question=searcher.question_vector(question))
+                                            question=searcher.question_vector(question), asker=asker)
         return draft
 
     def experts(
         self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (), k: int = 5,
-        searcher: Searcher | None = None,
+        searcher: Searcher | None = None, asker: str | None = None,
     ) -> list[Expert]:
-        """Members to ask about ``question``, on evidence ``groups`` may see (see :func:`find_experts`)."""
+        """Members to ask about ``question``, on evidence ``groups`` may see, never ``asker``
+        (the asking member's id; see :func:`find_experts`)."""
         searcher = searcher or self.searcher()
         return find_experts(searcher, question, filters=filters, groups=groups, k=k,
-                            stats=self.member_stats(searcher, groups))
+                            stats=self.member_stats(searcher, groups), asker=asker)
 
     def member_stats(self, searcher: Searcher, groups: tuple[str, ...]) -> MemberStats:
         """Member facts of ``searcher``'s snapshot as ``groups`` may see them, kept between
@@ -226,16 +228,16 @@ class Pinned:
         return caller_stats(self._searcher.snapshot, groups, whole_index)
 
     def ask(self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (),
-            k_experts: int = 3) -> Answer:
+            k_experts: int = 3, asker: str | None = None) -> Answer:
         """See :meth:`Library.ask`."""
-        return self.library.ask(question, filters, groups, k_experts, searcher=self._searcher)
+        return self.library.ask(question, filters, groups, k_experts, searcher=self._searcher, asker=asker)
 
     def ask_draft(self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (),
-                  k_experts: int = 3) -> Draft:
+                  k_experts: int = 3, asker: str | None = None) -> Draft:
         """See :meth:`Library.ask_draft`."""
-        return self.library.ask_draft(question, filters, groups, k_experts, searcher=self._searcher)
+        return self.library.ask_draft(question, filters, groups, k_experts, searcher=self._searcher, asker=asker)
 
     def experts(self, question: str, filters: Filters | None = None, groups: tuple[str, ...] = (),
-                k: int = 5) -> list[Expert]:
+                k: int = 5, asker: str | None = None) -> list[Expert]:
         """See :meth:`Library.experts`."""
-        return self.library.experts(question, filters, groups, k, searcher=self._searcher)
+        return self.library.experts(question, filters, groups, k, searcher=self._searcher, asker=asker)

@@ -108,10 +108,12 @@ class Catalog(Protocol):
         given), as ``(member id, count)``, most first, ties by member id."""
         ...
 
-    def latest_activity(self, groups: Groups) -> str | None:
+    def latest_activity(self, groups: Groups, until: str | None = None) -> str | None:
         """The date (ISO, UTC) of the latest dated contribution (a post, else its document's
-        date) to a document ``groups`` may see; None when nothing visible is dated. The
-        serving clock of expert suggestions: archives are measured against their own time."""
+        date) to a document ``groups`` may see, not after ``until`` (ISO, UTC) when given;
+        None when no such contribution is dated. The serving clock of expert suggestions:
+        archives are measured against their own time (``until``: the wall clock, so a post
+        dated in the future by a wrong clock does not move it)."""
         ...
 
     def members(self, ids: Collection[str] | None = None, groups: Groups | None = None) -> dict[str, Member]:

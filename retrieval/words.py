@@ -13,6 +13,12 @@ STOPWORDS = frozenset(
 )
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``n`` (thousands separated) and the noun agreeing with it: ``"1 question"``,
+    ``"1,014 questions"``; ``nouns`` is the plural when it is not ``noun + "s"``."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 WORDS = re.compile(rf"[{CJK_CHARS}]+|[^\W{CJK_CHARS}]+")
 
 

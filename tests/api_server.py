@@ -78,15 +78,21 @@ def serve_api(index_root: Path, api_keys: dict[str, object], log: Path, **settin
 @contextmanager
 def serve_page(api_url: str, log: Path) -> Iterator[str]:
     """``streamlit run ui/page.py`` talking to ``api_url``; yields the page URL once it is healthy."""
+    with serve_streamlit(ROOT / "ui" / "page.py", log, TOWNSQUARE_API_URL=api_url) as url:
+        yield url
+
+
+@contextmanager
+def serve_streamlit(script: Path, log: Path, **env: str) -> Iterator[str]:
+    """``streamlit run script`` with ``env`` added; yields the page URL once it is healthy."""
     port = free_port()
     command = [
-        str(BIN / "streamlit"), "run", str(ROOT / "ui" / "page.py"), "--server.headless", "true",
+        str(BIN / "streamlit"), "run", str(script), "--server.headless", "true",
         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]
-    extra = {"TOWNSQUARE_API_URL": api_url}
     url = f"http://127.0.0.1:{port}"
-    with _running(command, _env(**extra), f"{url}/_stcore/health", log):
+    with _running(command, _env(**env), f"{url}/_stcore/health", log):
         yield url
 
 

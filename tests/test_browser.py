@@ -1,4 +1,5 @@
-"""One real-browser test: the page in headless Chromium (Debian's) answers a typed question."""
+"""Real-browser tests: the page in headless Chromium (Debian's) answers a typed question, and
+our Markdown shows as meant in Streamlit's own renderer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api_server import CHROMIUM, CHROMIUM_ARGS, serve_page
+from tests.api_server import CHROMIUM, CHROMIUM_ARGS, ROOT, serve_page, serve_streamlit
 
 pytestmark = pytest.mark.e2e
 
@@ -77,3 +78,32 @@ def test_browser_source_cards_render_the_members_markdown(page_url: str) -> None
         shown = page.get_by_test_id("stChatMessage").nth(1).inner_text()  # the answer and its cards
         assert "**" not in shown and "](" not in shown
         assert page.get_by_test_id("stException").count() == 0
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is not installed (make browser)")
+def test_browser_shows_quoted_html_as_written_and_makes_no_dead_link(tmp_path: Path) -> None:
+    """In Streamlit's renderer (GFM: bare URLs become links), an answer quoting
+    ``<iframe src=URL>`` shows those characters, no ``&gt;``, and creates no element; a
+    ``javascript:`` link is plain text, not a link to ``#``; a URL with spaces is still a link."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.render_probe import QUOTED, SPACED
+
+    with serve_streamlit(ROOT / "tests" / "render_probe.py", tmp_path / "probe.log") as url, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            shown = page.get_by_test_id("stMarkdownContainer")
+            expect(shown.first).to_contain_text("into the club page", timeout=60_000)
+            assert shown.first.inner_text() == QUOTED
+            assert shown.first.locator("strong").inner_text() == "[1]"
+            assert page.get_by_test_id("stMain").locator("iframe, script").count() == 0
+            expect(page.get_by_text("#site · the original")).to_be_visible()
+            links = page.get_by_test_id("stMain").locator("a")
+            assert [(a.inner_text(), a.get_attribute("href")) for a in links.all() if "guide" in a.inner_text()] \
+                == [("the guide", SPACED.replace(" ", "%20"))]
+            assert all(a.get_attribute("href") not in ("#", "", None) for a in links.all())
+        finally:
+            browser.close()

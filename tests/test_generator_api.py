@@ -21,6 +21,7 @@ from tests.api_server import serve_api
 from tests.conftest import API_KEYS, MENTOR_KEY, ROOT
 from tests.helpers import private_ids
 from tests.llm_standin import Script, StandIn, a_sentence, passages_in, standin_server
+from ui.render import esc
 
 pytestmark = pytest.mark.e2e
 
@@ -145,5 +146,5 @@ def test_the_page_shows_the_written_answer(api: tuple[str, StandIn], monkeypatch
     at = at.run().chat_input(key="question").set_value(QUESTION).run()
     assert not at.exception and not at.error
     shown = [m.value for m in at.markdown]
-    assert any("Written by stand-in" in text and "**\\[2\\]**" in text for text in shown), shown
+    assert any(esc("Written by stand-in") in text and "**\\[2\\]**" in text for text in shown), shown
     assert standin.requests and standin.requests[0]["stream"] is True

@@ -35,6 +35,54 @@ def test_reingesting_unchanged_sources_embeds_nothing(index_copy: IndexDir, embe
     assert index_copy.current_path() == before  # nothing changed: no new snapshot
 
 
+def test_the_member_count_is_the_index_s_on_every_run(  # type: ignore[no-untyped-def]
+    sample_build, index_copy: IndexDir, embedder, tmp_path: Path,
+) -> None:
+    """A re-ingest loads only the members its members files declare (the rest, made from
+    accounts and unlisted authors, already exist): the summary still counts the index's."""
+    index_dir, first = sample_build
+    stored = index_dir.open().manifest.counts["members"]
+    assert (first.members, first.members_new) == (stored, stored)
+    again = ingest([Path("corpus/sample")], index_copy, embedder)
+    assert (again.members, again.members_new) == (stored, 0)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "threads.jsonl").write_text(thread_line("xt-1", "Wax moth", ["Moths in stored frames?", "Freeze them."],
+                                                     authors=["m01", "newcomer-zz"]) + "\n")
+    grown = ingest([Path("corpus/sample"), extra], index_copy, embedder)
+    assert (grown.members, grown.members_new) == (stored + 1, 1)
+    assert index_copy.open().manifest.counts["members"] == stored + 1
+
+
+class _Steps:
+    """A :class:`ingest.pipeline.ProgressSink` keeping each stage's steps."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = {}
+        self.names: list[str] = []
+
+    def add_task(self, description: str, *, total: float | None = None) -> int:
+        self.names.append(description)
+        self.steps[description] = []
+        return len(self.names) - 1
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        self.steps[self.names[task_id]].append(advance)
+
+
+def test_progress_covers_every_stage_and_moves_every_model_batch(  # type: ignore[no-untyped-def]
+    tmp_path: Path, embedder,
+) -> None:
+    progress = _Steps()
+    summary = ingest([write_small_corpus(tmp_path / "src")], IndexDir(tmp_path / "ix"), embedder,
+                     batch_size=2, progress=progress)
+    assert progress.names == ["loading", "chunking", "embedding", "writing", "committing"]
+    steps = progress.steps["embedding"]
+    assert sum(steps) == summary.chunks_embedded > 4
+    assert set(steps[:-1]) == {2} and 1 <= steps[-1] <= 2
+    assert sum(progress.steps["writing"]) == summary.documents_new and progress.steps["committing"] == [1]
+
+
 def test_changed_document_reembeds_only_its_new_text(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     corpus = write_small_corpus(tmp_path / "src")
     index_dir = IndexDir(tmp_path / "ix")

@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from retrieval.index import IndexDir
+from retrieval.library import Library
 from tests.conftest import API_KEYS, MEMBER_KEY, MENTOR_KEY
 
 pytestmark = pytest.mark.e2e
@@ -61,11 +62,16 @@ async def visibility_checks(session: ClientSession, insider: bool) -> None:
 
 async def public_checks(session: ClientSession) -> None:
     """The five tools exist and answer with titles, links and structured content."""
-    assert {t.name for t in (await session.list_tools()).tools} >= TOOLS
+    listed = (await session.list_tools()).tools
+    assert {t.name for t in listed} >= TOOLS
+    for tool in listed:  # plain sentences, no docstring markup (``k``, :class:`X`, **bold**)
+        assert tool.description and not re.search(r"[`*]|:[a-z]+:", tool.description), tool.description
     text, data, error = await call(session, "ask", question="What sugar syrup ratio should I feed in autumn?")
     assert not error and data and not data["abstained"] and data["citations"]
     for citation in data["citations"]:
-        assert citation["title"] in text and citation["url"] in text
+        assert citation["title"] in text and citation["url"] in text and f"[{citation['n']}]" in text
+    sources = text.split("Sources:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(sources) == len({(c["thread_id"], c["resource_id"]) for c in data["citations"]})
     assert all(e["why"] in text for e in data["experts"]) and "People who can help:" in text
     text, data, _ = await call(session, "search", query="when to treat for varroa", k=3)
     assert data and 1 <= len(data["hits"]) <= 3 and data["hits"][0]["title"] in text
@@ -98,6 +104,33 @@ def test_plain_text_drops_markdown_marks_and_keeps_every_word() -> None:
                       "`code` <script>x</script> snake_case_name\n\n    kept  as written")
     assert text == ("Summer\n\n- Below 2: fine, see the guide (https://x.org/g)\n  1. nested\n\n"
                     "code <script>x</script> snake_case_name\n\nkept  as written")
+
+
+@pytest.mark.unit
+def test_plain_text_shows_links_of_every_scheme_like_http_links() -> None:
+    """A link markdown-it-py would not make for HTML (scripting scheme, file, relative) is
+    still text then URL, never left as raw ``[text](url)``."""
+    from app.plain import plain_text
+
+    text = plain_text("See [grams](javascript:alert(3)), [notes](file:///srv/n.txt), [faq](/t/faq) "
+                      "and [the guide](https://x.org/g); ![hive](data:image/png;base64,AA) <vbscript:x>")
+    assert text == ("See grams (javascript:alert(3)), notes (file:///srv/n.txt), faq (/t/faq) "
+                    "and the guide (https://x.org/g); hive vbscript:x")
+
+
+@pytest.mark.integration
+def test_ask_lists_each_cited_source_once_with_all_its_markers(library: Library) -> None:
+    from app.mcp_tools import Tools
+
+    reply = Tools(lambda: library).ask("How do I treat varroa in winter?", ())
+    cited = [c["resource_id"] or c["thread_id"] for c in reply.data["citations"]]
+    assert len(set(cited)) < len(cited), "the question no longer cites one source twice: pick another"
+    sources = reply.text.split("Sources:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    order = list(dict.fromkeys(cited))  # first cited first
+    assert len(sources) == len(order)
+    for line, doc_id in zip(sources, order, strict=True):
+        numbers = [c["n"] for c in reply.data["citations"] if doc_id in (c["resource_id"], c["thread_id"])]
+        assert line.startswith("".join(f"[{n}]" for n in numbers) + " "), line
 
 
 def run_stdio(index_root: Path, key: str | None, check: Session) -> None:
@@ -185,3 +218,25 @@ def test_http_refuses_an_unknown_key(api_server: str) -> None:
     response = httpx.post(f"{api_server}/mcp", headers={"X-API-Key": "nobody", "Accept": "application/json"},
                           json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert response.status_code == 401
+
+
+def test_the_caller_is_not_suggested_to_themself(stdio_index: Path, library: Any) -> None:
+    """A key named after a member id (as the README advises) asks as that member: the experts
+    and ask tools leave them out, as the HTTP API does."""
+    question = "How do I treat varroa in winter?"
+    top = library.experts(question, k=5)[0].member_id
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TOWNSQUARE_API_KEY="asker-key-0001",
+               TOWNSQUARE_API_KEYS=json.dumps({"asker-key-0001": {"groups": ["members"], "name": top}}))
+    params = StdioServerParameters(command=str(BIN / "townsquare"), args=["mcp", "--index", str(stdio_index)], env=env)
+
+    async def main() -> None:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            for tool, arguments in (("experts", {"question": question, "k": 5}), ("ask", {"question": question})):
+                _, data, error = await call(session, tool, **arguments)
+                assert not error and data is not None
+                suggested = [e["member_id"] for e in data["experts"]]
+                assert suggested and top not in suggested, (tool, suggested)
+
+    asyncio.run(main())

@@ -12,9 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from app.settings import get_settings
 from retrieval.index import IndexDir
+from retrieval.words import plural
 from tests.api_server import free_port
 from tests.conftest import MEMBER_KEY, MENTOR_KEY, ROOT
 from ui.client import ApiError, Client
+from ui.render import esc
 
 pytestmark = pytest.mark.e2e
 
@@ -65,14 +67,16 @@ def test_question_gets_cited_answer_and_people(page: Page, api_server: str) -> N
     assert any("**\\[1\\]**" in text for text in shown), "no citation marker in the answer"
     assert any("<mark>" in text for text in shown), "no highlighted cited passage"
     assert "**People who can help**" in shown
-    assert {f"**{name}**" for name in member_names(api_server)} & set(shown), "no suggested member"
+    assert {f"**{esc(name)}**" for name in member_names(api_server)} & set(shown), "no suggested member"
     assert any("Feedback needs an API key" in text for text in shown)
+    n = len(re.findall(r"^\*\*\\\[\d+\\\]\*\* ", "\n".join(shown), re.M))  # the sources' headings
+    assert f"· {plural(n, 'cited passage')}" in " ".join(c.value for c in at.caption)
 
 
 def test_chat_keeps_the_session_history(page: Page) -> None:
-    at = ask(ask(page(), ANSWERABLE), "When do I add the next super?")
-    questions = [m.value for m in at.markdown if m.value in (ANSWERABLE, "When do I add the next super?")]
-    assert questions == [ANSWERABLE, "When do I add the next super?"]
+    asked = [ANSWERABLE, "When do I add the next super?"]
+    at = ask(ask(page(), asked[0]), asked[1])
+    assert [m.value for m in at.markdown if m.value in map(esc, asked)] == [esc(q) for q in asked]
 
 
 def test_abstained_answer_offers_a_ready_to_post_question(page: Page) -> None:
@@ -213,7 +217,7 @@ def test_admin_shows_stats_ingest_feedback_and_gaps(page: Page, api_server: str)
     assert metrics["Threads"] == str(counts["threads"]) and metrics["Members"] == str(counts["members"])
     assert counts["threads"] > anonymous["threads"]  # mentors' threads are counted for a mentors key only
     assert {"Index", "Last ingest", "Feedback", "Knowledge gaps"} <= {h.value for h in at.subheader}
-    assert any(UNANSWERABLE in m.value for m in at.markdown)
+    assert any(esc(UNANSWERABLE) in m.value for m in at.markdown)
     gaps = httpx.get(f"{api_server}/admin/gaps", headers={"X-API-Key": MENTOR_KEY}, timeout=60).json()["gaps"]
     marked = [e.label for e in at.expander if e.label.startswith(PRIVATE_ONLY)]
     assert marked and "answered in a private group you can see" in marked[0]  # mentors see mt-004; anonymous did not
@@ -261,6 +265,17 @@ def test_draft_addresses_suggested_members_by_handle() -> None:
     assert "Is thymol safe at 32 °C?" in text and "“Thymol in a heatwave”" in text
 
 
+@pytest.mark.unit
+def test_two_suggested_members_with_one_name_are_told_apart() -> None:
+    from ui.views.ask import draft, labels
+
+    experts = [{"member_id": "d1", "name": "Sam Lee"}, {"member_id": "m10", "name": "Chen Wei"},
+               {"member_id": "d2", "name": "Sam Lee"}]
+    assert labels(experts) == {"d1": "Sam Lee (d1)", "m10": "Chen Wei", "d2": "Sam Lee (d2)"}
+    text = draft("Which smoker fuel lasts?", experts, {"d2": "@sam2"}, [])
+    assert text.startswith("Sam Lee (d1) Chen Wei @sam2 — could you help")
+
+
 def test_source_cards_render_markdown_as_html(page: Page) -> None:
     at = ask(page(), "What has to be on a honey jar label for the market?")
     assert not at.exception
@@ -283,3 +298,50 @@ def test_rendered_markdown_runs_no_script_and_keeps_highlights_inside_tags() -> 
     assert "<li><strong><mark>Net weight</mark></strong><mark> in [gra</mark>ms]" in marked
     heading = text.index("### Lot")
     assert "<h3><mark>Lot number</mark></h3>" in rich(text, heading, len(text))  # still a heading
+
+
+@pytest.mark.unit
+def test_escaped_text_shows_as_written_with_no_entity_and_no_live_html() -> None:
+    """Quoted HTML next to a URL shows literally: backslash escapes only, no ``&gt;`` that a
+    GFM autolink would show as written (the browser test checks Streamlit's renderer)."""
+    import html as html_lib
+
+    from markdown_it import MarkdownIt
+
+    from tests.render_probe import QUOTED
+    from ui.render import answer_markdown
+
+    marked = answer_markdown(QUOTED)
+    assert "&" not in marked.replace("\\&", "") and "<" not in marked.replace("\\<", "")
+    shown = MarkdownIt("commonmark", {"html": True}).render(marked)  # raw HTML on: none may be left
+    assert "<iframe" not in shown and "<script" not in shown and "<strong>[1]</strong>" in shown
+    assert html_lib.unescape(re.sub(r"<[^>]+>", "", shown)).strip() == QUOTED
+    text = "    indented *not* code\n:material/check: $x$ ~~y~~ | z |"
+    shown = MarkdownIt("commonmark").render(esc(text))
+    assert shown == "<p>indented *not* code<br />\n:material/check: $x$ ~~y~~ | z |</p>\n"
+
+
+@pytest.mark.unit
+def test_links_are_made_only_to_urls_a_page_can_open() -> None:
+    from markdown_it import MarkdownIt
+
+    from tests.render_probe import SCRIPTED, SPACED
+    from ui.render import link, linkable
+
+    for url in (SCRIPTED, " JavaScript:alert(1)", "data:text/html,x", "/t/relative", "", None):
+        assert linkable(url) is None and link("the original", url) == esc("the original")
+    shown = MarkdownIt("commonmark").render(link("the [guide]", SPACED))
+    assert shown == '<p><a href="https://x.example/guide%20(v2).pdf">the [guide]</a></p>\n'
+    assert linkable("mailto:ada@example.org") == "<mailto:ada@example.org>"
+
+
+@pytest.mark.unit
+def test_counts_agree_with_their_number_on_the_page_and_in_the_cli() -> None:
+    from retrieval.words import plural
+    from ui.render import count
+
+    assert count(1, "cited passage") == "1 cited passage" and count(0, "cited passage") == "0 cited passages"
+    assert plural(1014, "question") == "1,014 questions" and plural(1, "entry", "entries") == "1 entry"
+    for n in (0, 1, 2, 1000):  # the page's copy says what the rest of the code says
+        assert count(n, "thread") == plural(n, "thread")
+        assert count(n, "entry", "entries") == plural(n, "entry", "entries")

@@ -3,10 +3,10 @@ text escaped, highlights, dates, metadata."""
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
@@ -18,15 +18,23 @@ OPEN, CLOSE = "\ue000", "\ue001"  # private-use marks of a highlighted span whil
 BLOCK_START = re.compile(r"(?:[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d{1,9}[.)][ \t]+|>[ \t]?))*")
 """Markdown block marks at a line's start (heading, list item, quote): a span starting there
 opens after them, so the mark does not hide the block from the parser."""
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}#+|~$>])")
+ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+"""Characters CommonMark lets a backslash escape: all ASCII punctuation."""
+LINKED_SCHEMES = ("http://", "https://", "mailto:")
+"""URLs the page makes links of; any other (``javascript:``, a relative path) is no link."""
 ROLE_WORDS = {"accepted": "accepted answer in", "answer": "answered in", "question": "asked in", "author": "wrote",
               "comment": "commented in"}
 
 
 def esc(text: str) -> str:
-    """``text`` shown literally by ``st.markdown`` (HTML and Markdown syntax escaped), line
-    breaks kept."""
-    escaped = MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+    """``text`` shown literally by ``st.markdown``: every ASCII punctuation character is
+    backslash-escaped, so no Markdown, HTML or Streamlit mark (``:red[...]``, ``$...$``) takes
+    effect; line breaks kept, indentation dropped (it would make a code block).
+
+    No HTML entity is written: Streamlit's renderer turns bare URLs into links (GFM autolink
+    literals) whose text is the source as written, so ``&gt;`` just after a URL would show as
+    those four characters. A backslash escape there shows as the character it escapes."""
+    escaped = ASCII_PUNCTUATION.sub(r"\\\1", re.sub(r"(?m)^[ \t]+", "", text))
     return escaped.replace("\n", "  \n")
 
 
@@ -114,6 +122,13 @@ def moment(value: str | None) -> str:
     return _formatted(value, "%-d %b %Y, %H:%M UTC", value or "")
 
 
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """``n`` and the noun agreeing with it: ``"1 cited passage"``, ``"3 cited passages"``;
+    ``nouns`` is the plural when it is not ``noun + "s"``. (The page's own copy of
+    ``retrieval.words.plural``: the page reaches the rest of the code over HTTP only.)"""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def meta(*parts: str | None) -> str:
     """Non-empty parts joined by " · "."""
     return " · ".join(p for p in parts if p)
@@ -126,9 +141,21 @@ def where(item: dict[str, Any]) -> str:
     return f"#{item['channel']}" if item.get("channel") else "thread"
 
 
+def linkable(url: str | None) -> str | None:
+    """``url`` as a Markdown link destination (``<...>``, characters that would end or break it
+    percent-encoded) when it is one a page can open: absolute http(s) or mailto. ``None`` for
+    anything else: empty, relative, ``javascript:`` and other schemes."""
+    url = (url or "").strip()
+    if not url.lower().startswith(LINKED_SCHEMES):
+        return None
+    return "<" + quote(url, safe="!#$%&'()*+,-./:;=?@[]^_`{|}~") + ">"
+
+
 def link(title: str, url: str | None) -> str:
-    """A Markdown link to ``url`` titled ``title`` (plain escaped title without a URL)."""
-    return f"[{esc(title)}]({url})" if url else esc(title)
+    """A Markdown link to ``url`` titled ``title``; the plain escaped title when ``url`` is no
+    link a page can open (:func:`linkable`), never a link that goes nowhere."""
+    target = linkable(url)
+    return f"[{esc(title)}]({target})" if target else esc(title)
 
 
 def snippet(text: str, limit: int = 320) -> str:

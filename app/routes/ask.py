@@ -21,7 +21,8 @@ def ask(body: AskIn, library: LibraryDep, activity: ActivityDep, config: Setting
     """Answer from what the community said, each sentence cited; abstain when evidence is weak."""
     question = checked_query(body.question, config, "question", "body")
     filters = make_filters(**body.filters.model_dump(), where="body")
-    answer = library.ask(question, filters=filters, groups=who.groups, k_experts=body.k_experts)
+    answer = library.ask(question, filters=filters, groups=who.groups, k_experts=body.k_experts,
+                         asker=who.name)
     answer_id = record(activity, library, question, who, answer.confidence, answer.abstained)
     return ask_out(answer_id, answer)
 

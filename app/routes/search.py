@@ -1,4 +1,4 @@
-"""GET /search and GET /experts."""
+"""GET /search, GET /experts and POST /experts."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from fastapi import APIRouter, Query
 from app.convert import expert_out, hit_out
 from app.deps import CallerDep, LibraryDep, SettingsDep, checked_k, checked_query
 from app.problems import invalid
-from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, DateText, ExpertsOut, SearchOut
+from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, ExpertsIn, ExpertsOut, QueryDateText, SearchOut
 from retrieval.errors import BadQueryError
 from retrieval.filters import Filters, parse_date
 
 router = APIRouter(tags=["search"])
 
 Question = Annotated[str, Query(description="what to look for", min_length=1, max_length=MAX_QUESTION_CHARS)]
-Facet = Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)]
-Date = Annotated[DateText | None, Query(max_length=MAX_FILTER_CHARS)]
+# min_length=1: an empty query parameter is a 422 (app.deps.one_value_each); the schema says so
+Facet = Annotated[str | None, Query(min_length=1, max_length=MAX_FILTER_CHARS)]
+Date = Annotated[QueryDateText | None, Query(min_length=1, max_length=MAX_FILTER_CHARS)]
 
 
 def make_filters(
@@ -47,8 +48,8 @@ def search(
     k: Annotated[int, Query(description="number of results", ge=1, le=100)] = 10,
     channel: Facet = None, source: Facet = None, author: Facet = None, tag: Facet = None,
     since: Date = None,
-    until: Annotated[DateText | None, Query(description="a date includes its whole day",
-                                            max_length=MAX_FILTER_CHARS)] = None,
+    until: Annotated[QueryDateText | None, Query(description="a date includes its whole day",
+                                                 min_length=1, max_length=MAX_FILTER_CHARS)] = None,
     kind: Literal["thread", "resource"] | None = None,
     collapse: Annotated[bool, Query(description="one hit per thread or resource")] = True,
 ) -> SearchOut:
@@ -67,9 +68,22 @@ def experts(
     k: Annotated[int, Query(description="number of members", ge=1, le=100)] = 5,
     channel: Facet = None, tag: Facet = None,
 ) -> ExpertsOut:
-    """Members who know most about ``q``, with the threads where they helped."""
+    """Members who know most about ``q``, with the threads where they helped; never the
+    caller themself (a key named after their member id)."""
     found = library.experts(
         checked_query(q, config), filters=make_filters(channel=channel, tag=tag), groups=who.groups,
-        k=checked_k(k, config),
+        k=checked_k(k, config), asker=who.name,
+    )
+    return ExpertsOut(experts=[expert_out(e) for e in found])
+
+
+@router.post("/experts", response_model=ExpertsOut)
+def experts_of_a_question(body: ExpertsIn, library: LibraryDep, config: SettingsDep, who: CallerDep) -> ExpertsOut:
+    """GET /experts with the question in a JSON body (``{"question", "k", "filters": {"channel",
+    "tag"}}``): for whole questions of up to 10,000 characters in any script."""
+    found = library.experts(
+        checked_query(body.question, config, "question", "body"),
+        filters=make_filters(**body.filters.model_dump(), where="body"), groups=who.groups,
+        k=checked_k(body.k, config, where="body"), asker=who.name,
     )
     return ExpertsOut(experts=[expert_out(e) for e in found])

@@ -230,8 +230,10 @@ class SqliteCatalog:
             f"{when} GROUP BY a.member_id ORDER BY n DESC, a.member_id LIMIT ?", [*roles, *params, *bounds, limit])
         return [(r[0], int(r[1])) for r in rows]
 
-    def latest_activity(self, groups: Groups) -> str | None:
+    def latest_activity(self, groups: Groups, until: str | None = None) -> str | None:
         condition, params = visible_sql(groups)
+        if until is not None:
+            condition, params = f"({condition}) AND COALESCE(p.created_at, d.created_at) <= ?", [*params, until]
         rows = self._run(
             "SELECT max(COALESCE(p.created_at, d.created_at)) FROM authorship a JOIN documents d ON d.id = a.doc_id "
             f"LEFT JOIN posts p ON p.id = a.post_id WHERE {condition}", params)

@@ -114,6 +114,18 @@ def test_latest_activity_is_the_latest_visible_date(world: Snapshot, groups: tup
     assert world.catalog.latest_activity(groups) == expected
 
 
+@pytest.mark.parametrize("groups", GROUP_SETS)
+def test_latest_activity_until_a_moment_ignores_what_is_dated_after(world: Snapshot, groups: tuple[str, ...]) -> None:
+    dates = sorted({to_iso(p.created_at) for d in DOCUMENTS if visible_to(d.visibility, groups)
+                    for p in getattr(d, "posts", ()) if p.created_at is not None}
+                   | {to_iso(d.created_at) for d in DOCUMENTS if visible_to(d.visibility, groups)
+                      and not hasattr(d, "posts") and d.created_at is not None})
+    assert len(dates) >= 2
+    assert world.catalog.latest_activity(groups, until=dates[-1]) == dates[-1]
+    assert world.catalog.latest_activity(groups, until=dates[-2]) == dates[-2]
+    assert world.catalog.latest_activity(groups, until="1999-01-01T00:00:00Z") is None
+
+
 def test_latest_activity_of_nothing_dated(empty: Snapshot) -> None:
     assert empty.catalog.latest_activity(()) is None
 

@@ -48,14 +48,14 @@ def _last_ingest(stats: Json) -> None:
         st.caption(f"Finished {render.moment(last.get('finished_at') or stats.get('created_at'))}. The report "
                    "(files, problems) is shown to facilitator keys whose groups see every document only.")
         return
-    kept = last.get("documents_kept", 0)
+    kept, files = last.get("documents_kept", 0), render.count(last.get("files", 0), "file")
     st.markdown(
-        f"{render.moment(stats.get('created_at'))} · {last.get('files', 0)} files in {last.get('seconds', 0):g} s · "
+        f"{render.moment(stats.get('created_at'))} · {files} in {last.get('seconds', 0):g} s · "
         f"documents: {last.get('documents_new', 0)} new, {last.get('documents_changed', 0)} changed, "
         f"{last.get('documents_unchanged', 0)} unchanged, {last.get('documents_removed', 0)} removed"
         f"{f', {kept} kept as indexed (their source had errors)' if kept else ''} · "
         f"chunks: {last.get('chunks_embedded', 0)} embedded, {last.get('chunks_reused', 0)} reused · "
-        f"{last.get('errors', 0)} errors, {last.get('warnings', 0)} warnings"
+        f"{render.count(last.get('errors', 0), 'error')}, {render.count(last.get('warnings', 0), 'warning')}"
     )
     for problem in last.get("problems") or []:
         st.caption(render.esc(str(problem)))

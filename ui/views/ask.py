@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,7 +82,7 @@ def _answer(result: Json) -> None:
         st.warning("**The community has not answered this yet.**" + render.esc(closest))
         return
     st.markdown(render.answer_markdown(result["answer"]))
-    st.caption(f"Confidence {result['confidence']:.0%} · {len(result['citations'])} cited passages")
+    st.caption(f"Confidence {result['confidence']:.0%} · {render.count(len(result['citations']), 'cited passage')}")
 
 
 def _people(client: Client, result: Json, question: str) -> None:
@@ -89,9 +90,10 @@ def _people(client: Client, result: Json, question: str) -> None:
     if experts:
         st.markdown("**People who can help**")
         cols = st.columns(len(experts))
+        names = labels(experts)
         for col, expert in zip(cols, experts, strict=True):
             with col.container(border=True):
-                st.markdown(f"**{render.esc(expert['name'])}**")
+                st.markdown(f"**{render.esc(names[expert['member_id']])}**")
                 if expert.get("why"):
                     st.markdown(render.esc(expert["why"]))
                 for item in expert["evidence"]:
@@ -119,9 +121,19 @@ def _handles(client: Client) -> dict[str, str]:
     return found
 
 
+def labels(experts: list[Json]) -> dict[str, str]:
+    """Each suggested member's display name, with their member id when another suggested
+    member has the same name (two "Sam Lee"s must not read as one person)."""
+    counts = Counter(e["name"] for e in experts)
+    return {e["member_id"]: e["name"] if counts[e["name"]] == 1 else f"{e['name']} ({e['member_id']})"
+            for e in experts}
+
+
 def draft(question: str, experts: list[Json], handles: dict[str, str], closest: list[Json]) -> str:
-    """A ready-to-post question addressed to the suggested members."""
-    names = " ".join(handles.get(e["member_id"]) or e["name"] for e in experts)
+    """A ready-to-post question addressed to the suggested members (by handle, else by
+    :func:`labels`)."""
+    label = labels(experts)
+    names = " ".join(handles.get(e["member_id"]) or label[e["member_id"]] for e in experts)
     opening = f"{names} — could you help with this?" if experts else "Hi all — has anyone dealt with this?"
     lines = [opening, "", question]
     titles = list(dict.fromkeys(h["title"] for h in closest))[:3]

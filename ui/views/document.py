@@ -21,10 +21,11 @@ def show(client: Client, opened: dict[str, Any]) -> None:
             raise
         st.warning(f"That {opened['kind']} is not available (it may have been removed, or is not visible to you).")
         return
-    st.title(doc["title"])
-    tags = " ".join(f"`{t}`" for t in doc["tags"])
+    st.title(render.esc(doc["title"]))  # a member's title, shown as written (no Markdown or marks)
+    tags = " ".join(f"`{t}`" if "`" not in t else render.esc(t) for t in doc["tags"])
+    original = render.link("original", doc.get("url")) if render.linkable(doc.get("url")) else None
     st.caption(render.meta(f"#{doc['channel']}" if doc.get("channel") else opened["kind"],
-                           render.day(doc.get("created_at")), render.link("original", doc.get("url")), tags))
+                           render.day(doc.get("created_at")), original, tags))
     if opened["kind"] == "thread":
         _posts(doc, opened.get("post_id"), opened.get("span"))
         _related(client, doc_id)

@@ -27,7 +27,7 @@ def render_view(client: Client, filters: Filters) -> None:
     if not hits:
         st.info("Nothing matches. Try other words or loosen the filters in the sidebar.")
         return
-    st.caption(f"{len(hits)} threads and resources, best first")
+    st.caption("1 thread or resource" if len(hits) == 1 else f"{len(hits)} threads and resources, best first")
     for hit in hits:
         with st.container(border=True):
             result(hit)
@@ -46,4 +46,4 @@ def result(hit: Json) -> None:
                   args=(kind, doc_id, hit["post_id"], span), width="stretch")
     st.markdown(render.rich(render.snippet(hit["text"])), unsafe_allow_html=True)
     if hit["more"]:
-        st.caption(f"and {len(hit['more'])} more matching passage{'s' if len(hit['more']) > 1 else ''} in this {kind}")
+        st.caption(f"and {render.count(len(hit['more']), 'more matching passage')} in this {kind}")

@@ -33,7 +33,7 @@ def _topics(topics: list[Json]) -> None:
     for number, topic in enumerate(topics):
         with cols[number % 3].container(border=True):
             st.markdown(f"**{render.esc(topic['label'].capitalize())}**")
-            st.caption(f"{topic['thread_count']} threads · {topic['post_count']} posts")
+            st.caption(f"{render.count(topic['thread_count'], 'thread')} · {render.count(topic['post_count'], 'post')}")
             for thread in topic["threads"][:3]:
                 _open_button(thread, f"topic-{number}-{thread['id']}")
 
