@@ -188,6 +188,17 @@ class GapQuestionOut(BaseModel):
     abstained: bool
 
 
+class PrivateAnswerOut(BaseModel):
+    """A document, private to groups of the viewing facilitator, that answers a gap."""
+
+    doc_id: str
+    kind: str
+    title: str
+    url: str
+    groups: list[str]
+    """Its groups that the viewing facilitator is in (never the others)."""
+
+
 class GapOut(BaseModel):
     """Questions that mean about the same, labelled by the first."""
 
@@ -196,6 +207,13 @@ class GapOut(BaseModel):
     askers: int
     """Distinct askers (a key counts once; each anonymous question counts as one)."""
     questions: list[GapQuestionOut]
+    top_similarity: float | None = None
+    """Cosine between the label question and the nearest chunk your key may see (None: not measured)."""
+    off_topic: bool = False
+    """The nearest chunk your key may see is at chance level: the community talks about something else."""
+    private_answer: list[PrivateAnswerOut] | None = None
+    """Answered for your key from these documents, which some of its askers could not see
+    ("answered in a private group you can see"); [] none; None not checked (see app/gaps.py)."""
 
 
 class GapsOut(BaseModel):

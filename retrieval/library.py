@@ -141,7 +141,7 @@ class Library:
         hits, evidence = self._evidence(question, filters, groups, searcher)
         snapshot = searcher.snapshot
         answer = self.answerer.answer(evidence)
-        if answer.confidence >= WHO_TO_ASK_FROM:
+        if answer.confidence >= WHO_TO_ASK_FROM and k_experts > 0:
             answer.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                              stats=self.member_stats(searcher, groups),
                                              question=searcher.question_vector(question), asker=asker)
@@ -170,7 +170,7 @@ class Library:
         hits, evidence = self._evidence(question, filters, groups, searcher)
         snapshot = searcher.snapshot
         draft = draft_of(self.answerer, evidence)
-        if draft.confidence >= WHO_TO_ASK_FROM:
+        if draft.confidence >= WHO_TO_ASK_FROM and k_experts > 0:
             draft.experts = suggest_experts(hits, snapshot.catalog, k=k_experts, groups=groups,
                                             stats=self.member_stats(searcher, groups),
                                             question=searcher.question_vector(question), asker=asker)

@@ -155,6 +155,16 @@ class Searcher:
         (the embedding of ``query`` as asked; a query-cached embedder computes it once)."""
         return np.asarray(self.embedder.embed([nfc(query)])[0], dtype=np.float32)
 
+    def nearest(self, vectors: np.ndarray, groups: tuple[str, ...] = ()) -> np.ndarray:
+        """For each row of ``vectors`` (unit vectors of this index's model, shape (n, d)), the
+        highest cosine to a chunk ``groups`` may see, no filters (shape (n,)): how close the
+        nearest thing this community said is (the off-topic signal of knowledge gaps,
+        ``app/gaps.py``). 0.0 when ``groups`` see no chunk. One pass over the index for all rows
+        where the backend can; approximate when the vector index is (IVF, HNSW, PQ)."""
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+        found = self.snapshot.vectors.search_many(matrix, 1, Filters(), groups) if len(matrix) else []
+        return np.array([row[0][1] if row else 0.0 for row in found], dtype=np.float32)
+
     def _fuse(
         self, query: str, vector: np.ndarray, pool: int, filters: Filters, groups: tuple[str, ...], mode: Mode,
         options: dict[str, float], early: Future[Scored] | None = None,

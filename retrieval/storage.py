@@ -196,6 +196,11 @@ class VectorIndex(Protocol):
         only chunks passing ``where`` that ``groups`` may see. Empty index: ``[]``."""
         ...
 
+    def search_many(self, vectors: np.ndarray, k: int, where: Filters, groups: Groups) -> list[Scored]:
+        """:meth:`search` for each row of ``vectors`` (shape (n, d)), in order: the same
+        results, in one pass over the index where the backend can (many questions at once)."""
+        ...
+
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """Stored vectors of ``ids``, shape (len(ids), d), float32, in the order given.
 

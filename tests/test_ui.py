@@ -23,6 +23,8 @@ pytestmark = pytest.mark.e2e
 APP = str(ROOT / "ui" / "page.py")
 ANSWERABLE = "How do I treat varroa in winter?"
 UNANSWERABLE = "What hydration should my sourdough starter have?"
+PRIVATE_ONLY = "How much is the mentor stipend per season?"
+"""Abstains for anonymous callers; answered in the mentors' private thread mt-004."""
 
 Page = Callable[..., AppTest]
 
@@ -205,7 +207,8 @@ def test_admin_with_a_member_key_asks_for_a_facilitator_key(page: Page) -> None:
 
 
 def test_admin_shows_stats_ingest_feedback_and_gaps(page: Page, api_server: str) -> None:
-    httpx.post(f"{api_server}/ask", json={"question": UNANSWERABLE}, timeout=60)
+    for question in (UNANSWERABLE, PRIVATE_ONLY):
+        httpx.post(f"{api_server}/ask", json={"question": question}, timeout=60)
     at = page("admin", key=MENTOR_KEY)
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
@@ -215,6 +218,10 @@ def test_admin_shows_stats_ingest_feedback_and_gaps(page: Page, api_server: str)
     assert counts["threads"] > anonymous["threads"]  # mentors' threads are counted for a mentors key only
     assert {"Index", "Last ingest", "Feedback", "Knowledge gaps"} <= {h.value for h in at.subheader}
     assert any(esc(UNANSWERABLE) in m.value for m in at.markdown)
+    gaps = httpx.get(f"{api_server}/admin/gaps", headers={"X-API-Key": MENTOR_KEY}, timeout=60).json()["gaps"]
+    marked = [e.label for e in at.expander if e.label.startswith(PRIVATE_ONLY)]
+    assert marked and "answered in a private group you can see" in marked[0]  # mentors see mt-004; anonymous did not
+    assert any(g["off_topic"] for g in gaps) == any(c.value.startswith("Off-topic (") for c in at.caption)
 
 
 def test_overview_endpoint_respects_visibility(api_server: str, sample_index: IndexDir) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from app.deps import ActivityDep, CallerDep, FacilitatorDep, LibraryDep, WriterDep
-from app.gaps import group_questions
+from app.gaps import WEAK_CONFIDENCE, group_questions, mark_gaps
 from app.problems import NOT_FOUND
 from app.schemas import FeedbackIn, FeedbackOut
 from app.schemas_read import FeedbackSummaryOut, GapsOut, HealthOut, StatsOut
@@ -49,11 +49,17 @@ def feedback_summary(activity: ActivityDep, who: FacilitatorDep) -> FeedbackSumm
 
 @router.get("/admin/gaps", response_model=GapsOut)
 def gaps(
-    activity: ActivityDep, who: FacilitatorDep,
+    activity: ActivityDep, library: LibraryDep, who: FacilitatorDep,
     days: Annotated[int, Query(ge=1, le=3650, description="how far back to look")] = 30,
-    max_confidence: Annotated[float, Query(ge=0, le=1, description="answers below this count as weak")] = 0.5,
+    max_confidence: Annotated[
+        float, Query(ge=0, le=1, description="answers below this count as weak")] = WEAK_CONFIDENCE,
+    off_topic: Annotated[bool | None, Query(description="only off-topic gaps (true), none of them (false)")] = None,
 ) -> GapsOut:
     """Recent questions that abstained or had low confidence, grouped by similarity, from
-    callers sharing a group with the facilitator, or anonymous (needs a facilitator key)."""
+    callers sharing a group with the facilitator, or anonymous (needs a facilitator key);
+    each marked off-topic or answered privately from what the facilitator may see
+    (``app/gaps.py``), off-topic ones last."""
     since = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return GapsOut.model_validate({"gaps": group_questions(activity.weak_questions(since, max_confidence, who.groups))})
+    found = group_questions(activity.weak_questions(since, max_confidence, who.groups))
+    marked = mark_gaps(found, library, who.groups, check_private=off_topic is not True)
+    return GapsOut.model_validate({"gaps": [g.to_json() for g in marked if off_topic in (None, g.off_topic)]})

@@ -7,15 +7,13 @@ from fastapi import APIRouter
 from app.activity import ActivityLog
 from app.convert import citation_out, expert_out, generator_out, hit_out
 from app.deps import ActivityDep, Caller, CallerDep, LibraryDep, SettingsDep, checked_query
+from app.gaps import WEAK_CONFIDENCE
 from app.routes.search import make_filters
 from app.schemas import AskIn, AskOut
 from retrieval.answer import Answer, worded
 from retrieval.library import Pinned
 
 router = APIRouter(tags=["answers"])
-
-WEAK_CONFIDENCE = 0.5
-"""Answers below this confidence are listed as knowledge gaps in the admin view."""
 
 
 @router.post("/ask", response_model=AskOut)

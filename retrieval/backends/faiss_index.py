@@ -237,6 +237,32 @@ class FaissVectors:
         )
         return self._found(*self._index.search(q, min(k, len(self)), params=params))
 
+    def search_many(
+        self, queries: np.ndarray, k: int, allowed: Any = None,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`search` for each row of ``queries`` (shape (n, d)), in order. A flat index
+        searches them in one FAISS call (one pass over the vectors, BLAS: a single query
+        reads every vector, so n of them cost about as much as one); other kinds, and the
+        rows whose unfiltered depth held too few allowed ids, search one by one."""
+        if self.kind != "flat" or len(queries) < 2 or not len(self) or k <= 0:
+            return [self.search(q, k, allowed) for q in queries]
+        prepared = allowed if allowed is None or isinstance(allowed, AllowedIds) else self.prepare(allowed)
+        if prepared is not None and len(prepared) < UNFILTERED_SHARE * len(self):
+            return [self.search(q, k, prepared) for q in queries]
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        _apply_thread_limit()
+        depth = min(len(self), k if prepared is None else 2 * k * len(self) // max(len(prepared), 1) + k)
+        scores, ids = self._index.search(q, depth)
+        found = []
+        for row in range(len(q)):
+            row_ids, row_scores = self._found(scores[row:row + 1], ids[row:row + 1])
+            keep = np.ones(len(row_ids), dtype=bool) if prepared is None else prepared.admits(row_ids)
+            if int(keep.sum()) >= k or depth == len(self):
+                found.append((row_ids[keep][:k], row_scores[keep][:k]))
+            else:
+                found.append(self.search(q[row], k, prepared))
+        return found
+
     @staticmethod
     def _found(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ids, scores) of one query's FAISS result row, without the -1 padding."""

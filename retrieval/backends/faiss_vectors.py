@@ -45,6 +45,10 @@ class FaissVectorIndex:
         ids, scores = self.index.search(vector, k, self.allowed(where, groups))
         return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
+    def search_many(self, vectors: np.ndarray, k: int, where: Filters, groups: Groups) -> list[Scored]:
+        found = self.index.search_many(vectors, k, self.allowed(where, groups))
+        return [[(int(i), float(s)) for i, s in zip(ids, scores, strict=True)] for ids, scores in found]
+
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         return self.index.reconstruct(np.asarray(ids, dtype=np.int64))
 

@@ -150,6 +150,18 @@ class MilvusVectors(_Reader):
         )
         return [(int(hit["entity"]["chunk"]), float(hit["distance"])) for hit in hits[0]]
 
+    def search_many(self, vectors: np.ndarray, k: int, where: Filters, groups: Groups) -> list[Scored]:
+        """See :class:`~retrieval.storage.VectorIndex` (one request carrying every vector)."""
+        if k <= 0 or not len(vectors):
+            return [[] for _ in vectors]
+        params = {"metric_type": "IP", "params": dict(self.options.search_params or {})}
+        hits = self.client.search(
+            self.collection, data=[np.asarray(v, dtype=np.float32).tolist() for v in vectors], anns_field="dense",
+            limit=min(k, MAX_LIMIT), filter=self.where(where, groups), output_fields=["chunk"],
+            search_params=params,
+        )
+        return [[(int(hit["entity"]["chunk"]), float(hit["distance"])) for hit in row] for row in hits]
+
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """See :class:`~retrieval.storage.VectorIndex`."""
         return _vectors(self.client, self.collection, self.generation, ids, self.dimension)

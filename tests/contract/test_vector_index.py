@@ -56,6 +56,20 @@ def test_filters_and_visibility_select_exactly_the_admitted_chunks(
     assert len(found) == len(expected)
 
 
+@pytest.mark.parametrize("groups", GROUP_SETS)
+@pytest.mark.parametrize("where", FILTER_CASES)
+def test_many_questions_at_once_find_what_each_finds_alone(
+    world: Snapshot, where: Filters, groups: tuple[str, ...],
+) -> None:
+    questions = ["varroa mites in winter", "Quarry Lane lease", "hive", "a recipe for pancakes"]
+    vectors = np.stack([query(q) for q in questions])
+    for k in (1, 3):
+        alone = [world.vectors.search(v, k, where, groups) for v in vectors]
+        together = world.vectors.search_many(vectors, k, where, groups)
+        assert [[i for i, _ in row] for row in together] == [[i for i, _ in row] for row in alone]
+        assert np.allclose([s for row in together for _, s in row], [s for row in alone for _, s in row], atol=1e-5)
+
+
 def test_a_filter_applies_before_the_top_k(world: Snapshot) -> None:
     # the public resources are far from this question, yet two of them fill a page of two
     found = world.vectors.search(query("varroa mites in winter"), 2, Filters(kind="resource"), ())

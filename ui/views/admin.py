@@ -83,10 +83,27 @@ def _gaps(gaps: list[Json]) -> None:
     if not gaps:
         st.success("No unanswered questions recently.")
         return
-    for gap in gaps:
-        people = int(gap.get("askers") or gap["count"])
-        asked = f"asked {gap['count']}×" + (f" by {people} people" if people > 1 else "")
-        with st.expander(f"{gap['label']} — {asked}"):
-            for q in gap["questions"]:
-                status = "no answer" if q["abstained"] else f"confidence {q['confidence']:.0%}"
-                st.markdown(f"- {render.esc(q['question'])} · {render.day(q['asked_at'])} · {status}")
+    real = [g for g in gaps if not g.get("off_topic")]
+    off = [g for g in gaps if g.get("off_topic")]
+    for gap in real:
+        _gap(gap)
+    if off:
+        st.caption(f"Off-topic ({len(off)}): nothing your key may see comes close; the community talks about "
+                   "something else.")
+        for gap in off:
+            _gap(gap)
+
+
+def _gap(gap: Json) -> None:
+    people = int(gap.get("askers") or gap["count"])
+    asked = f"asked {gap['count']}×" + (f" by {people} people" if people > 1 else "")
+    private = gap.get("private_answer") or []
+    marks = " · off-topic" if gap.get("off_topic") else " · answered in a private group you can see" if private else ""
+    with st.expander(f"{gap['label']} — {asked}{marks}"):
+        for doc in private:
+            where = ", ".join(doc.get("groups") or [])
+            st.markdown(f"Answered in a private group you can see: {render.link(doc['title'], doc.get('url'))}"
+                        f" ({render.esc(where)}). Some who asked could not see it: publish it, or answer in public.")
+        for q in gap["questions"]:
+            status = "no answer" if q["abstained"] else f"confidence {q['confidence']:.0%}"
+            st.markdown(f"- {render.esc(q['question'])} · {render.day(q['asked_at'])} · {status}")
