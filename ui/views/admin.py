@@ -99,7 +99,7 @@ def _gap(gap: Json) -> None:
     asked = f"asked {gap['count']}×" + (f" by {people} people" if people > 1 else "")
     private = gap.get("private_answer") or []
     marks = " · off-topic" if gap.get("off_topic") else " · answered in a private group you can see" if private else ""
-    with st.expander(f"{gap['label']} — {asked}{marks}"):
+    with st.expander(f"{render.esc(gap['label'])} — {asked}{marks}"):  # a member's words, shown as written
         for doc in private:
             where = ", ".join(doc.get("groups") or [])
             st.markdown(f"Answered in a private group you can see: {render.link(doc['title'], doc.get('url'))}"
