@@ -68,3 +68,17 @@ def test_a_bad_post_is_named_by_its_position_counting_from_one(tmp_path: Path) -
     report = Report()
     list(read_jsonl(SourceFile(tmp_path / "threads.jsonl", "threads.jsonl"), ThreadIn, report))
     assert [p.message for p in report.problems] == ["field posts[1].author (the 2nd of posts): Field required"]
+
+
+def test_a_post_without_created_at_says_null_is_how_to_say_undated(tmp_path: Path) -> None:
+    """The key is required (a misspelt "created" must not quietly make a dated post undated), and
+    the error says how to write an undated one."""
+    thread = {"id": "t-1", "title": "Varroa", "posts": [
+        {"id": "p1", "author": "m01", "created_at": None, "text": "When?"},
+        {"id": "p2", "author": "m02", "created": "2025-01-02", "text": "August."}]}
+    (tmp_path / "threads.jsonl").write_text(json.dumps(thread) + "\n")
+    report = Report()
+    assert list(read_jsonl(SourceFile(tmp_path / "threads.jsonl", "threads.jsonl"), ThreadIn, report)) == []
+    [problem] = report.problems
+    assert problem.message.startswith("field posts[1] (the 2nd of posts): ")
+    assert "created_at is missing" in problem.message and "null" in problem.message

@@ -28,6 +28,14 @@ class PostIn(BaseModel):
     """A remark on another post (a Stack Exchange comment), not an answer of its own: its author
     is credited as a commenter (role ``comment``), which expert finding weighs lightly."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _date_given(cls, data: object) -> object:
+        # required, null allowed: a misspelt key ("created", "date") must not make a dated post undated
+        if isinstance(data, dict) and "created_at" not in data:
+            raise ValueError("created_at is missing: give the post's date, or null when the archive has none")
+        return data
+
 
 class ThreadIn(BaseModel):
     """A thread as written in the native format."""
