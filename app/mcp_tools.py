@@ -16,6 +16,7 @@ from typing import Any
 
 from app.convert import citation_out, expert_out, hit_out
 from app.plain import plain_text, snippet
+from app.schemas import MAX_QUESTION_CHARS
 from retrieval.answer import Citation, worded
 from retrieval.content import get_resource, get_thread
 from retrieval.experts import Expert
@@ -49,6 +50,10 @@ def _k(k: int, top: int = MAX_K) -> int:
 
 
 def _question(text: str) -> str:
+    """The question with its whitespace collapsed. Raises ValueError when it is empty or
+    longer than the HTTP API takes (:data:`app.schemas.MAX_QUESTION_CHARS`, counted as sent)."""
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ValueError(f"the question is {len(text):,} characters; at most {MAX_QUESTION_CHARS:,} are taken")
     text = " ".join(text.split())
     if not text:
         raise ValueError("the question is empty")

@@ -240,3 +240,16 @@ def test_the_caller_is_not_suggested_to_themself(stdio_index: Path, library: Any
                 assert suggested and top not in suggested, (tool, suggested)
 
     asyncio.run(main())
+
+
+@pytest.mark.integration
+def test_tools_take_questions_as_long_as_the_http_api_and_no_longer(library: Library) -> None:
+    from app.mcp_tools import Tools
+    from app.schemas import MAX_QUESTION_CHARS
+
+    tools = Tools(lambda: library)
+    pasted = ("varroa mites on the drone brood " * 400)[:MAX_QUESTION_CHARS]
+    assert tools.search(pasted, 3, ()).data["hits"]  # a whole pasted log is fine
+    for call in (lambda q: tools.search(q, 3, ()), lambda q: tools.ask(q, ()), lambda q: tools.experts(q, 5, ())):
+        with pytest.raises(ValueError, match="10,001 characters; at most 10,000"):
+            call(pasted + "x")
