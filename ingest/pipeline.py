@@ -155,6 +155,7 @@ def ingest(
         source_paths: dict[str, str] = {}
         forgotten = forgotten_members(index_dir.root)
         records = drop_forgotten(load_files(sources, report, progress, source_paths), forgotten, report)
+        planning = progress.add_task("planning", total=1) if progress else None  # checks and diff, no model
         indexed = _indexed_members(current)
         loaded = collect(records, report, [m for m in indexed if m.id not in forgotten])
         loaded.threads, loaded.resources = nfc_documents(loaded.threads, loaded.resources)
@@ -179,6 +180,8 @@ def ingest(
         summary.documents_removed = len(plan.remove)
         summary.documents_kept = len(plan.held)
         summary.members, summary.members_new = member_counts(indexed, plan)
+        if progress and planning is not None:
+            progress.advance(planning)
         if plan.write or plan.remove or plan.members or plan.forget or current is None:
             write_plan(plan, index_dir, embedder, summary, batch_size, progress, started)
     summary.skipped_files = len({p.where.split(":", 1)[0] for p in report.problems if "skipped" in p.message})
@@ -296,7 +299,10 @@ def write_plan(
         chunked.append((doc, chunker.chunks(doc)))
         if progress and task is not None:
             progress.advance(task)
+    opening = progress.add_task("opening", total=1) if progress else None  # copies the served snapshot
     with SnapshotWriter(index_dir, embedder.model_id, embedder.model_name, embedder.dimension) as writer:
+        if progress and opening is not None:
+            progress.advance(opening)
         all_chunks = [c for _, chunks in chunked for c in chunks]
         vectors = embed_chunks(all_chunks, writer, embedder, summary, batch_size, progress)
         put_documents(plan, chunked, vectors, writer, progress)

@@ -76,7 +76,8 @@ def test_progress_covers_every_stage_and_moves_every_model_batch(  # type: ignor
     progress = _Steps()
     summary = ingest([write_small_corpus(tmp_path / "src")], IndexDir(tmp_path / "ix"), embedder,
                      batch_size=2, progress=progress)
-    assert progress.names == ["loading", "chunking", "embedding", "writing", "committing"]
+    assert progress.names == ["loading", "planning", "chunking", "opening", "embedding", "writing", "committing"]
+    assert progress.steps["planning"] == [1] and progress.steps["opening"] == [1]
     steps = progress.steps["embedding"]
     assert sum(steps) == summary.chunks_embedded > 4
     assert set(steps[:-1]) == {2} and 1 <= steps[-1] <= 2
