@@ -72,7 +72,7 @@ from bench.experts_rank import (  # noqa: E402
 )
 
 CACHE = REPO / "var" / "bench-experts"
-FEATURES_VERSION = 10
+FEATURES_VERSION = 11
 GRID = {
     "answering": (0.0, 1.0, 2.0),
     "recent": (0.0, 1.0, 2.0),

@@ -52,15 +52,22 @@ ANSWER_ROLES = frozenset({"answer", "accepted", "author"})
 comment does not)."""
 
 
-def post_role(position: int, post: Post) -> str:
+def post_role(position: int, post: Post, asker: str | None = None) -> str:
     """The one definition of a post's authorship role: the first post of a thread is its
     ``question``; later posts are ``comment`` (a remark on another post), ``accepted`` (the
-    asker's chosen answer) or ``answer``. Expert finding weighs contributions by it."""
+    asker's chosen answer) or ``answer``, except that a later post by ``asker`` (the thread's
+    first author) that is not accepted is part of their ``question`` too: a follow-up ("thanks,
+    that worked", the details someone asked for), not an answer to someone else. Without
+    this, a newcomer who replies in their own threads counts as a prolific answerer. An
+    accepted self-answer (Stack Exchange lets the asker accept their own) stays ``accepted``.
+    Expert finding weighs contributions by it."""
     if position == 0:
         return "question"
     if post.comment:
         return "comment"
-    return "accepted" if post.accepted else "answer"
+    if post.accepted:
+        return "accepted"
+    return "question" if asker is not None and post.author == asker else "answer"
 
 
 @dataclass(frozen=True)

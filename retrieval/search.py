@@ -227,11 +227,24 @@ HIT_ROLES = {"question": "question", "accepted": "accepted answer", "answer": "a
 """A post's stored role (:func:`retrieval.records.post_role`) -> the label its hits carry."""
 
 
+def hit_label(info: ChunkInfo) -> str:
+    """The label a chunk's hits carry: "" for a resource, "question" for the thread's first
+    post, else the post's stored role (:data:`HIT_ROLES`), except that the asker's own
+    follow-up, stored as part of their question for expert finding, is shown as the reply it
+    is ("answer"), so an answer never takes it for the thread's opening question."""
+    if info.position is None:
+        return ""
+    if info.position == 0:
+        return "question"
+    if info.role == "question" or info.role not in HIT_ROLES:
+        return "accepted answer" if info.accepted else "answer"
+    return HIT_ROLES[info.role]
+
+
 def hit_from(info: ChunkInfo, score: float, similarity: float) -> Hit:
     """A :class:`Hit` for a chunk, its fused ``score`` and cosine ``similarity``; its ``role``
-    is the label of the post's stored role (:data:`HIT_ROLES`), "" for a resource's chunk."""
-    role = "" if info.position is None else HIT_ROLES.get(info.role) or (
-        "question" if info.position == 0 else "accepted answer" if info.accepted else "answer")
+    is :func:`hit_label`."""
+    role = hit_label(info)
     return Hit(
         chunk_id=info.id, doc_id=info.doc_id, kind=info.kind, post_id=info.post_id, title=info.title,
         channel=info.channel, url=info.url, section=info.section, text=info.body, start=info.start, end=info.end,

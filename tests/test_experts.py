@@ -242,3 +242,29 @@ def test_private_recent_answers_make_no_candidate_for_outsiders(db: Community) -
     weights = replace(RECENT, recent_candidates=5)
     assert "m02" not in ids(suggest_experts(hits, db.catalog(), now=NOW, weights=weights))
     assert "m02" in ids(suggest_experts(hits, db.catalog(), now=NOW, groups=("mentors",), weights=weights))
+
+
+@pytest.mark.unit
+def test_the_askers_own_replies_are_part_of_the_question_not_answers() -> None:
+    from retrieval.records import Post, post_role
+
+    def post(author: str, accepted: bool = False, comment: bool = False) -> Post:
+        return Post(id=f"p-{author}", thread_id="t1", author=author, created_at=None, text="x", accepted=accepted,
+                    comment=comment)
+
+    assert post_role(0, post("m1"), "m1") == "question"
+    assert post_role(1, post("m2"), "m1") == "answer"
+    assert post_role(2, post("m1"), "m1") == "question"  # "thanks, that worked" is no answer
+    assert post_role(2, post("m1", accepted=True), "m1") == "accepted"  # an accepted self-answer stays one
+    assert post_role(2, post("m1", comment=True), "m1") == "comment"
+
+
+@pytest.mark.integration
+def test_a_newcomer_replying_in_his_own_threads_is_no_leading_expert(library: Library) -> None:
+    """m15 (a mentee in the sample) asked many threads and replied in them; those replies once
+    counted as answers and put him first for questions he had only asked about."""
+    found = library.experts("Should I feed 1:1 or 2:1 syrup in autumn?", k=5)
+    assert found and found[0].member_id != "m15", [(e.member_id, e.why) for e in found]
+    for e in found:
+        assert all(item.role != "answer" or item.doc_id not in {"sm-004", "sm-014", "hv-011"} or e.member_id != "m15"
+                   for item in e.evidence)

@@ -103,7 +103,7 @@ class SqliteCatalogBuilder(SqliteCatalog):
                  for i, p in enumerate(doc.posts)],
             )
             roles: list[tuple[str, str | None, str, str]] = [
-                (doc.id, p.id, p.author, post_role(i, p))
+                (doc.id, p.id, p.author, post_role(i, p, doc.posts[0].author))
                 for i, p in enumerate(doc.posts)
             ]
         else:

@@ -142,8 +142,8 @@ def answering(groups: tuple[str, ...], since: str | None, until: str | None) -> 
         if not visible_to(doc.visibility, groups):
             continue
         posts = getattr(doc, "posts", None)
-        rows = ([(post_role(i, p), p.author, p.created_at) for i, p in enumerate(posts)] if posts is not None
-                else [("author", a, doc.created_at) for a in doc.authors])
+        rows = ([(post_role(i, p, posts[0].author), p.author, p.created_at) for i, p in enumerate(posts)]
+                if posts is not None else [("author", a, doc.created_at) for a in doc.authors])
         for role, member, moment in rows:
             when = to_iso(moment)
             dated_ok = (since is None or (when is not None and when >= since)) and (
