@@ -60,6 +60,11 @@ def _question(text: str) -> str:
     return text
 
 
+def titled(title: str, url: str | None) -> str:
+    """``Title — url``, or the title alone when there is no url (a file without one)."""
+    return f"{title} — {url}" if url else title
+
+
 def _sources(citations: list[Citation]) -> list[str]:
     """One line per cited thread or resource, in the order they are first cited, with every
     marker that cites it: ``[1][3] Title — url`` (two posts of a thread, or two sections of a
@@ -67,7 +72,8 @@ def _sources(citations: list[Citation]) -> list[str]:
     markers: dict[tuple[str, str], list[Citation]] = {}
     for citation in citations:
         markers.setdefault((citation.kind, citation.doc_id), []).append(citation)
-    return ["".join(f"[{c.n}]" for c in cited) + f" {cited[0].title} — {cited[0].url}" for cited in markers.values()]
+    return ["".join(f"[{c.n}]" for c in cited) + " " + titled(cited[0].title, cited[0].url)
+            for cited in markers.values()]
 
 
 class Tools:
@@ -80,7 +86,7 @@ class Tools:
     def search(self, query: str, k: int, groups: tuple[str, ...]) -> ToolReply:
         """Hybrid search, one hit per thread or resource."""
         hits = self._library().searcher().search(_question(query), k=_k(k), filters=Filters(), groups=groups)
-        lines = [f"{n}. {h.title} — {h.url}\n   {snippet(h.text, SNIPPET)}" for n, h in enumerate(hits, start=1)]
+        lines = [f"{n}. {titled(h.title, h.url)}\n   {snippet(h.text, SNIPPET)}" for n, h in enumerate(hits, start=1)]
         text = "\n".join(lines) if lines else "No results."
         return ToolReply(text, {"hits": [hit_out(h).model_dump() for h in hits]})
 
@@ -91,7 +97,7 @@ class Tools:
         sources = _sources(answer.citations)
         text = plain_text(worded(answer)) + ("\n\nSources:\n" + "\n".join(sources) if sources else "")
         if answer.abstained and answer.closest:
-            text += "\n\nClosest discussions:\n" + "\n".join(f"- {h.title} — {h.url}" for h in answer.closest)
+            text += "\n\nClosest discussions:\n" + "\n".join(f"- {titled(h.title, h.url)}" for h in answer.closest)
         if answer.experts:
             text += "\n\nPeople who can help:\n" + "\n".join(f"- {_member(e)}" for e in answer.experts)
         data = {
@@ -109,14 +115,14 @@ class Tools:
         lines = []
         for n, expert in enumerate(found, start=1):
             lines.append(f"{n}. {_member(expert)}")
-            lines += [f"   - {e.role}: {e.title} — {e.url}" for e in expert.evidence]
+            lines += [f"   - {e.role}: {titled(e.title, e.url)}" for e in expert.evidence]
         text = "\n".join(lines) if lines else "Nobody stands out for this question."
         return ToolReply(text, {"experts": [expert_out(e).model_dump() for e in found]})
 
     def get_thread(self, thread_id: str, groups: tuple[str, ...]) -> ToolReply:
         """A whole thread; NotFoundError when missing or not visible to the caller."""
         thread = get_thread(self._library().snapshot().catalog, thread_id, groups)
-        lines = [f"{thread['title']} — {thread['url']}"]
+        lines = [titled(thread["title"], thread["url"])]
         for post in thread["posts"]:
             who = post["author_name"] or post["author"] or "?"
             mark = " (accepted)" if post["accepted"] else ""
@@ -126,4 +132,5 @@ class Tools:
     def get_resource(self, resource_id: str, groups: tuple[str, ...]) -> ToolReply:
         """A shared resource with its text; NotFoundError when missing or not visible."""
         resource = get_resource(self._library().snapshot().catalog, resource_id, groups)
-        return ToolReply(f"{resource['title']} — {resource['url']}\n\n{plain_text(resource['text'] or '')}", resource)
+        head = titled(resource["title"], resource["url"])
+        return ToolReply(f"{head}\n\n{plain_text(resource['text'] or '')}", resource)

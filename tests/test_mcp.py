@@ -253,3 +253,12 @@ def test_tools_take_questions_as_long_as_the_http_api_and_no_longer(library: Lib
     for call in (lambda q: tools.search(q, 3, ()), lambda q: tools.ask(q, ()), lambda q: tools.experts(q, 5, ())):
         with pytest.raises(ValueError, match="10,001 characters; at most 10,000"):
             call(pasted + "x")
+
+
+@pytest.mark.integration
+def test_a_resource_without_a_url_is_titled_without_a_dangling_dash(library: Library) -> None:
+    from app.mcp_tools import Tools, titled
+
+    assert titled("Glossary", "") == "Glossary" and titled("Glossary", "https://x.org/g") == "Glossary — https://x.org/g"
+    reply = Tools(lambda: library).get_resource("resources/glossary.txt", ())
+    assert reply.text.splitlines()[0] == reply.data["title"], reply.text[:120]
