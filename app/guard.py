@@ -1,13 +1,19 @@
 """Limits in front of every request, as one ASGI middleware, checked in this order:
 
 1. headers: at most ``max_header_count`` headers and ``max_header_kb`` KiB of them (431);
-2. rate: per API key (``rate_limit.per_minute_key``) or, for anonymous callers and unknown
-   keys, per client address (``rate_limit.per_minute``); 429 with ``Retry-After``. A limit of
-   0 is off. Counting uses the ``limits`` package's moving window, in memory;
+2. rate: per valid API key (``rate_limit.per_minute_key``; keys from ``TOWNSQUARE_API_KEYS``
+   and the index's keys file alike) or, for anonymous callers and unknown keys, per client
+   address (``rate_limit.per_minute``); 429 with ``Retry-After``. A limit of 0 is off.
+   Counting uses the ``limits`` package's moving window, in memory;
 3. body: a declared ``Content-Length`` over ``max_body_kb`` is refused before anything is
-   read, and a streamed body is cut off once it passes the limit (413);
+   read, and a streamed body is cut off once it passes the limit (413). The whole body is
+   read here, within ``body_timeout_s`` seconds (else 408), before the request asks for a
+   work slot, and handed to the app as one message;
 4. load: at most ``serve_concurrency`` requests run at once (default: the CPU count) and at
    most ``serve_queue`` wait; beyond that 503 with ``Retry-After`` instead of a growing queue.
+   A request holds its slot from the moment its body has been read until its response
+   starts (or it fails), so neither a slow upload nor a response streamed to an idle client
+   (the MCP ``GET /mcp`` stream, ``POST /ask/stream``) keeps others waiting.
 """
 
 from __future__ import annotations
@@ -19,25 +25,17 @@ import os
 import time
 from typing import Any
 
-from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.deps import name_for_key
 from app.settings import Settings
 
 UNGATED = frozenset({"/health", "/openapi.json", "/docs", "/redoc"})
 """Cheap paths that skip the load gate (never the rate limit)."""
-
-
-class BodyTooLarge(HTTPException):
-    """A streamed request body passed the size limit (an HTTPException, so that FastAPI's
-    body reader passes it on as a 413 instead of turning it into a 400)."""
-
-    def __init__(self, limit_kb: int) -> None:
-        super().__init__(status_code=413, detail=f"the request body is over the {limit_kb} KiB limit")
 
 
 class Guard:
@@ -63,8 +61,15 @@ class Guard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        body = await self._read_body(receive)
+        if isinstance(body, JSONResponse):
+            await body(scope, receive, send)
+            return
+        if body is None:  # the client left before sending its body: nobody to answer
+            return
+        replay = _replaying(body, receive)
         if scope["path"] in UNGATED:
-            await self._call(scope, receive, send)
+            await self.app(scope, replay, send)
             return
         if self.in_flight >= self.capacity:
             busy = _refuse(503, "the server is at capacity; try again shortly", {"Retry-After": "1"})
@@ -72,10 +77,28 @@ class Guard:
             return
         self.in_flight += 1
         try:
-            async with self.running:
-                await self._call(scope, receive, send)
-        finally:
+            await self.running.acquire()
+        except BaseException:
             self.in_flight -= 1
+            raise
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.running.release()
+                self.in_flight -= 1
+
+        async def releasing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                release()  # the work is done or streams on; an idle reader must not hold the slot
+            await send(message)
+
+        try:
+            await self.app(scope, replay, releasing_send)
+        finally:
+            release()
 
     def _headers_refusal(self, scope: Scope) -> JSONResponse | None:
         headers = scope["headers"]
@@ -87,7 +110,7 @@ class Guard:
 
     def _rate_refusal(self, scope: Scope) -> JSONResponse | None:
         key = _header(scope, b"x-api-key")
-        if key is not None and key in self.settings.api_keys:
+        if key is not None and name_for_key(self.settings, key) is not None:
             item, who = self.per_key, "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
         else:
             item, who = self.per_address, "addr:" + (scope.get("client") or ("?", 0))[0]
@@ -107,31 +130,42 @@ class Guard:
     def _max_body(self) -> int:
         return self.settings.max_body_kb * 1024
 
-    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the app, cutting a streamed body off at the limit (413 unless a response began)."""
+    async def _read_body(self, receive: Receive) -> bytes | JSONResponse | None:
+        """The whole request body; a 413 (over the limit) or 408 (not sent within
+        ``body_timeout_s``) response instead; None if the client disconnected first."""
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self._max_body:
-                raise BodyTooLarge(self.settings.max_body_kb)
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _refuse(413, f"the request body is over the {self.settings.max_body_kb} KiB limit")(
-                    scope, receive, send
-                )
+            async with asyncio.timeout(self.settings.body_timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    chunk = message.get("body", b"")
+                    seen += len(chunk)
+                    if seen > self._max_body:
+                        return _refuse(413, f"the request body is over the {self.settings.max_body_kb} KiB limit",
+                                       {"Connection": "close"})
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            return _refuse(408, f"the request body was not sent within {self.settings.body_timeout_s:g} s",
+                           {"Connection": "close"})
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` giving ``body`` as one message, then whatever ``receive`` gives (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

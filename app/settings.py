@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     max_body_kb: int = Field(1024, ge=1)
     """Larger request bodies get 413 before they are read whole."""
+    body_timeout_s: float = Field(30.0, gt=0, le=3600)
+    """Seconds a client has to send its whole request body; a slower one gets 408 (the body
+    is read before the request waits for a work slot, so it never holds one)."""
     max_header_count: int = Field(64, ge=8)
     max_header_kb: int = Field(16, ge=1)
     serve_concurrency: int = Field(0, ge=0, le=256)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
+import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from app.keys import KeyStore
 from retrieval.index import IndexDir
 from tests.api_server import serve_api
 from tests.conftest import API_KEYS, MENTOR_KEY
@@ -19,15 +23,24 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def limited_server(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def limited(sample_index: IndexDir, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A server with small limits: 20 requests a minute per address, keys unlimited, 64 KiB
-    bodies, one request worked on at a time and one waiting."""
+    bodies sent within 3 s, one request worked on at a time and one waiting; with the URL,
+    a key made by ``townsquare keys add`` (the index's keys file, not the environment)."""
     folder = tmp_path_factory.mktemp("limited")
     shutil.copytree(sample_index.root, folder / "index")
+    file_key = KeyStore(folder / "index").add("file-keyholder", ["mentors"], "member")
     with serve_api(folder / "index", API_KEYS, folder / "api.log", TOWNSQUARE_RATE_LIMIT__PER_MINUTE="20",
                    TOWNSQUARE_RATE_LIMIT__PER_MINUTE_KEY="0", TOWNSQUARE_MAX_BODY_KB="64",
+                   TOWNSQUARE_BODY_TIMEOUT_S="3",
                    TOWNSQUARE_SERVE_CONCURRENCY="1", TOWNSQUARE_SERVE_QUEUE="1") as url:
-        yield url
+        yield url, file_key
+
+
+@pytest.fixture(scope="module")
+def limited_server(limited: tuple[str, str]) -> str:
+    """The URL of :func:`limited`."""
+    return limited[0]
 
 
 def test_a_pasted_error_log_of_10000_characters_is_answered(api_server: str) -> None:
@@ -118,3 +131,42 @@ def test_beyond_capacity_requests_get_503_with_retry_after(limited_server: str) 
     statuses = sorted(r.status_code for r in responses)
     assert set(statuses) == {200, 503} and statuses.count(200) >= 2, statuses
     assert all(int(r.headers["Retry-After"]) >= 1 for r in responses if r.status_code == 503)
+
+
+def test_keys_from_the_keys_file_get_the_per_key_limit_and_unknown_keys_do_not(limited: tuple[str, str]) -> None:
+    url, file_key = limited
+    with httpx.Client(base_url=url, timeout=10) as client:
+        keyed = [client.get("/health", headers={"X-API-Key": file_key}).status_code for _ in range(30)]
+        forged = [client.get("/health", headers={"X-API-Key": "tsq_" + "x" * 43}).status_code for _ in range(30)]
+    assert keyed == [200] * 30  # per-key limit (off here), not the address's 20 a minute
+    assert 429 in forged  # an unknown key shares its address's bucket
+
+
+def test_two_idle_mcp_streams_do_not_stall_the_api(limited_server: str) -> None:
+    headers = {"X-API-Key": MENTOR_KEY}
+    with httpx.Client(base_url=limited_server, timeout=20, headers=headers) as streams, \
+            streams.stream("GET", "/mcp") as first, streams.stream("GET", "/mcp") as second:
+        assert first.status_code == second.status_code == 200
+        # both streams stay open, idle, while the one work slot answers someone else
+        found = httpx.get(f"{limited_server}/search", params={"q": "varroa", "k": 1}, headers=headers, timeout=20)
+        assert found.status_code == 200, found.text[:300]
+
+
+def test_partial_bodies_hold_no_slot_and_get_408(limited_server: str) -> None:
+    address = urlsplit(limited_server)
+    head = (f"POST /experts HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: application/json\r\n"
+            f"X-API-Key: {MENTOR_KEY}\r\nContent-Length: 100\r\n\r\n").encode()
+    sockets = [socket.create_connection((address.hostname, address.port), timeout=30) for _ in range(2)]
+    try:
+        for sock in sockets:
+            sock.sendall(head + b'{"question": "swar')  # 18 of the 100 bytes promised, then nothing
+        time.sleep(1)  # lets the server take both requests in first (the assertions hold either way)
+        found = httpx.get(f"{limited_server}/search", params={"q": "varroa", "k": 1},
+                          headers={"X-API-Key": MENTOR_KEY}, timeout=20)
+        assert found.status_code == 200, found.text[:300]
+        for sock in sockets:  # the body timeout (3 s here) answers them
+            status_line = sock.makefile("rb").readline()
+            assert status_line.split()[1] == b"408", status_line
+    finally:
+        for sock in sockets:
+            sock.close()
