@@ -214,7 +214,8 @@ def ask(
     """Print a cited answer and who to ask."""
     from retrieval.answer import worded
 
-    answer = _library(index).ask(question, filters=_dates(since, until), groups=tuple(group))
+    filters = _dates(since, until)  # a bad date is refused before the model loads
+    answer = _library(index).ask(question, filters=filters, groups=tuple(group))
     console.print(worded(answer), highlight=False, markup=False)
     console.print(f"[dim]confidence {answer.confidence:.2f}{' · abstained' if answer.abstained else ''}[/dim]")
     for citation in answer.citations:

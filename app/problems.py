@@ -50,9 +50,11 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("Not found, or not visible to the caller")}
 
 
-def invalid(field: str, message: str, where: str = "query") -> RequestValidationError:
-    """A 422 naming ``field`` (``where`` is query, body or path), shaped like FastAPI's own."""
-    return RequestValidationError([{"loc": [where, field], "msg": message, "type": "value_error"}])
+def invalid(field: str, message: str, where: str | tuple[str, ...] = "query") -> RequestValidationError:
+    """A 422 naming ``field`` (``where`` is query, body or path, or a path into the body such
+    as ``("body", "filters")``), shaped like FastAPI's own."""
+    prefix = [where] if isinstance(where, str) else list(where)
+    return RequestValidationError([{"loc": [*prefix, field], "msg": message, "type": "value_error"}])
 
 
 def _clean(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -77,6 +79,25 @@ def _not_json(errors: Sequence[Any]) -> str | None:
     return None
 
 
+def _body_type_explained(errors: list[dict[str, Any]], content_type: str | None) -> list[dict[str, Any]]:
+    """``errors``, where a body sent without a JSON content type (``curl -d`` sends a form; no
+    type at all is not read as JSON either) is refused: FastAPI then hands the raw bytes to the
+    body model, which says only "Input should be a valid dictionary"; the error at ``["body"]``
+    then says what to send."""
+    if content_type and _is_json_type(content_type):
+        return errors
+    kind = (content_type or "").split(";")[0].strip() or "none"
+    msg = f"the request body must be JSON, sent with 'Content-Type: application/json' (the type sent was {kind})"
+    return [{"loc": ["body"], "msg": msg, "type": "content_type"} if error["loc"] == ["body"] else error
+            for error in errors]
+
+
+def _is_json_type(content_type: str) -> bool:
+    """True for ``application/json`` and ``application/*+json`` (as FastAPI reads them)."""
+    main, _, sub = content_type.split(";")[0].strip().lower().partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
 def install(app: FastAPI) -> None:
     """Register the error handlers and the last-resort 500 middleware on ``app``."""
 
@@ -85,7 +106,8 @@ def install(app: FastAPI) -> None:
         not_json = _not_json(error.errors())
         if not_json is not None:
             return JSONResponse(status_code=400, content={"detail": not_json})
-        return JSONResponse(status_code=422, content={"detail": _clean(error.errors())})
+        detail = _body_type_explained(_clean(error.errors()), request.headers.get("content-type"))
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.exception_handler(TownsquareError)
     async def townsquare_error(request: Request, error: TownsquareError) -> JSONResponse:

@@ -33,16 +33,14 @@ def _not_a_bool(value: object) -> object:
 
 Text = Annotated[str, AfterValidator(_valid_unicode)]
 FilterText = Annotated[Text, Field(max_length=MAX_FILTER_CHARS)]
-DateText = Annotated[str, WithJsonSchema({
-    "type": "string", "maxLength": 40, "description": "ISO 8601 date or date-time (empty: no limit)",
-    "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],
-})]
-"""A since/until value in a JSON body; parsed (and refused with a 422 naming the field) by the route."""
-QueryDateText = Annotated[str, WithJsonSchema({
+BodyFilterText = Annotated[FilterText, Field(min_length=1)]
+"""A filter value in a JSON body: never empty (leave the field out for "no filter"), as in a query."""
+DateText = Annotated[str, Field(min_length=1), WithJsonSchema({
     "type": "string", "minLength": 1, "maxLength": 40, "description": "ISO 8601 date or date-time",
     "anyOf": [{"format": "date"}, {"format": "date-time"}],
 })]
-"""A since/until query parameter: never empty there (:func:`app.deps.one_value_each`)."""
+"""A since/until value, in a query or a JSON body: never empty there, and a blank or bad one is
+refused with a 422 naming it by :func:`retrieval.filters.parse_date` (through the route)."""
 
 
 class FiltersIn(BaseModel):
@@ -58,10 +56,10 @@ class FiltersIn(BaseModel):
             raise ValueError(message)
         return data
 
-    channel: FilterText | None = None
-    source: FilterText | None = None
-    author: FilterText | None = None
-    tag: FilterText | None = None
+    channel: BodyFilterText | None = None
+    source: BodyFilterText | None = None
+    author: BodyFilterText | None = None
+    tag: BodyFilterText | None = None
     since: DateText | None = None
     until: DateText | None = Field(None, description="a date includes its whole day")
     kind: Literal["thread", "resource"] | None = None
@@ -127,8 +125,8 @@ class ExpertFiltersIn(BaseModel):
             raise ValueError(message)
         return data
 
-    channel: FilterText | None = None
-    tag: FilterText | None = None
+    channel: BodyFilterText | None = None
+    tag: BodyFilterText | None = None
 
 
 class ExpertsIn(BaseModel):

@@ -100,13 +100,18 @@ def admits(filters: Filters, entry: ChunkEntry, groups: tuple[str, ...]) -> bool
 
 
 def parse_date(value: str | None, name: str) -> datetime | None:
-    """Parse a since/until value; a bad one is a :class:`BadQueryError` naming ``name``.
+    """Parse a since/until value; None (not given) is None, and a bad one, including an empty
+    or blank one, is a :class:`BadQueryError` naming ``name`` (a blank date is never read as
+    "no limit": every edge, API and CLI, parses dates here).
 
     A date without a time means the whole day (UTC): ``until=2025-04-02`` includes every post
     of April 2nd, ``since=2025-04-02`` starts at its midnight.
     """
-    if value is None or not value.strip():
+    if value is None:
         return None
+    if not value.strip():
+        raise BadQueryError(f"{name} is {'blank' if value else 'empty'}: give an ISO 8601 date (YYYY-MM-DD) "
+                            "or date-time, or leave it out")
     try:
         moment = parse_iso(value)
     except ValueError as e:

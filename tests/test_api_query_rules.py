@@ -106,3 +106,51 @@ def test_a_parameter_declared_as_a_list_may_repeat() -> None:
         assert http.get("/echo?tag=a&tag=b&k=2").json() == {"tag": ["a", "b"], "k": 2}
         assert http.get("/echo?tag=a&k=2&k=3").status_code == 422
         assert http.get("/echo?tag=a&tag=").status_code == 422
+
+
+@pytest.mark.parametrize(("name", "value"), [("since", " "), ("until", "  "), ("until", "\t")])
+def test_a_blank_date_is_a_422_naming_it_not_no_filter(client: httpx.Client, name: str, value: str) -> None:
+    message = _named(client.get("/search", params={"q": "varroa", "k": 3, name: value}), name)
+    assert message.startswith(f"{name} is blank: give an ISO 8601 date")
+
+
+BODY_FILTERS = [  # (path, the body without filters, a filter name, a value that must be refused)
+    *[("/ask", {"question": "varroa?"}, name, value)
+      for name in ("channel", "source", "author", "tag", "since", "until") for value in ("", " ")
+      if value == "" or name in ("since", "until")],
+    ("/experts", {"question": "varroa?"}, "channel", ""),
+    ("/experts", {"question": "varroa?"}, "tag", ""),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "name", "value"), BODY_FILTERS)
+def test_an_empty_or_blank_filter_in_a_body_is_a_422_naming_it(
+    client: httpx.Client, path: str, body: dict[str, object], name: str, value: str,
+) -> None:
+    response = client.post(path, json={**body, "filters": {name: value}})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "filters", name]
+
+
+def test_a_blank_channel_in_a_body_matches_nothing_as_in_a_query(client: httpx.Client) -> None:
+    """Blank is a value (no channel is called " "), as ``channel=%20`` in a query."""
+    assert client.get("/search", params={"q": "varroa", "channel": " "}).json() == {"hits": []}
+    assert client.post("/experts", json={"question": "varroa?", "filters": {"channel": " "}}).json() == {"experts": []}
+
+
+@pytest.mark.parametrize("path", ["/ask", "/experts"])
+def test_a_body_sent_as_a_form_says_to_send_json(client: httpx.Client, path: str) -> None:
+    sent = client.post(path, content=b'{"question": "varroa?"}',  # what `curl -d` sends
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert sent.status_code == 422, sent.text
+    (error,) = sent.json()["detail"]
+    assert error["loc"] == ["body"]
+    assert "must be JSON, sent with 'Content-Type: application/json'" in error["msg"]
+    assert "application/x-www-form-urlencoded" in error["msg"]
+    untyped = client.post(path, content=b'{"question": "varroa?"}')  # no type is not read as JSON either
+    assert untyped.status_code == 422 and "(the type sent was none)" in untyped.json()["detail"][0]["msg"]
+    typed = client.post(path, content=b'{"question": "varroa?"}', headers={"Content-Type": "application/json"})
+    assert typed.status_code == 200, typed.text
+    listed = client.post(path, json=["varroa?"])  # JSON, but not an object: pydantic's own message
+    assert listed.status_code == 422 and "must be JSON" not in listed.text

@@ -146,3 +146,14 @@ def test_ask_and_experts_print_forum_markup_as_written(tmp_path: Path) -> None:
         assert result.exit_code == 0, (command, result.output, result.exception)
         assert "[/quote]" in result.output, (command, result.output)
     assert "[bold]Quill[/bold]" in CliRunner().invoke(cli, ["experts", "queen excluder", "--index", str(index)]).output
+
+
+@pytest.mark.parametrize(("command", "option", "value"), [
+    ("search", "--since", ""), ("search", "--since", " "), ("ask", "--until", "\t"),
+])
+def test_a_blank_date_is_one_line_naming_it_not_no_filter(tmp_path: Path, command: str, option: str,
+                                                          value: str) -> None:
+    done = _townsquare(command, "varroa", option, value, "--index", str(tmp_path), env={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 2, done.stdout
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert f"{option.lstrip('-')} is" in done.stderr and "ISO 8601 date" in done.stderr

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from ingest.pipeline import ingest
+from retrieval.errors import BadQueryError
 from retrieval.filters import Filters, parse_date
 from retrieval.index import IndexDir
 from retrieval.library import Library
@@ -83,3 +84,11 @@ def test_slashed_ids_round_trip_through_the_api_and_the_page_client(slashed_inde
         assert {c["thread_id"] for c in answer["citations"] + answer["closest"]} <= {"forum/123"}
         found = httpx.get(url + "/search", params={"q": "propolis", "since": DAY, "until": DAY}, timeout=30).json()
         assert [h["thread_id"] for h in found["hits"]] == ["forum/123"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("value", ["", " ", "\t", "\n "])
+def test_an_empty_or_blank_date_is_refused_naming_it(value: str) -> None:
+    with pytest.raises(BadQueryError, match="^until is (empty|blank): give an ISO 8601 date"):
+        parse_date(value, "until")
+    assert parse_date(None, "until") is None  # not given: no limit

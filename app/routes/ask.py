@@ -20,7 +20,7 @@ router = APIRouter(tags=["answers"])
 def ask(body: AskIn, library: LibraryDep, activity: ActivityDep, config: SettingsDep, who: CallerDep) -> AskOut:
     """Answer from what the community said, each sentence cited; abstain when evidence is weak."""
     question = checked_query(body.question, config, "question", "body")
-    filters = make_filters(**body.filters.model_dump(), where="body")
+    filters = make_filters(**body.filters.model_dump(), where=("body", "filters"))
     answer = library.ask(question, filters=filters, groups=who.groups, k_experts=body.k_experts,
                          asker=who.name)
     answer_id = record(activity, library, question, who, answer.confidence, answer.abstained)

@@ -42,7 +42,7 @@ def ask_stream(body: AskIn, library: LibraryDep, activity: ActivityDep, config: 
                who: CallerDep) -> StreamingResponse:
     """POST /ask, streamed: checked sentences as the writer model completes them, then the answer."""
     question = checked_query(body.question, config, "question", "body")
-    filters = make_filters(**body.filters.model_dump(), where="body")
+    filters = make_filters(**body.filters.model_dump(), where=("body", "filters"))
     draft = library.ask_draft(question, filters=filters, groups=who.groups, k_experts=body.k_experts,
                               asker=who.name)
     answer_id = record(activity, library, question, who, draft.confidence, draft.fallback.abstained)

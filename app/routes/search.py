@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from app.convert import expert_out, hit_out
 from app.deps import CallerDep, LibraryDep, SettingsDep, checked_k, checked_query
 from app.problems import invalid
-from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, ExpertsIn, ExpertsOut, QueryDateText, SearchOut
+from app.schemas import MAX_FILTER_CHARS, MAX_QUESTION_CHARS, DateText, ExpertsIn, ExpertsOut, SearchOut
 from retrieval.errors import BadQueryError
 from retrieval.filters import Filters, parse_date
 
@@ -18,14 +18,16 @@ router = APIRouter(tags=["search"])
 Question = Annotated[str, Query(description="what to look for", min_length=1, max_length=MAX_QUESTION_CHARS)]
 # min_length=1: an empty query parameter is a 422 (app.deps.one_value_each); the schema says so
 Facet = Annotated[str | None, Query(min_length=1, max_length=MAX_FILTER_CHARS)]
-Date = Annotated[QueryDateText | None, Query(min_length=1, max_length=MAX_FILTER_CHARS)]
+Date = Annotated[DateText | None, Query(min_length=1, max_length=MAX_FILTER_CHARS)]
 
 
 def make_filters(
     channel: str | None = None, source: str | None = None, author: str | None = None, tag: str | None = None,
-    since: str | None = None, until: str | None = None, kind: str | None = None, where: str = "query",
+    since: str | None = None, until: str | None = None, kind: str | None = None,
+    where: str | tuple[str, ...] = "query",
 ) -> Filters:
-    """Filters from request values; a bad date or range is a 422 naming the field."""
+    """Filters from request values (None: not given); a bad date (empty, blank or not ISO 8601)
+    or kind is a 422 naming the field under ``where`` (``("body", "filters")`` for a JSON body)."""
     dates = {}
     for name, value in (("since", since), ("until", until)):
         try:
@@ -34,8 +36,7 @@ def make_filters(
             raise invalid(name, str(e), where) from e
     try:
         return Filters(
-            channel=channel or None, source=source or None, author=author or None, tag=tag or None,
-            kind=kind or None, **dates,
+            channel=channel, source=source, author=author, tag=tag, kind=kind, **dates,
         )
     except BadQueryError as e:
         raise invalid("until" if "until" in str(e) else "kind", str(e), where) from e
@@ -48,7 +49,7 @@ def search(
     k: Annotated[int, Query(description="number of results", ge=1, le=100)] = 10,
     channel: Facet = None, source: Facet = None, author: Facet = None, tag: Facet = None,
     since: Date = None,
-    until: Annotated[QueryDateText | None, Query(description="a date includes its whole day",
+    until: Annotated[DateText | None, Query(description="a date includes its whole day",
                                                  min_length=1, max_length=MAX_FILTER_CHARS)] = None,
     kind: Literal["thread", "resource"] | None = None,
     collapse: Annotated[bool, Query(description="one hit per thread or resource")] = True,
@@ -83,7 +84,7 @@ def experts_of_a_question(body: ExpertsIn, library: LibraryDep, config: Settings
     "tag"}}``): for whole questions of up to 10,000 characters in any script."""
     found = library.experts(
         checked_query(body.question, config, "question", "body"),
-        filters=make_filters(**body.filters.model_dump(), where="body"), groups=who.groups,
+        filters=make_filters(**body.filters.model_dump(), where=("body", "filters")), groups=who.groups,
         k=checked_k(body.k, config, where="body"), asker=who.name,
     )
     return ExpertsOut(experts=[expert_out(e) for e in found])
