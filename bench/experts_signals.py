@@ -82,9 +82,10 @@ class Split:
     def __init__(self, threads: list[dict[str, Any]], qrels: dict[str, dict[str, float]], quantile: float) -> None:
         self.cut = parse_when(threads[int(len(threads) * quantile)]["question"]["created"])
         self.label = f"time {quantile:.0%} ({self.cut:%Y-%m-%d})"
-        self.answers = [(a["author"], parse_when(a["created"]), t) for t in threads for a in t["answers"]
-                        if a.get("author") and parse_when(a["created"]) < self.cut]
-        self.count = Counter(m for m, _, _ in self.answers)
+        dated = [(a, parse_when(a["created"]), t) for t in threads for a in t["answers"] if a.get("author")]
+        self.answers = [(a["author"], when, t, a) for a, when, t in dated if when < self.cut]
+        """(member, date, thread, the answer itself) of every answer written before the cut."""
+        self.count = Counter(m for m, _, _, _ in self.answers)
         self.qrels = qrels
         self.test = [t for t in threads if parse_when(t["question"]["created"]) >= self.cut
                      and any(m in self.count for m in qrels.get(t["thread_id"], {}))]
@@ -108,12 +109,11 @@ def signals(split: Split) -> dict[str, Scorer]:
     hours: dict[str, list[float]] = defaultdict(list)
     ties: dict[str, Counter[str]] = defaultdict(Counter)
     texts: dict[str, list[str]] = defaultdict(list)
-    for member, when, thread in split.answers:
+    for member, when, thread, answer in split.answers:
         recent[member] += 0.5 ** (days_between(split.cut, when) / HALF_LIFE_DAYS)
         last[member] = max(last.get(member, when), when)
         hours[member].append(hour(when))
         ties[thread["question"].get("author") or ""][member] += 1
-        answer = next(a for a in thread["answers"] if a.get("author") == member)
         texts[member].append(" ".join((thread["title"], TAG.sub(" ", thread["question"].get("text") or ""),
                                        TAG.sub(" ", answer.get("text") or ""))))
 
